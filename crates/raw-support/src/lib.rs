@@ -1,0 +1,129 @@
+//! What the generated raw clients share: [`Recorded`], and what every client does around each
+//! request.
+//!
+//! The orphan rule puts each `impl ClientHooks for Client` in its raw crate; those impls are
+//! one-liners that call the functions here:
+//!
+//! - [`strip_api_version`]: progenitor adds `api-version: <info.version>` to every request.
+//!   Neither Zendesk nor Genesys Cloud defines that header, so it is removed rather than
+//!   sent to a vendor that might one day reject it.
+//! - [`execute_traced`]: runs the request inside a `tracing` span naming the vendor and
+//!   operation, and logs the status and duration. Only the method and path are recorded:
+//!   never headers (credentials) nor the query string.
+//! - [`json_error_body`] (called by [`execute_traced`]): gateways and some vendor endpoints
+//!   answer errors with HTML, plain text or nothing at all. progenitor parses every error body
+//!   as the spec's error schema and, when that fails, reports `InvalidResponsePayload` *without
+//!   the status code*, so a 502 from a proxy could not be told from a garbled 200. Error bodies
+//!   that are not a JSON object are therefore replaced by a small JSON object (`error`,
+//!   `description`, `message`, `status`, `non_json_body: true`) that both vendors' lenient error
+//!   schemas decode; the status and headers are kept.
+
+#![deny(missing_docs)]
+
+mod recorded;
+
+pub use recorded::Recorded;
+
+use std::time::Instant;
+
+use progenitor_client::OperationInfo;
+use tracing::Instrument;
+
+/// Error bodies longer than this are cut: an error page needs no more to be understood, and a
+/// body that never ends must not hold the client.
+pub const MAX_ERROR_BODY_BYTES: usize = 256 * 1024;
+
+/// How much of a non-JSON error body is kept in the replacement's `description`.
+const EXCERPT_CHARS: usize = 300;
+
+/// The header progenitor adds to every request.
+pub const API_VERSION_HEADER: &str = "api-version";
+
+/// Removes progenitor's `api-version` header from an outgoing request.
+pub fn strip_api_version(request: &mut reqwest::Request) {
+    request.headers_mut().remove(API_VERSION_HEADER);
+}
+
+/// Executes `request` with `client` inside a `http.request` span for `vendor` and the
+/// operation, logging the outcome at debug level.
+pub async fn execute_traced(
+    client: &reqwest::Client,
+    vendor: &'static str,
+    request: reqwest::Request,
+    info: &OperationInfo,
+) -> reqwest::Result<reqwest::Response> {
+    let span = tracing::debug_span!(
+        "http.request",
+        vendor,
+        operation = info.operation_id,
+        method = %request.method(),
+        path = request.url().path(),
+    );
+    async move {
+        let started = Instant::now();
+        let result = match client.execute(request).await {
+            Ok(response) if response.status().as_u16() >= 400 => json_error_body(response).await,
+            other => other,
+        };
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(response) => {
+                tracing::debug!(status = response.status().as_u16(), elapsed_ms, "response")
+            }
+            Err(error) => tracing::debug!(%error, elapsed_ms, "request failed"),
+        }
+        result
+    }
+    .instrument(span)
+    .await
+}
+
+/// Returns `response` unchanged unless it is an error whose body is not a JSON object; such a
+/// body is replaced by a JSON object describing it (see the crate docs). Error bodies are read
+/// up to [`MAX_ERROR_BODY_BYTES`].
+pub async fn json_error_body(
+    mut response: reqwest::Response,
+) -> reqwest::Result<reqwest::Response> {
+    let status = response.status();
+    if status.as_u16() < 400 {
+        return Ok(response);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_ERROR_BODY_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == MAX_ERROR_BODY_BYTES {
+            break;
+        }
+    }
+    let is_json_object = matches!(
+        serde_json::from_slice::<serde_json::Value>(&body),
+        Ok(serde_json::Value::Object(_))
+    );
+    let mut headers = response.headers().clone();
+    let body = if is_json_object {
+        body
+    } else {
+        let text = String::from_utf8_lossy(&body);
+        let excerpt: String = text.trim().chars().take(EXCERPT_CHARS).collect();
+        let reason = status.canonical_reason().unwrap_or("error");
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            reqwest::header::HeaderValue::from_static("application/json"),
+        );
+        serde_json::to_vec(&serde_json::json!({
+            "error": format!("HTTP {} {reason}", status.as_u16()),
+            "description": excerpt,
+            "message": excerpt,
+            "status": status.as_u16(),
+            "non_json_body": true,
+        }))
+        .expect("a JSON object serialises")
+    };
+    headers.insert(reqwest::header::CONTENT_LENGTH, body.len().into());
+    let mut rebuilt = http::Response::new(reqwest::Body::from(body));
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = response.version();
+    *rebuilt.headers_mut() = headers;
+    Ok(reqwest::Response::from(rebuilt))
+}

@@ -1,0 +1,160 @@
+//! The shared request hooks: `api-version` is stripped, and each request is logged in a span
+//! naming vendor and operation, with status, but never credentials or the query string.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use progenitor_client::OperationInfo;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Collects everything the subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+#[test]
+fn strip_api_version_removes_only_that_header() {
+    let mut request = reqwest::Request::new(
+        reqwest::Method::GET,
+        "http://127.0.0.1/api/v2/audit_logs".parse().unwrap(),
+    );
+    request
+        .headers_mut()
+        .insert("api-version", "2.0.0".parse().unwrap());
+    request
+        .headers_mut()
+        .insert("accept", "application/json".parse().unwrap());
+    raw_support::strip_api_version(&mut request);
+    assert!(request.headers().get("api-version").is_none());
+    assert_eq!(request.headers()["accept"], "application/json");
+}
+
+#[tokio::test]
+async fn each_request_is_traced_without_credentials_or_query() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/audit_logs"))
+        .respond_with(ResponseTemplate::new(429))
+        .mount(&server)
+        .await;
+
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let client = reqwest::Client::new();
+    let mut request = client
+        .get(format!(
+            "{}/api/v2/audit_logs?page%5Bafter%5D=secret-cursor",
+            server.uri()
+        ))
+        .header("authorization", "Bearer very-secret-token")
+        .build()
+        .unwrap();
+    raw_support::strip_api_version(&mut request);
+    let info = OperationInfo {
+        operation_id: "ListAuditLogs",
+    };
+    let response = raw_support::execute_traced(&client, "zendesk", request, &info)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+
+    let logs = captured.text();
+    assert!(logs.contains("http.request"), "{logs}");
+    assert!(logs.contains("vendor=\"zendesk\""), "{logs}");
+    assert!(logs.contains("operation=\"ListAuditLogs\""), "{logs}");
+    assert!(logs.contains("path=\"/api/v2/audit_logs\""), "{logs}");
+    assert!(logs.contains("status=429"), "{logs}");
+    assert!(!logs.contains("very-secret-token"), "{logs}");
+    assert!(!logs.contains("secret-cursor"), "{logs}");
+}
+
+async fn error_response(template: ResponseTemplate) -> reqwest::Response {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(template)
+        .mount(&server)
+        .await;
+    let response = reqwest::get(server.uri()).await.unwrap();
+    raw_support::json_error_body(response).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_html_error_page_becomes_json_and_keeps_status_and_headers() {
+    let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+    let response = error_response(
+        ResponseTemplate::new(502)
+            .insert_header("content-type", "text/html")
+            .insert_header("retry-after", "7")
+            .set_body_string(page),
+    )
+    .await;
+    assert_eq!(response.status(), 502);
+    assert_eq!(response.headers()["retry-after"], "7");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "HTTP 502 Bad Gateway");
+    assert_eq!(body["description"], page);
+    assert_eq!(body["status"], 502);
+    assert_eq!(body["non_json_body"], true);
+}
+
+#[tokio::test]
+async fn an_empty_error_body_becomes_json() {
+    let response = error_response(ResponseTemplate::new(404)).await;
+    assert_eq!(response.status(), 404);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "HTTP 404 Not Found");
+    assert_eq!(body["description"], "");
+}
+
+#[tokio::test]
+async fn a_json_error_object_is_left_as_it_is() {
+    let original = serde_json::json!({"error": "RecordNotFound", "description": "Not found"});
+    let response = error_response(ResponseTemplate::new(404).set_body_json(original.clone())).await;
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, original);
+}
+
+#[tokio::test]
+async fn a_huge_error_body_is_cut_at_the_cap() {
+    let huge = "x".repeat(raw_support::MAX_ERROR_BODY_BYTES * 3);
+    let response = error_response(ResponseTemplate::new(500).set_body_string(huge)).await;
+    assert_eq!(response.status(), 500);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["description"].as_str().unwrap().len(), 300);
+}
+
+#[tokio::test]
+async fn success_responses_are_not_touched() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("not json at all"))
+        .mount(&server)
+        .await;
+    let response = reqwest::get(server.uri()).await.unwrap();
+    let response = raw_support::json_error_body(response).await.unwrap();
+    assert_eq!(response.text().await.unwrap(), "not json at all");
+}
