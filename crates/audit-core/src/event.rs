@@ -1,0 +1,423 @@
+//! The unified audit record: one shape for every vendor and stream.
+//!
+//! Every record a vendor returns maps to exactly one [`AuditEvent`] — mapping is total, and
+//! [`AuditEvent::raw`] keeps the vendor record untouched, so nothing is ever lost. Values the
+//! vendors have not documented yet land in the open enums' `Other` arms rather than failing.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+/// One audit record from any vendor, in one shape.
+///
+/// ```
+/// use audit_core::event::{Action, AuditEvent, RecordKind, Source, StreamKind, Vendor};
+///
+/// let source = Source::new(StreamKind::ZendeskAuditLogs, "acme");
+/// assert_eq!(source.vendor, Vendor::Zendesk);
+/// let id = AuditEvent::stable_id(&source, RecordKind::ZendeskAuditLog, "498483");
+/// assert_eq!(id, "zendesk:acme:audit-log:498483");
+/// assert_eq!(Action::from("login"), Action::Login);
+/// assert_eq!(Action::from("Publish"), Action::Other("Publish".into()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct AuditEvent {
+    /// Stable, globally unique id: `{vendor}:{tenant}:{record kind}:{native id}`. The same
+    /// vendor record always gets the same id, so sinks can upsert and deduplicate on it.
+    pub id: String,
+    /// Where the record came from.
+    pub source: Source,
+    /// The vendor's own id of the record, as text (64-bit integers without loss).
+    pub native_id: String,
+    /// When the audited action happened, in UTC.
+    pub occurred_at: DateTime<Utc>,
+    /// The normalised verb.
+    pub action: Action,
+    /// The vendor's own action or event type, verbatim (`update`, `Authenticate`, `Change`).
+    pub vendor_action: String,
+    /// Whether the audited action succeeded, as far as the record says.
+    pub outcome: Outcome,
+    /// Who (or what) acted.
+    pub actor: Actor,
+    /// What was acted on, when the record says.
+    pub target: Option<Target>,
+    /// Field-level changes, values kept as the vendor's JSON.
+    pub changes: Vec<Change>,
+    /// A short human-readable description.
+    pub description: Option<String>,
+    /// Groups records of one action or object (a ticket id, a Genesys transaction id).
+    pub correlation_id: Option<String>,
+    /// The vendor record, untouched.
+    pub raw: Value,
+}
+
+impl AuditEvent {
+    /// Builds the stable id of a record: `{vendor}:{tenant}:{record kind}:{native id}`.
+    pub fn stable_id(source: &Source, kind: RecordKind, native_id: &str) -> String {
+        format!(
+            "{}:{}:{}:{native_id}",
+            source.vendor.as_str(),
+            source.tenant,
+            kind.as_str()
+        )
+    }
+
+    /// A new event with the required fields; the rest empty, to be filled by a mapper.
+    pub fn new(
+        source: Source,
+        kind: RecordKind,
+        native_id: impl Into<String>,
+        occurred_at: DateTime<Utc>,
+        vendor_action: impl Into<String>,
+        raw: Value,
+    ) -> Self {
+        let native_id = native_id.into();
+        let vendor_action = vendor_action.into();
+        AuditEvent {
+            id: Self::stable_id(&source, kind, &native_id),
+            source,
+            native_id,
+            occurred_at,
+            action: Action::from(vendor_action.as_str()),
+            vendor_action,
+            outcome: Outcome::Unknown,
+            actor: Actor::default(),
+            target: None,
+            changes: Vec::new(),
+            description: None,
+            correlation_id: None,
+            raw,
+        }
+    }
+}
+
+/// Where a record came from: vendor, stream and tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub struct Source {
+    /// The vendor.
+    pub vendor: Vendor,
+    /// The stream the record was read from.
+    pub stream: StreamKind,
+    /// The vendor account: the Zendesk subdomain, or the Genesys Cloud organisation.
+    pub tenant: String,
+}
+
+impl Source {
+    /// The source of `stream` for `tenant`; the vendor follows from the stream.
+    pub fn new(stream: StreamKind, tenant: impl Into<String>) -> Self {
+        Source {
+            vendor: stream.vendor(),
+            stream,
+            tenant: tenant.into(),
+        }
+    }
+}
+
+/// The vendors this crate reads.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Vendor {
+    /// Zendesk Support.
+    Zendesk,
+    /// Genesys Cloud.
+    Genesys,
+}
+
+impl Vendor {
+    /// The lower-case name used in ids and file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::Zendesk => "zendesk",
+            Vendor::Genesys => "genesys",
+        }
+    }
+
+    /// The product name, as OCSF's `metadata.product.name` wants it.
+    pub fn product_name(self) -> &'static str {
+        match self {
+            Vendor::Zendesk => "Zendesk Support",
+            Vendor::Genesys => "Genesys Cloud",
+        }
+    }
+}
+
+/// The audit streams this crate exports.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum StreamKind {
+    /// Zendesk ticket audits (`/api/v2/ticket_audits`, `/api/v2/tickets/{id}/audits`).
+    ZendeskTicketAudits,
+    /// Zendesk account audit logs (`/api/v2/audit_logs`).
+    ZendeskAuditLogs,
+    /// Genesys Cloud historical audit queries (`/api/v2/audits/query`).
+    GenesysAudits,
+    /// Genesys Cloud realtime audit queries (`/api/v2/audits/query/realtime`).
+    GenesysRealtime,
+}
+
+impl StreamKind {
+    /// Every stream, in a stable order.
+    pub const ALL: [StreamKind; 4] = [
+        StreamKind::ZendeskTicketAudits,
+        StreamKind::ZendeskAuditLogs,
+        StreamKind::GenesysAudits,
+        StreamKind::GenesysRealtime,
+    ];
+
+    /// The stream's name, as the CLI spells it (`zendesk-audit-logs`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamKind::ZendeskTicketAudits => "zendesk-ticket-audits",
+            StreamKind::ZendeskAuditLogs => "zendesk-audit-logs",
+            StreamKind::GenesysAudits => "genesys-audits",
+            StreamKind::GenesysRealtime => "genesys-realtime",
+        }
+    }
+
+    /// The vendor the stream belongs to.
+    pub fn vendor(self) -> Vendor {
+        match self {
+            StreamKind::ZendeskTicketAudits | StreamKind::ZendeskAuditLogs => Vendor::Zendesk,
+            StreamKind::GenesysAudits | StreamKind::GenesysRealtime => Vendor::Genesys,
+        }
+    }
+
+    /// The kind of record the stream yields.
+    pub fn record_kind(self) -> RecordKind {
+        match self {
+            StreamKind::ZendeskTicketAudits => RecordKind::ZendeskTicketAudit,
+            StreamKind::ZendeskAuditLogs => RecordKind::ZendeskAuditLog,
+            StreamKind::GenesysAudits | StreamKind::GenesysRealtime => RecordKind::GenesysAudit,
+        }
+    }
+}
+
+impl fmt::Display for StreamKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for StreamKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        StreamKind::ALL
+            .into_iter()
+            .find(|stream| stream.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = StreamKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!(
+                    "unknown stream `{s}`; expected one of: {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// The namespace of a vendor's native ids. Genesys historical and realtime queries return the
+/// same records, so they share one kind and one record gets one id whichever stream read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    /// A Zendesk ticket audit (one ticket update).
+    ZendeskTicketAudit,
+    /// A Zendesk audit-log record.
+    ZendeskAuditLog,
+    /// A Genesys Cloud `AuditLogMessage`.
+    GenesysAudit,
+}
+
+impl RecordKind {
+    /// The kind's name in ids.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::ZendeskTicketAudit => "ticket-audit",
+            RecordKind::ZendeskAuditLog => "audit-log",
+            RecordKind::GenesysAudit => "audit",
+        }
+    }
+}
+
+/// Declares an open enum: known variants serialise as fixed lower-case names, anything else is
+/// kept verbatim in `Other`, and the JSON Schema lists the known names while accepting any string.
+macro_rules! open_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+            /// A value not (yet) known to this crate, kept verbatim.
+            Other(String),
+        }
+
+        impl $name {
+            /// The known names, in declaration order.
+            pub const KNOWN: &'static [&'static str] = &[$($text),+];
+
+            /// The canonical name, or the verbatim value for `Other`.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Other(value) => value,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            /// Parses a canonical name exactly; anything else becomes `Other`.
+            fn from(value: &str) -> Self {
+                match value {
+                    $($text => $name::$variant,)+
+                    other => $name::Other(other.to_string()),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = Cow::<str>::deserialize(deserializer)?;
+                Ok($name::from(value.as_ref()))
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({
+                    "description":
+                        "Open enum: one of the known values, or any other string the vendor sends.",
+                    "anyOf": [
+                        {"type": "string", "enum": $name::KNOWN},
+                        {"type": "string"}
+                    ]
+                })
+            }
+        }
+    };
+}
+
+open_enum! {
+    /// The normalised verb of an audit record.
+    ///
+    /// Mappers choose a known verb where the vendor's action clearly is one; everything else
+    /// is `Other` with the vendor's word, so nothing is forced into a wrong bucket.
+    Action {
+        /// Something was created.
+        Create = "create",
+        /// Something was viewed or read.
+        Read = "read",
+        /// Something was changed.
+        Update = "update",
+        /// Something was deleted.
+        Delete = "delete",
+        /// A sign-in.
+        Login = "login",
+        /// A sign-out.
+        Logout = "logout",
+        /// Data was exported or downloaded.
+        Export = "export",
+    }
+}
+
+open_enum! {
+    /// Whether the audited action succeeded.
+    Outcome {
+        /// It succeeded.
+        Success = "success",
+        /// It failed.
+        Failure = "failure",
+        /// It succeeded with a warning (Genesys `WARNING`).
+        Warning = "warning",
+        /// The record does not say.
+        Unknown = "unknown",
+    }
+}
+
+/// Who (or what) performed the audited action.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Actor {
+    /// What kind of actor it is.
+    pub kind: ActorKind,
+    /// The vendor's id of the actor (a user id; for API clients the client id).
+    pub id: Option<String>,
+    /// The actor's display name, when the record carries it.
+    pub name: Option<String>,
+    /// The IP address the action came from.
+    pub ip: Option<String>,
+    /// The user agent (browser or HTTP client) the action came from.
+    pub user_agent: Option<String>,
+    /// The application or API client used, when it is not the actor itself
+    /// (Genesys OAuth client id, Zendesk via channel).
+    pub app: Option<String>,
+}
+
+/// The kind of actor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// A person with an account.
+    User,
+    /// The vendor's own automation (Zendesk `author_id = -1`, Genesys `SYSTEM` level).
+    System,
+    /// An API client acting without a user (an OAuth client-credentials grant).
+    ApiClient,
+    /// The record does not say.
+    #[default]
+    Unknown,
+}
+
+/// What the audited action was performed on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Target {
+    /// The vendor's name for the kind of object (`ticket`, `user`, `Queue`).
+    pub kind: String,
+    /// The vendor's id of the object.
+    pub id: Option<String>,
+    /// The object's display name.
+    pub name: Option<String>,
+}
+
+/// One field-level change. Values are the vendor's JSON, untouched: strings, numbers, arrays,
+/// objects or `null` (a cleared field).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Change {
+    /// The field or property that changed.
+    pub field: String,
+    /// The value before, `null` when unknown or unset.
+    pub old: Value,
+    /// The value after, `null` when cleared.
+    pub new: Value,
+}
+
+/// The JSON Schema of [`AuditEvent`] (draft 2020-12), as `trail schema` prints it.
+pub fn audit_event_schema() -> Schema {
+    schemars::schema_for!(AuditEvent)
+}
