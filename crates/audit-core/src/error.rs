@@ -1,0 +1,411 @@
+//! The one error type of the crate.
+//!
+//! Every error names the operation it happened in (the vendor's operation id, such as
+//! `list_audit_logs`, or a facade name such as `zendesk-audit-logs`), carries the HTTP status
+//! and the vendor's own error code and description where there is one, and says how long the
+//! call spent waiting on rate limits and retries. Messages say what went wrong and how to fix
+//! it. No error ever holds a credential: requests carry credentials only in a header that
+//! errors never copy.
+
+use std::fmt;
+use std::time::Duration;
+
+/// What the vendor said about an error, as far as its body and headers tell.
+///
+/// ```
+/// use audit_core::VendorDetail;
+///
+/// let detail = VendorDetail::new(Some("RecordNotFound".into()), Some("Not found".into()));
+/// assert_eq!(detail.to_string(), "RecordNotFound: Not found");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VendorDetail {
+    /// The vendor's error code or title (`RecordNotFound`, `Forbidden`,
+    /// `too.many.requests.retry.after`).
+    pub error: Option<String>,
+    /// The vendor's human-readable description.
+    pub description: Option<String>,
+    /// The vendor's correlation or request id, for support cases.
+    pub correlation_id: Option<String>,
+}
+
+impl VendorDetail {
+    /// A detail with an error code and a description.
+    pub fn new(error: Option<String>, description: Option<String>) -> Self {
+        VendorDetail {
+            error: error.filter(|s| !s.trim().is_empty()),
+            description: description.filter(|s| !s.trim().is_empty()),
+            correlation_id: None,
+        }
+    }
+
+    /// The same detail with a correlation id.
+    pub fn with_correlation_id(mut self, correlation_id: Option<String>) -> Self {
+        self.correlation_id = correlation_id.filter(|s| !s.trim().is_empty());
+        self
+    }
+
+    /// Whether the vendor said nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.error.is_none() && self.description.is_none() && self.correlation_id.is_none()
+    }
+}
+
+impl fmt::Display for VendorDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.error, &self.description) {
+            (Some(error), Some(description)) => write!(f, "{error}: {description}")?,
+            (Some(text), None) | (None, Some(text)) => f.write_str(text)?,
+            (None, None) => {}
+        }
+        if let Some(id) = &self.correlation_id {
+            if self.error.is_some() || self.description.is_some() {
+                f.write_str(" ")?;
+            }
+            write!(f, "(correlation id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Turns a vendor's error body into a [`VendorDetail`]. Implemented for each vendor's
+/// generated error type, so the retry layer reports every vendor's errors the same way.
+pub trait ErrorBody {
+    /// What the body says.
+    fn detail(&self) -> VendorDetail;
+}
+
+impl ErrorBody for () {
+    fn detail(&self) -> VendorDetail {
+        VendorDetail::default()
+    }
+}
+
+/// What kind of transport failure happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// The connection could not be opened (DNS, refused, TLS).
+    Connect,
+    /// The request or response took longer than the configured timeout.
+    Timeout,
+    /// The response body could not be read to its end (reset, truncated).
+    Body,
+    /// Sending the request failed for another reason.
+    Request,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Connect => "could not connect",
+            TransportKind::Timeout => "timed out",
+            TransportKind::Body => "the response body could not be read",
+            TransportKind::Request => "the request failed",
+        })
+    }
+}
+
+/// Why retrying stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GiveUpReason {
+    /// The configured number of attempts was used up.
+    Attempts,
+    /// The next wait would have gone past the configured total-wait budget.
+    WaitBudget,
+}
+
+impl fmt::Display for GiveUpReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GiveUpReason::Attempts => {
+                "attempt limit reached; raise `RetryPolicy::with_max_attempts` to try longer"
+            }
+            GiveUpReason::WaitBudget => {
+                "total-wait budget used up; raise `RetryPolicy::with_wait_budget` to wait longer"
+            }
+        })
+    }
+}
+
+/// Formats a duration for people: `2 s`, `1.5 s`, `250 ms`.
+pub(crate) struct Human(pub Duration);
+
+impl fmt::Display for Human {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d < Duration::from_secs(1) {
+            write!(f, "{} ms", d.as_millis())
+        } else if d.subsec_millis() == 0 {
+            write!(f, "{} s", d.as_secs())
+        } else {
+            write!(f, "{:.1} s", d.as_secs_f64())
+        }
+    }
+}
+
+/// ` (detail)` or nothing.
+struct Paren<'a>(&'a VendorDetail);
+
+impl fmt::Display for Paren<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            write!(f, " ({})", self.0)
+        }
+    }
+}
+
+/// `; hint` or nothing.
+struct Hint<'a>(&'a Option<String>);
+
+impl fmt::Display for Hint<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(hint) => write!(f, "; {hint}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// ` (HTTP 502)` or nothing.
+struct Status(Option<u16>);
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(status) => write!(f, " (HTTP {status})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Everything that can go wrong, in one `#[non_exhaustive]` enum.
+///
+/// ```
+/// use audit_core::Error;
+///
+/// let error = Error::InvalidConfig("no credentials: call `.api_token(..)`".into());
+/// assert_eq!(error.to_string(), "invalid configuration: no credentials: call `.api_token(..)`");
+/// assert_eq!(error.operation(), None);
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The vendor answered with an error status that retrying does not fix (400, 401, 404,
+    /// 422, …), or a retryable one when retries are off.
+    #[error("{operation}: the vendor answered HTTP {status}{}{}", Paren(.detail.as_ref()), Hint(.hint))]
+    Api {
+        /// The operation.
+        operation: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// What the vendor said.
+        detail: Box<VendorDetail>,
+        /// How to fix it, when that is known.
+        hint: Option<String>,
+        /// Time this call spent waiting on rate limits and retries.
+        waited: Duration,
+    },
+
+    /// The credentials are valid but the plan, the role or the OAuth scopes do not allow this
+    /// operation (HTTP 403).
+    #[error("{operation}: access denied (HTTP {status}){}: {hint}", Paren(.detail.as_ref()))]
+    AccessDenied {
+        /// The operation.
+        operation: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// What the vendor said.
+        detail: Box<VendorDetail>,
+        /// The OAuth scope the vendor says is missing, when it says so.
+        missing_scope: Option<String>,
+        /// What the operation needs (plan, role, scope) and how to get it.
+        hint: String,
+        /// Time this call spent waiting on rate limits and retries.
+        waited: Duration,
+    },
+
+    /// A retryable failure persisted: the attempts or the total-wait budget ran out.
+    #[error(
+        "{operation}: gave up after {attempts} attempt(s) and {} of waiting ({reason}); last error: {last}",
+        Human(*.waited)
+    )]
+    RetriesExhausted {
+        /// The operation.
+        operation: &'static str,
+        /// How many attempts were made.
+        attempts: u32,
+        /// Total time waited (rate limits, `Retry-After`, backoff).
+        waited: Duration,
+        /// Why retrying stopped.
+        reason: GiveUpReason,
+        /// The last failure.
+        last: Box<Error>,
+    },
+
+    /// The vendor asked to wait longer than the configured maximum before retrying.
+    #[error(
+        "{operation}: the vendor asked to wait {} before retrying (HTTP {status}), more than the \
+         allowed maximum of {}; try again later or raise `RetryPolicy::with_max_retry_after`",
+        Human(*.requested),
+        Human(*.max)
+    )]
+    RetryAfterTooLong {
+        /// The operation.
+        operation: &'static str,
+        /// The HTTP status (429 or 503).
+        status: u16,
+        /// How long the vendor asked to wait.
+        requested: Duration,
+        /// The configured maximum.
+        max: Duration,
+        /// Time this call had already waited.
+        waited: Duration,
+    },
+
+    /// The request did not get a complete answer: connection, timeout, or body read failure.
+    #[error("{operation}: {kind}: {source}")]
+    Transport {
+        /// The operation.
+        operation: &'static str,
+        /// What kind of failure.
+        kind: TransportKind,
+        /// Time this call spent waiting on rate limits and retries.
+        waited: Duration,
+        /// The underlying error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The response arrived but could not be decoded (truncated or unexpected JSON).
+    #[error("{operation}: the response could not be decoded{}: {message}", Status(*.status))]
+    Decode {
+        /// The operation.
+        operation: &'static str,
+        /// The HTTP status, when known.
+        status: Option<u16>,
+        /// What was wrong, with a short excerpt of the body.
+        message: String,
+        /// Time this call spent waiting on rate limits and retries.
+        waited: Duration,
+    },
+
+    /// The vendor kept answering with a cursor that was already used: following it would
+    /// loop forever.
+    #[error(
+        "{operation}: the vendor returned the already used cursor `{cursor}` again ({attempts} \
+         attempt(s)); stopping rather than looping. Resume from the last checkpoint, which \
+         does not depend on this cursor"
+    )]
+    RepeatedCursor {
+        /// The operation.
+        operation: &'static str,
+        /// The repeated cursor.
+        cursor: String,
+        /// How many times the page was requested.
+        attempts: u32,
+    },
+
+    /// A vendor-supplied URL pointed to another scheme, host or port than the configured base
+    /// URL; it was not requested, so the credentials did not leave.
+    #[error(
+        "{operation}: refused to follow `{url}`: it is not on the configured base URL \
+         {expected}, and the client's credentials are only ever sent there"
+    )]
+    ForeignUrl {
+        /// The operation.
+        operation: &'static str,
+        /// The refused URL (without its query string).
+        url: String,
+        /// The configured origin.
+        expected: String,
+    },
+
+    /// The client or stream was configured wrongly.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+
+    /// A checkpoint cannot be used to resume this stream.
+    #[error("invalid checkpoint: {0}")]
+    InvalidCheckpoint(String),
+
+    /// A request could not be built from the given parameters.
+    #[error("{operation}: invalid request: {message}")]
+    InvalidRequest {
+        /// The operation.
+        operation: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The operation the error happened in, when it happened in one.
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            Error::Api { operation, .. }
+            | Error::AccessDenied { operation, .. }
+            | Error::RetriesExhausted { operation, .. }
+            | Error::RetryAfterTooLong { operation, .. }
+            | Error::Transport { operation, .. }
+            | Error::Decode { operation, .. }
+            | Error::RepeatedCursor { operation, .. }
+            | Error::ForeignUrl { operation, .. }
+            | Error::InvalidRequest { operation, .. } => Some(operation),
+            Error::InvalidConfig(_) | Error::InvalidCheckpoint(_) => None,
+        }
+    }
+
+    /// The HTTP status of the (last) failed response, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. }
+            | Error::AccessDenied { status, .. }
+            | Error::RetryAfterTooLong { status, .. } => Some(*status),
+            Error::Decode { status, .. } => *status,
+            Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
+            Error::RetriesExhausted { last, .. } => last.status(),
+            _ => None,
+        }
+    }
+
+    /// What the vendor said, when it said something.
+    pub fn vendor_detail(&self) -> Option<&VendorDetail> {
+        match self {
+            Error::Api { detail, .. } | Error::AccessDenied { detail, .. } => Some(detail.as_ref()),
+            Error::RetriesExhausted { last, .. } => last.vendor_detail(),
+            _ => None,
+        }
+    }
+
+    /// How long the call waited on rate limits, `Retry-After` and backoff before failing.
+    pub fn waited(&self) -> Duration {
+        match self {
+            Error::Api { waited, .. }
+            | Error::AccessDenied { waited, .. }
+            | Error::RetriesExhausted { waited, .. }
+            | Error::RetryAfterTooLong { waited, .. }
+            | Error::Transport { waited, .. }
+            | Error::Decode { waited, .. } => *waited,
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// Sets the time waited on errors that carry it.
+    pub(crate) fn with_waited(mut self, total: Duration) -> Self {
+        match &mut self {
+            Error::Api { waited, .. }
+            | Error::AccessDenied { waited, .. }
+            | Error::RetriesExhausted { waited, .. }
+            | Error::RetryAfterTooLong { waited, .. }
+            | Error::Transport { waited, .. }
+            | Error::Decode { waited, .. } => *waited = total,
+            _ => {}
+        }
+        self
+    }
+}

@@ -1,0 +1,370 @@
+//! HTTP plumbing shared by the vendor clients: the base URL and its origin rules, the
+//! `reqwest::Client` that carries the credentials, and following vendor-supplied URLs.
+//!
+//! Credentials live in one place: a default `Authorization` header of the client's
+//! `reqwest::Client`, marked sensitive (so `Debug` of requests and headers never shows it).
+//! That client only ever talks to the configured origin: vendor-supplied URLs (`links.next`,
+//! `before_url`, …) are followed only when their scheme, host and port equal the base URL's,
+//! and redirects are followed only within that origin.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use progenitor_client::{Error as RawError, OperationInfo, ResponseValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+use serde::de::DeserializeOwned;
+use url::{Host, Url};
+
+use crate::error::Error;
+
+/// A validated base URL: `https`, or `http` on a loopback host (`127.0.0.0/8`, `::1`,
+/// `localhost`); no credentials, query or fragment in it.
+///
+/// ```
+/// use audit_core::BaseUrl;
+///
+/// let base = BaseUrl::parse("https://acme.zendesk.com/").unwrap();
+/// assert_eq!(base.as_str(), "https://acme.zendesk.com");
+/// assert!(BaseUrl::parse("http://127.0.0.1:8080").is_ok());
+/// assert!(BaseUrl::parse("http://acme.zendesk.com").is_err());
+/// assert!(BaseUrl::parse("https://user:secret@acme.zendesk.com").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    url: Url,
+    text: String,
+}
+
+/// Whether `host` is a loopback host, where plain `http` is allowed.
+///
+/// ```
+/// use audit_core::http::is_loopback;
+/// use url::Host;
+///
+/// assert!(is_loopback(&Host::Domain("localhost")));
+/// assert!(is_loopback(&Host::Ipv4("127.0.0.2".parse().unwrap())));
+/// assert!(!is_loopback(&Host::Domain("acme.zendesk.com")));
+/// ```
+pub fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(domain) => {
+            let domain = domain.trim_end_matches('.');
+            domain.eq_ignore_ascii_case("localhost")
+                || domain.to_ascii_lowercase().ends_with(".localhost")
+        }
+        Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
+        Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
+    }
+}
+
+impl BaseUrl {
+    /// Validates `input` as a base URL.
+    pub fn parse(input: &str) -> Result<Self, Error> {
+        // Never echo input that may hold credentials.
+        let shown = if input.contains('@') {
+            "(not shown: it contains `@`)".to_string()
+        } else {
+            format!("`{input}`")
+        };
+        let url = Url::parse(input.trim()).map_err(|error| {
+            Error::InvalidConfig(format!("the base URL {shown} is not a valid URL: {error}"))
+        })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::InvalidConfig(
+                "the base URL must not contain credentials; set them with the builder's \
+                 authentication methods"
+                    .into(),
+            ));
+        }
+        let Some(host) = url.host() else {
+            return Err(Error::InvalidConfig(format!(
+                "the base URL {shown} has no host"
+            )));
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&host) => {}
+            "http" => {
+                return Err(Error::InvalidConfig(format!(
+                    "the base URL {shown} uses plain `http`, which is only allowed for \
+                     loopback hosts (127.0.0.1, ::1, localhost); use `https`"
+                )));
+            }
+            other => {
+                return Err(Error::InvalidConfig(format!(
+                    "the base URL {shown} has the scheme `{other}`; use `https`"
+                )));
+            }
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(Error::InvalidConfig(format!(
+                "the base URL {shown} must not have a query or fragment"
+            )));
+        }
+        let text = url.as_str().trim_end_matches('/').to_string();
+        Ok(BaseUrl { url, text })
+    }
+
+    /// The base URL without a trailing slash, as the generated clients want it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The host name or address.
+    pub fn host(&self) -> &str {
+        self.url.host_str().unwrap_or_default()
+    }
+
+    /// `scheme://host:port`, for messages.
+    pub fn origin(&self) -> String {
+        self.url.origin().ascii_serialization()
+    }
+
+    /// Whether `url` has the same scheme, host and port as this base URL.
+    pub fn is_same_origin(&self, url: &Url) -> bool {
+        self.url.scheme() == url.scheme()
+            && self.url.host() == url.host()
+            && self.url.port_or_known_default() == url.port_or_known_default()
+    }
+
+    /// Parses a vendor-supplied URL (absolute, or relative to the base) and accepts it only
+    /// on this base URL's origin.
+    pub fn check_vendor_url(&self, operation: &'static str, url: &str) -> Result<Url, Error> {
+        let parsed = self.url.join(url).map_err(|error| Error::Decode {
+            operation,
+            status: None,
+            message: format!("the vendor's next-page URL is not a URL ({error})"),
+            waited: Duration::ZERO,
+        })?;
+        if self.is_same_origin(&parsed) {
+            Ok(parsed)
+        } else {
+            let mut shown = parsed.clone();
+            shown.set_query(None);
+            shown.set_fragment(None);
+            let _ = shown.set_password(None);
+            let _ = shown.set_username("");
+            Err(Error::ForeignUrl {
+                operation,
+                url: shown.to_string(),
+                expected: self.origin(),
+            })
+        }
+    }
+}
+
+/// Timeouts and user agent of a client's HTTP connection.
+///
+/// ```
+/// use std::time::Duration;
+/// use audit_core::HttpConfig;
+///
+/// let http = HttpConfig::default()
+///     .with_request_timeout(Some(Duration::from_secs(120)))
+///     .with_user_agent("acme-siem-sync/2.1");
+/// assert_eq!(http.user_agent(), "acme-siem-sync/2.1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    pool_idle_timeout: Option<Duration>,
+    user_agent: String,
+}
+
+impl Default for HttpConfig {
+    /// 10 s to connect, 60 s per request, idle connections kept 90 s, user agent
+    /// `trail-audit-core/<version>`.
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: Some(Duration::from_secs(10)),
+            request_timeout: Some(Duration::from_secs(60)),
+            pool_idle_timeout: Some(Duration::from_secs(90)),
+            user_agent: concat!("trail-audit-core/", env!("CARGO_PKG_VERSION")).to_string(),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Time allowed to open a connection; `None` for no limit.
+    pub fn with_connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole request, body included; `None` for no limit.
+    pub fn with_request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long an idle connection is kept for reuse; `None` keeps it until the server
+    /// closes it. (Tests on tokio's paused clock set `None`: the idle timer would make the
+    /// clock jump while a request waits for its answer.)
+    pub fn with_pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` sent with every request.
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The connect timeout.
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        self.connect_timeout
+    }
+
+    /// The request timeout.
+    pub fn request_timeout(&self) -> Option<Duration> {
+        self.request_timeout
+    }
+
+    /// The user agent.
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+}
+
+/// Builds the `reqwest::Client` of a vendor client: `authorization` (if any) as a sensitive
+/// default header, redirects followed only within `base`'s origin. A client whose token
+/// expires (OAuth client credentials) builds a new one with the new token.
+pub(crate) fn build_client(
+    config: &HttpConfig,
+    base: &BaseUrl,
+    authorization: Option<HeaderValue>,
+) -> Result<reqwest::Client, Error> {
+    let mut headers = HeaderMap::new();
+    if let Some(mut authorization) = authorization {
+        authorization.set_sensitive(true);
+        headers.insert(AUTHORIZATION, authorization);
+    }
+    let origin = base.clone();
+    let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= 5 || !origin.is_same_origin(attempt.url()) {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    });
+    let user_agent = HeaderValue::from_str(&config.user_agent)
+        .map_err(|_| Error::InvalidConfig("the user agent must be visible ASCII text".into()))?;
+    let mut builder = reqwest::Client::builder()
+        .default_headers(headers)
+        .user_agent(user_agent)
+        .redirect(redirects)
+        .pool_idle_timeout(config.pool_idle_timeout);
+    if let Some(timeout) = config.connect_timeout {
+        builder = builder.connect_timeout(timeout);
+    }
+    if let Some(timeout) = config.request_timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder
+        .build()
+        .map_err(|error| Error::InvalidConfig(format!("could not build the HTTP client: {error}")))
+}
+
+/// GETs a vendor-supplied URL (already checked with [`BaseUrl::check_vendor_url`]) with the
+/// client's own `reqwest::Client` and decodes it like a generated operation would: the same
+/// hooks (tracing, JSON error bodies) and the same error shapes.
+pub(crate) async fn get_json<T, E>(
+    client: &reqwest::Client,
+    vendor: &'static str,
+    operation: &'static str,
+    url: Url,
+) -> Result<ResponseValue<T>, RawError<E>>
+where
+    T: DeserializeOwned,
+    E: DeserializeOwned,
+{
+    let request = client
+        .get(url)
+        .header(ACCEPT, HeaderValue::from_static("application/json"))
+        .build()?;
+    let info = OperationInfo {
+        operation_id: operation,
+    };
+    let response = raw_support::execute_traced(client, vendor, request, &info).await?;
+    match response.status().as_u16() {
+        200..=299 => ResponseValue::from_response(response).await,
+        400..=599 => Err(RawError::ErrorResponse(
+            ResponseValue::from_response(response).await?,
+        )),
+        _ => Err(RawError::UnexpectedResponse(response)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_may_use_http() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://[::1]:9000/",
+            "http://localhost:3000/zendesk",
+            "https://acme.zendesk.com",
+        ] {
+            assert!(BaseUrl::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://acme.zendesk.com",
+            "http://10.0.0.1",
+            "ftp://127.0.0.1",
+            "https://acme.zendesk.com/?x=1",
+            "not a url",
+        ] {
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(Error::InvalidConfig(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn base_url_errors_never_echo_credentials() {
+        let error = BaseUrl::parse("https://me%40acme.com:hunter2@acme.zendesk.com").unwrap_err();
+        assert!(!error.to_string().contains("hunter2"));
+        let error = BaseUrl::parse("https://me:hunter2@").unwrap_err();
+        assert!(!error.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn vendor_urls_must_share_scheme_host_and_port() {
+        let base = BaseUrl::parse("http://127.0.0.1:8080/stem").unwrap();
+        let op = "list_audit_logs";
+        assert!(
+            base.check_vendor_url(
+                op,
+                "http://127.0.0.1:8080/api/v2/audit_logs?page%5Bafter%5D=x"
+            )
+            .is_ok()
+        );
+        assert!(base.check_vendor_url(op, "/api/v2/audit_logs.json").is_ok());
+        for foreign in [
+            "http://127.0.0.1:8081/api/v2/audit_logs",
+            "https://127.0.0.1:8080/api/v2/audit_logs",
+            "http://localhost:8080/api/v2/audit_logs",
+            "http://evil.example/api/v2/audit_logs?page=1",
+        ] {
+            match base.check_vendor_url(op, foreign) {
+                Err(Error::ForeignUrl { url, expected, .. }) => {
+                    assert_eq!(expected, "http://127.0.0.1:8080");
+                    assert!(!url.contains('?'), "{url}");
+                }
+                other => panic!("{foreign}: {other:?}"),
+            }
+        }
+        let https = BaseUrl::parse("https://acme.zendesk.com").unwrap();
+        assert!(
+            https
+                .check_vendor_url(op, "https://acme.zendesk.com:443/api/v2/x")
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,546 @@
+//! Pagination: one generic cursor paginator, and the page and item streams of events.
+//!
+//! [`Paginator`] walks any cursor-paginated listing: give it a function that fetches the page
+//! at a cursor, and it yields pages (each with the cursor to resume from) or items, fetching
+//! the next page only when the consumer asks. It refuses to follow a cursor it has already
+//! used, so a vendor that hands the same cursor back ends the walk with
+//! [`Error::RepeatedCursor`] instead of looping. The fetch function can retry such a page
+//! itself first ([`PageRequest::check_next`] inside the retry layer), since a repeated cursor
+//! is often a transient fault.
+//!
+//! The facade's event streams ([`EventPages`], [`EventStream`]) are built on it: every
+//! [`EventPage`] carries the [`Checkpoint`] to resume from after it.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+use std::hash::Hash;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
+
+use crate::checkpoint::Checkpoint;
+use crate::error::Error;
+use crate::event::AuditEvent;
+
+/// What a fetch function returns: the page's items and the cursor of the next page
+/// (`None` on the last page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CursorPage<T, K> {
+    /// The items, in the vendor's order.
+    pub items: Vec<T>,
+    /// The cursor of the next page; `None` when this page is the last.
+    pub next: Option<K>,
+}
+
+/// A page as the paginator yields it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Page<T, K> {
+    /// The items, in the vendor's order.
+    pub items: Vec<T>,
+    /// The cursor this page was fetched with (`None` for the first page).
+    pub cursor: Option<K>,
+    /// The cursor to resume from after this page; `None` when the listing is done.
+    pub next: Option<K>,
+}
+
+/// A request for one page, handed to the fetch function.
+#[derive(Debug)]
+pub struct PageRequest<K> {
+    /// The cursor of the page (`None` for the first page).
+    pub cursor: Option<K>,
+    operation: &'static str,
+    used: Arc<Mutex<HashSet<K>>>,
+}
+
+impl<K: Eq + Hash + fmt::Display> PageRequest<K> {
+    /// Fails with [`Error::RepeatedCursor`] when `next` is a cursor this walk has already
+    /// used. Call it on each response inside the retry layer, so a transient repeat is
+    /// re-requested before it becomes an error.
+    pub fn check_next(&self, next: Option<&K>) -> Result<(), Error> {
+        match next {
+            Some(next)
+                if self
+                    .used
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(next) =>
+            {
+                Err(Error::RepeatedCursor {
+                    operation: self.operation,
+                    cursor: next.to_string(),
+                    attempts: 1,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+type FetchFn<T, K> =
+    Box<dyn FnMut(PageRequest<K>) -> BoxFuture<'static, Result<CursorPage<T, K>, Error>> + Send>;
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Walks a cursor-paginated listing, one page per request, on demand.
+///
+/// ```
+/// use audit_core::paginate::{CursorPage, Paginator};
+/// use futures::TryStreamExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), audit_core::Error> {
+/// // A listing of three pages: cursors "a", "b", then the end.
+/// let paginator = Paginator::new("list_numbers", None, |request| async move {
+///     Ok(match request.cursor.as_deref() {
+///         None => CursorPage { items: vec![1, 2], next: Some("a".to_string()) },
+///         Some("a") => CursorPage { items: vec![3, 4], next: Some("b".to_string()) },
+///         _ => CursorPage { items: vec![5], next: None },
+///     })
+/// });
+/// let items: Vec<i32> = paginator.items().try_collect().await?;
+/// assert_eq!(items, [1, 2, 3, 4, 5]);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Paginator<T, K> {
+    operation: &'static str,
+    /// `None`: done; `Some(None)`: the first page is next.
+    next: Option<Option<K>>,
+    used: Arc<Mutex<HashSet<K>>>,
+    fetch: FetchFn<T, K>,
+}
+
+impl<T, K: fmt::Debug> fmt::Debug for Paginator<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Paginator")
+            .field("operation", &self.operation)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, K> Paginator<T, K>
+where
+    T: Send + 'static,
+    K: Clone + Eq + Hash + fmt::Display + Send + 'static,
+{
+    /// A walk of the listing `operation` starting at `start` (`None`: the first page).
+    pub fn new<F, Fut>(operation: &'static str, start: Option<K>, mut fetch: F) -> Self
+    where
+        F: FnMut(PageRequest<K>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<CursorPage<T, K>, Error>> + Send + 'static,
+    {
+        Paginator {
+            operation,
+            next: Some(start),
+            used: Arc::new(Mutex::new(HashSet::new())),
+            fetch: Box::new(move |request| Box::pin(fetch(request))),
+        }
+    }
+
+    /// Whether the walk has reached the last page.
+    pub fn is_done(&self) -> bool {
+        self.next.is_none()
+    }
+
+    /// Fetches the next page; `Ok(None)` once the listing is done. After an error the same
+    /// page is requested again by the next call.
+    pub async fn next_page(&mut self) -> Result<Option<Page<T, K>>, Error> {
+        let Some(cursor) = self.next.take() else {
+            return Ok(None);
+        };
+        if let Some(cursor) = &cursor {
+            self.used
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(cursor.clone());
+        }
+        let request = PageRequest {
+            cursor: cursor.clone(),
+            operation: self.operation,
+            used: Arc::clone(&self.used),
+        };
+        let page = match (self.fetch)(request).await {
+            Ok(page) => page,
+            Err(error) => {
+                self.next = Some(cursor);
+                return Err(error);
+            }
+        };
+        if let Some(next) = &page.next {
+            let repeated = self
+                .used
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(next);
+            if repeated {
+                return Err(Error::RepeatedCursor {
+                    operation: self.operation,
+                    cursor: next.to_string(),
+                    attempts: 1,
+                });
+            }
+        }
+        self.next = page.next.clone().map(Some);
+        Ok(Some(Page {
+            items: page.items,
+            cursor,
+            next: page.next,
+        }))
+    }
+
+    /// The pages, as a stream.
+    pub fn pages(self) -> BoxStream<'static, Result<Page<T, K>, Error>> {
+        stream::try_unfold(self, |mut paginator| async move {
+            Ok(paginator.next_page().await?.map(|page| (page, paginator)))
+        })
+        .boxed()
+    }
+
+    /// The items of every page, as a stream.
+    pub fn items(self) -> BoxStream<'static, Result<T, Error>> {
+        self.pages()
+            .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
+    }
+}
+
+/// How a stream sizes its pages when the vendor times out on big ones: start at `initial`,
+/// halve on a gateway timeout (504) or a request timeout down to `min`, double again after
+/// `grow_after` successes in a row, up to `max`.
+///
+/// ```
+/// use audit_core::PageSizePolicy;
+///
+/// let policy = PageSizePolicy::new(200, 25, 1000).with_grow_after(10);
+/// assert_eq!(policy.initial(), 200);
+/// assert_eq!(PageSizePolicy::fixed(100).max(), 100);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSizePolicy {
+    initial: u32,
+    min: u32,
+    max: u32,
+    grow_after: u32,
+}
+
+impl Default for PageSizePolicy {
+    /// Start at 100, never below 10 nor above 1,000, grow after 5 successes.
+    fn default() -> Self {
+        PageSizePolicy {
+            initial: 100,
+            min: 10,
+            max: 1000,
+            grow_after: 5,
+        }
+    }
+}
+
+impl PageSizePolicy {
+    /// A policy from `initial`, between `min` and `max` (the bounds are put in order and
+    /// `initial` clamped into them; all at least 1).
+    pub fn new(initial: u32, min: u32, max: u32) -> Self {
+        let (min, max) = (min.min(max).max(1), max.max(min).max(1));
+        PageSizePolicy {
+            initial: initial.clamp(min, max),
+            min,
+            max,
+            grow_after: 5,
+        }
+    }
+
+    /// A page size that never changes.
+    pub fn fixed(size: u32) -> Self {
+        PageSizePolicy::new(size, size, size)
+    }
+
+    /// How many successes in a row before the size doubles (at least 1).
+    pub fn with_grow_after(mut self, successes: u32) -> Self {
+        self.grow_after = successes.max(1);
+        self
+    }
+
+    /// The first page size.
+    pub fn initial(&self) -> u32 {
+        self.initial
+    }
+
+    /// The smallest page size.
+    pub fn min(&self) -> u32 {
+        self.min
+    }
+
+    /// The largest page size.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// The policy with every size at most `limit` (a vendor's maximum page size).
+    pub(crate) fn clamped(self, limit: u32) -> Self {
+        PageSizePolicy {
+            grow_after: self.grow_after,
+            ..PageSizePolicy::new(
+                self.initial.min(limit),
+                self.min.min(limit),
+                self.max.min(limit),
+            )
+        }
+    }
+}
+
+/// The current page size of one stream, shared by its fetches.
+#[derive(Debug)]
+pub(crate) struct AdaptivePageSize {
+    policy: PageSizePolicy,
+    state: Mutex<(u32, u32)>,
+}
+
+impl AdaptivePageSize {
+    pub(crate) fn new(policy: PageSizePolicy) -> Self {
+        AdaptivePageSize {
+            policy,
+            state: Mutex::new((policy.initial, 0)),
+        }
+    }
+
+    pub(crate) fn current(&self) -> u32 {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+
+    /// A page was too big: halve the size.
+    pub(crate) fn shrink(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let smaller = (state.0 / 2).max(self.policy.min);
+        if smaller != state.0 {
+            tracing::info!(
+                from = state.0,
+                to = smaller,
+                "page size reduced after a timeout"
+            );
+        }
+        *state = (smaller, 0);
+    }
+
+    /// A page came back: after enough of them, double the size.
+    pub(crate) fn success(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.1 += 1;
+        if state.1 >= self.policy.grow_after && state.0 < self.policy.max {
+            *state = (state.0.saturating_mul(2).min(self.policy.max), 0);
+        }
+    }
+}
+
+/// One page of an event stream: the events it holds, and the checkpoint to resume from after
+/// it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct EventPage {
+    /// The events, in stream order, duplicates removed.
+    pub events: Vec<AuditEvent>,
+    /// Where to resume after this page.
+    pub checkpoint: Checkpoint,
+    /// How many records the vendor's page held (duplicates and records outside the window
+    /// included).
+    pub received: usize,
+    /// Whether this page ends a pass: the stream has read everything up to the end of its
+    /// window (or up to now, minus the settle lag). In follow mode the stream then sleeps
+    /// before polling again.
+    pub caught_up: bool,
+}
+
+/// A stream of [`EventPage`]s. It owns its client (`'static`, `Send`: spawn it anywhere),
+/// requests nothing until polled, and requests the next page only when asked for it. It ends
+/// after its first error (retries happen inside it); continue with a new stream resumed from
+/// the last page's checkpoint.
+///
+/// ```no_run
+/// use audit_core::Window;
+/// use futures::TryStreamExt;
+///
+/// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+/// let pages = client.audit_log_events(Window::since(chrono::Utc::now() - chrono::Duration::days(1))).pages();
+/// // Spawn it, consume it elsewhere, or flatten it to events:
+/// let task = tokio::spawn(async move { pages.events().try_collect::<Vec<_>>().await });
+/// let events = task.await.expect("the task ran")?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct EventPages {
+    inner: BoxStream<'static, Result<EventPage, Error>>,
+}
+
+impl fmt::Debug for EventPages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventPages").finish_non_exhaustive()
+    }
+}
+
+/// A source of event pages: the state machine behind an [`EventPages`] stream.
+pub(crate) trait PageSource: Send + 'static {
+    /// The next page; `Ok(None)` when the stream ends.
+    fn next_page(&mut self) -> impl Future<Output = Result<Option<EventPage>, Error>> + Send;
+}
+
+impl EventPages {
+    /// Drives `source` as a stream.
+    pub(crate) fn from_source<S: PageSource>(source: S) -> Self {
+        EventPages {
+            inner: stream::try_unfold(source, |mut source| async move {
+                Ok(source.next_page().await?.map(|page| (page, source)))
+            })
+            .boxed(),
+        }
+    }
+
+    /// A stream that fails at once with `error` (configuration errors surface on first poll).
+    pub(crate) fn failed(error: Error) -> Self {
+        EventPages {
+            inner: stream::once(async move { Err(error) }).boxed(),
+        }
+    }
+
+    /// The events of every page, one by one (checkpoints are only on pages: use the page
+    /// stream to resume exactly once).
+    pub fn events(self) -> EventStream {
+        EventStream {
+            inner: self
+                .inner
+                .map_ok(|page| stream::iter(page.events.into_iter().map(Ok)))
+                .try_flatten()
+                .boxed(),
+        }
+    }
+}
+
+impl Stream for EventPages {
+    type Item = Result<EventPage, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+/// A stream of [`AuditEvent`]s, built on an [`EventPages`] stream.
+pub struct EventStream {
+    inner: BoxStream<'static, Result<AuditEvent, Error>>,
+}
+
+impl fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventStream").finish_non_exhaustive()
+    }
+}
+
+impl Stream for EventStream {
+    type Item = Result<AuditEvent, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn adaptive_page_size_halves_to_the_floor_and_grows_back() {
+        let size = AdaptivePageSize::new(PageSizePolicy::new(100, 20, 400).with_grow_after(2));
+        size.shrink();
+        assert_eq!(size.current(), 50);
+        size.shrink();
+        size.shrink();
+        assert_eq!(size.current(), 20, "never below the floor");
+        size.success();
+        assert_eq!(size.current(), 20);
+        size.success();
+        assert_eq!(size.current(), 40);
+        for _ in 0..10 {
+            size.success();
+        }
+        assert_eq!(size.current(), 400, "never above the maximum");
+        assert_eq!(PageSizePolicy::default().clamped(100).max(), 100);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_cursor_ends_the_walk_with_an_error() {
+        let paginator = Paginator::new("list_things", None, |request| async move {
+            Ok(match request.cursor.as_deref() {
+                None => CursorPage {
+                    items: vec![1],
+                    next: Some("a".to_string()),
+                },
+                // "a" leads back to "a".
+                _ => CursorPage {
+                    items: vec![2],
+                    next: Some("a".to_string()),
+                },
+            })
+        });
+        let results: Vec<Result<Page<i32, String>, Error>> = paginator.pages().collect().await;
+        assert_eq!(results.len(), 2);
+        assert!(results[0].is_ok());
+        match &results[1] {
+            Err(Error::RepeatedCursor { cursor, .. }) => assert_eq!(cursor, "a"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_are_fetched_only_when_asked_for() {
+        let fetched = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&fetched);
+        let mut pages = Paginator::new("list_things", None, move |request| {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let n: u32 = request.cursor.map_or(0, |c: String| c.parse().unwrap());
+                Ok(CursorPage {
+                    items: vec![n],
+                    next: Some((n + 1).to_string()),
+                })
+            }
+        })
+        .pages();
+        assert_eq!(
+            fetched.load(Ordering::SeqCst),
+            0,
+            "nothing before the first poll"
+        );
+        let first = pages.next().await.unwrap().unwrap();
+        assert_eq!(first.items, [0]);
+        assert_eq!(first.next.as_deref(), Some("1"));
+        assert_eq!(fetched.load(Ordering::SeqCst), 1);
+        pages.next().await.unwrap().unwrap();
+        assert_eq!(fetched.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn check_next_sees_every_cursor_used_so_far() {
+        let mut paginator = Paginator::new("list_things", None, |request| async move {
+            let next = match request.cursor.as_deref() {
+                None => "a",
+                Some("a") => "b",
+                _ => "a",
+            }
+            .to_string();
+            request.check_next(Some(&next))?;
+            Ok(CursorPage {
+                items: vec![()],
+                next: Some(next),
+            })
+        });
+        assert!(paginator.next_page().await.is_ok());
+        assert!(paginator.next_page().await.is_ok());
+        assert!(matches!(
+            paginator.next_page().await,
+            Err(Error::RepeatedCursor { .. })
+        ));
+    }
+}

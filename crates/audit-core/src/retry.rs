@@ -1,0 +1,631 @@
+//! Retries: the policy, how failures are classified, and `Retry-After`.
+//!
+//! One retry layer serves every call of every vendor:
+//!
+//! | failure | what happens |
+//! |---|---|
+//! | 429, and 503 with `Retry-After` | wait exactly `Retry-After` (seconds or HTTP date), capped by [`RetryPolicy::with_max_retry_after`]; a 429 pauses the whole client |
+//! | 429 without `Retry-After` | exponential backoff; the whole client pauses too |
+//! | 408, 500, 502, 503 without `Retry-After`, 504 | exponential backoff with jitter |
+//! | connection errors, timeouts, body read errors, undecodable bodies, repeated cursors | exponential backoff with jitter |
+//! | any other status (400, 401, 403, 404, 422, …) | not retried |
+//!
+//! Non-idempotent calls (exports, query submissions) are retried only when the vendor said it
+//! did not process the request: on 429, and on 503 with `Retry-After`. Every retry counts
+//! against an attempt limit and a total-wait budget; when either runs out the call fails with
+//! [`Error::RetriesExhausted`], which carries the last failure.
+//!
+//! Backoff delays come from `backon`'s exponential backoff. The loop around it is ours: a
+//! `Retry-After` replaces the backoff's delay but still consumes one of its attempts, so the
+//! loop always ends (the trap of `backon`'s `adjust` hook, which can turn "give up" into "wait
+//! again" forever, does not arise). Every wait goes through `tokio::time`.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use progenitor_client::{Error as RawError, ResponseValue};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+use crate::error::{Error, ErrorBody, GiveUpReason, TransportKind, VendorDetail};
+use crate::pacing::Pacer;
+use crate::stats::Stats;
+
+/// How a client retries failed calls.
+///
+/// ```
+/// use std::time::Duration;
+/// use audit_core::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .with_max_attempts(8)
+///     .with_wait_budget(Some(Duration::from_secs(600)))
+///     .with_max_retry_after(Duration::from_secs(120));
+/// assert_eq!(policy.max_attempts(), 8);
+/// assert_eq!(RetryPolicy::none().max_attempts(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    min_backoff: Duration,
+    max_backoff: Duration,
+    jitter: bool,
+    wait_budget: Option<Duration>,
+    max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 6 attempts, backoff from 1 s doubling up to 30 s with jitter, at most 10 minutes of
+    /// retry waits per call, and `Retry-After` honoured up to 180 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            min_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            jitter: true,
+            wait_budget: Some(Duration::from_secs(600)),
+            max_retry_after: Duration::from_secs(180),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: every failure is returned at once.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Attempts per call, the first included (at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The first backoff delay and the largest one; delays double in between.
+    pub fn with_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.min_backoff = min;
+        self.max_backoff = max.max(min);
+        self
+    }
+
+    /// Turns jitter off: backoff delays are exactly min, 2·min, 4·min, … (for tests).
+    pub fn without_jitter(mut self) -> Self {
+        self.jitter = false;
+        self
+    }
+
+    /// The most a call may wait in total across its retries (`Retry-After` and backoff);
+    /// `None` for no limit.
+    pub fn with_wait_budget(mut self, budget: Option<Duration>) -> Self {
+        self.wait_budget = budget;
+        self
+    }
+
+    /// The longest `Retry-After` honoured; a longer one fails the call with
+    /// [`Error::RetryAfterTooLong`] (some APIs announce daily-limit breaches with hours).
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// Attempts per call, the first included.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The total-wait budget per call.
+    pub fn wait_budget(&self) -> Option<Duration> {
+        self.wait_budget
+    }
+
+    /// The longest `Retry-After` honoured.
+    pub fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
+    }
+
+    fn backoff(&self) -> Option<ExponentialBackoff> {
+        if self.max_attempts <= 1 {
+            return None;
+        }
+        let mut builder = ExponentialBuilder::default()
+            .with_factor(2.0)
+            .with_min_delay(self.min_backoff)
+            .with_max_delay(self.max_backoff)
+            .with_max_times((self.max_attempts - 1) as usize);
+        if self.jitter {
+            builder = builder.with_jitter();
+        }
+        Some(builder.build())
+    }
+}
+
+/// Parses a `Retry-After` value: delay-seconds (`"2"`) or an HTTP date, relative to `now`.
+/// A date in the past means "now".
+///
+/// ```
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// use audit_core::retry::parse_retry_after;
+///
+/// assert_eq!(parse_retry_after("2", SystemTime::now()), Some(Duration::from_secs(2)));
+/// let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+/// assert_eq!(
+///     parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+///     Some(Duration::from_secs(30))
+/// );
+/// assert_eq!(parse_retry_after("soon", now), None);
+/// ```
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The `Retry-After` of a response's headers, if any and parseable.
+///
+/// ```
+/// use std::time::Duration;
+/// use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+/// assert_eq!(audit_core::retry::retry_after(&headers), Some(Duration::from_secs(2)));
+/// ```
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value, SystemTime::now())
+}
+
+/// An operation, as the retry layer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Operation {
+    /// The vendor's operation id or a facade name; it names the operation in errors.
+    pub(crate) name: &'static str,
+    /// Whether repeating the call is harmless.
+    pub(crate) idempotent: bool,
+}
+
+impl Operation {
+    /// A read (retried on every transient failure).
+    pub(crate) const fn read(name: &'static str) -> Self {
+        Operation {
+            name,
+            idempotent: true,
+        }
+    }
+
+    /// A call with effects (retried only when the vendor said it did not process it).
+    pub(crate) const fn write(name: &'static str) -> Self {
+        Operation {
+            name,
+            idempotent: false,
+        }
+    }
+}
+
+/// What differs between vendors in the retry layer.
+pub(crate) trait VendorRules: Send + Sync + fmt::Debug + 'static {
+    /// The vendor's correlation id of a response, for error reports.
+    fn correlation_id(&self, _headers: &HeaderMap) -> Option<String> {
+        None
+    }
+
+    /// A retry delay the vendor states outside the `Retry-After` header (Genesys says
+    /// `[N]` seconds in its 429 message).
+    fn retry_after_in_body(&self, _status: u16, _detail: &VendorDetail) -> Option<Duration> {
+        None
+    }
+
+    /// The facade's error for an error status: adds hints, recognises access problems.
+    fn api_error(&self, operation: &'static str, status: u16, detail: VendorDetail) -> Error {
+        Error::Api {
+            operation,
+            status,
+            detail: Box::new(detail),
+            hint: None,
+            waited: Duration::ZERO,
+        }
+    }
+}
+
+/// What to do about a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Verdict {
+    /// Not retried.
+    Fatal,
+    /// Retried after an exponential backoff (idempotent calls only).
+    Backoff,
+    /// Retried after exactly this long (the vendor said so).
+    RetryAfter(Duration),
+    /// A 429 without a stated delay: backoff, and the whole client pauses.
+    RateLimited,
+}
+
+#[derive(Debug)]
+struct Failure {
+    error: Error,
+    verdict: Verdict,
+    status: Option<u16>,
+}
+
+impl Failure {
+    fn fatal(error: Error) -> Self {
+        Failure {
+            error,
+            verdict: Verdict::Fatal,
+            status: None,
+        }
+    }
+
+    fn transient(error: Error) -> Self {
+        let status = error.status();
+        Failure {
+            error,
+            verdict: Verdict::Backoff,
+            status,
+        }
+    }
+}
+
+/// Runs calls with pacing, retries and counting: the one path every request takes.
+#[derive(Debug)]
+pub(crate) struct Retrier {
+    policy: RetryPolicy,
+    pacer: Pacer,
+    stats: Arc<Stats>,
+    rules: Box<dyn VendorRules>,
+}
+
+fn raw_headers<E>(error: &RawError<E>) -> Option<&HeaderMap> {
+    match error {
+        RawError::ErrorResponse(response) => Some(response.headers()),
+        RawError::UnexpectedResponse(response) => Some(response.headers()),
+        _ => None,
+    }
+}
+
+/// The first characters of a body, on one line, for error messages.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    const MAX: usize = 160;
+    let text = String::from_utf8_lossy(body);
+    let mut excerpt: String = text
+        .chars()
+        .take(MAX)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > MAX {
+        excerpt.push('…');
+    }
+    excerpt
+}
+
+impl Retrier {
+    pub(crate) fn new(
+        policy: RetryPolicy,
+        pacer: Pacer,
+        stats: Arc<Stats>,
+        rules: Box<dyn VendorRules>,
+    ) -> Self {
+        Retrier {
+            policy,
+            pacer,
+            stats,
+            rules,
+        }
+    }
+
+    pub(crate) fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// Sends a call made by `attempt`, retrying as the policy says.
+    pub(crate) async fn send<X, E, F, Fut>(
+        &self,
+        operation: Operation,
+        attempt: F,
+    ) -> Result<ResponseValue<X>, Error>
+    where
+        E: ErrorBody,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<ResponseValue<X>, RawError<E>>>,
+    {
+        self.send_checked(operation, attempt, |_| Ok(())).await
+    }
+
+    /// Like [`Retrier::send`], and also retries (with backoff) a response that `check`
+    /// rejects, such as a page whose next cursor was already used.
+    pub(crate) async fn send_checked<X, E, F, Fut, C>(
+        &self,
+        operation: Operation,
+        mut attempt: F,
+        mut check: C,
+    ) -> Result<ResponseValue<X>, Error>
+    where
+        E: ErrorBody,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<ResponseValue<X>, RawError<E>>>,
+        C: FnMut(&X) -> Result<(), Error>,
+    {
+        let mut backoff = self.policy.backoff();
+        let mut attempts = 0u32;
+        let mut waited = Duration::ZERO;
+        let mut retry_waited = Duration::ZERO;
+        loop {
+            attempts += 1;
+            let (permit, paced) = self.pacer.acquire().await;
+            waited += paced;
+            self.stats.waited_pacing(paced);
+            self.stats.request();
+            let failure = match attempt().await {
+                Ok(response) => {
+                    permit.observe(response.headers());
+                    match check(&response) {
+                        Ok(()) => return Ok(response),
+                        Err(error) => Failure::transient(error),
+                    }
+                }
+                Err(raw) => {
+                    match raw_headers(&raw) {
+                        Some(headers) => permit.observe(headers),
+                        None => drop(permit),
+                    }
+                    self.classify(operation, raw)
+                }
+            };
+            let rate_limited = failure.status == Some(429);
+            if rate_limited {
+                self.stats.rate_limited();
+                // Every request of the client waits, retried or not.
+                if let Verdict::RetryAfter(requested) = failure.verdict {
+                    self.pacer
+                        .pause_for(requested.min(self.policy.max_retry_after));
+                }
+            }
+            let allowed = match failure.verdict {
+                Verdict::Fatal => false,
+                Verdict::RetryAfter(_) | Verdict::RateLimited => true,
+                Verdict::Backoff => operation.idempotent,
+            };
+            if !allowed {
+                return Err(failure.error.with_waited(waited));
+            }
+            if let Verdict::RetryAfter(requested) = failure.verdict
+                && requested > self.policy.max_retry_after
+            {
+                return Err(Error::RetryAfterTooLong {
+                    operation: operation.name,
+                    status: failure.status.unwrap_or(429),
+                    requested,
+                    max: self.policy.max_retry_after,
+                    waited,
+                });
+            }
+            let Some(backoff_delay) = backoff.as_mut().and_then(Iterator::next) else {
+                return Err(self.give_up(
+                    operation,
+                    attempts,
+                    waited,
+                    GiveUpReason::Attempts,
+                    failure,
+                ));
+            };
+            let delay = match failure.verdict {
+                Verdict::RetryAfter(requested) => requested,
+                _ => backoff_delay,
+            };
+            if self
+                .policy
+                .wait_budget
+                .is_some_and(|budget| retry_waited + delay > budget)
+            {
+                return Err(self.give_up(
+                    operation,
+                    attempts,
+                    waited,
+                    GiveUpReason::WaitBudget,
+                    failure,
+                ));
+            }
+            if rate_limited {
+                self.pacer.pause_for(delay);
+            }
+            tracing::warn!(
+                operation = operation.name,
+                attempt = attempts,
+                delay_ms = delay.as_millis() as u64,
+                error = %failure.error,
+                "retrying"
+            );
+            self.stats.retry();
+            tokio::time::sleep(delay).await;
+            waited += delay;
+            retry_waited += delay;
+            match failure.verdict {
+                Verdict::RetryAfter(_) => self.stats.waited_retry_after(delay),
+                _ => self.stats.waited_backoff(delay),
+            }
+        }
+    }
+
+    fn give_up(
+        &self,
+        operation: Operation,
+        attempts: u32,
+        waited: Duration,
+        reason: GiveUpReason,
+        failure: Failure,
+    ) -> Error {
+        match failure.error {
+            _ if attempts <= 1 => failure.error.with_waited(waited),
+            Error::RepeatedCursor { cursor, .. } => Error::RepeatedCursor {
+                operation: operation.name,
+                cursor,
+                attempts,
+            },
+            last => Error::RetriesExhausted {
+                operation: operation.name,
+                attempts,
+                waited,
+                reason,
+                last: Box::new(last.with_waited(waited)),
+            },
+        }
+    }
+
+    fn classify<E: ErrorBody>(&self, operation: Operation, raw: RawError<E>) -> Failure {
+        let name = operation.name;
+        match raw {
+            RawError::ErrorResponse(response) => {
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                let detail = response
+                    .into_inner()
+                    .detail()
+                    .with_correlation_id(self.rules.correlation_id(&headers));
+                self.status_failure(name, status, detail, &headers)
+            }
+            RawError::UnexpectedResponse(response) => {
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                let detail = VendorDetail::default()
+                    .with_correlation_id(self.rules.correlation_id(&headers));
+                self.status_failure(name, status, detail, &headers)
+            }
+            RawError::CommunicationError(source) => {
+                if source.is_builder() {
+                    return Failure::fatal(Error::InvalidRequest {
+                        operation: name,
+                        message: source.to_string(),
+                    });
+                }
+                let kind = if source.is_timeout() {
+                    TransportKind::Timeout
+                } else if source.is_connect() {
+                    TransportKind::Connect
+                } else if source.is_body() || source.is_decode() {
+                    TransportKind::Body
+                } else {
+                    TransportKind::Request
+                };
+                Failure::transient(Error::Transport {
+                    operation: name,
+                    kind,
+                    waited: Duration::ZERO,
+                    source,
+                })
+            }
+            RawError::ResponseBodyError(source) => Failure::transient(Error::Transport {
+                operation: name,
+                kind: if source.is_timeout() {
+                    TransportKind::Timeout
+                } else {
+                    TransportKind::Body
+                },
+                waited: Duration::ZERO,
+                source,
+            }),
+            RawError::InvalidResponsePayload(body, error) => Failure::transient(Error::Decode {
+                operation: name,
+                status: None,
+                message: format!("{error}; the body starts with `{}`", excerpt(&body)),
+                waited: Duration::ZERO,
+            }),
+            RawError::InvalidUpgrade(source) => Failure::fatal(Error::Transport {
+                operation: name,
+                kind: TransportKind::Request,
+                waited: Duration::ZERO,
+                source,
+            }),
+            RawError::InvalidRequest(message) | RawError::Custom(message) => {
+                Failure::fatal(Error::InvalidRequest {
+                    operation: name,
+                    message,
+                })
+            }
+        }
+    }
+
+    fn status_failure(
+        &self,
+        operation: &'static str,
+        status: u16,
+        detail: VendorDetail,
+        headers: &HeaderMap,
+    ) -> Failure {
+        let stated =
+            retry_after(headers).or_else(|| self.rules.retry_after_in_body(status, &detail));
+        let verdict = match (status, stated) {
+            (429, Some(wait)) | (503, Some(wait)) => Verdict::RetryAfter(wait),
+            (429, None) => Verdict::RateLimited,
+            (408 | 500 | 502 | 503 | 504, _) => Verdict::Backoff,
+            _ => Verdict::Fatal,
+        };
+        Failure {
+            error: self.rules.api_error(operation, status, detail),
+            verdict,
+            status: Some(status),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_parses_seconds_dates_and_rejects_garbage() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(parse_retry_after(" 2 ", now), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("0", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("1.5", now),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        // A date in the past: retry now.
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("-3", now), None);
+        assert_eq!(parse_retry_after("", now), None);
+        assert_eq!(parse_retry_after("later", now), None);
+    }
+
+    #[test]
+    fn backoff_has_one_delay_per_retry_and_doubles_without_jitter() {
+        let policy = RetryPolicy::default()
+            .with_max_attempts(4)
+            .with_backoff(Duration::from_secs(1), Duration::from_secs(3))
+            .without_jitter();
+        let delays: Vec<Duration> = policy.backoff().unwrap().collect();
+        assert_eq!(
+            delays,
+            [1, 2, 3].map(Duration::from_secs).to_vec(),
+            "three retries after the first attempt, capped at the maximum"
+        );
+        assert!(RetryPolicy::none().backoff().is_none());
+    }
+
+    #[test]
+    fn excerpt_is_short_and_on_one_line() {
+        let body = format!("{{\"audit_logs\": [\n{}", "x".repeat(500));
+        let text = excerpt(body.as_bytes());
+        assert!(!text.contains('\n'));
+        assert!(text.ends_with('…'));
+        assert!(text.chars().count() <= 161);
+    }
+}

@@ -1,0 +1,180 @@
+//! Time windows of streams, the settle lag behind "now", and stream options.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::Checkpoint;
+use crate::error::Error;
+
+/// The settle lag used when none is set: records are read only up to 30 s before now, so
+/// records the vendor is still writing for the same second are not skipped.
+pub const DEFAULT_SETTLE_LAG: Duration = Duration::from_secs(30);
+
+/// The time window of a stream: records with `since ≤ occurred_at ≤ until`.
+///
+/// `until: None` is open-ended: "now minus the settle lag", evaluated when each pass of the
+/// stream starts, so a stream in follow mode keeps moving forward.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use std::time::Duration;
+/// use audit_core::Window;
+///
+/// let since = Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap();
+/// let until = Utc.with_ymd_and_hms(2024, 3, 31, 23, 59, 59).unwrap();
+/// let window = Window::between(since, until).unwrap();
+/// assert!(window.contains(since) && window.contains(until));
+///
+/// let open = Window::since(since);
+/// let now = Utc.with_ymd_and_hms(2024, 4, 2, 12, 0, 0).unwrap();
+/// assert_eq!(
+///     open.effective_until(now, Duration::from_secs(30)),
+///     Utc.with_ymd_and_hms(2024, 4, 2, 11, 59, 30).unwrap()
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    /// The start, inclusive.
+    pub since: DateTime<Utc>,
+    /// The end, inclusive; `None` for "now minus the settle lag".
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// `t` without its fraction of a second (the vendors' timestamps have second precision).
+///
+/// ```
+/// let t = "2024-03-18T10:02:51.750Z".parse().unwrap();
+/// assert_eq!(audit_core::window::floor_to_second(t).to_rfc3339(), "2024-03-18T10:02:51+00:00");
+/// ```
+pub fn floor_to_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(0)
+}
+
+impl Window {
+    /// An open-ended window from `since`.
+    pub fn since(since: DateTime<Utc>) -> Self {
+        Window { since, until: None }
+    }
+
+    /// A closed window; `since` must not be after `until`.
+    pub fn between(since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Self, Error> {
+        if since > until {
+            return Err(Error::InvalidConfig(format!(
+                "the window starts ({since}) after it ends ({until}); swap the bounds"
+            )));
+        }
+        Ok(Window {
+            since,
+            until: Some(until),
+        })
+    }
+
+    /// Whether `t` lies in the window (an open end counts as unbounded).
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        t >= self.since && self.until.is_none_or(|until| t <= until)
+    }
+
+    /// The end to read up to now: `until`, but never later than `now − settle_lag`,
+    /// truncated to whole seconds.
+    pub fn effective_until(&self, now: DateTime<Utc>, settle_lag: Duration) -> DateTime<Utc> {
+        let lag = TimeDelta::from_std(settle_lag).unwrap_or(TimeDelta::MAX);
+        let settled = now
+            .checked_sub_signed(lag)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let end = match self.until {
+            Some(until) => until.min(settled),
+            None => settled,
+        };
+        floor_to_second(end)
+    }
+}
+
+/// How a stream reads: its window, settle lag, follow mode, and where to resume.
+///
+/// ```
+/// use std::time::Duration;
+/// use chrono::Utc;
+/// use audit_core::{StreamOptions, Window};
+///
+/// let options = StreamOptions::new(Window::since(Utc::now() - chrono::Duration::days(1)))
+///     .with_settle_lag(Duration::from_secs(60))
+///     .with_follow(Duration::from_secs(30));
+/// assert_eq!(options.follow, Some(Duration::from_secs(30)));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StreamOptions {
+    /// The time window.
+    pub window: Window,
+    /// How far behind now an open window ends.
+    pub settle_lag: Duration,
+    /// Follow mode: when the stream has caught up it sleeps this long and continues from its
+    /// checkpoint, forever.
+    pub follow: Option<Duration>,
+    /// The checkpoint to resume from. A resumed stream reads the checkpoint's window.
+    pub resume: Option<Checkpoint>,
+}
+
+impl StreamOptions {
+    /// Options for `window`, with the default settle lag, no follow, no resume.
+    pub fn new(window: Window) -> Self {
+        StreamOptions {
+            window,
+            settle_lag: DEFAULT_SETTLE_LAG,
+            follow: None,
+            resume: None,
+        }
+    }
+
+    /// Sets the settle lag.
+    pub fn with_settle_lag(mut self, settle_lag: Duration) -> Self {
+        self.settle_lag = settle_lag;
+        self
+    }
+
+    /// Turns follow mode on, polling every `poll_interval` once caught up.
+    pub fn with_follow(mut self, poll_interval: Duration) -> Self {
+        self.follow = Some(poll_interval);
+        self
+    }
+
+    /// Resumes from `checkpoint` (its window replaces this one when the stream starts).
+    pub fn with_resume(mut self, checkpoint: Checkpoint) -> Self {
+        self.resume = Some(checkpoint);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 3, 18, h, m, s).unwrap()
+    }
+
+    #[test]
+    fn effective_until_is_the_earlier_of_until_and_settled_now() {
+        let now = t(12, 0, 0) + TimeDelta::milliseconds(700);
+        let lag = Duration::from_secs(30);
+        assert_eq!(
+            Window::since(t(0, 0, 0)).effective_until(now, lag),
+            t(11, 59, 30)
+        );
+        let closed = Window::between(t(0, 0, 0), t(10, 0, 0)).unwrap();
+        assert_eq!(closed.effective_until(now, lag), t(10, 0, 0));
+        let future = Window::between(t(0, 0, 0), t(13, 0, 0)).unwrap();
+        assert_eq!(future.effective_until(now, lag), t(11, 59, 30));
+    }
+
+    #[test]
+    fn reversed_bounds_are_refused() {
+        assert!(matches!(
+            Window::between(t(2, 0, 0), t(1, 0, 0)),
+            Err(Error::InvalidConfig(_))
+        ));
+    }
+}

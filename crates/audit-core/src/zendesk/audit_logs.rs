@@ -1,0 +1,665 @@
+//! Zendesk audit logs: `ListAuditLogs`, `ShowAuditLog`, `ExportAuditLogs`, and the
+//! oldest-first event stream.
+//!
+//! The stream reads `sort=created_at` with the two `filter[created_at][]` bounds
+//! `[since, until]`, `until` being at most now minus the settle lag, so records Zendesk is
+//! still writing for the same second are not skipped. It follows `links.next` when Zendesk
+//! sends it (only on the configured origin), else builds the next request from the original
+//! filters and `page[after]`. Its checkpoint is a high-water mark (the newest `created_at`
+//! emitted and the ids emitted at that second): resuming re-queries from that second
+//! inclusively and skips those ids, whatever happened to the vendor's cursors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, BoxStream, StreamExt};
+use raw_support::Recorded;
+use serde::{Deserialize, Serialize};
+use zendesk_raw::types;
+
+use super::{ZendeskClient, mapping, next_page_token};
+use crate::checkpoint::{Boundary, Checkpoint, Direction, PageToken, Position};
+use crate::error::Error;
+use crate::event::{Source, StreamKind};
+use crate::http::get_json;
+use crate::paginate::{
+    CursorPage, EventPage, EventPages, EventStream, Page, PageRequest, PageSource, Paginator,
+};
+use crate::retry::Operation;
+use crate::window::{StreamOptions, Window, floor_to_second};
+
+const LIST: Operation = Operation::read("list_audit_logs");
+const EXPORT: Operation = Operation::write("export_audit_logs");
+const STREAM: &str = "zendesk-audit-logs";
+
+/// The largest `page[size]` Zendesk accepts on `/audit_logs`.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// Filters of `ListAuditLogs` and `ExportAuditLogs`.
+///
+/// ```
+/// use audit_core::zendesk::AuditLogFilter;
+///
+/// let filter = AuditLogFilter {
+///     source_type: Some("user".into()),
+///     action: Some("login".into()),
+///     ..AuditLogFilter::default()
+/// };
+/// assert!(filter.actor_id.is_none());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLogFilter {
+    /// `filter[source_type]`: the kind of item changed (`user`, `rule`, `apitoken`, …).
+    pub source_type: Option<String>,
+    /// `filter[source_id]`: the item changed; needs `source_type`.
+    pub source_id: Option<i64>,
+    /// `filter[actor_id]`: who made the change.
+    pub actor_id: Option<i64>,
+    /// `filter[ip_address]`.
+    pub ip_address: Option<String>,
+    /// `filter[action]`: `create`, `update`, `destroy`, `login`, `exported`.
+    pub action: Option<String>,
+    /// `filter[created_at][]`: the start and end, both sent (Zendesk needs the pair).
+    pub created_at: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl AuditLogFilter {
+    fn validate(&self, operation: &'static str) -> Result<(), Error> {
+        if self.source_id.is_some() && self.source_type.is_none() {
+            return Err(Error::InvalidRequest {
+                operation,
+                message: "`filter[source_id]` needs `filter[source_type]` too".into(),
+            });
+        }
+        if let Some((start, end)) = self.created_at
+            && start > end
+        {
+            return Err(Error::InvalidRequest {
+                operation,
+                message: format!("`filter[created_at]` starts ({start}) after it ends ({end})"),
+            });
+        }
+        Ok(())
+    }
+
+    fn created_at_pair(&self) -> Option<Vec<DateTime<Utc>>> {
+        self.created_at
+            .map(|(start, end)| vec![floor_to_second(start), floor_to_second(end)])
+    }
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    /// Oldest first.
+    Ascending,
+    /// Newest first.
+    Descending,
+}
+
+/// One `ListAuditLogs` request: filters, and either cursor or offset pagination.
+///
+/// ```
+/// use audit_core::zendesk::{AuditLogQuery, audit_logs::SortOrder};
+///
+/// let query = AuditLogQuery {
+///     sort: Some(SortOrder::Ascending),
+///     page_size: Some(100),
+///     ..AuditLogQuery::default()
+/// };
+/// assert_eq!(query.page_size, Some(100));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditLogQuery {
+    /// The filters.
+    pub filter: AuditLogFilter,
+    /// Cursor mode: `sort=created_at` (ascending) or `-created_at` (Zendesk's default).
+    pub sort: Option<SortOrder>,
+    /// Cursor mode: `page[size]`, 1 to 100. Sending it selects cursor pagination.
+    pub page_size: Option<u32>,
+    /// Cursor mode: `page[after]`.
+    pub page_after: Option<String>,
+    /// Cursor mode: `page[before]`.
+    pub page_before: Option<String>,
+    /// Offset mode: `page` (from 1; at most 10,000 records deep).
+    pub page: Option<u32>,
+    /// Offset mode: `per_page`, at most 100.
+    pub per_page: Option<u32>,
+    /// Offset mode: `sort_by` (Zendesk's default `created_at`).
+    pub sort_by: Option<String>,
+    /// Offset mode: `sort_order`.
+    pub sort_order: Option<SortOrder>,
+}
+
+impl AuditLogQuery {
+    /// A query with these filters and nothing else.
+    pub fn filtered(filter: AuditLogFilter) -> Self {
+        AuditLogQuery {
+            filter,
+            ..AuditLogQuery::default()
+        }
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let operation = LIST.name;
+        self.filter.validate(operation)?;
+        let invalid = |message: &str| {
+            Err(Error::InvalidRequest {
+                operation,
+                message: message.to_string(),
+            })
+        };
+        if self.page_after.is_some() && self.page_before.is_some() {
+            return invalid("`page[after]` and `page[before]` cannot be sent together");
+        }
+        let cursor_mode = self.sort.is_some()
+            || self.page_size.is_some()
+            || self.page_after.is_some()
+            || self.page_before.is_some();
+        let offset_mode = self.page.is_some()
+            || self.per_page.is_some()
+            || self.sort_by.is_some()
+            || self.sort_order.is_some();
+        if cursor_mode && offset_mode {
+            return invalid(
+                "cursor parameters (`sort`, `page[…]`) and offset parameters (`page`, \
+                 `per_page`, `sort_by`, `sort_order`) cannot be mixed",
+            );
+        }
+        if self.page_size.is_some_and(|s| s == 0 || s > MAX_PAGE_SIZE)
+            || self.per_page.is_some_and(|s| s == 0 || s > MAX_PAGE_SIZE)
+        {
+            return invalid("page sizes go from 1 to 100 on `/audit_logs`");
+        }
+        Ok(())
+    }
+}
+
+fn order_text(order: SortOrder, ascending: &'static str, descending: &'static str) -> &'static str {
+    match order {
+        SortOrder::Ascending => ascending,
+        SortOrder::Descending => descending,
+    }
+}
+
+macro_rules! with_filter {
+    ($builder:expr, $filter:expr) => {{
+        let filter = $filter;
+        let mut builder = $builder;
+        if let Some(value) = &filter.source_type {
+            builder = builder.filter_source_type(value.clone());
+        }
+        if let Some(value) = filter.source_id {
+            builder = builder.filter_source_id(value);
+        }
+        if let Some(value) = filter.actor_id {
+            builder = builder.filter_actor_id(value);
+        }
+        if let Some(value) = &filter.ip_address {
+            builder = builder.filter_ip_address(value.clone());
+        }
+        if let Some(value) = &filter.action {
+            builder = builder.filter_action(value.clone());
+        }
+        if let Some(pair) = filter.created_at_pair() {
+            builder = builder.filter_created_at(pair);
+        }
+        builder
+    }};
+}
+
+/// The request of `query`, with `after` replacing its `page[after]` when given.
+fn list_request<'a>(
+    raw: &'a zendesk_raw::Client,
+    query: &AuditLogQuery,
+    after: Option<&str>,
+) -> zendesk_raw::builder::ListAuditLogs<'a> {
+    let mut builder = with_filter!(raw.list_audit_logs(), &query.filter);
+    if let Some(order) = query.sort {
+        builder = builder.sort(order_text(order, "created_at", "-created_at"));
+    }
+    if let Some(size) = query.page_size {
+        builder = builder.page_size(i64::from(size));
+    }
+    match after {
+        Some(after) => builder = builder.page_after(after.to_string()),
+        None => {
+            if let Some(after) = &query.page_after {
+                builder = builder.page_after(after.clone());
+            }
+            if let Some(before) = &query.page_before {
+                builder = builder.page_before(before.clone());
+            }
+        }
+    }
+    if let Some(page) = query.page {
+        builder = builder.page(i64::from(page));
+    }
+    if let Some(per_page) = query.per_page {
+        builder = builder.per_page(i64::from(per_page));
+    }
+    if let Some(sort_by) = &query.sort_by {
+        builder = builder.sort_by(sort_by.clone());
+    }
+    if let Some(order) = query.sort_order {
+        builder = builder.sort_order(order_text(order, "asc", "desc"));
+    }
+    builder
+}
+
+fn next_token(body: &types::AuditLogsResponse) -> Result<Option<PageToken>, Error> {
+    next_page_token(
+        LIST.name,
+        body.meta.as_ref(),
+        body.links.as_ref(),
+        body.next_page.as_deref(),
+        body.audit_logs.len(),
+    )
+}
+
+/// Fetches the page at `request` of `query`: follows the token's URL (on the configured
+/// origin only) or sends `page[after]` with the query's own parameters.
+async fn fetch_page(
+    client: &ZendeskClient,
+    query: &AuditLogQuery,
+    request: PageRequest<PageToken>,
+) -> Result<CursorPage<Recorded<types::AuditLog>, PageToken>, Error> {
+    let token = request.cursor.as_ref();
+    let url = match token.and_then(|t| t.url.as_deref()) {
+        Some(url) => Some(client.base_url().check_vendor_url(LIST.name, url)?),
+        None => None,
+    };
+    let after = token.and_then(|t| t.cursor.as_deref());
+    let response = client
+        .retrier()
+        .send_checked(
+            LIST,
+            || {
+                let url = url.clone();
+                async move {
+                    match url {
+                        Some(url) => get_json(client.http(), "zendesk", LIST.name, url).await,
+                        None => list_request(client.raw(), query, after).send().await,
+                    }
+                }
+            },
+            |body| request.check_next(next_token(body)?.as_ref()),
+        )
+        .await?;
+    let body = response.into_inner();
+    let next = next_token(&body)?;
+    Ok(CursorPage {
+        items: body.audit_logs,
+        next,
+    })
+}
+
+impl ZendeskClient {
+    /// One page of audit-log records (`ListAuditLogs`), with every filter, sort and page
+    /// parameter. Needs the Enterprise plan and an admin.
+    ///
+    /// ```no_run
+    /// use audit_core::zendesk::{AuditLogFilter, AuditLogQuery};
+    ///
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let query = AuditLogQuery::filtered(AuditLogFilter {
+    ///     action: Some("login".into()),
+    ///     ..AuditLogFilter::default()
+    /// });
+    /// let page = client.list_audit_logs(&query).await?;
+    /// for record in &page.audit_logs {
+    ///     println!("{:?} {:?}", record.actor_name, record.change_description);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn list_audit_logs(
+        &self,
+        query: &AuditLogQuery,
+    ) -> Result<types::AuditLogsResponse, Error> {
+        query.validate()?;
+        let response = self
+            .retrier()
+            .send(LIST, || list_request(self.raw(), query, None).send())
+            .await?;
+        Ok(response.into_inner())
+    }
+
+    /// Every page of `query`, fetched on demand (cursor or offset mode, whichever the query
+    /// selects), each with the token of the next page.
+    ///
+    /// ```no_run
+    /// use audit_core::zendesk::{AuditLogQuery, audit_logs::SortOrder};
+    /// use futures::TryStreamExt;
+    ///
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let query = AuditLogQuery { sort: Some(SortOrder::Ascending), page_size: Some(100), ..Default::default() };
+    /// let mut pages = client.audit_log_pages(query);
+    /// while let Some(page) = pages.try_next().await? {
+    ///     println!("{} records, next: {:?}", page.items.len(), page.next);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn audit_log_pages(
+        &self,
+        query: AuditLogQuery,
+    ) -> BoxStream<'static, Result<Page<Recorded<types::AuditLog>, PageToken>, Error>> {
+        if let Err(error) = query.validate() {
+            return stream::once(async move { Err(error) }).boxed();
+        }
+        let client = self.clone();
+        let query = Arc::new(query);
+        Paginator::new(LIST.name, None, move |request| {
+            let client = client.clone();
+            let query = Arc::clone(&query);
+            async move { fetch_page(&client, &query, request).await }
+        })
+        .pages()
+    }
+
+    /// Asks Zendesk to e-mail a CSV export of the audit log (`ExportAuditLogs`, 202 with an
+    /// empty body). Limited to one request per minute per account; it is not idempotent, so
+    /// it is retried only on 429 (and 503 with `Retry-After`).
+    ///
+    /// ```no_run
+    /// use audit_core::zendesk::AuditLogFilter;
+    /// use chrono::{TimeZone, Utc};
+    ///
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let filter = AuditLogFilter {
+    ///     created_at: Some((
+    ///         Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap(),
+    ///         Utc.with_ymd_and_hms(2024, 3, 31, 23, 59, 59).unwrap(),
+    ///     )),
+    ///     ..AuditLogFilter::default()
+    /// };
+    /// client.export_audit_logs(&filter).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn export_audit_logs(&self, filter: &AuditLogFilter) -> Result<(), Error> {
+        filter.validate(EXPORT.name)?;
+        self.retrier()
+            .send(EXPORT, || {
+                with_filter!(self.raw().export_audit_logs(), filter).send()
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The audit log over `window`, oldest first, as a stream of pages of events with
+    /// checkpoints. Configure it (settle lag, follow mode, filters, resume) before calling
+    /// [`AuditLogEvents::pages`] or [`AuditLogEvents::events`].
+    ///
+    /// ```no_run
+    /// use audit_core::Window;
+    /// use futures::TryStreamExt;
+    ///
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let since = chrono::Utc::now() - chrono::Duration::days(1);
+    /// let mut events = client.audit_log_events(Window::since(since)).events();
+    /// while let Some(event) = events.try_next().await? {
+    ///     println!("{} {} {:?}", event.occurred_at, event.action, event.description);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn audit_log_events(&self, window: Window) -> AuditLogEvents {
+        AuditLogEvents {
+            client: self.clone(),
+            options: StreamOptions::new(window),
+            filter: AuditLogFilter::default(),
+            high_water: None,
+        }
+    }
+}
+
+/// The audit-log event stream, before it starts: set its options, then call
+/// [`AuditLogEvents::pages`] or [`AuditLogEvents::events`]. Nothing is requested until the
+/// stream is polled.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use audit_core::{Checkpoint, Window};
+/// use audit_core::zendesk::AuditLogFilter;
+///
+/// # async fn example(client: audit_core::zendesk::ZendeskClient, saved: String) -> Result<(), audit_core::Error> {
+/// let checkpoint = Checkpoint::from_json(&saved)?;
+/// let pages = client
+///     .audit_log_events(checkpoint.window)
+///     .filter(AuditLogFilter { source_type: Some("user".into()), ..Default::default() })
+///     .settle_lag(Duration::from_secs(60))
+///     .follow(Duration::from_secs(30))
+///     .resume(checkpoint)?
+///     .pages();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuditLogEvents {
+    client: ZendeskClient,
+    options: StreamOptions,
+    filter: AuditLogFilter,
+    high_water: Option<Boundary>,
+}
+
+impl AuditLogEvents {
+    pub(crate) fn with_options(
+        client: ZendeskClient,
+        options: StreamOptions,
+    ) -> Result<Self, Error> {
+        let resume = options.resume.clone();
+        let events = AuditLogEvents {
+            client,
+            options: StreamOptions {
+                resume: None,
+                ..options
+            },
+            filter: AuditLogFilter::default(),
+            high_water: None,
+        };
+        match resume {
+            Some(checkpoint) => events.resume(checkpoint),
+            None => Ok(events),
+        }
+    }
+
+    fn source(&self) -> Source {
+        Source::new(StreamKind::ZendeskAuditLogs, self.client.tenant())
+    }
+
+    /// How far behind now an open window ends (default 30 s).
+    pub fn settle_lag(mut self, settle_lag: Duration) -> Self {
+        self.options.settle_lag = settle_lag;
+        self
+    }
+
+    /// Follow mode: once caught up, sleep `poll_interval` and continue, forever.
+    pub fn follow(mut self, poll_interval: Duration) -> Self {
+        self.options.follow = Some(poll_interval);
+        self
+    }
+
+    /// Only records matching `filter`; its `created_at` is ignored (the window sets it).
+    pub fn filter(mut self, filter: AuditLogFilter) -> Self {
+        self.filter = AuditLogFilter {
+            created_at: None,
+            ..filter
+        };
+        self
+    }
+
+    /// Continues from `checkpoint` (taken from this stream, this tenant): with its window,
+    /// from its high-water mark.
+    pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
+        checkpoint.expect_source(&self.source())?;
+        self.high_water = match checkpoint.position {
+            Position::Start => None,
+            Position::HighWater { at, ids } => Some(Boundary { at, ids }),
+            other => {
+                return Err(Error::InvalidCheckpoint(format!(
+                    "an audit-log checkpoint holds a high-water mark, not {other:?}"
+                )));
+            }
+        };
+        self.options.window = checkpoint.window;
+        Ok(self)
+    }
+
+    /// The checkpoint of the stream's starting point.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint::new(self.source(), self.options.window, self.position())
+    }
+
+    fn position(&self) -> Position {
+        match &self.high_water {
+            Some(boundary) => Position::HighWater {
+                at: boundary.at,
+                ids: boundary.ids.clone(),
+            },
+            None => Position::Start,
+        }
+    }
+
+    /// The stream of pages, each with its checkpoint.
+    pub fn pages(self) -> EventPages {
+        if let Err(error) = self.filter.validate(STREAM) {
+            return EventPages::failed(error);
+        }
+        EventPages::from_source(AuditLogSource {
+            source: self.source(),
+            settings: self,
+            pass: None,
+            passes: 0,
+            done: false,
+        })
+    }
+
+    /// The stream of events.
+    pub fn events(self) -> EventStream {
+        self.pages().events()
+    }
+}
+
+struct Pass {
+    paginator: Paginator<Recorded<types::AuditLog>, PageToken>,
+    until: DateTime<Utc>,
+}
+
+struct AuditLogSource {
+    settings: AuditLogEvents,
+    source: Source,
+    pass: Option<Pass>,
+    passes: u64,
+    done: bool,
+}
+
+impl AuditLogSource {
+    /// Starts a pass from the high-water mark (or `since`) to now minus the settle lag;
+    /// `None` when there is nothing to read yet.
+    fn start_pass(&mut self) -> Option<Pass> {
+        let options = &self.settings.options;
+        let window = options.window;
+        let until = window.effective_until(Utc::now(), options.settle_lag);
+        let from = floor_to_second(match &self.settings.high_water {
+            Some(boundary) => boundary.at.max(window.since),
+            None => window.since,
+        });
+        if from > until {
+            return None;
+        }
+        let query = Arc::new(AuditLogQuery {
+            filter: AuditLogFilter {
+                created_at: Some((from, until)),
+                ..self.settings.filter.clone()
+            },
+            sort: Some(SortOrder::Ascending),
+            page_size: Some(MAX_PAGE_SIZE),
+            ..AuditLogQuery::default()
+        });
+        let client = self.settings.client.clone();
+        let paginator = Paginator::new(LIST.name, None, move |request| {
+            let client = client.clone();
+            let query = Arc::clone(&query);
+            async move { fetch_page(&client, &query, request).await }
+        });
+        tracing::debug!(stream = STREAM, %from, %until, "starting a pass");
+        Some(Pass { paginator, until })
+    }
+}
+
+impl PageSource for AuditLogSource {
+    async fn next_page(&mut self) -> Result<Option<EventPage>, Error> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let follow = self.settings.options.follow;
+            if self.pass.is_none() {
+                if self.passes > 0 {
+                    match follow {
+                        Some(poll) => tokio::time::sleep(poll).await,
+                        None => {
+                            self.done = true;
+                            return Ok(None);
+                        }
+                    }
+                }
+                self.passes += 1;
+                match self.start_pass() {
+                    Some(pass) => self.pass = Some(pass),
+                    None => continue,
+                }
+            }
+            let pass = self.pass.as_mut().expect("a pass is running");
+            let Some(page) = pass.paginator.next_page().await? else {
+                self.pass = None;
+                continue;
+            };
+            let until = pass.until;
+            let since = self.settings.options.window.since;
+            let tenant = self.settings.client.tenant().to_string();
+            let received = page.items.len();
+            let mut events = Vec::with_capacity(received);
+            let mut duplicates = 0;
+            for record in &page.items {
+                let event = mapping::audit_log_event(&tenant, record);
+                let at = event.occurred_at;
+                if at < since || at > until {
+                    continue;
+                }
+                if Boundary::admit(
+                    &mut self.settings.high_water,
+                    Direction::OldestFirst,
+                    at,
+                    &event.native_id,
+                ) {
+                    events.push(event);
+                } else {
+                    duplicates += 1;
+                }
+            }
+            self.settings
+                .client
+                .stats_counter()
+                .page(events.len(), duplicates);
+            let caught_up = page.next.is_none();
+            if caught_up {
+                self.pass = None;
+            }
+            return Ok(Some(EventPage {
+                events,
+                checkpoint: Checkpoint::new(
+                    self.source.clone(),
+                    self.settings.options.window,
+                    self.settings.position(),
+                ),
+                received,
+                caught_up,
+            }));
+        }
+    }
+}

@@ -1,0 +1,471 @@
+//! A typed view of the events inside a Zendesk ticket audit.
+//!
+//! Zendesk adds event kinds without notice and documents some under two spellings, so the
+//! view is open: every documented kind has a variant (both spellings accepted), anything else
+//! is [`TicketEvent::Unknown`] with its JSON, and reading never fails — a field of an
+//! unexpected type is simply absent from the typed view (it stays in the audit's `raw`).
+
+use serde_json::{Map, Value};
+
+/// One event of a ticket audit.
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::json;
+///
+/// let event = TicketEvent::from_json(&json!(
+///     {"id": 1, "type": "Change", "field_name": "status", "value": "open", "previous_value": "new"}
+/// ));
+/// match event {
+///     TicketEvent::Change(change) => {
+///         assert_eq!(change.field_name, "status");
+///         assert_eq!(change.previous_value, json!("new"));
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// let unknown = TicketEvent::from_json(&json!({"id": 2, "type": "WebhookEvent", "webhook_id": "w"}));
+/// assert_eq!(unknown.type_name(), "WebhookEvent");
+/// assert!(matches!(unknown, TicketEvent::Unknown { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TicketEvent {
+    /// `Create`: a field's value when the ticket was created.
+    Create(FieldEvent),
+    /// `Change`: a field changed.
+    Change(FieldEvent),
+    /// `Comment`.
+    Comment(CommentEvent),
+    /// `VoiceComment`: a call recording or voicemail.
+    VoiceComment(CommentEvent),
+    /// `FacebookComment`.
+    FacebookComment(CommentEvent),
+    /// `CommentPrivacyChange`: a comment was made private or public.
+    CommentPrivacyChange(CommentPrivacyChange),
+    /// `CommentRedactionEvent`: text of a comment was redacted.
+    CommentRedaction(RedactionEvent),
+    /// `AttachmentRedactionEvent`: an attachment was redacted.
+    AttachmentRedaction(RedactionEvent),
+    /// `Notification`: an e-mail notification sent by a business rule.
+    Notification(NotificationEvent),
+    /// `NotificationWithCcs`.
+    NotificationWithCcs(NotificationEvent),
+    /// `Cc`: CCs were notified.
+    Cc(NotificationEvent),
+    /// `FollowerNotificationEvent` (also sent as `FollowerNotification`).
+    FollowerNotification(NotificationEvent),
+    /// `OrganizationActivity`: an organization subscription notification.
+    OrganizationActivity(NotificationEvent),
+    /// `FollowersChange` (also sent as `FollowerChange`).
+    FollowersChange(ListChange),
+    /// `EmailCcChange`.
+    EmailCcChange(ListChange),
+    /// `AgentMacroReference`: a macro was applied.
+    AgentMacroReference(MacroReference),
+    /// `SatisfactionRating`.
+    SatisfactionRating(SatisfactionRating),
+    /// `TicketSharingEvent`.
+    TicketSharing(TicketSharing),
+    /// `Error`: a business rule failed.
+    Error(ErrorEvent),
+    /// `ChatStartedEvent`: a chat, with its history in `value`.
+    ChatStarted(ChatStarted),
+    /// A documented channel event with loosely known fields: `Tweet`, `SMS`, `FacebookEvent`,
+    /// `External`, `LogMeInTranscript`, `Push`.
+    Channel(ChannelEvent),
+    /// Any other kind, kept whole.
+    Unknown {
+        /// The event's `type` (empty when it has none).
+        type_: String,
+        /// The event's JSON.
+        raw: Value,
+    },
+}
+
+/// `Create` and `Change` events. Values are the vendor's JSON (string, integer, array,
+/// object or null).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FieldEvent {
+    /// The event id.
+    pub id: Option<i64>,
+    /// The field: a ticket field name, or the id of a custom field as a string.
+    pub field_name: String,
+    /// The new value.
+    pub value: Value,
+    /// The value before (`null` for `Create`).
+    pub previous_value: Value,
+    /// The event's own `via`, when it differs from the audit's (a trigger in an agent's update).
+    pub via: Option<Value>,
+}
+
+/// Comment events (`Comment`, `VoiceComment`, `FacebookComment`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CommentEvent {
+    /// The event id.
+    pub id: Option<i64>,
+    /// Who wrote it.
+    pub author_id: Option<i64>,
+    /// Whether requesters can see it.
+    pub public: Option<bool>,
+    /// The text.
+    pub body: Option<String>,
+    /// The attachments, as the vendor sent them.
+    pub attachments: Vec<Value>,
+}
+
+/// `CommentPrivacyChange`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CommentPrivacyChange {
+    /// The event id.
+    pub id: Option<i64>,
+    /// The comment.
+    pub comment_id: Option<i64>,
+    /// Whether the comment is public now.
+    pub public: Option<bool>,
+}
+
+/// Redaction events.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RedactionEvent {
+    /// The event id.
+    pub id: Option<i64>,
+    /// The comment redacted (or holding the attachment).
+    pub comment_id: Option<i64>,
+    /// The attachment redacted.
+    pub attachment_id: Option<i64>,
+}
+
+/// Notification events.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct NotificationEvent {
+    /// The event id.
+    pub id: Option<i64>,
+    /// The e-mail subject.
+    pub subject: Option<String>,
+    /// The recipients (user ids).
+    pub recipients: Vec<Value>,
+    /// The event's own `via` (usually the rule that sent it).
+    pub via: Option<Value>,
+}
+
+/// `FollowersChange` and `EmailCcChange`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ListChange {
+    /// The event id.
+    pub id: Option<i64>,
+    /// The list before.
+    pub previous: Vec<Value>,
+    /// The list after.
+    pub current: Vec<Value>,
+}
+
+/// `AgentMacroReference`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MacroReference {
+    /// The event id.
+    pub id: Option<i64>,
+    /// The macro id (Zendesk sends it as a string).
+    pub macro_id: Option<String>,
+    /// The macro's title.
+    pub macro_title: Option<String>,
+    /// Whether the macro has since been deleted.
+    pub macro_deleted: Option<bool>,
+}
+
+/// `SatisfactionRating`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SatisfactionRating {
+    /// The event id.
+    pub id: Option<i64>,
+    /// The score (`good`, `bad`, `offered`, …).
+    pub score: Option<String>,
+    /// The agent rated.
+    pub assignee_id: Option<i64>,
+}
+
+/// `TicketSharingEvent`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TicketSharing {
+    /// The event id.
+    pub id: Option<i64>,
+    /// The sharing agreement.
+    pub agreement_id: Option<i64>,
+    /// What happened (`shared`, `unshared`).
+    pub action: Option<String>,
+}
+
+/// `Error`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ErrorEvent {
+    /// The event id.
+    pub id: Option<i64>,
+    /// The error message.
+    pub message: Option<String>,
+}
+
+/// `ChatStartedEvent`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ChatStarted {
+    /// The event id.
+    pub id: Option<i64>,
+    /// The chat: `visitor_id`, `chat_id`, `history`.
+    pub value: Value,
+}
+
+/// Channel events with loosely known fields.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ChannelEvent {
+    /// The event id.
+    pub id: Option<i64>,
+    /// The event's `type` (`Tweet`, `SMS`, …).
+    pub type_: String,
+    /// The text, when there is one.
+    pub body: Option<String>,
+}
+
+fn int(object: &Map<String, Value>, key: &str) -> Option<i64> {
+    match object.get(key)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn text(object: &Map<String, Value>, key: &str) -> Option<String> {
+    match object.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn flag(object: &Map<String, Value>, key: &str) -> Option<bool> {
+    match object.get(key)? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn list(object: &Map<String, Value>, key: &str) -> Vec<Value> {
+    match object.get(key) {
+        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => vec![other.clone()],
+    }
+}
+
+fn value(object: &Map<String, Value>, key: &str) -> Value {
+    object.get(key).cloned().unwrap_or(Value::Null)
+}
+
+fn via(object: &Map<String, Value>) -> Option<Value> {
+    object.get("via").filter(|v| !v.is_null()).cloned()
+}
+
+impl TicketEvent {
+    /// Reads one event. Never fails: anything unrecognised is [`TicketEvent::Unknown`].
+    pub fn from_json(event: &Value) -> TicketEvent {
+        let Some(object) = event.as_object() else {
+            return TicketEvent::Unknown {
+                type_: String::new(),
+                raw: event.clone(),
+            };
+        };
+        let type_ = object
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let id = int(object, "id");
+        let field = |object: &Map<String, Value>| -> Option<FieldEvent> {
+            Some(FieldEvent {
+                id,
+                field_name: text(object, "field_name")?,
+                value: value(object, "value"),
+                previous_value: value(object, "previous_value"),
+                via: via(object),
+            })
+        };
+        let comment = || CommentEvent {
+            id,
+            author_id: int(object, "author_id"),
+            public: flag(object, "public"),
+            body: text(object, "body"),
+            attachments: list(object, "attachments"),
+        };
+        let notification = || NotificationEvent {
+            id,
+            subject: text(object, "subject"),
+            recipients: list(object, "recipients"),
+            via: via(object),
+        };
+        let redaction = || RedactionEvent {
+            id,
+            comment_id: int(object, "comment_id"),
+            attachment_id: int(object, "attachment_id"),
+        };
+        let typed = match type_ {
+            "Create" => field(object).map(TicketEvent::Create),
+            "Change" => field(object).map(TicketEvent::Change),
+            "Comment" => Some(TicketEvent::Comment(comment())),
+            "VoiceComment" => Some(TicketEvent::VoiceComment(comment())),
+            "FacebookComment" => Some(TicketEvent::FacebookComment(comment())),
+            "CommentPrivacyChange" => {
+                Some(TicketEvent::CommentPrivacyChange(CommentPrivacyChange {
+                    id,
+                    comment_id: int(object, "comment_id"),
+                    public: flag(object, "public"),
+                }))
+            }
+            "CommentRedactionEvent" => Some(TicketEvent::CommentRedaction(redaction())),
+            "AttachmentRedactionEvent" => Some(TicketEvent::AttachmentRedaction(redaction())),
+            "Notification" => Some(TicketEvent::Notification(notification())),
+            "NotificationWithCcs" => Some(TicketEvent::NotificationWithCcs(notification())),
+            "Cc" => Some(TicketEvent::Cc(notification())),
+            "FollowerNotificationEvent" | "FollowerNotification" => {
+                Some(TicketEvent::FollowerNotification(notification()))
+            }
+            "OrganizationActivity" => Some(TicketEvent::OrganizationActivity(notification())),
+            "FollowersChange" | "FollowerChange" => {
+                Some(TicketEvent::FollowersChange(ListChange {
+                    id,
+                    previous: list(object, "previous_followers"),
+                    current: list(object, "current_followers"),
+                }))
+            }
+            "EmailCcChange" => Some(TicketEvent::EmailCcChange(ListChange {
+                id,
+                previous: list(object, "previous_email_ccs"),
+                current: list(object, "current_email_ccs"),
+            })),
+            "AgentMacroReference" => Some(TicketEvent::AgentMacroReference(MacroReference {
+                id,
+                macro_id: text(object, "macro_id"),
+                macro_title: text(object, "macro_title"),
+                macro_deleted: flag(object, "macro_deleted"),
+            })),
+            "SatisfactionRating" => Some(TicketEvent::SatisfactionRating(SatisfactionRating {
+                id,
+                score: text(object, "score"),
+                assignee_id: int(object, "assignee_id"),
+            })),
+            "TicketSharingEvent" => Some(TicketEvent::TicketSharing(TicketSharing {
+                id,
+                agreement_id: int(object, "agreement_id"),
+                action: text(object, "action"),
+            })),
+            "Error" => Some(TicketEvent::Error(ErrorEvent {
+                id,
+                message: text(object, "message"),
+            })),
+            "ChatStartedEvent" => Some(TicketEvent::ChatStarted(ChatStarted {
+                id,
+                value: value(object, "value"),
+            })),
+            "Tweet" | "SMS" | "FacebookEvent" | "External" | "LogMeInTranscript" | "Push" => {
+                Some(TicketEvent::Channel(ChannelEvent {
+                    id,
+                    type_: type_.to_string(),
+                    body: text(object, "body"),
+                }))
+            }
+            _ => None,
+        };
+        typed.unwrap_or_else(|| TicketEvent::Unknown {
+            type_: type_.to_string(),
+            raw: event.clone(),
+        })
+    }
+
+    /// Reads the `events` array of an audit's JSON.
+    pub fn all_from_audit(audit: &Value) -> Vec<TicketEvent> {
+        audit
+            .get("events")
+            .and_then(Value::as_array)
+            .map(|events| events.iter().map(TicketEvent::from_json).collect())
+            .unwrap_or_default()
+    }
+
+    /// The event's `type`, in its canonical spelling.
+    pub fn type_name(&self) -> &str {
+        match self {
+            TicketEvent::Create(_) => "Create",
+            TicketEvent::Change(_) => "Change",
+            TicketEvent::Comment(_) => "Comment",
+            TicketEvent::VoiceComment(_) => "VoiceComment",
+            TicketEvent::FacebookComment(_) => "FacebookComment",
+            TicketEvent::CommentPrivacyChange(_) => "CommentPrivacyChange",
+            TicketEvent::CommentRedaction(_) => "CommentRedactionEvent",
+            TicketEvent::AttachmentRedaction(_) => "AttachmentRedactionEvent",
+            TicketEvent::Notification(_) => "Notification",
+            TicketEvent::NotificationWithCcs(_) => "NotificationWithCcs",
+            TicketEvent::Cc(_) => "Cc",
+            TicketEvent::FollowerNotification(_) => "FollowerNotificationEvent",
+            TicketEvent::OrganizationActivity(_) => "OrganizationActivity",
+            TicketEvent::FollowersChange(_) => "FollowersChange",
+            TicketEvent::EmailCcChange(_) => "EmailCcChange",
+            TicketEvent::AgentMacroReference(_) => "AgentMacroReference",
+            TicketEvent::SatisfactionRating(_) => "SatisfactionRating",
+            TicketEvent::TicketSharing(_) => "TicketSharingEvent",
+            TicketEvent::Error(_) => "Error",
+            TicketEvent::ChatStarted(_) => "ChatStartedEvent",
+            TicketEvent::Channel(event) => &event.type_,
+            TicketEvent::Unknown { type_, .. } => type_,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn both_spellings_of_follower_events_are_accepted() {
+        for type_ in ["FollowersChange", "FollowerChange"] {
+            let event = TicketEvent::from_json(&json!({
+                "id": 1, "type": type_, "previous_followers": [], "current_followers": ["a@x"]
+            }));
+            assert!(matches!(&event, TicketEvent::FollowersChange(c) if c.current.len() == 1));
+        }
+        for type_ in ["FollowerNotificationEvent", "FollowerNotification"] {
+            let event = TicketEvent::from_json(&json!({"type": type_, "recipients": [1, 2]}));
+            assert!(
+                matches!(event, TicketEvent::FollowerNotification(n) if n.recipients.len() == 2)
+            );
+        }
+    }
+
+    #[test]
+    fn odd_values_never_fail() {
+        // A Change without field_name, a string id, a non-object event.
+        let event = TicketEvent::from_json(&json!({"id": "7", "type": "Change", "value": 1}));
+        assert!(matches!(event, TicketEvent::Unknown { ref type_, .. } if type_ == "Change"));
+        let event =
+            TicketEvent::from_json(&json!({"id": "7", "type": "Comment", "public": "false"}));
+        assert!(
+            matches!(event, TicketEvent::Comment(c) if c.id == Some(7) && c.public == Some(false))
+        );
+        let event = TicketEvent::from_json(&json!("not an object"));
+        assert!(matches!(event, TicketEvent::Unknown { ref type_, .. } if type_.is_empty()));
+        let event = TicketEvent::from_json(
+            &json!({"type": "AgentMacroReference", "macro_id": 360020117733i64}),
+        );
+        assert!(
+            matches!(event, TicketEvent::AgentMacroReference(m) if m.macro_id.as_deref() == Some("360020117733"))
+        );
+    }
+}

@@ -1,0 +1,529 @@
+//! Zendesk records → [`AuditEvent`]s.
+//!
+//! Mapping is total: every record that decodes maps to exactly one event, whatever it holds;
+//! the vendor record is kept untouched in [`AuditEvent::raw`].
+//!
+//! **Ticket audits** (one event per audit, i.e. per ticket update): `native_id` is the audit
+//! id, the target is the ticket (named after its subject when the audit sets it), the
+//! correlation id is the ticket id. `Create` and `Change` events become `changes` (tags as
+//! arrays, also when older audits send them as one space-separated string), as do follower
+//! and e-mail CC changes; the action is `create` when the audit holds a `Create` event, else
+//! `update`. `author_id = -1` is Zendesk itself: a `system` actor. The IP address and user
+//! agent come from `metadata.system`, the channel (`via.channel`, a name or a number) is the
+//! actor's `app`. The other events (comments, notifications, macros, …) are summarised in the
+//! description, without comment or e-mail bodies.
+//!
+//! **Audit logs**: the action is `create` / `update` / `delete` (`destroy`) / `login` /
+//! `export` (`exported`), anything else kept verbatim; the target is `source_type`,
+//! `source_id`, `source_label`; the description is `change_description`, from which sign-in
+//! outcomes and role changes are read (see [`super::description`]). `actor_id = -1` is the
+//! system.
+//!
+//! Zendesk records applied changes only, so the outcome is `success`, except for sign-ins,
+//! whose outcome comes from the description (`unknown` when it cannot be read).
+
+use chrono::{DateTime, Utc};
+use raw_support::Recorded;
+use serde_json::{Map, Value};
+use zendesk_raw::types::{AuditLog, TicketAudit};
+
+use super::description::{parse_role_changes, parse_sign_in};
+use super::events::TicketEvent;
+use crate::event::{
+    Action, Actor, ActorKind, AuditEvent, Change, Outcome, RecordKind, Source, StreamKind, Target,
+};
+
+/// Zendesk's `author_id` / `actor_id` for changes made by Zendesk itself.
+pub const SYSTEM_USER_ID: i64 = -1;
+
+/// A native id for a record that has none: stable (a hash of its JSON), and marked.
+fn fallback_id(raw: &Value) -> String {
+    // FNV-1a, 64 bit: stable across runs and platforms.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in raw.to_string().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("no-id-{hash:016x}")
+}
+
+fn non_empty(text: Option<&str>) -> Option<String> {
+    text.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn actor_kind(id: Option<i64>) -> ActorKind {
+    match id {
+        Some(SYSTEM_USER_ID) => ActorKind::System,
+        Some(_) => ActorKind::User,
+        None => ActorKind::Unknown,
+    }
+}
+
+/// A `via.channel` as text: names as they are, numeric via ids as digits.
+fn channel_text(channel: &Value) -> Option<String> {
+    match channel {
+        Value::String(s) => non_empty(Some(s)),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Tags as an array: older audits send them as one space-separated string.
+fn tag_value(field: &str, value: &Value) -> Value {
+    match value {
+        Value::String(tags) if field == "tags" => Value::Array(
+            tags.split_whitespace()
+                .map(|tag| Value::String(tag.to_string()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The event of one ticket audit.
+///
+/// ```
+/// use audit_core::zendesk::mapping::ticket_audit_event;
+/// use audit_core::{ActorKind, Action};
+/// use raw_support::Recorded;
+///
+/// let audit: Recorded<zendesk_raw::types::TicketAudit> = serde_json::from_str(r#"{
+///     "id": 24872016650047, "ticket_id": 48213, "created_at": "2024-03-24T15:00:12Z",
+///     "author_id": -1, "via": {"channel": 8},
+///     "events": [{"id": 1, "type": "Change", "field_name": "status", "value": "closed", "previous_value": "solved"}]
+/// }"#).unwrap();
+/// let event = ticket_audit_event("acme", &audit);
+/// assert_eq!(event.id, "zendesk:acme:ticket-audit:24872016650047");
+/// assert_eq!(event.action, Action::Update);
+/// assert_eq!(event.actor.kind, ActorKind::System);
+/// assert_eq!(event.actor.app.as_deref(), Some("8"));
+/// assert_eq!(event.changes[0].field, "status");
+/// ```
+pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditEvent {
+    let raw = audit.raw();
+    let typed = audit.typed();
+    let source = Source::new(StreamKind::ZendeskTicketAudits, tenant);
+    let native_id = typed
+        .id
+        .map(|id| id.to_string())
+        .unwrap_or_else(|| fallback_id(raw));
+    let occurred_at = typed.created_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let events = TicketEvent::all_from_audit(raw);
+    // The vendor's own event types, spelled as it sent them.
+    let types: Vec<&str> = raw
+        .get("events")
+        .and_then(Value::as_array)
+        .map(|events| {
+            events
+                .iter()
+                .filter_map(|e| e.get("type")?.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let has = |name: &str| types.contains(&name);
+    let vendor_action = if has("Create") {
+        "Create"
+    } else if has("Change") {
+        "Change"
+    } else {
+        types
+            .iter()
+            .copied()
+            .find(|name| !name.is_empty())
+            .unwrap_or("Audit")
+    }
+    .to_string();
+
+    let mut event = AuditEvent::new(
+        source,
+        RecordKind::ZendeskTicketAudit,
+        native_id,
+        occurred_at,
+        vendor_action,
+        raw.clone(),
+    );
+    event.action = if has("Create") {
+        Action::Create
+    } else {
+        Action::Update
+    };
+    event.outcome = Outcome::Success;
+
+    let system = typed.metadata.as_ref().map(|m| &m.system);
+    let system_text = |key: &str| system.and_then(|s| non_empty(s.get(key)?.as_str()));
+    event.actor = Actor {
+        kind: actor_kind(typed.author_id),
+        id: typed.author_id.map(|id| id.to_string()),
+        name: None,
+        ip: system_text("ip_address"),
+        user_agent: system_text("client"),
+        app: typed
+            .via
+            .as_ref()
+            .and_then(|via| via.channel.as_ref())
+            .and_then(channel_text),
+    };
+
+    let subject = events.iter().rev().find_map(|e| match e {
+        TicketEvent::Create(f) | TicketEvent::Change(f) if f.field_name == "subject" => {
+            non_empty(f.value.as_str())
+        }
+        _ => None,
+    });
+    event.target = typed.ticket_id.map(|id| Target {
+        kind: "ticket".to_string(),
+        id: Some(id.to_string()),
+        name: subject,
+    });
+    event.correlation_id = typed.ticket_id.map(|id| id.to_string());
+    event.changes = events.iter().filter_map(change_of).collect();
+    event.description = Some(summary(typed, &events));
+    event
+}
+
+fn change_of(event: &TicketEvent) -> Option<Change> {
+    match event {
+        TicketEvent::Create(f) | TicketEvent::Change(f) => Some(Change {
+            field: f.field_name.clone(),
+            old: tag_value(&f.field_name, &f.previous_value),
+            new: tag_value(&f.field_name, &f.value),
+        }),
+        TicketEvent::FollowersChange(list) => Some(Change {
+            field: "followers".to_string(),
+            old: Value::Array(list.previous.clone()),
+            new: Value::Array(list.current.clone()),
+        }),
+        TicketEvent::EmailCcChange(list) => Some(Change {
+            field: "email_ccs".to_string(),
+            old: Value::Array(list.previous.clone()),
+            new: Value::Array(list.current.clone()),
+        }),
+        _ => None,
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `rule "Title"`-style description of a `via` object: ` via email`, ` via rule (trigger "X")`.
+fn via_text(via: &Value) -> String {
+    let Some(object) = via.as_object() else {
+        return String::new();
+    };
+    let mut text = String::new();
+    match object.get("channel").and_then(channel_text) {
+        Some(channel) if channel.bytes().all(|b| b.is_ascii_digit()) => {
+            text.push_str(&format!(" via channel {channel}"));
+        }
+        Some(channel) => text.push_str(&format!(" via {channel}")),
+        None => {}
+    }
+    text.push_str(&rule_text(object));
+    text
+}
+
+/// ` (trigger "Title")` when `via.source` names a business rule.
+fn rule_text(via: &Map<String, Value>) -> String {
+    let source = via.get("source").and_then(Value::as_object);
+    let title = source
+        .and_then(|s| s.get("from"))
+        .and_then(|from| from.get("title"))
+        .and_then(Value::as_str);
+    let rel = source.and_then(|s| s.get("rel")).and_then(Value::as_str);
+    match (rel, title) {
+        (Some(rel), Some(title)) => format!(" ({rel} \"{title}\")"),
+        (None, Some(title)) => format!(" (\"{title}\")"),
+        _ => String::new(),
+    }
+}
+
+fn event_via_rule(via: &Option<Value>) -> String {
+    via.as_ref()
+        .and_then(Value::as_object)
+        .map(rule_text)
+        .unwrap_or_default()
+}
+
+/// A one-line summary of an audit, without comment or e-mail bodies.
+fn summary(audit: &TicketAudit, events: &[TicketEvent]) -> String {
+    let verb = if events.iter().any(|e| matches!(e, TicketEvent::Create(_))) {
+        "Created"
+    } else {
+        "Updated"
+    };
+    let ticket = audit
+        .ticket_id
+        .map_or_else(|| "ticket".to_string(), |id| format!("ticket #{id}"));
+    let via = audit
+        .via
+        .as_ref()
+        .and_then(|via| serde_json::to_value(via).ok())
+        .map(|via| via_text(&via))
+        .unwrap_or_default();
+
+    let mut parts: Vec<String> = Vec::new();
+    let mut set_fields: Option<usize> = None;
+    let mut changed_fields: Option<usize> = None;
+    for event in events {
+        let part = match event {
+            TicketEvent::Create(f) => {
+                match set_fields {
+                    Some(index) => parts[index].push_str(&format!(", {}", f.field_name)),
+                    None => {
+                        set_fields = Some(parts.len());
+                        parts.push(format!("set {}", f.field_name));
+                    }
+                }
+                continue;
+            }
+            TicketEvent::Change(f) => {
+                match changed_fields {
+                    Some(index) => parts[index].push_str(&format!(", {}", f.field_name)),
+                    None => {
+                        changed_fields = Some(parts.len());
+                        parts.push(format!("changed {}", f.field_name));
+                    }
+                }
+                continue;
+            }
+            TicketEvent::Comment(c)
+            | TicketEvent::VoiceComment(c)
+            | TicketEvent::FacebookComment(c) => {
+                let kind = match event {
+                    TicketEvent::VoiceComment(_) => "voice comment",
+                    TicketEvent::FacebookComment(_) => "Facebook comment",
+                    _ => "comment",
+                };
+                let visibility = match c.public {
+                    Some(true) => "public ",
+                    Some(false) => "private ",
+                    None => "",
+                };
+                let attachments = if c.attachments.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " with {}",
+                        plural(c.attachments.len(), "attachment", "attachments")
+                    )
+                };
+                format!("{visibility}{kind}{attachments}")
+            }
+            TicketEvent::CommentPrivacyChange(c) => {
+                let state = match c.public {
+                    Some(true) => "public",
+                    Some(false) => "private",
+                    None => "public or private",
+                };
+                match c.comment_id {
+                    Some(id) => format!("comment {id} made {state}"),
+                    None => format!("a comment made {state}"),
+                }
+            }
+            TicketEvent::CommentRedaction(r) => match r.comment_id {
+                Some(id) => format!("comment {id} redacted"),
+                None => "a comment redacted".to_string(),
+            },
+            TicketEvent::AttachmentRedaction(r) => match r.attachment_id {
+                Some(id) => format!("attachment {id} redacted"),
+                None => "an attachment redacted".to_string(),
+            },
+            TicketEvent::Notification(n)
+            | TicketEvent::NotificationWithCcs(n)
+            | TicketEvent::Cc(n)
+            | TicketEvent::FollowerNotification(n)
+            | TicketEvent::OrganizationActivity(n) => {
+                let label = match event {
+                    TicketEvent::NotificationWithCcs(_) => "notification with CCs",
+                    TicketEvent::Cc(_) => "CC notification",
+                    TicketEvent::FollowerNotification(_) => "follower notification",
+                    TicketEvent::OrganizationActivity(_) => "organization notification",
+                    _ => "notification",
+                };
+                format!(
+                    "{label} to {}{}",
+                    plural(n.recipients.len(), "recipient", "recipients"),
+                    event_via_rule(&n.via)
+                )
+            }
+            TicketEvent::FollowersChange(_) => "followers changed".to_string(),
+            TicketEvent::EmailCcChange(_) => "e-mail CCs changed".to_string(),
+            TicketEvent::AgentMacroReference(m) => match &m.macro_title {
+                Some(title) => format!("macro \"{title}\" applied"),
+                None => "a macro applied".to_string(),
+            },
+            TicketEvent::SatisfactionRating(r) => match &r.score {
+                Some(score) => format!("satisfaction rating: {score}"),
+                None => "satisfaction rating".to_string(),
+            },
+            TicketEvent::TicketSharing(s) => match &s.action {
+                Some(action) => format!("ticket sharing: {action}"),
+                None => "ticket sharing".to_string(),
+            },
+            TicketEvent::Error(e) => match &e.message {
+                Some(message) => format!("error: {message}"),
+                None => "error".to_string(),
+            },
+            TicketEvent::ChatStarted(_) => "chat started".to_string(),
+            TicketEvent::Channel(c) => match c.type_.as_str() {
+                "Tweet" => "tweet".to_string(),
+                "FacebookEvent" => "Facebook message".to_string(),
+                "External" => "external event".to_string(),
+                "LogMeInTranscript" => "LogMeIn transcript".to_string(),
+                "Push" => "push to an external target".to_string(),
+                other => other.to_string(),
+            },
+            TicketEvent::Unknown { type_, .. } if type_.is_empty() => {
+                "an untyped event".to_string()
+            }
+            TicketEvent::Unknown { type_, .. } if type_.ends_with("Event") => type_.clone(),
+            TicketEvent::Unknown { type_, .. } => format!("{type_} event"),
+        };
+        parts.push(part);
+    }
+    if parts.is_empty() {
+        format!("{verb} {ticket}{via}")
+    } else {
+        format!("{verb} {ticket}{via}: {}", parts.join("; "))
+    }
+}
+
+/// The event of one audit-log record.
+///
+/// ```
+/// use audit_core::zendesk::mapping::audit_log_event;
+/// use audit_core::{Action, Outcome};
+/// use raw_support::Recorded;
+///
+/// let record: Recorded<zendesk_raw::types::AuditLog> = serde_json::from_str(r#"{
+///     "id": 19283740012, "created_at": "2024-03-18T08:55:12Z", "action": "login",
+///     "actor_id": 7700412231, "actor_name": "Priya Raman", "source_type": "user",
+///     "source_id": 7700412231, "source_label": "Priya Raman", "ip_address": "203.0.113.54",
+///     "change_description": "Successful sign-in using Zendesk password from https://acme.zendesk.com/access/login"
+/// }"#).unwrap();
+/// let event = audit_log_event("acme", &record);
+/// assert_eq!(event.id, "zendesk:acme:audit-log:19283740012");
+/// assert_eq!(event.action, Action::Login);
+/// assert_eq!(event.outcome, Outcome::Success);
+/// ```
+pub fn audit_log_event(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent {
+    let raw = record.raw();
+    let log = record.typed();
+    let source = Source::new(StreamKind::ZendeskAuditLogs, tenant);
+    let native_id = log
+        .id
+        .map(|id| id.to_string())
+        .unwrap_or_else(|| fallback_id(raw));
+    let occurred_at = log.created_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let vendor_action = log.action.clone().unwrap_or_default();
+    let mut event = AuditEvent::new(
+        source,
+        RecordKind::ZendeskAuditLog,
+        native_id,
+        occurred_at,
+        vendor_action.clone(),
+        raw.clone(),
+    );
+    event.action = match vendor_action.as_str() {
+        "create" => Action::Create,
+        "update" => Action::Update,
+        "destroy" | "delete" => Action::Delete,
+        "login" => Action::Login,
+        "logout" => Action::Logout,
+        "exported" | "export" => Action::Export,
+        other => Action::from(other),
+    };
+    let description = non_empty(log.change_description.as_deref());
+    event.outcome = if event.action == Action::Login {
+        match description.as_deref().and_then(parse_sign_in) {
+            Some(sign_in) if sign_in.succeeded => Outcome::Success,
+            Some(_) => Outcome::Failure,
+            None => Outcome::Unknown,
+        }
+    } else {
+        Outcome::Success
+    };
+    event.actor = Actor {
+        kind: actor_kind(log.actor_id),
+        id: log.actor_id.map(|id| id.to_string()),
+        name: non_empty(log.actor_name.as_deref()),
+        ip: non_empty(log.ip_address.as_deref()),
+        user_agent: None,
+        app: None,
+    };
+    let target_kind = non_empty(log.source_type.as_deref());
+    let target_name = non_empty(log.source_label.as_deref());
+    if target_kind.is_some() || log.source_id.is_some() || target_name.is_some() {
+        event.target = Some(Target {
+            kind: target_kind.unwrap_or_else(|| "unknown".to_string()),
+            id: log.source_id.map(|id| id.to_string()),
+            name: target_name,
+        });
+    }
+    if let Some(text) = &description {
+        event.changes = parse_role_changes(text)
+            .into_iter()
+            .map(|role| Change {
+                field: match &role.product {
+                    Some(product) => format!("{product} role"),
+                    None => "role".to_string(),
+                },
+                old: Value::String(role.old),
+                new: Value::String(role.new),
+            })
+            .collect();
+    }
+    event.description = description.or_else(|| non_empty(log.action_label.as_deref()));
+    event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn audit(value: Value) -> Recorded<TicketAudit> {
+        Recorded::from_raw(value).unwrap()
+    }
+
+    #[test]
+    fn space_separated_tags_become_arrays() {
+        let event = ticket_audit_event(
+            "acme",
+            &audit(json!({
+                "id": 1, "ticket_id": 2, "created_at": "2019-05-13T13:05:40Z", "author_id": 5,
+                "events": [{"id": 3, "type": "Change", "field_name": "tags",
+                            "value": "billing  invoice_sent", "previous_value": ""}]
+            })),
+        );
+        assert_eq!(event.changes[0].new, json!(["billing", "invoice_sent"]));
+        assert_eq!(event.changes[0].old, json!([]));
+    }
+
+    #[test]
+    fn a_record_without_id_or_time_still_maps() {
+        let record: Recorded<AuditLog> =
+            Recorded::from_raw(json!({"action": "frobnicate"})).unwrap();
+        let event = audit_log_event("acme", &record);
+        assert!(event.native_id.starts_with("no-id-"));
+        assert_eq!(event.native_id, audit_log_event("acme", &record).native_id);
+        assert_eq!(event.action, Action::Other("frobnicate".into()));
+        assert_eq!(event.actor.kind, ActorKind::Unknown);
+        assert!(event.target.is_none());
+    }
+
+    #[test]
+    fn system_actor_on_audit_logs() {
+        let record: Recorded<AuditLog> = Recorded::from_raw(json!({
+            "id": 1, "action": "update", "actor_id": -1, "actor_name": "Zendesk"
+        }))
+        .unwrap();
+        assert_eq!(
+            audit_log_event("acme", &record).actor.kind,
+            ActorKind::System
+        );
+    }
+}

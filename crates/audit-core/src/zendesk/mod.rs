@@ -1,0 +1,783 @@
+//! The Zendesk facade: [`ZendeskClient`], typed access to the eight audit operations, and
+//! streams of [`crate::AuditEvent`]s over ticket audits and audit logs.
+//!
+//! ```no_run
+//! use audit_core::zendesk::ZendeskClient;
+//! use audit_core::Window;
+//! use chrono::{Duration, Utc};
+//! use futures::TryStreamExt;
+//!
+//! # async fn example() -> Result<(), audit_core::Error> {
+//! let client = ZendeskClient::builder()
+//!     .subdomain("acme")
+//!     .api_token("admin@acme.example", std::env::var("ZENDESK_TOKEN").unwrap_or_default())
+//!     .build()?;
+//! let mut pages = client.audit_log_events(Window::since(Utc::now() - Duration::days(7))).pages();
+//! while let Some(page) = pages.try_next().await? {
+//!     for event in &page.events {
+//!         println!("{}", serde_json::to_string(event).unwrap());
+//!     }
+//!     // Store page.checkpoint together with the events to resume exactly once.
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod audit_logs;
+pub mod auth;
+pub mod description;
+pub mod events;
+pub mod mapping;
+pub mod ticket_audits;
+
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use raw_support::Recorded;
+use regex::Regex;
+use reqwest::header::HeaderMap;
+use secrecy::SecretString;
+use serde_json::Value;
+use zendesk_raw::types;
+
+pub use audit_logs::{AuditLogEvents, AuditLogFilter, AuditLogQuery, SortOrder};
+pub use auth::ZendeskAuth;
+pub use events::TicketEvent;
+pub use ticket_audits::{
+    AuditsForTicketEvents, AuditsForTicketQuery, TicketAuditEvents, TicketAuditsQuery,
+};
+
+use crate::checkpoint::PageToken;
+use crate::error::{Error, ErrorBody, VendorDetail};
+use crate::event::StreamKind;
+use crate::http::{BaseUrl, HttpConfig, build_client};
+use crate::pacing::{NamedRateLimitHeaders, Pacer, PacingConfig};
+use crate::paginate::{EventPages, PageSizePolicy};
+use crate::retry::{Operation, Retrier, RetryPolicy, VendorRules};
+use crate::stats::{Stats, StatsSnapshot};
+use crate::window::StreamOptions;
+
+/// Zendesk's account-wide rate-limit headers (`ratelimit-*` first, then `X-Rate-Limit*`).
+pub const RATE_LIMIT_HEADERS: NamedRateLimitHeaders = NamedRateLimitHeaders {
+    limit: &["ratelimit-limit", "x-rate-limit"],
+    remaining: &["ratelimit-remaining", "x-rate-limit-remaining"],
+    reset: &["ratelimit-reset"],
+};
+
+/// Operations of the audit-log API: they need the Enterprise plan and an admin.
+const AUDIT_LOG_OPERATIONS: &[&str] = &["list_audit_logs", "show_audit_log", "export_audit_logs"];
+
+static MISSING_SCOPES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)missing the following required scopes?:\s*(?P<scopes>.+?)\s*\.?\s*$")
+        .expect("valid regex")
+});
+
+impl ErrorBody for types::ErrorResponse {
+    fn detail(&self) -> VendorDetail {
+        let text = |value: Option<&Value>| match value {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let mut error = match &self.error {
+            Some(Value::Object(object)) => {
+                text(object.get("title")).or_else(|| text(object.get("message")))
+            }
+            other => text(other.as_ref()),
+        };
+        let mut description = self.description.clone();
+        if let Some(first) = self.errors.as_ref().and_then(|errors| errors.first()) {
+            error = error
+                .or_else(|| first.code.clone())
+                .or_else(|| first.title.clone());
+            description = description
+                .or_else(|| first.detail.clone())
+                .or_else(|| first.title.clone());
+        }
+        if description.is_none() {
+            description = text(self.extra.get("message"));
+        }
+        VendorDetail::new(error, description)
+    }
+}
+
+/// Zendesk's retry and error rules.
+#[derive(Debug)]
+struct ZendeskRules;
+
+impl VendorRules for ZendeskRules {
+    fn correlation_id(&self, headers: &HeaderMap) -> Option<String> {
+        ["x-zendesk-request-id", "x-request-id"]
+            .iter()
+            .find_map(|name| Some(headers.get(*name)?.to_str().ok()?.to_string()))
+    }
+
+    fn api_error(&self, operation: &'static str, status: u16, detail: VendorDetail) -> Error {
+        let audit_logs = AUDIT_LOG_OPERATIONS.contains(&operation);
+        if status == 403 {
+            let missing_scope = detail
+                .description
+                .as_deref()
+                .and_then(|d| MISSING_SCOPES.captures(d))
+                .map(|c| c["scopes"].to_string());
+            let needs = if audit_logs {
+                "Zendesk audit logs are only available on the Enterprise plan, to admins; OAuth \
+                 tokens need the `auditlogs:read` (or global `read`) scope"
+            } else if operation == "list_ticket_audits" {
+                "listing the ticket audits of the whole account needs an admin; OAuth tokens need \
+                 the global `read` scope (`tickets:read` is not accepted)"
+            } else if operation == "make_ticket_comment_private_from_audits" {
+                "making a comment private needs an agent with access to the ticket; OAuth tokens \
+                 need the global `write` scope"
+            } else {
+                "ticket audits need an agent with access to the ticket; OAuth tokens need the \
+                 global `read` scope (`tickets:read` is not accepted)"
+            };
+            let hint = match &missing_scope {
+                Some(scope) => format!(
+                    "the token lacks the OAuth scope `{scope}`: issue a token with it. ({needs})"
+                ),
+                None => needs.to_string(),
+            };
+            return Error::AccessDenied {
+                operation,
+                status,
+                detail: Box::new(detail),
+                missing_scope,
+                hint,
+                waited: Duration::ZERO,
+            };
+        }
+        let hint = match status {
+            401 => Some(
+                "the credentials were not accepted: check the e-mail address and API token \
+                 (sent as `{email}/token`), or that the OAuth access token is valid and not \
+                 expired"
+                    .to_string(),
+            ),
+            404 if operation == "list_audit_logs" || operation == "export_audit_logs" => Some(
+                "this account may not have audit logs: they need the Enterprise plan".to_string(),
+            ),
+            404 => Some("the ticket or record does not exist (or was deleted)".to_string()),
+            429 => Some(
+                "rate limited: the account's request budget is used up; allow retries or lower \
+                 the request rate"
+                    .to_string(),
+            ),
+            _ => None,
+        };
+        Error::Api {
+            operation,
+            status,
+            detail: Box::new(detail),
+            hint,
+            waited: Duration::ZERO,
+        }
+    }
+}
+
+/// A Zendesk Support client for the audit APIs: cheap to clone (an `Arc` inside); every
+/// stream holds its own clone.
+///
+/// Every call goes through one retry layer and one pacer per client (see [`RetryPolicy`]
+/// and [`PacingConfig`]); [`ZendeskClient::stats`] counts requests, retries and waits.
+///
+/// ```
+/// use audit_core::zendesk::ZendeskClient;
+///
+/// let client = ZendeskClient::builder()
+///     .subdomain("acme")
+///     .api_token("admin@acme.example", "6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv")
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.base_url().as_str(), "https://acme.zendesk.com");
+/// assert_eq!(client.tenant(), "acme");
+/// assert!(!format!("{client:?}").contains("6wiIBWbG"));
+/// ```
+#[derive(Clone)]
+pub struct ZendeskClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    raw: zendesk_raw::Client,
+    http: reqwest::Client,
+    base: BaseUrl,
+    tenant: String,
+    auth: String,
+    retrier: Retrier,
+    page_size: PageSizePolicy,
+}
+
+impl fmt::Debug for ZendeskClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZendeskClient")
+            .field("base_url", &self.inner.base.as_str())
+            .field("tenant", &self.inner.tenant)
+            .field("auth", &self.inner.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`ZendeskClient`].
+///
+/// ```
+/// use std::time::Duration;
+/// use audit_core::zendesk::ZendeskClient;
+/// use audit_core::{PacingConfig, RetryPolicy};
+///
+/// let client = ZendeskClient::builder()
+///     .base_url("http://127.0.0.1:8080")
+///     .tenant("acme")
+///     .oauth_token("gErypPlm4dOVgGRvA1ZzMH5MQ3nLo8bo")
+///     .request_timeout(Some(Duration::from_secs(30)))
+///     .user_agent("acme-siem-sync/2.1")
+///     .retry_policy(RetryPolicy::default().with_max_attempts(4))
+///     .pacing(PacingConfig::default().with_requests_per_minute(600))
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.tenant(), "acme");
+/// ```
+#[derive(Debug, Default)]
+pub struct ZendeskClientBuilder {
+    subdomain: Option<String>,
+    base_url: Option<String>,
+    tenant: Option<String>,
+    auth: Option<ZendeskAuth>,
+    http: HttpConfig,
+    retry: RetryPolicy,
+    pacing: PacingConfig,
+    page_size: PageSizePolicy,
+}
+
+impl ZendeskClientBuilder {
+    /// The account's subdomain: `acme` for `https://acme.zendesk.com`. It is also the tenant.
+    pub fn subdomain(mut self, subdomain: impl Into<String>) -> Self {
+        self.subdomain = Some(subdomain.into());
+        self
+    }
+
+    /// A base URL instead of a subdomain (a custom host, a proxy, a simulator on loopback).
+    /// `https` is required except on loopback hosts.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// The tenant named in event ids and checkpoints. Defaults to the subdomain, or to the
+    /// first label of a `*.zendesk.com` base URL; required for other base URLs.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// API-token authentication (`{email}/token` and the token).
+    pub fn api_token(mut self, email: impl Into<String>, token: impl Into<SecretString>) -> Self {
+        self.auth = Some(ZendeskAuth::api_token(email, token));
+        self
+    }
+
+    /// OAuth bearer authentication.
+    pub fn oauth_token(mut self, access_token: impl Into<SecretString>) -> Self {
+        self.auth = Some(ZendeskAuth::oauth(access_token));
+        self
+    }
+
+    /// Authentication as a value.
+    pub fn auth(mut self, auth: ZendeskAuth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Timeouts and user agent at once.
+    pub fn http(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Time allowed to open a connection (`None`: no limit).
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.http = self.http.with_connect_timeout(timeout);
+        self
+    }
+
+    /// Time allowed per request, body included (`None`: no limit).
+    pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.http = self.http.with_request_timeout(timeout);
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.http = self.http.with_user_agent(user_agent);
+        self
+    }
+
+    /// How failed calls are retried ([`RetryPolicy::none`] turns retries off).
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Client-side pacing ([`PacingConfig::off`] turns it off).
+    pub fn pacing(mut self, pacing: PacingConfig) -> Self {
+        self.pacing = pacing;
+        self
+    }
+
+    /// The adaptive page size of the ticket-audit stream (`/ticket_audits`, at most 1,000).
+    pub fn ticket_audit_page_size(mut self, policy: PageSizePolicy) -> Self {
+        self.page_size = policy;
+        self
+    }
+
+    /// Validates the configuration and builds the client.
+    pub fn build(self) -> Result<ZendeskClient, Error> {
+        let base = match (&self.subdomain, &self.base_url) {
+            (Some(_), Some(_)) => {
+                return Err(Error::InvalidConfig(
+                    "set either a subdomain or a base URL, not both".into(),
+                ));
+            }
+            (Some(subdomain), None) => {
+                let subdomain = subdomain.trim();
+                let valid = !subdomain.is_empty()
+                    && subdomain
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                if !valid {
+                    return Err(Error::InvalidConfig(format!(
+                        "`{subdomain}` is not a Zendesk subdomain: use the `acme` of \
+                         `acme.zendesk.com` (letters, digits and `-`)"
+                    )));
+                }
+                BaseUrl::parse(&format!(
+                    "https://{}.zendesk.com",
+                    subdomain.to_ascii_lowercase()
+                ))?
+            }
+            (None, Some(base_url)) => BaseUrl::parse(base_url)?,
+            (None, None) => {
+                return Err(Error::InvalidConfig(
+                    "no Zendesk account: call `.subdomain(\"acme\")` or `.base_url(..)`".into(),
+                ));
+            }
+        };
+        let tenant = match (&self.tenant, &self.subdomain) {
+            (Some(tenant), _) => tenant.trim().to_string(),
+            (None, Some(subdomain)) => subdomain.trim().to_ascii_lowercase(),
+            (None, None) => {
+                let host = base.host().to_ascii_lowercase();
+                match host.strip_suffix(".zendesk.com") {
+                    Some(subdomain) if !subdomain.is_empty() && !subdomain.contains('.') => {
+                        subdomain.to_string()
+                    }
+                    _ => {
+                        return Err(Error::InvalidConfig(format!(
+                            "set `.tenant(..)`: the tenant names every event id and checkpoint, \
+                             and cannot be derived from the host `{host}`"
+                        )));
+                    }
+                }
+            }
+        };
+        if tenant.is_empty() || tenant.contains(':') {
+            return Err(Error::InvalidConfig(format!(
+                "the tenant `{tenant}` must be non-empty and must not contain `:` (it is part of \
+                 event ids)"
+            )));
+        }
+        let auth = self.auth.ok_or_else(|| {
+            Error::InvalidConfig(
+                "no credentials: call `.api_token(email, token)` or `.oauth_token(token)`".into(),
+            )
+        })?;
+        let http = build_client(&self.http, &base, Some(auth.header()?))?;
+        let raw = zendesk_raw::Client::new_with_client(base.as_str(), http.clone());
+        let stats = Arc::new(Stats::default());
+        let pacer = Pacer::new(self.pacing, Box::new(RATE_LIMIT_HEADERS));
+        let retrier = Retrier::new(self.retry, pacer, stats, Box::new(ZendeskRules));
+        Ok(ZendeskClient {
+            inner: Arc::new(Inner {
+                raw,
+                http,
+                base,
+                tenant,
+                auth: auth.describe(),
+                retrier,
+                page_size: self.page_size.clamped(1000),
+            }),
+        })
+    }
+}
+
+impl ZendeskClient {
+    /// Starts a builder.
+    pub fn builder() -> ZendeskClientBuilder {
+        ZendeskClientBuilder::default()
+    }
+
+    /// The generated client underneath, for calls without retries, pacing or mapping.
+    pub fn raw(&self) -> &zendesk_raw::Client {
+        &self.inner.raw
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.inner.base
+    }
+
+    /// The tenant named in event ids and checkpoints.
+    pub fn tenant(&self) -> &str {
+        &self.inner.tenant
+    }
+
+    /// The client's counters: requests, pages, records, retries, waits.
+    ///
+    /// ```
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .subdomain("acme").oauth_token("token").build().unwrap();
+    /// let stats = client.stats();
+    /// println!("{} requests, {:?} waited on rate limits", stats.requests, stats.waited_on_rate_limits());
+    /// ```
+    pub fn stats(&self) -> StatsSnapshot {
+        self.inner.retrier.stats().snapshot()
+    }
+
+    pub(crate) fn retrier(&self) -> &Retrier {
+        &self.inner.retrier
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    pub(crate) fn stats_counter(&self) -> &Stats {
+        self.inner.retrier.stats()
+    }
+
+    pub(crate) fn page_size_policy(&self) -> PageSizePolicy {
+        self.inner.page_size
+    }
+
+    /// One audit of a ticket (`ShowTicketAudit`).
+    ///
+    /// ```no_run
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let audit = client.show_ticket_audit(48213, 24872016650047).await?;
+    /// println!("{:?} by {:?}", audit.created_at, audit.author_id);
+    /// let event = audit_core::zendesk::mapping::ticket_audit_event(client.tenant(), &audit);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn show_ticket_audit(
+        &self,
+        ticket_id: i64,
+        ticket_audit_id: i64,
+    ) -> Result<Recorded<types::TicketAudit>, Error> {
+        let operation = Operation::read("show_ticket_audit");
+        let response = self
+            .retrier()
+            .send(operation, || {
+                self.raw()
+                    .show_ticket_audit()
+                    .ticket_id(ticket_id)
+                    .ticket_audit_id(ticket_audit_id)
+                    .send()
+            })
+            .await?;
+        response.into_inner().audit.ok_or_else(|| Error::Decode {
+            operation: operation.name,
+            status: Some(200),
+            message: "the answer has no `audit`".into(),
+            waited: Duration::ZERO,
+        })
+    }
+
+    /// The approximate number of audits of a ticket (`CountAuditsForTicket`; capped at
+    /// 100,000 with `refreshed_at: null`).
+    ///
+    /// ```no_run
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let count = client.count_audits_for_ticket(48213).await?;
+    /// println!("about {:?} audits", count.value);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn count_audits_for_ticket(
+        &self,
+        ticket_id: i64,
+    ) -> Result<types::TicketAuditsCount, Error> {
+        let operation = Operation::read("count_audits_for_ticket");
+        let response = self
+            .retrier()
+            .send(operation, || {
+                self.raw()
+                    .count_audits_for_ticket()
+                    .ticket_id(ticket_id)
+                    .send()
+            })
+            .await?;
+        response.into_inner().count.ok_or_else(|| Error::Decode {
+            operation: operation.name,
+            status: Some(200),
+            message: "the answer has no `count`".into(),
+            waited: Duration::ZERO,
+        })
+    }
+
+    /// Makes the comment of an audit private (`MakeTicketCommentPrivateFromAudits`). A
+    /// write: retried only when Zendesk says it did not process it (429, 503 with
+    /// `Retry-After`).
+    ///
+    /// ```no_run
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// client.make_ticket_comment_private(48213, 24871093300125).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn make_ticket_comment_private(
+        &self,
+        ticket_id: i64,
+        ticket_audit_id: i64,
+    ) -> Result<(), Error> {
+        self.retrier()
+            .send(
+                Operation::write("make_ticket_comment_private_from_audits"),
+                || {
+                    self.raw()
+                        .make_ticket_comment_private_from_audits()
+                        .ticket_id(ticket_id)
+                        .ticket_audit_id(ticket_audit_id)
+                        .send()
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// One audit-log record (`ShowAuditLog`).
+    ///
+    /// ```no_run
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let record = client.show_audit_log(19283775120).await?;
+    /// println!("{:?}: {:?}", record.action, record.change_description);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn show_audit_log(
+        &self,
+        audit_log_id: i64,
+    ) -> Result<Recorded<types::AuditLog>, Error> {
+        let operation = Operation::read("show_audit_log");
+        let response = self
+            .retrier()
+            .send(operation, || {
+                self.raw()
+                    .show_audit_log()
+                    .audit_log_id(audit_log_id)
+                    .send()
+            })
+            .await?;
+        response
+            .into_inner()
+            .audit_log
+            .ok_or_else(|| Error::Decode {
+                operation: operation.name,
+                status: Some(200),
+                message: "the answer has no `audit_log`".into(),
+                waited: Duration::ZERO,
+            })
+    }
+
+    /// The page stream of `stream` with `options`: what the CLI uses to export any Zendesk
+    /// stream by name. Fails on a Genesys stream, or on a checkpoint of another stream.
+    ///
+    /// ```no_run
+    /// use audit_core::{StreamKind, StreamOptions, Window};
+    /// use futures::TryStreamExt;
+    ///
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let options = StreamOptions::new(Window::since(chrono::Utc::now() - chrono::Duration::hours(1)));
+    /// let mut pages = client.event_pages(StreamKind::ZendeskTicketAudits, options)?;
+    /// while let Some(page) = pages.try_next().await? {
+    ///     println!("{} events", page.events.len());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn event_pages(
+        &self,
+        stream: StreamKind,
+        options: StreamOptions,
+    ) -> Result<EventPages, Error> {
+        match stream {
+            StreamKind::ZendeskAuditLogs => {
+                Ok(AuditLogEvents::with_options(self.clone(), options)?.pages())
+            }
+            StreamKind::ZendeskTicketAudits => {
+                Ok(TicketAuditEvents::with_options(self.clone(), options)?.pages())
+            }
+            other => Err(Error::InvalidConfig(format!(
+                "`{other}` is not a Zendesk stream; use the Genesys client for it"
+            ))),
+        }
+    }
+}
+
+/// The token of the page after one with this envelope: cursor pages continue while
+/// `meta.has_more` (or, when it is absent, while there is an `after_cursor` and the page is
+/// not empty), by `links.next` or `meta.after_cursor`; offset pages (and an archived
+/// ticket's single answer) continue by `next_page`.
+pub(crate) fn next_page_token(
+    operation: &'static str,
+    meta: Option<&types::CursorPaginationMeta>,
+    links: Option<&types::CursorPaginationLinks>,
+    next_page: Option<&str>,
+    items: usize,
+) -> Result<Option<PageToken>, Error> {
+    let non_empty = |s: Option<&String>| s.filter(|s| !s.trim().is_empty()).cloned();
+    let url = links.and_then(|links| non_empty(links.next.as_ref()));
+    let Some(meta) = meta else {
+        let offset_url = next_page
+            .filter(|u| !u.trim().is_empty())
+            .map(str::to_string);
+        return Ok(url.or(offset_url).map(|url| PageToken {
+            cursor: None,
+            url: Some(url),
+        }));
+    };
+    let cursor = non_empty(meta.after_cursor.as_ref());
+    let more = meta.has_more.unwrap_or(cursor.is_some() && items > 0);
+    if !more {
+        return Ok(None);
+    }
+    if cursor.is_none() && url.is_none() {
+        return Err(Error::Decode {
+            operation,
+            status: Some(200),
+            message: "`meta.has_more` is true but the page has neither `links.next` nor \
+                      `meta.after_cursor`"
+                .into(),
+            waited: Duration::ZERO,
+        });
+    }
+    Ok(Some(PageToken { cursor, url }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn detail(body: Value) -> VendorDetail {
+        serde_json::from_value::<types::ErrorResponse>(body)
+            .unwrap()
+            .detail()
+    }
+
+    #[test]
+    fn every_error_shape_gives_its_code_and_description() {
+        let classic = detail(json!({"error": "RecordNotFound", "description": "Not found"}));
+        assert_eq!(classic.to_string(), "RecordNotFound: Not found");
+        let nested = detail(json!({"error": {"title": "Forbidden", "message": "No access"}}));
+        assert_eq!(nested.error.as_deref(), Some("Forbidden"));
+        let json_api = detail(
+            json!({"errors": [{"code": "TooManyRequests", "title": "Too Many Requests",
+            "detail": "Rate limit for Audit log CSV Export exceeded. Please wait 1 minute and try again."}]}),
+        );
+        assert_eq!(json_api.error.as_deref(), Some("TooManyRequests"));
+        assert!(
+            json_api
+                .description
+                .unwrap()
+                .starts_with("Rate limit for Audit log")
+        );
+        // What raw-support makes of an HTML 502.
+        let gateway = detail(
+            json!({"error": "HTTP 502 Bad Gateway", "description": "<html>bad</html>",
+            "message": "<html>bad</html>", "status": 502, "non_json_body": true}),
+        );
+        assert_eq!(gateway.error.as_deref(), Some("HTTP 502 Bad Gateway"));
+    }
+
+    #[test]
+    fn the_missing_scope_is_read_from_the_description() {
+        let error = ZendeskRules.api_error(
+            "list_ticket_audits",
+            403,
+            VendorDetail::new(
+                Some("Forbidden".into()),
+                Some("You are missing the following required scopes: read".into()),
+            ),
+        );
+        match &error {
+            Error::AccessDenied {
+                missing_scope,
+                hint,
+                ..
+            } => {
+                assert_eq!(missing_scope.as_deref(), Some("read"));
+                assert!(hint.contains("tickets:read"), "{hint}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn next_page_tokens_follow_each_envelope() {
+        let meta = |has_more: Option<bool>, cursor: Option<&str>| types::CursorPaginationMeta {
+            has_more,
+            after_cursor: cursor.map(str::to_string),
+            before_cursor: None,
+        };
+        let links = types::CursorPaginationLinks {
+            next: Some("https://acme.zendesk.com/next".into()),
+            prev: None,
+        };
+        let op = "list_audit_logs";
+        assert_eq!(
+            next_page_token(
+                op,
+                Some(&meta(Some(true), Some("c"))),
+                Some(&links),
+                None,
+                5
+            )
+            .unwrap()
+            .unwrap(),
+            PageToken {
+                cursor: Some("c".into()),
+                url: Some("https://acme.zendesk.com/next".into())
+            }
+        );
+        assert_eq!(
+            next_page_token(op, Some(&meta(Some(false), Some("c"))), None, None, 5).unwrap(),
+            None
+        );
+        // No has_more: continue while there is a cursor and records.
+        assert!(
+            next_page_token(op, Some(&meta(None, Some("c"))), None, None, 5)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            next_page_token(op, Some(&meta(None, Some("c"))), None, None, 0)
+                .unwrap()
+                .is_none()
+        );
+        // has_more without any way forward is an error, not a silent end.
+        assert!(next_page_token(op, Some(&meta(Some(true), None)), None, None, 5).is_err());
+        // Offset envelope (and an archived ticket's single answer).
+        assert_eq!(
+            next_page_token(op, None, None, Some("https://acme.zendesk.com/p3"), 2)
+                .unwrap()
+                .unwrap()
+                .url
+                .as_deref(),
+            Some("https://acme.zendesk.com/p3")
+        );
+        assert!(next_page_token(op, None, None, None, 3).unwrap().is_none());
+    }
+}

@@ -1,0 +1,1022 @@
+//! Zendesk ticket audits: the five ticket-audit operations and two event streams.
+//!
+//! - [`TicketAuditEvents`]: the whole account through `/api/v2/ticket_audits` in the legacy
+//!   cursor mode (`cursor`/`limit`). Zendesk answers newest first, so the stream reads in
+//!   **passes**: a pass walks from the newest page towards older ones (`before_cursor`),
+//!   skips records newer than the pass's end (now minus the settle lag, or the window's end)
+//!   and stops at the first record older than its start. The next pass (follow mode, or a
+//!   later run resumed from the checkpoint) reads what arrived after the previous pass's end.
+//!   The page size adapts: it halves on a 504 or a timeout (big pages of notification-heavy
+//!   audits time out) and grows back after a run of successes.
+//! - [`AuditsForTicketEvents`]: the audits of one ticket through
+//!   `/api/v2/tickets/{id}/audits` (`page[size]=100` and `page[after]`, oldest first). This is
+//!   the only way to the audits of **archived** tickets, which `/ticket_audits` leaves out;
+//!   Zendesk answers those with one unpaginated response, which the stream handles.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::stream::{self, BoxStream, StreamExt};
+use raw_support::Recorded;
+use url::Url;
+use zendesk_raw::types;
+
+use super::{ZendeskClient, mapping, next_page_token};
+use crate::checkpoint::{Boundary, Checkpoint, Direction, PageToken, Position};
+use crate::error::Error;
+use crate::event::{Source, StreamKind};
+use crate::http::get_json;
+use crate::paginate::{
+    AdaptivePageSize, CursorPage, EventPage, EventPages, EventStream, Page, PageRequest,
+    PageSource, Paginator,
+};
+use crate::retry::Operation;
+use crate::window::{StreamOptions, Window};
+
+const LIST_ALL: Operation = Operation::read("list_ticket_audits");
+const LIST_FOR_TICKET: Operation = Operation::read("list_audits_for_ticket");
+const STREAM: &str = "zendesk-ticket-audits";
+
+/// The largest legacy `limit` on `/ticket_audits`.
+pub const MAX_LEGACY_LIMIT: u32 = 1000;
+/// The largest `page[size]` on the ticket-audit endpoints.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// One `ListTicketAudits` request: legacy cursor (`cursor`, `limit`) or standard cursor
+/// (`page[size]`, `page[after]`, `page[before]`); an empty query gets Zendesk's default, the
+/// newest legacy page of 1,000.
+///
+/// ```
+/// use audit_core::zendesk::TicketAuditsQuery;
+///
+/// let legacy = TicketAuditsQuery { limit: Some(200), ..Default::default() };
+/// let standard = TicketAuditsQuery { page_size: Some(100), ..Default::default() };
+/// assert_ne!(legacy, standard);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketAuditsQuery {
+    /// Legacy: a `before_cursor` (older) or `after_cursor` (newer) of a previous page.
+    pub cursor: Option<String>,
+    /// Legacy: audits per page, 1 to 1,000.
+    pub limit: Option<u32>,
+    /// Standard: `page[size]`, 1 to 100.
+    pub page_size: Option<u32>,
+    /// Standard: `page[after]`.
+    pub page_after: Option<String>,
+    /// Standard: `page[before]`.
+    pub page_before: Option<String>,
+}
+
+impl TicketAuditsQuery {
+    fn validate(&self) -> Result<(), Error> {
+        let invalid = |message: &str| {
+            Err(Error::InvalidRequest {
+                operation: LIST_ALL.name,
+                message: message.to_string(),
+            })
+        };
+        let legacy = self.cursor.is_some() || self.limit.is_some();
+        let standard =
+            self.page_size.is_some() || self.page_after.is_some() || self.page_before.is_some();
+        if legacy && standard {
+            return invalid(
+                "legacy (`cursor`, `limit`) and standard (`page[…]`) parameters cannot be mixed",
+            );
+        }
+        if self.page_after.is_some() && self.page_before.is_some() {
+            return invalid("`page[after]` and `page[before]` cannot be sent together");
+        }
+        if self.limit.is_some_and(|l| l == 0 || l > MAX_LEGACY_LIMIT) {
+            return invalid("`limit` goes from 1 to 1,000");
+        }
+        if self.page_size.is_some_and(|s| s == 0 || s > MAX_PAGE_SIZE) {
+            return invalid("`page[size]` goes from 1 to 100");
+        }
+        Ok(())
+    }
+}
+
+/// One `ListAuditsForTicket` request.
+///
+/// ```
+/// use audit_core::zendesk::AuditsForTicketQuery;
+///
+/// let query = AuditsForTicketQuery {
+///     page_size: Some(100),
+///     filter_events: vec!["Change".into(), "Comment".into()],
+///     ..Default::default()
+/// };
+/// assert_eq!(query.filter_events.len(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditsForTicketQuery {
+    /// Cursor mode: `page[size]`, 1 to 100.
+    pub page_size: Option<u32>,
+    /// Cursor mode: `page[after]`.
+    pub page_after: Option<String>,
+    /// Cursor mode: `page[before]`.
+    pub page_before: Option<String>,
+    /// Offset mode: `page`.
+    pub page: Option<u32>,
+    /// Offset mode: `per_page`, at most 100.
+    pub per_page: Option<u32>,
+    /// `sort`, e.g. `created_at` or `-created_at`.
+    pub sort: Option<String>,
+    /// `sort_order`: `asc` (default) or `desc`.
+    pub sort_order: Option<String>,
+    /// `include`: sideloads, e.g. `users`.
+    pub include: Option<String>,
+    /// `include_boundary_indicators`: ask for `meta.has_more`.
+    pub include_boundary_indicators: Option<bool>,
+    /// `include_item_cursors`: a cursor per audit.
+    pub include_item_cursors: Option<bool>,
+    /// `filter_events[]`: only events of these types inside each audit.
+    pub filter_events: Vec<String>,
+}
+
+impl AuditsForTicketQuery {
+    fn validate(&self) -> Result<(), Error> {
+        let invalid = |message: &str| {
+            Err(Error::InvalidRequest {
+                operation: LIST_FOR_TICKET.name,
+                message: message.to_string(),
+            })
+        };
+        if self.page_after.is_some() && self.page_before.is_some() {
+            return invalid("`page[after]` and `page[before]` cannot be sent together");
+        }
+        let cursor_mode =
+            self.page_size.is_some() || self.page_after.is_some() || self.page_before.is_some();
+        if cursor_mode && (self.page.is_some() || self.per_page.is_some()) {
+            return invalid(
+                "cursor (`page[…]`) and offset (`page`, `per_page`) parameters cannot be mixed",
+            );
+        }
+        if self.page_size.is_some_and(|s| s == 0 || s > MAX_PAGE_SIZE)
+            || self.per_page.is_some_and(|s| s == 0 || s > MAX_PAGE_SIZE)
+        {
+            return invalid("page sizes go from 1 to 100 on this endpoint");
+        }
+        Ok(())
+    }
+}
+
+fn for_ticket_request<'a>(
+    raw: &'a zendesk_raw::Client,
+    ticket_id: i64,
+    query: &AuditsForTicketQuery,
+    after: Option<&str>,
+) -> zendesk_raw::builder::ListAuditsForTicket<'a> {
+    let mut builder = raw.list_audits_for_ticket().ticket_id(ticket_id);
+    if let Some(size) = query.page_size {
+        builder = builder.page_size(i64::from(size));
+    }
+    match after {
+        Some(after) => builder = builder.page_after(after.to_string()),
+        None => {
+            if let Some(after) = &query.page_after {
+                builder = builder.page_after(after.clone());
+            }
+            if let Some(before) = &query.page_before {
+                builder = builder.page_before(before.clone());
+            }
+        }
+    }
+    if let Some(page) = query.page {
+        builder = builder.page(i64::from(page));
+    }
+    if let Some(per_page) = query.per_page {
+        builder = builder.per_page(i64::from(per_page));
+    }
+    if let Some(sort) = &query.sort {
+        builder = builder.sort(sort.clone());
+    }
+    if let Some(order) = &query.sort_order {
+        builder = builder.sort_order(order.clone());
+    }
+    if let Some(include) = &query.include {
+        builder = builder.include(include.clone());
+    }
+    if let Some(flag) = query.include_boundary_indicators {
+        builder = builder.include_boundary_indicators(flag);
+    }
+    if let Some(flag) = query.include_item_cursors {
+        builder = builder.include_item_cursors(flag);
+    }
+    if !query.filter_events.is_empty() {
+        builder = builder.filter_events(query.filter_events.clone());
+    }
+    builder
+}
+
+/// Whether a failed attempt says the page was too big to build in time.
+fn too_big<T, E>(result: &Result<T, progenitor_client::Error<E>>) -> bool {
+    use progenitor_client::Error as Raw;
+    match result {
+        Err(Raw::ErrorResponse(response)) => response.status().as_u16() == 504,
+        Err(Raw::UnexpectedResponse(response)) => response.status().as_u16() == 504,
+        Err(Raw::CommunicationError(error) | Raw::ResponseBodyError(error)) => error.is_timeout(),
+        _ => false,
+    }
+}
+
+/// `url` with its `name` query parameter set to `value` (other parameters kept in order).
+fn with_query_param(url: &Url, name: &str, value: &str) -> Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(key, _)| key != name)
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    let mut url = url.clone();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair(name, value);
+    url
+}
+
+/// The legacy walk goes to older records: `before_cursor` (or `before_url`).
+fn legacy_next(body: &types::TicketAuditsResponse) -> Option<PageToken> {
+    if body.audits.is_empty() {
+        return None;
+    }
+    let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+    let token = PageToken {
+        cursor: non_empty(&body.before_cursor),
+        url: non_empty(&body.before_url),
+    };
+    (token.cursor.is_some() || token.url.is_some()).then_some(token)
+}
+
+/// Fetches a legacy page of `/ticket_audits` going to older records, at the adaptive page
+/// size. The cursor is sent with our own `limit`; a `before_url` is followed (with `limit`
+/// replaced) only when Zendesk gave no cursor.
+async fn fetch_legacy_page(
+    client: &ZendeskClient,
+    size: &AdaptivePageSize,
+    request: PageRequest<PageToken>,
+) -> Result<CursorPage<Recorded<types::TicketAudit>, PageToken>, Error> {
+    let token = request.cursor.as_ref();
+    let cursor = token.and_then(|t| t.cursor.as_deref());
+    let url = match (cursor, token.and_then(|t| t.url.as_deref())) {
+        (None, Some(url)) => Some(client.base_url().check_vendor_url(LIST_ALL.name, url)?),
+        _ => None,
+    };
+    let response = client
+        .retrier()
+        .send_checked(
+            LIST_ALL,
+            || {
+                let limit = size.current();
+                let url = url
+                    .as_ref()
+                    .map(|url| with_query_param(url, "limit", &limit.to_string()));
+                async move {
+                    let result = match url {
+                        Some(url) => get_json(client.http(), "zendesk", LIST_ALL.name, url).await,
+                        None => {
+                            let mut builder =
+                                client.raw().list_ticket_audits().limit(i64::from(limit));
+                            if let Some(cursor) = cursor {
+                                builder = builder.cursor(cursor.to_string());
+                            }
+                            builder.send().await
+                        }
+                    };
+                    if too_big(&result) {
+                        size.shrink();
+                    }
+                    result
+                }
+            },
+            |body| request.check_next(legacy_next(body).as_ref()),
+        )
+        .await?;
+    size.success();
+    let body = response.into_inner();
+    let next = legacy_next(&body);
+    Ok(CursorPage {
+        items: body.audits,
+        next,
+    })
+}
+
+/// Fetches a page of one ticket's audits, oldest first, 100 at a time.
+async fn fetch_ticket_page(
+    client: &ZendeskClient,
+    ticket_id: i64,
+    query: &AuditsForTicketQuery,
+    request: PageRequest<PageToken>,
+) -> Result<CursorPage<Recorded<types::TicketAudit>, PageToken>, Error> {
+    let token = request.cursor.as_ref();
+    let url = match token.and_then(|t| t.url.as_deref()) {
+        Some(url) => Some(
+            client
+                .base_url()
+                .check_vendor_url(LIST_FOR_TICKET.name, url)?,
+        ),
+        None => None,
+    };
+    let after = token.and_then(|t| t.cursor.as_deref());
+    let next = |body: &types::TicketAuditsForTicketResponse| {
+        next_page_token(
+            LIST_FOR_TICKET.name,
+            body.meta.as_ref(),
+            body.links.as_ref(),
+            body.next_page.as_deref(),
+            body.audits.len(),
+        )
+    };
+    let response = client
+        .retrier()
+        .send_checked(
+            LIST_FOR_TICKET,
+            || {
+                let url = url.clone();
+                async move {
+                    match url {
+                        Some(url) => {
+                            get_json(client.http(), "zendesk", LIST_FOR_TICKET.name, url).await
+                        }
+                        None => {
+                            for_ticket_request(client.raw(), ticket_id, query, after)
+                                .send()
+                                .await
+                        }
+                    }
+                }
+            },
+            |body| request.check_next(next(body)?.as_ref()),
+        )
+        .await?;
+    let body = response.into_inner();
+    let next = next(&body)?;
+    Ok(CursorPage {
+        items: body.audits,
+        next,
+    })
+}
+
+impl ZendeskClient {
+    /// One page of the account's ticket audits (`ListTicketAudits`; admins only; archived
+    /// tickets left out).
+    ///
+    /// ```no_run
+    /// use audit_core::zendesk::TicketAuditsQuery;
+    ///
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let newest = client.list_ticket_audits(&TicketAuditsQuery { limit: Some(100), ..Default::default() }).await?;
+    /// let older = TicketAuditsQuery { cursor: newest.before_cursor.clone(), limit: Some(100), ..Default::default() };
+    /// let next = client.list_ticket_audits(&older).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn list_ticket_audits(
+        &self,
+        query: &TicketAuditsQuery,
+    ) -> Result<types::TicketAuditsResponse, Error> {
+        query.validate()?;
+        let response = self
+            .retrier()
+            .send(LIST_ALL, || {
+                let mut builder = self.raw().list_ticket_audits();
+                if let Some(cursor) = &query.cursor {
+                    builder = builder.cursor(cursor.clone());
+                }
+                if let Some(limit) = query.limit {
+                    builder = builder.limit(i64::from(limit));
+                }
+                if let Some(size) = query.page_size {
+                    builder = builder.page_size(i64::from(size));
+                }
+                if let Some(after) = &query.page_after {
+                    builder = builder.page_after(after.clone());
+                }
+                if let Some(before) = &query.page_before {
+                    builder = builder.page_before(before.clone());
+                }
+                builder.send()
+            })
+            .await?;
+        Ok(response.into_inner())
+    }
+
+    /// One page of a ticket's audits (`ListAuditsForTicket`). For an archived ticket Zendesk
+    /// answers with all its audits at once.
+    ///
+    /// ```no_run
+    /// use audit_core::zendesk::AuditsForTicketQuery;
+    ///
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let query = AuditsForTicketQuery { page_size: Some(100), ..Default::default() };
+    /// let page = client.list_audits_for_ticket(48213, &query).await?;
+    /// println!("{} audits, more: {:?}", page.audits.len(), page.meta.and_then(|m| m.has_more));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn list_audits_for_ticket(
+        &self,
+        ticket_id: i64,
+        query: &AuditsForTicketQuery,
+    ) -> Result<types::TicketAuditsForTicketResponse, Error> {
+        query.validate()?;
+        let response = self
+            .retrier()
+            .send(LIST_FOR_TICKET, || {
+                for_ticket_request(self.raw(), ticket_id, query, None).send()
+            })
+            .await?;
+        Ok(response.into_inner())
+    }
+
+    /// Every page of a ticket's audits, fetched on demand (cursor pages of `query`, or the
+    /// single answer for an archived ticket).
+    ///
+    /// ```no_run
+    /// use audit_core::zendesk::AuditsForTicketQuery;
+    /// use futures::TryStreamExt;
+    ///
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let query = AuditsForTicketQuery { page_size: Some(100), ..Default::default() };
+    /// let audits: Vec<_> = client.audits_for_ticket_pages(48213, query)
+    ///     .map_ok(|page| page.items)
+    ///     .try_concat()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn audits_for_ticket_pages(
+        &self,
+        ticket_id: i64,
+        query: AuditsForTicketQuery,
+    ) -> BoxStream<'static, Result<Page<Recorded<types::TicketAudit>, PageToken>, Error>> {
+        if let Err(error) = query.validate() {
+            return stream::once(async move { Err(error) }).boxed();
+        }
+        let client = self.clone();
+        let query = Arc::new(query);
+        Paginator::new(LIST_FOR_TICKET.name, None, move |request| {
+            let client = client.clone();
+            let query = Arc::clone(&query);
+            async move { fetch_ticket_page(&client, ticket_id, &query, request).await }
+        })
+        .pages()
+    }
+
+    /// The account's ticket audits over `window`, as pages of events with checkpoints
+    /// (newest first within each pass; see the module docs).
+    ///
+    /// ```no_run
+    /// use audit_core::Window;
+    /// use futures::TryStreamExt;
+    ///
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let since = chrono::Utc::now() - chrono::Duration::days(1);
+    /// let mut pages = client.ticket_audit_events(Window::since(since)).pages();
+    /// while let Some(page) = pages.try_next().await? {
+    ///     println!("{} audits; resume from {}", page.events.len(), page.checkpoint.to_json());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn ticket_audit_events(&self, window: Window) -> TicketAuditEvents {
+        TicketAuditEvents {
+            client: self.clone(),
+            options: StreamOptions::new(window),
+            position: None,
+        }
+    }
+
+    /// The audits of one ticket (archived tickets included), oldest first, as pages of
+    /// events with checkpoints.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    ///
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let events: Vec<_> = client.audits_for_ticket_events(31877).events().try_collect().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn audits_for_ticket_events(&self, ticket_id: i64) -> AuditsForTicketEvents {
+        AuditsForTicketEvents {
+            client: self.clone(),
+            ticket_id,
+            window: Window::since(DateTime::<Utc>::UNIX_EPOCH),
+            settle_lag: Duration::ZERO,
+            next: None,
+            high_water: None,
+            complete: false,
+        }
+    }
+}
+
+/// Where a ticket-audit walk stands (the fields of [`Position::NewestFirst`]).
+#[derive(Debug, Clone, PartialEq)]
+struct NewestFirst {
+    since: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    next: Option<PageToken>,
+    boundary: Option<Boundary>,
+    complete: bool,
+}
+
+impl NewestFirst {
+    fn position(&self) -> Position {
+        Position::NewestFirst {
+            since: self.since,
+            until: self.until,
+            next: self.next.clone(),
+            boundary: self.boundary.clone(),
+            complete: self.complete,
+        }
+    }
+}
+
+/// The account-wide ticket-audit event stream, before it starts.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use audit_core::Window;
+///
+/// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+/// let since = chrono::Utc::now() - chrono::Duration::hours(6);
+/// let pages = client
+///     .ticket_audit_events(Window::since(since))
+///     .settle_lag(Duration::from_secs(60))
+///     .follow(Duration::from_secs(120))
+///     .pages();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TicketAuditEvents {
+    client: ZendeskClient,
+    options: StreamOptions,
+    position: Option<NewestFirst>,
+}
+
+impl TicketAuditEvents {
+    pub(crate) fn with_options(
+        client: ZendeskClient,
+        options: StreamOptions,
+    ) -> Result<Self, Error> {
+        let resume = options.resume.clone();
+        let events = TicketAuditEvents {
+            client,
+            options: StreamOptions {
+                resume: None,
+                ..options
+            },
+            position: None,
+        };
+        match resume {
+            Some(checkpoint) => events.resume(checkpoint),
+            None => Ok(events),
+        }
+    }
+
+    fn source(&self) -> Source {
+        Source::new(StreamKind::ZendeskTicketAudits, self.client.tenant())
+    }
+
+    /// How far behind now an open window (or pass) ends (default 30 s).
+    pub fn settle_lag(mut self, settle_lag: Duration) -> Self {
+        self.options.settle_lag = settle_lag;
+        self
+    }
+
+    /// Follow mode: once a pass is done, sleep `poll_interval` and read what arrived since.
+    pub fn follow(mut self, poll_interval: Duration) -> Self {
+        self.options.follow = Some(poll_interval);
+        self
+    }
+
+    /// Continues from `checkpoint` (taken from this stream, this tenant), with its window.
+    pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
+        checkpoint.expect_source(&self.source())?;
+        self.position = match checkpoint.position {
+            Position::Start => None,
+            Position::NewestFirst {
+                since,
+                until,
+                next,
+                boundary,
+                complete,
+            } => Some(NewestFirst {
+                since,
+                until,
+                next,
+                boundary,
+                complete,
+            }),
+            other => {
+                return Err(Error::InvalidCheckpoint(format!(
+                    "a `{STREAM}` checkpoint holds a newest-first position, not {other:?} (is \
+                     it the checkpoint of one ticket's audits?)"
+                )));
+            }
+        };
+        self.options.window = checkpoint.window;
+        Ok(self)
+    }
+
+    /// The stream of pages, each with its checkpoint.
+    pub fn pages(self) -> EventPages {
+        let position = self.position.clone().unwrap_or(NewestFirst {
+            since: self.options.window.since,
+            until: None,
+            next: None,
+            boundary: None,
+            complete: false,
+        });
+        let page_size = Arc::new(AdaptivePageSize::new(self.client.page_size_policy()));
+        EventPages::from_source(TicketAuditSource {
+            source: self.source(),
+            client: self.client,
+            options: self.options,
+            position,
+            page_size,
+            pass: None,
+            passes: 0,
+            done: false,
+        })
+    }
+
+    /// The stream of events.
+    pub fn events(self) -> EventStream {
+        self.pages().events()
+    }
+}
+
+type AuditPaginator = Paginator<Recorded<types::TicketAudit>, PageToken>;
+
+struct TicketAuditSource {
+    client: ZendeskClient,
+    source: Source,
+    options: StreamOptions,
+    position: NewestFirst,
+    page_size: Arc<AdaptivePageSize>,
+    pass: Option<AuditPaginator>,
+    passes: u64,
+    done: bool,
+}
+
+impl TicketAuditSource {
+    fn checkpoint(&self) -> Checkpoint {
+        Checkpoint::new(
+            self.source.clone(),
+            self.options.window,
+            self.position.position(),
+        )
+    }
+
+    /// Moves the position to a new pass after the completed one; false when the window is
+    /// exhausted or nothing new can be read yet.
+    fn next_pass(&mut self, now: DateTime<Utc>) -> bool {
+        let window = self.options.window;
+        let after = match self.position.until {
+            // Everything up to `until` has been read: continue just after it.
+            Some(until) => (until + TimeDelta::nanoseconds(1)).max(window.since),
+            None => window.since,
+        };
+        if window.until.is_some_and(|end| after > end) {
+            self.done = true;
+            return false;
+        }
+        if after > window.effective_until(now, self.options.settle_lag) {
+            return false;
+        }
+        self.position = NewestFirst {
+            since: after,
+            until: None,
+            next: None,
+            boundary: None,
+            complete: false,
+        };
+        true
+    }
+}
+
+impl PageSource for TicketAuditSource {
+    async fn next_page(&mut self) -> Result<Option<EventPage>, Error> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            if self.pass.is_none() {
+                if self.position.complete {
+                    if self.passes > 0 {
+                        match self.options.follow {
+                            Some(poll) => tokio::time::sleep(poll).await,
+                            None => {
+                                self.done = true;
+                                return Ok(None);
+                            }
+                        }
+                    }
+                    self.passes += 1;
+                    if !self.next_pass(Utc::now()) {
+                        if self.options.follow.is_none() {
+                            self.done = true;
+                        }
+                        continue;
+                    }
+                }
+                let until = match self.position.until {
+                    Some(until) => until,
+                    None => {
+                        let until = self
+                            .options
+                            .window
+                            .effective_until(Utc::now(), self.options.settle_lag);
+                        self.position.until = Some(until);
+                        until
+                    }
+                };
+                if self.position.since > until {
+                    // Nothing can be in this pass (its start is still in the settle lag).
+                    self.position.until = None;
+                    self.position.complete = true;
+                    self.passes += 1;
+                    if self.options.follow.is_none() {
+                        self.done = true;
+                    }
+                    continue;
+                }
+                self.passes += 1;
+                let client = self.client.clone();
+                let size = Arc::clone(&self.page_size);
+                tracing::debug!(stream = STREAM, since = %self.position.since, %until, "walking a pass");
+                self.pass = Some(Paginator::new(
+                    LIST_ALL.name,
+                    self.position.next.clone(),
+                    move |request| {
+                        let client = client.clone();
+                        let size = Arc::clone(&size);
+                        async move { fetch_legacy_page(&client, &size, request).await }
+                    },
+                ));
+            }
+            let pass = self.pass.as_mut().expect("a pass is running");
+            let Some(page) = pass.next_page().await? else {
+                self.pass = None;
+                self.position.complete = true;
+                self.position.next = None;
+                continue;
+            };
+            let since = self.position.since;
+            let until = self.position.until.expect("set when the pass started");
+            let tenant = self.client.tenant().to_string();
+            let received = page.items.len();
+            let mut events = Vec::with_capacity(received);
+            let mut duplicates = 0;
+            let mut reached_since = false;
+            for audit in &page.items {
+                let event = mapping::ticket_audit_event(&tenant, audit);
+                let at = event.occurred_at;
+                if at > until {
+                    continue;
+                }
+                if at < since {
+                    reached_since = true;
+                    break;
+                }
+                if Boundary::admit(
+                    &mut self.position.boundary,
+                    Direction::NewestFirst,
+                    at,
+                    &event.native_id,
+                ) {
+                    events.push(event);
+                } else {
+                    duplicates += 1;
+                }
+            }
+            self.client.stats_counter().page(events.len(), duplicates);
+            let caught_up = reached_since || page.next.is_none();
+            if caught_up {
+                self.pass = None;
+                self.position.complete = true;
+                self.position.next = None;
+            } else {
+                self.position.next = page.next;
+            }
+            return Ok(Some(EventPage {
+                events,
+                checkpoint: self.checkpoint(),
+                received,
+                caught_up,
+            }));
+        }
+    }
+}
+
+/// The event stream of one ticket's audits, before it starts.
+///
+/// ```no_run
+/// use audit_core::Window;
+///
+/// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+/// let since = chrono::Utc::now() - chrono::Duration::days(30);
+/// let pages = client.audits_for_ticket_events(48213).window(Window::since(since)).pages();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuditsForTicketEvents {
+    client: ZendeskClient,
+    ticket_id: i64,
+    window: Window,
+    settle_lag: Duration,
+    next: Option<PageToken>,
+    high_water: Option<Boundary>,
+    complete: bool,
+}
+
+impl AuditsForTicketEvents {
+    fn source(&self) -> Source {
+        Source::new(StreamKind::ZendeskTicketAudits, self.client.tenant())
+    }
+
+    fn scope(&self) -> String {
+        format!("ticket/{}", self.ticket_id)
+    }
+
+    /// Only audits in `window` (default: all of them).
+    pub fn window(mut self, window: Window) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// How far behind now an open window ends (default 0: one ticket's audits are read
+    /// whole).
+    pub fn settle_lag(mut self, settle_lag: Duration) -> Self {
+        self.settle_lag = settle_lag;
+        self
+    }
+
+    /// Continues from `checkpoint`, taken from this ticket's stream. A checkpoint of a
+    /// completed read re-reads the ticket and yields only audits added since.
+    pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
+        checkpoint.expect_source(&self.source())?;
+        match checkpoint.position {
+            Position::Cursor {
+                scope,
+                next,
+                high_water,
+                complete,
+            } if scope == self.scope() => {
+                self.next = next;
+                self.high_water = high_water;
+                self.complete = complete;
+            }
+            Position::Start => {}
+            other => {
+                return Err(Error::InvalidCheckpoint(format!(
+                    "this checkpoint is not one of ticket {}'s audits: {other:?}",
+                    self.ticket_id
+                )));
+            }
+        }
+        self.window = checkpoint.window;
+        Ok(self)
+    }
+
+    /// The stream of pages, each with its checkpoint.
+    pub fn pages(self) -> EventPages {
+        EventPages::from_source(TicketSource {
+            source: self.source(),
+            settings: self,
+            pass: None,
+            started: false,
+            done: false,
+        })
+    }
+
+    /// The stream of events.
+    pub fn events(self) -> EventStream {
+        self.pages().events()
+    }
+}
+
+struct TicketSource {
+    settings: AuditsForTicketEvents,
+    source: Source,
+    /// The walk, and the end of the window it reads up to.
+    pass: Option<(AuditPaginator, DateTime<Utc>)>,
+    started: bool,
+    done: bool,
+}
+
+impl TicketSource {
+    fn checkpoint(&self) -> Checkpoint {
+        let settings = &self.settings;
+        Checkpoint::new(
+            self.source.clone(),
+            settings.window,
+            Position::Cursor {
+                scope: settings.scope(),
+                next: settings.next.clone(),
+                high_water: settings.high_water.clone(),
+                complete: settings.complete,
+            },
+        )
+    }
+}
+
+impl PageSource for TicketSource {
+    async fn next_page(&mut self) -> Result<Option<EventPage>, Error> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            if self.pass.is_none() {
+                if self.started {
+                    self.done = true;
+                    return Ok(None);
+                }
+                self.started = true;
+                if self.settings.complete {
+                    // A finished read, resumed: read again, keeping only what is new.
+                    self.settings.complete = false;
+                    self.settings.next = None;
+                }
+                let until = self
+                    .settings
+                    .window
+                    .effective_until(Utc::now(), self.settings.settle_lag);
+                let client = self.settings.client.clone();
+                let ticket_id = self.settings.ticket_id;
+                let query = Arc::new(AuditsForTicketQuery {
+                    page_size: Some(MAX_PAGE_SIZE),
+                    ..AuditsForTicketQuery::default()
+                });
+                let paginator = Paginator::new(
+                    LIST_FOR_TICKET.name,
+                    self.settings.next.clone(),
+                    move |request| {
+                        let client = client.clone();
+                        let query = Arc::clone(&query);
+                        async move { fetch_ticket_page(&client, ticket_id, &query, request).await }
+                    },
+                );
+                self.pass = Some((paginator, until));
+            }
+            let (paginator, until) = self.pass.as_mut().expect("a pass is running");
+            let until = *until;
+            let Some(page) = paginator.next_page().await? else {
+                self.pass = None;
+                self.settings.complete = true;
+                self.settings.next = None;
+                continue;
+            };
+            let tenant = self.settings.client.tenant().to_string();
+            let since = self.settings.window.since;
+            let received = page.items.len();
+            let mut events = Vec::with_capacity(received);
+            let mut duplicates = 0;
+            let mut reached_until = false;
+            for audit in &page.items {
+                let event = mapping::ticket_audit_event(&tenant, audit);
+                let at = event.occurred_at;
+                if at < since {
+                    continue;
+                }
+                if at > until {
+                    reached_until = true;
+                    break;
+                }
+                if Boundary::admit(
+                    &mut self.settings.high_water,
+                    Direction::OldestFirst,
+                    at,
+                    &event.native_id,
+                ) {
+                    events.push(event);
+                } else {
+                    duplicates += 1;
+                }
+            }
+            self.settings
+                .client
+                .stats_counter()
+                .page(events.len(), duplicates);
+            let caught_up = reached_until || page.next.is_none();
+            if caught_up {
+                self.pass = None;
+                self.settings.complete = true;
+                self.settings.next = None;
+            } else {
+                self.settings.next = page.next;
+            }
+            return Ok(Some(EventPage {
+                events,
+                checkpoint: self.checkpoint(),
+                received,
+                caught_up,
+            }));
+        }
+    }
+}

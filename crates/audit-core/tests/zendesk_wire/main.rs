@@ -1,0 +1,8 @@
+//! Wire behaviour of the Zendesk facade against local servers: pagination in every style,
+//! retries and pacing on tokio's paused clock, checkpoints and resume, and credential safety.
+
+mod audit_logs;
+mod retries;
+mod security;
+mod support;
+mod ticket_audits;
