@@ -49,7 +49,11 @@ fn generation_is_deterministic() {
         );
         assert!(first.starts_with(&xtask::generate::header(api.spec_path)));
         // Block doc comments would be re-indented by rustfmt into code blocks for rustdoc.
-        assert!(!first.contains("/**"), "{} has a block doc comment", api.output_path);
+        assert!(
+            !first.contains("/**"),
+            "{} has a block doc comment",
+            api.output_path
+        );
     }
 }
 
