@@ -1,0 +1,557 @@
+//! The simulator's configuration: one [`SimConfig`], loadable from TOML, every knob with a
+//! default (see the field docs; `audit-sim --help` lists the same knobs as flags).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Everything the simulator does, in one serde-deserialisable struct.
+///
+/// `SimConfig::default()` is a small data set for one tenant (`acme`), no rate limits, no
+/// faults, fast Genesys queries, every listener on `127.0.0.1` port 0 (an ephemeral port).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimConfig {
+    /// Address every listener binds (default `127.0.0.1`).
+    pub bind: IpAddr,
+    /// Port of the Zendesk API listener (0 = ephemeral).
+    pub zendesk_port: u16,
+    /// Port of the Genesys Cloud API listener (0 = ephemeral).
+    pub genesys_api_port: u16,
+    /// Port of the Genesys Cloud login (OAuth token) listener (0 = ephemeral).
+    pub genesys_login_port: u16,
+    /// Port of the download listener that serves the Genesys presigned result files.
+    pub download_port: u16,
+    /// The tenants (accounts / organisations). Each is selected by its credentials.
+    pub tenants: Vec<TenantConfig>,
+    /// Zendesk-wide behaviour.
+    pub zendesk: ZendeskConfig,
+    /// Genesys-wide behaviour.
+    pub genesys: GenesysConfig,
+    /// Fault injection.
+    pub faults: FaultConfig,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            zendesk_port: 0,
+            genesys_api_port: 0,
+            genesys_login_port: 0,
+            download_port: 0,
+            tenants: vec![TenantConfig::default()],
+            zendesk: ZendeskConfig::default(),
+            genesys: GenesysConfig::default(),
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
+impl SimConfig {
+    /// The preset behind `trail demo`: the default data set with mild, realistic rate limits
+    /// (Zendesk Enterprise's 700 requests per minute, Genesys' 300 per minute per client).
+    pub fn demo() -> Self {
+        let mut c = SimConfig::default();
+        c.zendesk.rate_limit = RateLimitConfig {
+            requests: 700,
+            window_secs: 60,
+        };
+        c.genesys.rate_limit = RateLimitConfig {
+            requests: 300,
+            window_secs: 60,
+        };
+        c
+    }
+
+    /// Parses a TOML document.
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Reads a TOML file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The config as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("the config serialises")
+    }
+
+    /// A config with `n` tenants named `tenant1`…`tenantN`, derived from the default one.
+    pub fn with_tenants(mut self, n: usize) -> Self {
+        self.tenants = (1..=n).map(TenantConfig::numbered).collect();
+        self
+    }
+
+    /// Checks the values that would make the simulator misbehave.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.tenants.is_empty() {
+            return Err("at least one tenant is needed".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for t in &self.tenants {
+            if !names.insert(&t.name) {
+                return Err(format!("tenant {:?} is defined twice", t.name));
+            }
+            if t.zendesk.audits_per_ticket == 0 || t.zendesk.open_tickets == 0 {
+                return Err(format!(
+                    "tenant {:?}: audits_per_ticket and open_tickets must be > 0",
+                    t.name
+                ));
+            }
+            if !(0.0..=1.0).contains(&t.zendesk.archived_fraction) {
+                return Err(format!(
+                    "tenant {:?}: archived_fraction must be within 0..=1",
+                    t.name
+                ));
+            }
+        }
+        for (name, rate) in self.faults.rates() {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("faults.{name} must be within 0..=1"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.genesys.query_fail_rate) {
+            return Err("genesys.query_fail_rate must be within 0..=1".into());
+        }
+        Ok(())
+    }
+}
+
+/// A point in time: an RFC 3339 instant (`2024-05-01T00:00:00Z`) or one relative to the moment
+/// the simulator starts (`now`, `now-30d`, `now+2h`, `now-90m`, `now-45s`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimeSpec {
+    /// A fixed instant.
+    At(DateTime<Utc>),
+    /// An offset from the start time of the simulator.
+    Now(Duration),
+}
+
+impl TimeSpec {
+    /// The instant, given the simulator's start time.
+    pub fn resolve(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            TimeSpec::At(t) => *t,
+            TimeSpec::Now(d) => now + *d,
+        }
+    }
+}
+
+impl FromStr for TimeSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Some(rest) = s.strip_prefix("now") {
+            if rest.is_empty() {
+                return Ok(TimeSpec::Now(Duration::zero()));
+            }
+            let (sign, num) = match rest.as_bytes()[0] {
+                b'-' => (-1, &rest[1..]),
+                b'+' => (1, &rest[1..]),
+                _ => return Err(format!("bad time {s:?}")),
+            };
+            let (digits, unit) = num.split_at(num.len().saturating_sub(1));
+            let n: i64 = digits.parse().map_err(|_| format!("bad time {s:?}"))?;
+            let d = match unit {
+                "d" => Duration::days(n),
+                "h" => Duration::hours(n),
+                "m" => Duration::minutes(n),
+                "s" => Duration::seconds(n),
+                _ => return Err(format!("bad time unit in {s:?} (use d, h, m or s)")),
+            };
+            return Ok(TimeSpec::Now(d * sign));
+        }
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| TimeSpec::At(t.with_timezone(&Utc)))
+            .map_err(|e| format!("bad time {s:?}: {e}"))
+    }
+}
+
+impl std::fmt::Display for TimeSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeSpec::At(t) => write!(
+                f,
+                "{}",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            TimeSpec::Now(d) => {
+                let s = d.num_seconds();
+                if s == 0 {
+                    return write!(f, "now");
+                }
+                let sign = if s < 0 { '-' } else { '+' };
+                let a = s.abs();
+                if a % 86_400 == 0 {
+                    write!(f, "now{sign}{}d", a / 86_400)
+                } else if a % 3600 == 0 {
+                    write!(f, "now{sign}{}h", a / 3600)
+                } else if a % 60 == 0 {
+                    write!(f, "now{sign}{}m", a / 60)
+                } else {
+                    write!(f, "now{sign}{a}s")
+                }
+            }
+        }
+    }
+}
+
+impl Serialize for TimeSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One tenant: a Zendesk account and a Genesys organisation with their credentials and data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Name, used in stats and ground-truth queries.
+    pub name: String,
+    /// Seed of the tenant's data (every record is a function of the seed and its index).
+    pub seed: u64,
+    /// Start of the data span (default `now-30d`).
+    pub start: TimeSpec,
+    /// End of the data span (default `now`). A span ending in the future yields records as
+    /// time passes: a record is visible once its timestamp is not after the current time.
+    pub end: TimeSpec,
+    /// The Zendesk account.
+    pub zendesk: ZendeskTenant,
+    /// The Genesys organisation.
+    pub genesys: GenesysTenant,
+}
+
+impl Default for TenantConfig {
+    fn default() -> Self {
+        TenantConfig::named("acme", 1)
+    }
+}
+
+impl TenantConfig {
+    /// A tenant with credentials derived from its name.
+    pub fn named(name: &str, seed: u64) -> Self {
+        let org = crate::data::prng::Draw::new(&[seed, 0x0126]).uuid();
+        TenantConfig {
+            name: name.to_string(),
+            seed,
+            start: TimeSpec::Now(Duration::days(-30)),
+            end: TimeSpec::Now(Duration::zero()),
+            zendesk: ZendeskTenant {
+                subdomain: name.to_string(),
+                email: format!("admin@{name}.example"),
+                api_token: format!("{name}-zendesk-api-token"),
+                oauth_token: format!("{name}-zendesk-oauth-token"),
+                oauth_scopes: vec!["read".into(), "write".into()],
+                plan: Plan::Enterprise,
+                ticket_audits: 2000,
+                audits_per_ticket: 6,
+                open_tickets: 25,
+                archived_fraction: 0.2,
+                audit_logs: 1500,
+            },
+            genesys: GenesysTenant {
+                org_id: org,
+                client_id: format!("{name}-genesys-client"),
+                client_secret: format!("{name}-genesys-secret"),
+                audits: 3000,
+            },
+        }
+    }
+
+    /// The `n`-th generated tenant (`tenant{n}`).
+    pub fn numbered(n: usize) -> Self {
+        TenantConfig::named(&format!("tenant{n}"), n as u64)
+    }
+}
+
+/// A Zendesk plan; only Enterprise includes audit logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Plan {
+    /// Audit logs included.
+    Enterprise,
+    /// No audit logs: `/api/v2/audit_logs*` answers 403.
+    Professional,
+}
+
+/// A tenant's Zendesk account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ZendeskTenant {
+    /// Subdomain, used in generated e-mail addresses and URLs inside records.
+    pub subdomain: String,
+    /// E-mail of the API user (Basic user name `{email}/token`).
+    pub email: String,
+    /// API token (Basic password).
+    pub api_token: String,
+    /// OAuth access token (`Authorization: Bearer …`).
+    pub oauth_token: String,
+    /// Scopes of the OAuth token (`read`, `write`, `auditlogs:read`, …).
+    pub oauth_scopes: Vec<String>,
+    /// Plan: `enterprise` (audit logs) or `professional` (403 on audit logs).
+    pub plan: Plan,
+    /// Number of ticket audits.
+    pub ticket_audits: u64,
+    /// Audits per complete ticket (a ticket above 100,000 shows the count cap).
+    pub audits_per_ticket: u64,
+    /// Tickets receiving audits at the same time.
+    pub open_tickets: u64,
+    /// Fraction of the complete tickets of the older half that are archived.
+    pub archived_fraction: f64,
+    /// Number of audit-log records.
+    pub audit_logs: u64,
+}
+
+impl Default for ZendeskTenant {
+    fn default() -> Self {
+        TenantConfig::default().zendesk
+    }
+}
+
+/// A tenant's Genesys organisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GenesysTenant {
+    /// Organisation id (`userHomeOrgId` of its own users).
+    pub org_id: String,
+    /// OAuth client id (client credentials).
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: String,
+    /// Number of audit records.
+    pub audits: u64,
+}
+
+impl Default for GenesysTenant {
+    fn default() -> Self {
+        TenantConfig::default().genesys
+    }
+}
+
+/// A fixed-window request budget. `requests = 0` turns the limit (and its headers) off.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests allowed per window and tenant (0 = unlimited, no rate-limit headers).
+    pub requests: u32,
+    /// Window length in seconds (windows are aligned on multiples of it since the epoch).
+    pub window_secs: u64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            requests: 0,
+            window_secs: 60,
+        }
+    }
+}
+
+/// Zendesk-wide behaviour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ZendeskConfig {
+    /// Account-wide request budget per tenant.
+    pub rate_limit: RateLimitConfig,
+    /// Seconds between two accepted audit-log exports of one tenant (Zendesk: 60).
+    pub export_interval_secs: u64,
+}
+
+impl Default for ZendeskConfig {
+    fn default() -> Self {
+        ZendeskConfig {
+            rate_limit: RateLimitConfig::default(),
+            export_interval_secs: 60,
+        }
+    }
+}
+
+/// Genesys-wide behaviour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GenesysConfig {
+    /// Request budget per tenant.
+    pub rate_limit: RateLimitConfig,
+    /// Leave `Retry-After` out of 429s (clients must read the `[N]` of the message).
+    pub omit_retry_after: bool,
+    /// Lifetime of access tokens in seconds (`expires_in`); tokens expire for real.
+    pub token_expires_in: u64,
+    /// Milliseconds a new query stays `Queued`.
+    pub query_queued_ms: u64,
+    /// Milliseconds a query then stays `Running`.
+    pub query_running_ms: u64,
+    /// Fraction of queries that end `Failed` (decided per query from the fault seed).
+    pub query_fail_rate: f64,
+    /// The n-th queries of a tenant (1-based) that end `Failed`.
+    pub query_fail_nth: Vec<u64>,
+    /// Longest query interval in days (Genesys: 31).
+    pub max_interval_days: u64,
+    /// How far back realtime queries reach, in days (Genesys: 14).
+    pub realtime_days: u64,
+    /// Seconds the results of a query stay readable after it was created.
+    pub results_ttl_secs: u64,
+    /// With `allowRedirect=true`, pages holding more records than this are answered with a
+    /// 302 and a download URL.
+    pub redirect_threshold: u32,
+    /// Without `allowRedirect`, pages holding more records than this are refused with a 400
+    /// `response.entity.too.large` (0 = never).
+    pub too_large_threshold: u32,
+    /// Lifetime of download URLs in seconds.
+    pub download_expires_secs: u64,
+}
+
+impl Default for GenesysConfig {
+    fn default() -> Self {
+        GenesysConfig {
+            rate_limit: RateLimitConfig::default(),
+            omit_retry_after: false,
+            token_expires_in: 86_400,
+            query_queued_ms: 150,
+            query_running_ms: 250,
+            query_fail_rate: 0.0,
+            query_fail_nth: Vec::new(),
+            max_interval_days: 31,
+            realtime_days: 14,
+            results_ttl_secs: 86_400,
+            redirect_threshold: 100,
+            too_large_threshold: 0,
+            download_expires_secs: 900,
+        }
+    }
+}
+
+/// Fault injection. Every `*` rate is a probability in `0..=1`, decided per request from
+/// (seed, kind, tenant, canonical request, how many times that request was seen).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultConfig {
+    /// Seed of every fault decision.
+    pub seed: u64,
+    /// 429 with `Retry-After: retry_after_secs`.
+    pub status_429: f64,
+    /// 500 with a JSON error body.
+    pub status_500: f64,
+    /// 502 with an HTML body (a gateway's).
+    pub status_502: f64,
+    /// 503 with `Retry-After: retry_after_secs`.
+    pub status_503: f64,
+    /// 504 with an HTML body.
+    pub status_504: f64,
+    /// The connection is closed without a response.
+    pub connection_reset: f64,
+    /// The headers promise the whole body; the connection drops half-way through it.
+    pub truncated_body: f64,
+    /// The answer is delayed by `slow_response_ms`.
+    pub slow_response: f64,
+    /// A list page reached by a cursor starts with the record the cursor points at (the last
+    /// record of the page before).
+    pub duplicate_across_pages: f64,
+    /// A list page requested with a cursor gives that same cursor as its next one.
+    pub repeated_cursor: f64,
+    /// Genesys API: 401 `bad.credentials` as for an expired token, although it is valid.
+    pub expired_token: f64,
+    /// `Retry-After` of injected 429s and 503s, in seconds.
+    pub retry_after_secs: u64,
+    /// Delay of `slow_response`, in milliseconds.
+    pub slow_response_ms: u64,
+    /// Fixed delay added to every list and results page, in milliseconds (0 = none).
+    pub page_latency_ms: u64,
+    /// Also inject faults on the Genesys token endpoint.
+    pub apply_to_login: bool,
+    /// Also inject faults on the download listener.
+    pub apply_to_download: bool,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        FaultConfig {
+            seed: 0,
+            status_429: 0.0,
+            status_500: 0.0,
+            status_502: 0.0,
+            status_503: 0.0,
+            status_504: 0.0,
+            connection_reset: 0.0,
+            truncated_body: 0.0,
+            slow_response: 0.0,
+            duplicate_across_pages: 0.0,
+            repeated_cursor: 0.0,
+            expired_token: 0.0,
+            retry_after_secs: 1,
+            slow_response_ms: 1500,
+            page_latency_ms: 0,
+            apply_to_login: false,
+            apply_to_download: false,
+        }
+    }
+}
+
+impl FaultConfig {
+    /// Every rate, by name.
+    pub fn rates(&self) -> [(&'static str, f64); 11] {
+        [
+            ("status_429", self.status_429),
+            ("status_500", self.status_500),
+            ("status_502", self.status_502),
+            ("status_503", self.status_503),
+            ("status_504", self.status_504),
+            ("connection_reset", self.connection_reset),
+            ("truncated_body", self.truncated_body),
+            ("slow_response", self.slow_response),
+            ("duplicate_across_pages", self.duplicate_across_pages),
+            ("repeated_cursor", self.repeated_cursor),
+            ("expired_token", self.expired_token),
+        ]
+    }
+
+    /// Whether any fault can fire.
+    pub fn any(&self) -> bool {
+        self.rates().iter().any(|(_, r)| *r > 0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_specs_parse_and_print() {
+        for s in [
+            "now",
+            "now-30d",
+            "now+2h",
+            "now-90m",
+            "now-45s",
+            "2024-05-01T00:00:00Z",
+        ] {
+            let t: TimeSpec = s.parse().unwrap();
+            assert_eq!(t.to_string(), s);
+        }
+        assert!("yesterday".parse::<TimeSpec>().is_err());
+    }
+
+    #[test]
+    fn config_round_trips_through_toml() {
+        let c = SimConfig::demo().with_tenants(2);
+        let text = c.to_toml();
+        assert_eq!(SimConfig::from_toml(&text).unwrap(), c);
+        let partial = SimConfig::from_toml("[faults]\nstatus_500 = 0.1\n").unwrap();
+        assert_eq!(partial.faults.status_500, 0.1);
+        assert_eq!(partial.tenants.len(), 1);
+        assert!(SimConfig::from_toml("bogus = 1").is_err());
+    }
+}

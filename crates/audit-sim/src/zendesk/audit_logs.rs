@@ -1,0 +1,267 @@
+//! `/api/v2/audit_logs` (list with filters, cursor or offset), show, and the CSV export.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{cursor_mode, error, jsonapi_error, not_found, now_secs, offset_page, standard_page};
+use crate::data::zendesk::ZendeskData;
+use crate::http::{Ctx, PageReport, Query, json, set_header, with_report};
+use crate::paging::Selection;
+use crate::server::{Sim, tenant_key};
+
+const TAG_LOGS: u64 = 0x7A10;
+
+/// The description Zendesk gives for a malformed `filter[created_at]`.
+pub const CREATED_AT_INVALID: &str = "Invalid filter[created_at] specified; format is ?filter[created_at][]=YYYY-MM-DDTHH:MM:SSZ&filter[created_at][]=YYYY-MM-DDTHH:MM:SSZ";
+
+/// The audit-log filters of a request.
+#[derive(Debug, Default)]
+pub struct Filters {
+    /// `filter[created_at][]` pair, both bounds inclusive.
+    pub created_at: Option<(i64, i64)>,
+    source_type: Option<String>,
+    source_id: Option<i64>,
+    actor_id: Option<i64>,
+    ip_address: Option<String>,
+    actions: Vec<String>,
+}
+
+impl Filters {
+    /// Parses and validates the filters as Zendesk does.
+    pub fn parse(q: &Query) -> Result<Filters, Response> {
+        let invalid = |d: &str| error(StatusCode::BAD_REQUEST, "InvalidValue", d);
+        if q.has("filter[created_at]") {
+            return Err(invalid(CREATED_AT_INVALID));
+        }
+        let bounds = q.all("filter[created_at][]");
+        let created_at = match bounds.len() {
+            0 => None,
+            2 => {
+                let parse = |s: &str| {
+                    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc).timestamp())
+                };
+                match (parse(bounds[0]), parse(bounds[1])) {
+                    (Ok(a), Ok(b)) => Some((a, b)),
+                    _ => return Err(invalid(CREATED_AT_INVALID)),
+                }
+            }
+            _ => return Err(invalid(CREATED_AT_INVALID)),
+        };
+        let int = |key: &str| -> Result<Option<i64>, Response> {
+            match q.get(key) {
+                None => Ok(None),
+                Some(s) => s.parse().map(Some).map_err(|_| {
+                    invalid(&format!("Invalid {key} specified; it must be an integer"))
+                }),
+            }
+        };
+        let source_id = int("filter[source_id]")?;
+        let source_type = q.get("filter[source_type]").map(str::to_string);
+        if source_id.is_some() && source_type.is_none() {
+            return Err(invalid("filter[source_id] requires filter[source_type]"));
+        }
+        let mut actions: Vec<String> = q
+            .all("filter[action][]")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if let Some(a) = q.get("filter[action]") {
+            actions.push(a.to_string());
+        }
+        Ok(Filters {
+            created_at,
+            source_type,
+            source_id,
+            actor_id: int("filter[actor_id]")?,
+            ip_address: q.get("filter[ip_address]").map(str::to_string),
+            actions,
+        })
+    }
+
+    fn restricts(&self) -> bool {
+        self.source_type.is_some()
+            || self.source_id.is_some()
+            || self.actor_id.is_some()
+            || self.ip_address.is_some()
+            || !self.actions.is_empty()
+    }
+
+    /// Whether record `i` passes the non-time filters.
+    pub fn accepts(&self, z: &ZendeskData, i: u64) -> bool {
+        let a = z.log_attrs(i);
+        self.source_type
+            .as_deref()
+            .is_none_or(|s| a.source_type == s)
+            && self.source_id.is_none_or(|s| a.source_id == s)
+            && self.actor_id.is_none_or(|s| a.actor_id == s)
+            && self
+                .ip_address
+                .as_deref()
+                .is_none_or(|s| a.ip_address.as_deref() == Some(s))
+            && (self.actions.is_empty() || self.actions.iter().any(|x| x == a.action))
+    }
+
+    /// The index range of the time window among the records visible at `now`.
+    pub fn range(&self, z: &ZendeskData, now: i64) -> (u64, u64) {
+        let visible = z.logs().first_after(now);
+        match self.created_at {
+            None => (0, visible),
+            Some((a, b)) => {
+                let lo = z.logs().first_at_or_after(a);
+                let hi = z.logs().first_after(b).min(visible);
+                (lo, hi.max(lo))
+            }
+        }
+    }
+}
+
+/// `GET /api/v2/audit_logs`.
+pub async fn list(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -> Response {
+    let z = &sim.tenants[ctx.tenant].zendesk;
+    let q = Query::parse(ctx.query.as_deref());
+    let filters = match Filters::parse(&q) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let (lo, hi) = filters.range(z, now_secs());
+    let pred = |i: u64| filters.accepts(z, i);
+    let pred_ref: Option<&dyn Fn(u64) -> bool> = if filters.restricts() {
+        Some(&pred)
+    } else {
+        None
+    };
+    let base = sim.urls.zendesk.clone();
+    let render = |positions: &[u64]| -> Vec<serde_json::Value> {
+        positions.iter().map(|&i| z.render_log(i, &base)).collect()
+    };
+    if cursor_mode(&q) {
+        let desc = match q.get("sort") {
+            None | Some("-created_at") => true,
+            Some("created_at") => false,
+            Some(other) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidValue",
+                    &format!("Invalid sort {other:?}; use created_at or -created_at"),
+                );
+            }
+        };
+        let sel = Selection {
+            lo,
+            hi,
+            desc,
+            pred: pred_ref,
+        };
+        let page = match standard_page(&sim, &ctx, &q, &sel, TAG_LOGS, tenant_key(&sim, ctx.tenant))
+        {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        let body =
+            json!({"audit_logs": render(&page.positions), "meta": page.meta, "links": page.links});
+        return with_report(json(StatusCode::OK, &body), page.report);
+    }
+    if q.get("sort_by").is_some_and(|s| s != "created_at") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidValue",
+            "sort_by must be created_at",
+        );
+    }
+    let desc = match q.get("sort_order") {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidValue",
+                "sort_order must be asc or desc",
+            );
+        }
+    };
+    let sel = Selection {
+        lo,
+        hi,
+        desc,
+        pred: pred_ref,
+    };
+    let page = match offset_page(&sim, &ctx, &q, &sel) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let body = json!({
+        "audit_logs": render(&page.positions),
+        "next_page": page.next_page,
+        "previous_page": page.previous_page,
+        "count": page.count,
+    });
+    let report = PageReport {
+        records: page.positions.len() as u64,
+        ..PageReport::default()
+    };
+    with_report(json(StatusCode::OK, &body), report)
+}
+
+/// `GET /api/v2/audit_logs/{audit_log_id}`.
+pub async fn show(
+    State(sim): State<Arc<Sim>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Response {
+    let z = &sim.tenants[ctx.tenant].zendesk;
+    let visible = z.logs().first_after(now_secs());
+    match id.parse().ok().and_then(|id| z.log_index_of_id(id)) {
+        Some(i) if i < visible => json(
+            StatusCode::OK,
+            &json!({"audit_log": z.render_log(i, &sim.urls.zendesk)}),
+        ),
+        _ => not_found(),
+    }
+}
+
+/// `POST /api/v2/audit_logs/export`: 202, at most one per interval (default a minute) per
+/// tenant.
+pub async fn export(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -> Response {
+    let q = Query::parse(ctx.query.as_deref());
+    if let Err(r) = Filters::parse(&q) {
+        return r;
+    }
+    let interval = sim.config.zendesk.export_interval_secs as i64;
+    let now = Utc::now();
+    let mut last = sim.last_export.lock().expect("export lock");
+    if let Some(prev) = last.get(&ctx.tenant) {
+        let elapsed_ms = (now - *prev).num_milliseconds();
+        if elapsed_ms < interval * 1000 {
+            drop(last);
+            let resets = ((interval * 1000 - elapsed_ms + 999) / 1000).max(1);
+            sim.stats.export_limited();
+            let mut r = jsonapi_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                "Too Many Requests",
+                "Rate limit for Audit log CSV Export exceeded. Please wait 1 minute and try again.",
+            );
+            set_header(&mut r, "retry-after", resets);
+            set_header(
+                &mut r,
+                "zendesk-ratelimit-audit-logs-export",
+                format!("total=1; remaining=0; resets={resets}"),
+            );
+            return r;
+        }
+    }
+    last.insert(ctx.tenant, now);
+    let mut r = crate::http::empty(StatusCode::ACCEPTED);
+    set_header(
+        &mut r,
+        "zendesk-ratelimit-audit-logs-export",
+        format!("total=1; remaining=0; resets={interval}"),
+    );
+    r
+}
