@@ -1,0 +1,169 @@
+//! The command line: every command, option and environment variable `trail` accepts.
+
+use std::path::PathBuf;
+
+use audit_core::event::StreamKind;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::output::Format;
+use crate::time_arg::TimeArg;
+
+const EXAMPLES: &str = "\
+Examples:
+  trail demo
+      Run every stream against the built-in simulator and print a summary.
+  ZENDESK_SUBDOMAIN=acme ZENDESK_EMAIL=ops@acme.com ZENDESK_API_TOKEN=… \\
+    trail export zendesk-audit-logs --since 30d --out audit.ndjson --state trail-state.json
+      Export the last 30 days of Zendesk audit logs; run it again to continue where it stopped.
+  GENESYS_REGION=mypurecloud.ie GENESYS_CLIENT_ID=… GENESYS_CLIENT_SECRET=… \\
+    trail export genesys-audits --since 2024-01-01T00:00:00Z --format ocsf --out genesys.ocsf
+      Export Genesys Cloud audits since January as OCSF events.
+  trail export --all --config trail.toml --state trail-state.json --follow
+      Export every stream of trail.toml concurrently and keep following new records.";
+
+/// Export Zendesk and Genesys Cloud audit trails — every record, in order, exactly once.
+#[derive(Debug, Parser)]
+#[command(name = "trail", version, after_help = EXAMPLES, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors, no progress or summary.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Export an audit stream (or every stream of a config file) as NDJSON or OCSF.
+    Export(ExportArgs),
+    /// Count the audits of a Zendesk ticket (approximate above 100,000).
+    Count(CountArgs),
+    /// Make the comment of a Zendesk ticket audit private.
+    MakePrivate(MakePrivateArgs),
+    /// Print the JSON Schema of the records trail writes.
+    Schema(SchemaArgs),
+    /// List the Genesys Cloud regions and their API and login hosts.
+    Regions,
+    /// Run every stream against the built-in simulator, on loopback, and print a summary.
+    Demo(DemoArgs),
+}
+
+/// The audit streams, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StreamArg {
+    /// Zendesk ticket audits (every ticket update), newest first.
+    ZendeskTicketAudits,
+    /// Zendesk account audit logs (settings, users, rules, sign-ins), oldest first.
+    ZendeskAuditLogs,
+    /// Genesys Cloud audits through historical queries (any window, 30-day chunks).
+    GenesysAudits,
+    /// Genesys Cloud audits through realtime queries (last 14 days, some services).
+    GenesysRealtime,
+}
+
+impl From<StreamArg> for StreamKind {
+    fn from(stream: StreamArg) -> Self {
+        match stream {
+            StreamArg::ZendeskTicketAudits => StreamKind::ZendeskTicketAudits,
+            StreamArg::ZendeskAuditLogs => StreamKind::ZendeskAuditLogs,
+            StreamArg::GenesysAudits => StreamKind::GenesysAudits,
+            StreamArg::GenesysRealtime => StreamKind::GenesysRealtime,
+        }
+    }
+}
+
+/// `trail export`.
+#[derive(Debug, Args)]
+#[command(after_help = "Credentials come from the environment:
+  Zendesk: ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL), ZENDESK_EMAIL + ZENDESK_API_TOKEN,
+           or ZENDESK_OAUTH_TOKEN
+  Genesys: GENESYS_REGION (or GENESYS_API_BASE_URL + GENESYS_LOGIN_BASE_URL),
+           GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET
+With --all they come from the config file (see README).")]
+pub struct ExportArgs {
+    /// The stream to export.
+    #[arg(value_enum, required_unless_present = "all", conflicts_with = "all")]
+    pub stream: Option<StreamArg>,
+    /// Export every stream listed in the config file, concurrently.
+    #[arg(long)]
+    pub all: bool,
+    /// Config file listing accounts and streams (for --all).
+    #[arg(long, value_name = "PATH", default_value = "trail.toml")]
+    pub config: PathBuf,
+    /// Start of the window: RFC 3339 (2024-05-01T00:00:00Z) or a duration back from now (7d, 12h).
+    #[arg(long, value_name = "TIME", default_value = "7d")]
+    pub since: TimeArg,
+    /// End of the window (default: now, less a short settle lag).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<TimeArg>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Ndjson)]
+    pub format: Format,
+    /// Output file (default: standard output).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// State file: resume where the last run stopped, writing every record exactly once.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// Keep polling for new records after catching up.
+    #[arg(long, conflicts_with = "until")]
+    pub follow: bool,
+    /// Zendesk API base URL (a proxy, or the simulator) instead of https://<subdomain>.zendesk.com.
+    #[arg(long, env = "ZENDESK_BASE_URL", value_name = "URL")]
+    pub zendesk_base_url: Option<String>,
+    /// Genesys Cloud API base URL instead of the region's.
+    #[arg(long, env = "GENESYS_API_BASE_URL", value_name = "URL")]
+    pub genesys_base_url: Option<String>,
+    /// Genesys Cloud login (OAuth) base URL instead of the region's.
+    #[arg(long, env = "GENESYS_LOGIN_BASE_URL", value_name = "URL")]
+    pub genesys_login_url: Option<String>,
+}
+
+/// `trail count`.
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// The Zendesk ticket id.
+    pub ticket_id: i64,
+    /// Zendesk API base URL instead of https://<subdomain>.zendesk.com.
+    #[arg(long, env = "ZENDESK_BASE_URL", value_name = "URL")]
+    pub zendesk_base_url: Option<String>,
+}
+
+/// `trail make-private`.
+#[derive(Debug, Args)]
+pub struct MakePrivateArgs {
+    /// The Zendesk ticket id.
+    pub ticket_id: i64,
+    /// The audit whose comment becomes private.
+    pub audit_id: i64,
+    /// Zendesk API base URL instead of https://<subdomain>.zendesk.com.
+    #[arg(long, env = "ZENDESK_BASE_URL", value_name = "URL")]
+    pub zendesk_base_url: Option<String>,
+}
+
+/// `trail schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of the OCSF events (--format ocsf) instead of the NDJSON AuditEvent.
+    #[arg(long)]
+    pub ocsf: bool,
+}
+
+/// `trail demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory for the exported files and the state file.
+    #[arg(long, value_name = "DIR", default_value = "trail-demo")]
+    pub dir: PathBuf,
+    /// Records per stream in the simulated accounts.
+    #[arg(long, default_value_t = 20_000)]
+    pub records: u64,
+    /// Seed of the simulated data and faults (same seed, same run).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}

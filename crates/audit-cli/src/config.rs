@@ -1,0 +1,273 @@
+//! `trail.toml`: several accounts and streams, exported together with `trail export --all`.
+//!
+//! ```toml
+//! [zendesk.acme]                       # a Zendesk account, named "acme"
+//! subdomain = "acme"
+//! email = "ops@acme.com"
+//! api_token_env = "ACME_ZENDESK_TOKEN" # the NAME of the variable holding the token
+//!
+//! [genesys.emea]                       # a Genesys Cloud organisation, named "emea"
+//! region = "mypurecloud.ie"
+//! client_id = "6a1b2c3d-…"
+//! client_secret_env = "EMEA_GENESYS_SECRET"
+//!
+//! [[export]]
+//! stream = "zendesk-audit-logs"
+//! account = "acme"
+//! out = "exports/acme-audit-logs.ndjson"
+//!
+//! [[export]]
+//! stream = "genesys-audits"
+//! account = "emea"
+//! out = "exports/emea-audits.ocsf"
+//! format = "ocsf"
+//! since = "30d"
+//! ```
+//!
+//! Secrets never live in the file: it names the environment variables that hold them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::StreamArg;
+use crate::output::Format;
+use crate::time_arg::TimeArg;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Zendesk accounts by name.
+    #[serde(default)]
+    pub zendesk: BTreeMap<String, ZendeskAccount>,
+    /// Genesys Cloud organisations by name.
+    #[serde(default)]
+    pub genesys: BTreeMap<String, GenesysAccount>,
+    /// The streams to export.
+    #[serde(default, rename = "export")]
+    pub exports: Vec<ExportEntry>,
+}
+
+/// A Zendesk account.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZendeskAccount {
+    /// `acme` for acme.zendesk.com.
+    pub subdomain: Option<String>,
+    /// A base URL instead of the subdomain (a proxy, the simulator).
+    pub base_url: Option<String>,
+    /// The agent's email, for API-token authentication.
+    pub email: Option<String>,
+    /// The variable holding the API token.
+    pub api_token_env: Option<String>,
+    /// The variable holding an OAuth access token (instead of email + API token).
+    pub oauth_token_env: Option<String>,
+}
+
+/// A Genesys Cloud organisation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesysAccount {
+    /// A region (`mypurecloud.ie`, `eu-west-1`, `usw2.pure.cloud`…).
+    pub region: Option<String>,
+    /// An API base URL instead of the region.
+    pub api_base_url: Option<String>,
+    /// A login base URL instead of the region's.
+    pub login_base_url: Option<String>,
+    /// The OAuth client id.
+    pub client_id: String,
+    /// The variable holding the OAuth client secret.
+    pub client_secret_env: String,
+}
+
+/// One stream to export.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportEntry {
+    /// The stream (`zendesk-audit-logs`, `genesys-audits`, …).
+    pub stream: String,
+    /// The account, by its name in this file.
+    pub account: String,
+    /// The output file.
+    pub out: PathBuf,
+    /// `ndjson` (default) or `ocsf`.
+    pub format: Option<String>,
+    /// Start of the window (default: the command's `--since`).
+    pub since: Option<String>,
+}
+
+/// One export, checked and resolved against the accounts.
+#[derive(Debug, Clone)]
+pub struct PlannedExport {
+    /// The stream.
+    pub stream: StreamArg,
+    /// The account's name.
+    pub account: String,
+    /// The output file.
+    pub out: PathBuf,
+    /// The format.
+    pub format: Format,
+    /// The window's start, when the entry sets one.
+    pub since: Option<TimeArg>,
+}
+
+impl ConfigFile {
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "cannot read the config file {}: {e}; --all exports the streams listed there \
+                 (see the README for its format), or pass --config PATH",
+                path.display()
+            )
+        })?;
+        toml::from_str(&text)
+            .map_err(|e| format!("{} is not a valid trail config: {e}", path.display()))
+    }
+
+    /// The exports, checked: known streams, existing accounts of the right vendor, valid
+    /// formats and times, and no two exports writing the same file.
+    pub fn plan(&self) -> Result<Vec<PlannedExport>, String> {
+        if self.exports.is_empty() {
+            return Err("the config file lists no [[export]] entries".into());
+        }
+        let mut planned = Vec::new();
+        let mut outputs = BTreeMap::new();
+        for (index, entry) in self.exports.iter().enumerate() {
+            let at = format!("[[export]] #{} ({})", index + 1, entry.stream);
+            let stream =
+                <StreamArg as clap::ValueEnum>::from_str(&entry.stream, false).map_err(|_| {
+                    format!(
+                        "{at}: unknown stream `{}`; expected zendesk-ticket-audits, \
+                     zendesk-audit-logs, genesys-audits or genesys-realtime",
+                        entry.stream
+                    )
+                })?;
+            let is_zendesk = matches!(
+                stream,
+                StreamArg::ZendeskAuditLogs | StreamArg::ZendeskTicketAudits
+            );
+            let (vendor, known) = if is_zendesk {
+                ("zendesk", self.zendesk.contains_key(&entry.account))
+            } else {
+                ("genesys", self.genesys.contains_key(&entry.account))
+            };
+            if !known {
+                return Err(format!(
+                    "{at}: account `{}` is not defined; add a [{vendor}.{}] table",
+                    entry.account, entry.account
+                ));
+            }
+            let format = match entry.format.as_deref() {
+                None | Some("ndjson") => Format::Ndjson,
+                Some("ocsf") => Format::Ocsf,
+                Some(other) => {
+                    return Err(format!(
+                        "{at}: unknown format `{other}`; use ndjson or ocsf"
+                    ));
+                }
+            };
+            let since = entry
+                .since
+                .as_deref()
+                .map(|s| {
+                    s.parse::<TimeArg>()
+                        .map_err(|e| format!("{at}: since: {e}"))
+                })
+                .transpose()?;
+            if let Some(previous) = outputs.insert(entry.out.clone(), index + 1) {
+                return Err(format!(
+                    "{at}: writes to {} like [[export]] #{previous}; give each export its own file",
+                    entry.out.display()
+                ));
+            }
+            planned.push(PlannedExport {
+                stream,
+                account: entry.account.clone(),
+                out: entry.out.clone(),
+                format,
+                since,
+            });
+        }
+        Ok(planned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+        [zendesk.acme]
+        subdomain = "acme"
+        email = "ops@acme.com"
+        api_token_env = "ACME_ZENDESK_TOKEN"
+
+        [genesys.emea]
+        region = "mypurecloud.ie"
+        client_id = "abc"
+        client_secret_env = "EMEA_SECRET"
+
+        [[export]]
+        stream = "zendesk-audit-logs"
+        account = "acme"
+        out = "acme.ndjson"
+
+        [[export]]
+        stream = "genesys-audits"
+        account = "emea"
+        out = "emea.ocsf"
+        format = "ocsf"
+        since = "30d"
+    "#;
+
+    #[test]
+    fn the_documented_example_plans_two_exports() {
+        let config: ConfigFile = toml::from_str(EXAMPLE).unwrap();
+        let planned = config.plan().unwrap();
+        assert_eq!(planned.len(), 2);
+        assert_eq!(planned[0].stream, StreamArg::ZendeskAuditLogs);
+        assert_eq!(planned[1].format, Format::Ocsf);
+        assert!(matches!(planned[1].since, Some(TimeArg::Ago(_))));
+    }
+
+    #[test]
+    fn mistakes_are_named_with_their_entry() {
+        let cases = [
+            (
+                EXAMPLE.replace("\"zendesk-audit-logs\"", "\"zendesk-logs\""),
+                "#1 (zendesk-logs): unknown stream",
+            ),
+            (
+                EXAMPLE.replace("account = \"emea\"", "account = \"apac\""),
+                "account `apac` is not defined; add a [genesys.apac] table",
+            ),
+            (
+                EXAMPLE.replace("format = \"ocsf\"", "format = \"csv\""),
+                "unknown format `csv`",
+            ),
+            (
+                EXAMPLE.replace("since = \"30d\"", "since = \"last week\""),
+                "#2 (genesys-audits): since:",
+            ),
+            (
+                EXAMPLE.replace("out = \"emea.ocsf\"", "out = \"acme.ndjson\""),
+                "writes to acme.ndjson like [[export]] #1",
+            ),
+        ];
+        for (text, expected) in cases {
+            let config: ConfigFile = toml::from_str(&text).unwrap();
+            let error = config.plan().unwrap_err();
+            assert!(error.contains(expected), "{error}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let text = EXAMPLE.replace("api_token_env", "api_token");
+        let error = toml::from_str::<ConfigFile>(&text).unwrap_err().to_string();
+        assert!(error.contains("api_token"), "{error}");
+    }
+}

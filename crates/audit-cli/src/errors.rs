@@ -1,0 +1,100 @@
+//! What `trail` tells the user when something goes wrong: what was wrong, how to fix it, and
+//! a non-zero exit code.
+
+use std::fmt;
+
+use audit_core::Error as CoreError;
+
+/// Exit code of a run that failed.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code of a usage mistake (bad flag, bad date, missing variable, bad config).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// A failure, worded for the person at the terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliError {
+    /// What went wrong.
+    pub message: String,
+    /// How to fix it, when we know.
+    pub hint: Option<String>,
+    /// The process exit code.
+    pub code: u8,
+}
+
+impl CliError {
+    /// A mistake in how trail was called.
+    pub fn usage(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+        CliError {
+            message: message.into(),
+            hint: hint.into(),
+            code: EXIT_USAGE,
+        }
+    }
+
+    /// A failure while running.
+    pub fn failure(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+        CliError {
+            message: message.into(),
+            hint: hint.into(),
+            code: EXIT_FAILURE,
+        }
+    }
+
+    /// A required environment variable is missing.
+    pub fn missing_variable(variable: &str, purpose: &str, hint: &str) -> Self {
+        CliError::usage(
+            format!("{variable} is not set: it is needed {purpose}"),
+            Some(hint.to_string()),
+        )
+    }
+
+    /// A vendor or transport failure while `doing` something for `what`.
+    pub fn from_core(doing: &str, error: &CoreError) -> Self {
+        let hint = match error {
+            CoreError::Api { status: 401, .. } => Some(
+                "the vendor rejected the credentials: check them (Zendesk: ZENDESK_EMAIL with \
+                 ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN; Genesys: GENESYS_CLIENT_ID and \
+                 GENESYS_CLIENT_SECRET, in the region where the OAuth client was created)"
+                    .to_string(),
+            ),
+            CoreError::Api { status: 404, .. } => {
+                Some("check the ids and the account (subdomain, region or base URL)".to_string())
+            }
+            CoreError::Transport { .. } => Some(
+                "check the network and the base URL; trail retried before giving up".to_string(),
+            ),
+            CoreError::RetriesExhausted { .. } | CoreError::RetryAfterTooLong { .. } => Some(
+                "the vendor kept failing or rate-limiting; run the same command again later \
+                 (with --state it continues where it stopped)"
+                    .to_string(),
+            ),
+            _ => None,
+        };
+        CliError::failure(format!("{doing}: {error}"), hint)
+    }
+
+    /// The run was stopped by Ctrl-C after committing what it had.
+    pub fn interrupted(resumable: bool) -> Self {
+        CliError {
+            message: "interrupted".into(),
+            hint: resumable.then(|| {
+                "everything written so far is committed; run the same command to continue".into()
+            }),
+            code: EXIT_INTERRUPTED,
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CliError {}

@@ -1,0 +1,325 @@
+//! The export engine: a stream of event pages into an output, with exactly-once resume.
+//!
+//! For each page: write its events, remember its checkpoint. Every `commit_every` (and at the
+//! end of each pass, on an error, on Ctrl-C and at the end) the output is fsynced and then the
+//! checkpoint is recorded with the output position it matches (see [`crate::state`]). A
+//! resumed run truncates the output to that position and reopens the stream at that
+//! checkpoint, so whatever happened after the last commit — a SIGKILL included — is replayed
+//! exactly once. The output is opened when the first page arrives: a run that fails before
+//! (bad credentials, no access) leaves the output and the state as they were.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use audit_core::{Checkpoint, StatsSnapshot, StreamKind, StreamOptions};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use tokio::sync::watch;
+
+use crate::errors::CliError;
+use crate::output::{Format, Output, OutputError};
+use crate::sources::StreamSource;
+use crate::state::{OutputPosition, StateStore, StreamState};
+
+/// How often a long export commits (fsync + state file) at most.
+pub const DEFAULT_COMMIT_EVERY: Duration = Duration::from_secs(1);
+
+/// One stream to export.
+pub struct ExportPlan {
+    /// The stream.
+    pub stream: StreamKind,
+    /// The client that reads it.
+    pub source: Arc<dyn StreamSource>,
+    /// Window, settle lag, follow (the engine adds the resume checkpoint).
+    pub options: StreamOptions,
+    /// The output file; standard output when `None`.
+    pub out: Option<PathBuf>,
+    /// How events are written.
+    pub format: Format,
+}
+
+impl ExportPlan {
+    /// The stream's key in the state file: `<stream>@<tenant>`.
+    pub fn key(&self) -> String {
+        format!("{}@{}", self.stream, self.source.tenant())
+    }
+
+    fn output_name(&self) -> String {
+        self.out
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "-".into())
+    }
+}
+
+/// A state file shared by the streams of one run.
+pub type SharedState = Arc<Mutex<StateStore>>;
+
+/// What a finished (or interrupted) export did.
+#[derive(Debug, Clone)]
+pub struct ExportReport {
+    /// The stream's key.
+    pub key: String,
+    /// The stream.
+    pub stream: StreamKind,
+    /// The output (`-` for standard output).
+    pub output: String,
+    /// Records written by this run.
+    pub written: u64,
+    /// Records in the output, earlier runs included.
+    pub total: u64,
+    /// How long this run took.
+    pub elapsed: Duration,
+    /// The client's counters.
+    pub stats: StatsSnapshot,
+}
+
+/// Progress of the streams of a run, for a progress bar or log lines.
+pub trait ProgressSink: Send + Sync {
+    /// `records` written so far; `position` is the time of the latest record.
+    fn update(&self, key: &str, records: u64, position: Option<DateTime<Utc>>);
+    /// The stream is done (or failed).
+    fn finish(&self, key: &str);
+}
+
+/// Exports one stream. `stop` turns true on Ctrl-C: the engine commits and returns
+/// [`CliError::interrupted`].
+pub async fn run_export(
+    plan: ExportPlan,
+    state: Option<SharedState>,
+    progress: &dyn ProgressSink,
+    mut stop: watch::Receiver<bool>,
+    commit_every: Duration,
+) -> Result<ExportReport, CliError> {
+    let started = Instant::now();
+    let key = plan.key();
+    let output_name = plan.output_name();
+    let resume = match &state {
+        Some(state) => resume_point(
+            &state.lock().expect("state lock"),
+            &key,
+            &output_name,
+            plan.format,
+        )?,
+        None => None,
+    };
+    if let Some(path) = &plan.out {
+        check_writable(path)?;
+    }
+
+    let mut options = plan.options.clone();
+    let mut position = None;
+    if let Some((checkpoint, at)) = resume {
+        options = options.with_resume(checkpoint);
+        position = Some(at);
+    }
+    let doing = format!("exporting {key}");
+    let mut pages = plan
+        .source
+        .event_pages(plan.stream, options)
+        .map_err(|e| CliError::from_core(&doing, &e))?;
+
+    let mut committer = Committer {
+        key: key.clone(),
+        state,
+        output: None,
+        pending: None,
+        last_commit: Instant::now(),
+    };
+    let first_records = position.map_or(0, |(_, records)| records);
+    let outcome: Result<(), CliError> = loop {
+        let next = tokio::select! {
+            biased;
+            _ = stop.wait_for(|stopped| *stopped) => break Err(CliError::interrupted(committer.state.is_some())),
+            next = pages.next() => next,
+        };
+        let page = match next {
+            None => break Ok(()),
+            Some(Err(error)) => break Err(CliError::from_core(&doing, &error)),
+            Some(Ok(page)) => page,
+        };
+        if committer.output.is_none() {
+            let opened =
+                Output::open(plan.out.as_deref(), plan.format, position).map_err(output_error);
+            match opened {
+                Ok(output) => committer.output = Some(output),
+                Err(error) => break Err(error),
+            }
+        }
+        let output = committer.output.as_mut().expect("opened above");
+        if let Err(error) = page
+            .events
+            .iter()
+            .try_for_each(|event| output.write_event(event))
+        {
+            break Err(output_error(error));
+        }
+        let latest = page.events.last().map(|event| event.occurred_at);
+        progress.update(&key, output.records() - first_records, latest);
+        committer.pending = Some(page.checkpoint);
+        if page.caught_up || committer.last_commit.elapsed() >= commit_every {
+            if let Err(error) = committer.commit() {
+                break Err(error);
+            }
+        }
+    };
+    // Whatever happened, make what was written durable and recorded.
+    if committer.output.is_none() && outcome.is_ok() {
+        // An empty window still produces its (empty) output file.
+        committer.output =
+            Some(Output::open(plan.out.as_deref(), plan.format, position).map_err(output_error)?);
+    }
+    let committed = committer.commit();
+    progress.finish(&key);
+    outcome?;
+    committed?;
+    let total = committer
+        .output
+        .as_ref()
+        .map_or(first_records, Output::records);
+    Ok(ExportReport {
+        key,
+        stream: plan.stream,
+        output: output_name,
+        written: total - first_records,
+        total,
+        elapsed: started.elapsed(),
+        stats: plan.source.stats(),
+    })
+}
+
+/// Fsyncs the output and records the pending checkpoint with the matching position.
+struct Committer {
+    key: String,
+    state: Option<SharedState>,
+    output: Option<Output>,
+    pending: Option<Checkpoint>,
+    last_commit: Instant,
+}
+
+impl Committer {
+    fn commit(&mut self) -> Result<(), CliError> {
+        self.last_commit = Instant::now();
+        let Some(output) = self.output.as_mut() else {
+            return Ok(());
+        };
+        let (bytes, records) = output.commit().map_err(output_error)?;
+        let (Some(state), Some(checkpoint)) = (&self.state, &self.pending) else {
+            return Ok(());
+        };
+        let checkpoint = serde_json::from_str(&checkpoint.to_json()).expect("checkpoints are JSON");
+        let stream_state = StreamState {
+            checkpoint,
+            output: OutputPosition {
+                path: output.name(),
+                format: output.format_name().into(),
+                bytes,
+                records,
+            },
+        };
+        let mut store = state.lock().expect("state lock");
+        store.commit(&self.key, stream_state).map_err(|e| {
+            CliError::failure(
+                e.to_string(),
+                Some("choose a writable --state path".to_string()),
+            )
+        })
+    }
+}
+
+/// The checkpoint and output position to resume `key` from, after checking the state matches
+/// this run's output and format.
+fn resume_point(
+    store: &StateStore,
+    key: &str,
+    output: &str,
+    format: Format,
+) -> Result<Option<(Checkpoint, (u64, u64))>, CliError> {
+    let Some(saved) = store.stream(key) else {
+        return Ok(None);
+    };
+    let state_path = store.path().display();
+    if saved.output.path != output {
+        return Err(CliError::usage(
+            format!(
+                "the state file {state_path} records {key} as written to {}, but this run writes to {output}",
+                saved.output.path
+            ),
+            Some(format!(
+                "use --out {} to continue that export, or another --state file to start a new one",
+                saved.output.path
+            )),
+        ));
+    }
+    let format_name = Output::format_label(format);
+    if saved.output.format != format_name {
+        return Err(CliError::usage(
+            format!(
+                "the state file {state_path} records {key} as written in {} format, but this run writes {format_name}",
+                saved.output.format
+            ),
+            Some(format!(
+                "use --format {} to continue that export",
+                saved.output.format
+            )),
+        ));
+    }
+    let checkpoint = Checkpoint::from_json(&saved.checkpoint.to_string()).map_err(|e| {
+        CliError::usage(
+            format!("the state file {state_path} holds an unusable checkpoint for {key}: {e}"),
+            Some("delete the state file and the output to export again from the start".to_string()),
+        )
+    })?;
+    Ok(Some((
+        checkpoint,
+        (saved.output.bytes, saved.output.records),
+    )))
+}
+
+/// Fails early, before any request, when `path` cannot be written — without creating or
+/// truncating anything.
+fn check_writable(path: &Path) -> Result<(), CliError> {
+    let unwritable = |detail: String| {
+        CliError::usage(
+            format!("cannot write the output {}: {detail}", path.display()),
+            Some("choose a --out path in an existing, writable directory".to_string()),
+        )
+    };
+    if path.is_dir() {
+        return Err(unwritable("it is a directory".into()));
+    }
+    if path.exists() {
+        return std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(|e| unwritable(e.to_string()));
+    }
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !directory.is_dir() {
+        return Err(unwritable(format!(
+            "the directory {} does not exist",
+            directory.display()
+        )));
+    }
+    let probe = directory.join(format!(".trail-write-probe-{}", std::process::id()));
+    std::fs::File::create(&probe)
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| unwritable(e.to_string()))
+}
+
+fn output_error(error: OutputError) -> CliError {
+    match error {
+        OutputError::Shrunk { .. } => CliError::usage(error.to_string(), None),
+        OutputError::Io { .. } => CliError::failure(
+            error.to_string(),
+            Some(
+                "check the disk and the --out path; rerun the same command to continue".to_string(),
+            ),
+        ),
+    }
+}

@@ -1,0 +1,12 @@
+//! `trail`: export Zendesk and Genesys Cloud audit trails as NDJSON or OCSF, with exactly-once
+//! resume. The binary is a thin wrapper; the modules are here so they can be tested directly.
+
+pub mod cli;
+pub mod config;
+pub mod errors;
+pub mod export;
+pub mod ocsf;
+pub mod output;
+pub mod sources;
+pub mod state;
+pub mod time_arg;

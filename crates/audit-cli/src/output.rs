@@ -1,0 +1,299 @@
+//! Where exported events go: a file or standard output, one JSON document per line.
+//!
+//! A file output knows how many bytes and records it holds. Resuming truncates the file to the
+//! position the state file recorded, dropping whatever a killed run wrote after its last
+//! commit (including a partial line), before appending again.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use audit_core::AuditEvent;
+
+use crate::ocsf::to_ocsf;
+
+/// How each event is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// One `AuditEvent` JSON object per line.
+    #[default]
+    Ndjson,
+    /// One OCSF event JSON object per line.
+    Ocsf,
+}
+
+/// Why an output could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The file could not be opened, written or synced.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The output.
+        path: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The file is shorter than the state says: it was replaced or edited since.
+    #[error(
+        "{path} holds {actual} bytes but the state file says {expected} were written: the output \
+         was changed since the last run. Restore it, or delete both it and the state file to \
+         export again from the start"
+    )]
+    Shrunk {
+        /// The output.
+        path: String,
+        /// Bytes the state file recorded.
+        expected: u64,
+        /// Bytes found.
+        actual: u64,
+    },
+}
+
+enum Target {
+    File {
+        file: BufWriter<File>,
+        path: PathBuf,
+    },
+    Stdout(BufWriter<io::Stdout>),
+}
+
+/// An open output with its position.
+pub struct Output {
+    target: Target,
+    format: Format,
+    bytes: u64,
+    records: u64,
+    line: Vec<u8>,
+}
+
+impl Output {
+    /// Opens `path` (standard output when `None`). With `resume` = `(bytes, records)` the file
+    /// is truncated to `bytes` and appended to; without, it is created or emptied.
+    pub fn open(
+        path: Option<&Path>,
+        format: Format,
+        resume: Option<(u64, u64)>,
+    ) -> Result<Self, OutputError> {
+        let (bytes, records) = resume.unwrap_or((0, 0));
+        let target = match path {
+            None => Target::Stdout(BufWriter::new(io::stdout())),
+            Some(path) => {
+                let shown = path.display().to_string();
+                let io = |action: &'static str| {
+                    let shown = shown.clone();
+                    move |source| OutputError::Io {
+                        action,
+                        path: shown,
+                        source,
+                    }
+                };
+                let mut file = OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .truncate(resume.is_none())
+                    .open(path)
+                    .map_err(io("open"))?;
+                if resume.is_some() {
+                    let actual = file.metadata().map_err(io("inspect"))?.len();
+                    if actual < bytes {
+                        return Err(OutputError::Shrunk {
+                            path: shown,
+                            expected: bytes,
+                            actual,
+                        });
+                    }
+                    file.set_len(bytes).map_err(io("truncate"))?;
+                    file.seek(SeekFrom::Start(bytes)).map_err(io("seek in"))?;
+                }
+                Target::File {
+                    file: BufWriter::with_capacity(256 * 1024, file),
+                    path: path.to_path_buf(),
+                }
+            }
+        };
+        Ok(Output {
+            target,
+            format,
+            bytes,
+            records,
+            line: Vec::with_capacity(4096),
+        })
+    }
+
+    /// `-` for standard output, else the path.
+    pub fn name(&self) -> String {
+        match &self.target {
+            Target::File { path, .. } => path.display().to_string(),
+            Target::Stdout(_) => "-".into(),
+        }
+    }
+
+    /// The format's name, as the state file records it.
+    pub fn format_name(&self) -> &'static str {
+        Self::format_label(self.format)
+    }
+
+    /// The name of `format`: `ndjson` or `ocsf`.
+    pub fn format_label(format: Format) -> &'static str {
+        match format {
+            Format::Ndjson => "ndjson",
+            Format::Ocsf => "ocsf",
+        }
+    }
+
+    /// Bytes written so far (including buffered ones).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Records written so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Writes one event as one line.
+    pub fn write_event(&mut self, event: &AuditEvent) -> Result<(), OutputError> {
+        self.line.clear();
+        match self.format {
+            Format::Ndjson => serde_json::to_writer(&mut self.line, event),
+            Format::Ocsf => serde_json::to_writer(&mut self.line, &to_ocsf(event)),
+        }
+        .expect("events serialise to JSON");
+        self.line.push(b'\n');
+        let line = std::mem::take(&mut self.line);
+        let result = self.writer().write_all(&line);
+        self.line = line;
+        result.map_err(|source| self.io_error("write to", source))?;
+        self.bytes += self.line.len() as u64;
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Makes everything written so far durable: flushed, and for files fsynced. Returns the
+    /// position (bytes, records) the caller may now record in the state file.
+    pub fn commit(&mut self) -> Result<(u64, u64), OutputError> {
+        let result = match &mut self.target {
+            Target::File { file, .. } => file.flush().and_then(|()| file.get_ref().sync_data()),
+            Target::Stdout(out) => out.flush(),
+        };
+        result.map_err(|source| self.io_error("sync", source))?;
+        Ok((self.bytes, self.records))
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match &mut self.target {
+            Target::File { file, .. } => file,
+            Target::Stdout(out) => out,
+        }
+    }
+
+    fn io_error(&self, action: &'static str, source: io::Error) -> OutputError {
+        OutputError::Io {
+            action,
+            path: self.name(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use audit_core::event::{RecordKind, Source, StreamKind};
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    fn event(n: u64) -> AuditEvent {
+        AuditEvent::new(
+            Source::new(StreamKind::ZendeskAuditLogs, "acme"),
+            RecordKind::ZendeskAuditLog,
+            n.to_string(),
+            Utc.timestamp_opt(1_700_000_000 + n as i64, 0).unwrap(),
+            "update",
+            serde_json::json!({"id": n}),
+        )
+    }
+
+    fn lines(path: &Path) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn events_are_written_one_per_line_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        let mut out = Output::open(Some(&path), Format::Ndjson, None).unwrap();
+        out.write_event(&event(1)).unwrap();
+        out.write_event(&event(2)).unwrap();
+        let (bytes, records) = out.commit().unwrap();
+        assert_eq!(records, 2);
+        assert_eq!(bytes, std::fs::metadata(&path).unwrap().len());
+        let written = lines(&path);
+        assert_eq!(written[1]["native_id"], "2");
+    }
+
+    #[test]
+    fn resuming_drops_what_was_written_after_the_commit_including_a_partial_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        let mut out = Output::open(Some(&path), Format::Ndjson, None).unwrap();
+        out.write_event(&event(1)).unwrap();
+        let committed = out.commit().unwrap();
+        out.write_event(&event(2)).unwrap();
+        out.commit().unwrap();
+        drop(out);
+        // A killed run leaves half a line behind.
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"id\":\"zendesk:acme:audit-log:3\",\"sou")
+            .unwrap();
+        drop(file);
+
+        let mut out = Output::open(Some(&path), Format::Ndjson, Some(committed)).unwrap();
+        assert_eq!((out.bytes(), out.records()), committed);
+        out.write_event(&event(2)).unwrap();
+        out.commit().unwrap();
+        let ids: Vec<String> = lines(&path)
+            .iter()
+            .map(|l| l["native_id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids, ["1", "2"]);
+    }
+
+    #[test]
+    fn resuming_refuses_a_file_shorter_than_the_state_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        std::fs::write(&path, "{}\n").unwrap();
+        let error = Output::open(Some(&path), Format::Ndjson, Some((500, 3)))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("holds 3 bytes but the state file says 500"),
+            "{error}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{}\n",
+            "nothing touched"
+        );
+    }
+
+    #[test]
+    fn ocsf_lines_are_ocsf_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ocsf.ndjson");
+        let mut out = Output::open(Some(&path), Format::Ocsf, None).unwrap();
+        out.write_event(&event(1)).unwrap();
+        out.commit().unwrap();
+        let written = lines(&path);
+        assert_eq!(written[0]["class_uid"], 3004);
+        assert_eq!(written[0]["metadata"]["original_event_uid"], "1");
+    }
+}

@@ -1,0 +1,117 @@
+//! `--since` / `--until` values: an RFC 3339 instant, or a duration back from now (`7d`, `12h`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, Utc};
+
+/// A point in time as the user wrote it; resolved against "now" once per run, so every stream
+/// of an `--all` export uses the same instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeArg {
+    /// An absolute instant.
+    At(DateTime<Utc>),
+    /// This long before now.
+    Ago(Duration),
+}
+
+impl TimeArg {
+    /// The instant, with `now` as the reference for relative values.
+    pub fn resolve(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            TimeArg::At(at) => at,
+            TimeArg::Ago(ago) => now - ago,
+        }
+    }
+}
+
+/// Why a time argument was not understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeArgError(String);
+
+impl fmt::Display for TimeArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is neither an RFC 3339 time (2024-05-01T00:00:00Z) nor a duration such as \
+             30m, 12h, 7d or 2w",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for TimeArgError {}
+
+impl FromStr for TimeArg {
+    type Err = TimeArgError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+            return Ok(TimeArg::At(at.with_timezone(&Utc)));
+        }
+        let error = || TimeArgError(text.to_string());
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .filter(|&i| i > 0)
+            .ok_or_else(error)?;
+        let (number, unit) = text.split_at(split);
+        let n: i64 = number.parse().map_err(|_| error())?;
+        let duration = match unit {
+            "s" => Duration::try_seconds(n),
+            "m" | "min" => Duration::try_minutes(n),
+            "h" => Duration::try_hours(n),
+            "d" => Duration::try_days(n),
+            "w" => Duration::try_weeks(n),
+            _ => None,
+        };
+        duration.map(TimeArg::Ago).ok_or_else(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn durations_count_back_from_now() {
+        let now = Utc.with_ymd_and_hms(2024, 5, 10, 12, 0, 0).unwrap();
+        let cases = [
+            ("7d", Utc.with_ymd_and_hms(2024, 5, 3, 12, 0, 0).unwrap()),
+            ("12h", Utc.with_ymd_and_hms(2024, 5, 10, 0, 0, 0).unwrap()),
+            ("30m", Utc.with_ymd_and_hms(2024, 5, 10, 11, 30, 0).unwrap()),
+            ("2w", Utc.with_ymd_and_hms(2024, 4, 26, 12, 0, 0).unwrap()),
+            (
+                "90s",
+                Utc.with_ymd_and_hms(2024, 5, 10, 11, 58, 30).unwrap(),
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                text.parse::<TimeArg>().unwrap().resolve(now),
+                expected,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn rfc3339_instants_are_taken_as_given_in_utc() {
+        let arg: TimeArg = "2024-05-01T02:00:00+02:00".parse().unwrap();
+        assert_eq!(
+            arg.resolve(Utc::now()),
+            Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn anything_else_is_refused_with_the_accepted_forms() {
+        for bad in ["", "yesterday", "7", "d", "7y", "2024-05-01", "-3d"] {
+            let error = bad.parse::<TimeArg>().unwrap_err().to_string();
+            assert!(error.contains("RFC 3339"), "{bad}: {error}");
+            assert!(error.contains("7d"), "{bad}: {error}");
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! OCSF rendering: each source condition lands in the class the mapping table names, every
+//! rendered event validates against the OCSF JSON Schema `trail schema --ocsf` prints, and the
+//! identifier rules hold (`type_uid = class_uid * 100 + activity_id`).
+
+use audit_cli::ocsf::{OCSF_VERSION, ocsf_schema, to_ocsf};
+use audit_core::event::{
+    Action, ActorKind, AuditEvent, Change, Outcome, Source, StreamKind, Target,
+};
+use chrono::{TimeZone, Utc};
+use serde_json::{Value, json};
+
+fn event(
+    stream: StreamKind,
+    vendor_action: &str,
+    target: Option<(&str, &str, &str)>,
+) -> AuditEvent {
+    let source = Source::new(stream, "acme");
+    let mut event = AuditEvent::new(
+        source,
+        stream.record_kind(),
+        "4242",
+        Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).unwrap(),
+        vendor_action,
+        json!({"id": 4242, "action": vendor_action, "unknown_field": null}),
+    );
+    event.actor.kind = ActorKind::User;
+    event.actor.id = Some("77".into());
+    event.actor.name = Some("Ada Admin".into());
+    event.actor.ip = Some("203.0.113.9".into());
+    event.target = target.map(|(kind, id, name)| Target {
+        kind: kind.into(),
+        id: Some(id.into()),
+        name: Some(name.into()),
+    });
+    event
+}
+
+fn validate(rendered: &Value) {
+    let schema = ocsf_schema();
+    let validator = jsonschema::validator_for(&schema).expect("the OCSF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(rendered)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{rendered:#}\n{errors:#?}");
+}
+
+/// Renders, validates and returns `(class_uid, activity_id, rendered)`.
+fn render(event: &AuditEvent) -> (u64, u64, Value) {
+    let rendered = serde_json::to_value(to_ocsf(event)).unwrap();
+    validate(&rendered);
+    let class = rendered["class_uid"].as_u64().unwrap();
+    let activity = rendered["activity_id"].as_u64().unwrap();
+    assert_eq!(
+        rendered["type_uid"].as_u64().unwrap(),
+        class * 100 + activity
+    );
+    assert_eq!(rendered["category_uid"], 3);
+    assert_eq!(rendered["metadata"]["version"], OCSF_VERSION);
+    (class, activity, rendered)
+}
+
+#[test]
+fn zendesk_sign_ins_are_authentication_with_their_outcome() {
+    let mut login = event(
+        StreamKind::ZendeskAuditLogs,
+        "login",
+        Some(("user", "77", "Ada Admin")),
+    );
+    login.action = Action::Login;
+    login.outcome = Outcome::Failure;
+    let (class, activity, rendered) = render(&login);
+    assert_eq!((class, activity), (3002, 1));
+    assert_eq!(rendered["status_id"], 2);
+    assert_eq!(rendered["user"]["uid"], "77");
+    assert_eq!(rendered["type_name"], "Authentication: Logon");
+}
+
+#[test]
+fn zendesk_user_lifecycle_is_account_change() {
+    for (action, expected) in [("create", 1), ("destroy", 6), ("update", 99)] {
+        let e = event(
+            StreamKind::ZendeskAuditLogs,
+            action,
+            Some(("user", "9", "Bo")),
+        );
+        let (class, activity, rendered) = render(&e);
+        assert_eq!((class, activity), (3001, expected), "{action}");
+        if expected == 99 {
+            assert_eq!(rendered["activity_name"], "Update");
+        }
+    }
+}
+
+#[test]
+fn a_zendesk_role_change_assigns_privileges() {
+    let mut e = event(
+        StreamKind::ZendeskAuditLogs,
+        "update",
+        Some(("user", "9", "Bo")),
+    );
+    e.description = Some("Role changed from End User to Administrator".into());
+    let (class, activity, rendered) = render(&e);
+    assert_eq!((class, activity), (3005, 1));
+    assert_eq!(rendered["privileges"], json!(["Administrator"]));
+    assert_eq!(rendered["user"]["name"], "Bo");
+}
+
+#[test]
+fn other_zendesk_changes_are_entity_management() {
+    for (action, expected) in [
+        ("create", 1),
+        ("update", 3),
+        ("destroy", 4),
+        ("exported", 99),
+    ] {
+        let e = event(
+            StreamKind::ZendeskAuditLogs,
+            action,
+            Some(("rule", "5", "Escalate")),
+        );
+        let (class, activity, rendered) = render(&e);
+        assert_eq!((class, activity), (3004, expected), "{action}");
+        assert_eq!(rendered["entity"]["type"], "rule");
+    }
+}
+
+#[test]
+fn ticket_audits_are_entity_management_of_the_ticket() {
+    let mut created = event(
+        StreamKind::ZendeskTicketAudits,
+        "Create",
+        Some(("ticket", "123", "")),
+    );
+    created.action = Action::Create;
+    created.actor.kind = ActorKind::System;
+    created.changes = vec![Change {
+        field: "status".into(),
+        old: Value::Null,
+        new: json!("new"),
+    }];
+    let (class, activity, rendered) = render(&created);
+    assert_eq!((class, activity), (3004, 1));
+    assert_eq!(rendered["actor"]["user"]["type_id"], 3);
+    assert_eq!(rendered["unmapped"]["changes"][0]["new"], "new");
+
+    let mut updated = created.clone();
+    updated.action = Action::Update;
+    assert_eq!(render(&updated).1, 3);
+}
+
+#[test]
+fn genesys_actions_choose_their_classes() {
+    let cases = [
+        ("Authenticate", "User", 3002, 1),
+        ("AuthenticationFailed", "User", 3002, 1),
+        ("SingleLogout", "User", 3002, 2),
+        ("MemberAdd", "Team", 3006, 3),
+        ("MemberRemove", "Group", 3006, 4),
+        ("Create", "SkillGroup", 3006, 6),
+        ("Delete", "DirectoryGroup", 3006, 5),
+        ("Create", "User", 3001, 1),
+        ("Delete", "AuthUser", 3001, 6),
+        ("ChangePassword", "User", 3001, 3),
+        ("Update", "Queue", 3004, 3),
+        ("Download", "Recording", 3004, 2),
+        ("HardDelete", "Flow", 3004, 4),
+        ("Deactivate", "Integration", 3004, 11),
+        ("Publish", "Flow", 3004, 3),
+        ("Checkin", "Flow", 3004, 99),
+    ];
+    for (action, kind, class, activity) in cases {
+        let e = event(
+            StreamKind::GenesysAudits,
+            action,
+            Some((kind, "id-1", "name")),
+        );
+        let (got_class, got_activity, rendered) = render(&e);
+        assert_eq!(
+            (got_class, got_activity),
+            (class, activity),
+            "{action} on {kind}"
+        );
+        if activity == 99 {
+            assert_eq!(rendered["activity_name"], action);
+        }
+    }
+}
+
+#[test]
+fn genesys_warnings_are_status_other_named_warning() {
+    let mut e = event(
+        StreamKind::GenesysRealtime,
+        "Update",
+        Some(("Queue", "q", "Support")),
+    );
+    e.outcome = Outcome::Warning;
+    let (_, _, rendered) = render(&e);
+    assert_eq!(rendered["status_id"], 99);
+    assert_eq!(rendered["status"], "Warning");
+}
+
+#[test]
+fn metadata_and_raw_data_carry_the_source() {
+    let mut e = event(
+        StreamKind::GenesysAudits,
+        "Update",
+        Some(("Queue", "q", "Support")),
+    );
+    e.correlation_id = Some("tx-1".into());
+    e.actor.app = Some("Admin UI".into());
+    e.actor.user_agent = Some("curl/8".into());
+    let (_, _, rendered) = render(&e);
+    assert_eq!(rendered["metadata"]["uid"], e.id);
+    assert_eq!(rendered["metadata"]["original_event_uid"], "4242");
+    assert_eq!(rendered["metadata"]["log_name"], "genesys-audits");
+    assert_eq!(rendered["metadata"]["tenant_uid"], "acme");
+    assert_eq!(rendered["metadata"]["correlation_uid"], "tx-1");
+    assert_eq!(rendered["metadata"]["product"]["name"], "Genesys Cloud");
+    assert_eq!(rendered["time"], 1_714_557_600_000_i64);
+    assert_eq!(rendered["src_endpoint"]["ip"], "203.0.113.9");
+    assert_eq!(rendered["http_request"]["user_agent"], "curl/8");
+    assert_eq!(rendered["actor"]["app_name"], "Admin UI");
+    let raw: Value = serde_json::from_str(rendered["raw_data"].as_str().unwrap()).unwrap();
+    assert_eq!(raw, e.raw);
+}
+
+#[test]
+fn an_event_without_a_target_still_satisfies_its_class() {
+    let e = event(StreamKind::ZendeskAuditLogs, "login", None);
+    let (class, _, rendered) = render(&e);
+    assert_eq!(class, 3002);
+    assert_eq!(rendered["user"]["uid"], "77", "falls back to the actor");
+}
+
+#[test]
+fn the_schema_rejects_an_event_missing_its_class_attribute() {
+    let e = event(
+        StreamKind::ZendeskAuditLogs,
+        "login",
+        Some(("user", "77", "Ada")),
+    );
+    let mut rendered = serde_json::to_value(to_ocsf(&e)).unwrap();
+    rendered.as_object_mut().unwrap().remove("user");
+    let schema = ocsf_schema();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(
+        !validator.is_valid(&rendered),
+        "an Authentication event needs `user`"
+    );
+}
