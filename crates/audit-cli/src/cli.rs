@@ -113,6 +113,13 @@ pub struct ExportArgs {
     /// Keep polling for new records after catching up.
     #[arg(long, conflicts_with = "until")]
     pub follow: bool,
+    /// How long --follow waits between polls once caught up.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::time_arg::parse_interval)]
+    pub poll_interval: std::time::Duration,
+    /// How often progress is made durable (output fsync + state file): lower means less to
+    /// redo after a crash, higher means fewer fsyncs.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::time_arg::parse_interval)]
+    pub commit_interval: std::time::Duration,
     /// Zendesk API base URL (a proxy, or the simulator) instead of https://<subdomain>.zendesk.com.
     #[arg(long, env = "ZENDESK_BASE_URL", value_name = "URL")]
     pub zendesk_base_url: Option<String>,

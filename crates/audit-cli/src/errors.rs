@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use audit_core::Error as CoreError;
+use audit_core::{Error as CoreError, Vendor};
 
 /// Exit code of a run that failed.
 pub const EXIT_FAILURE: u8 = 1;
@@ -50,15 +50,17 @@ impl CliError {
         )
     }
 
-    /// A vendor or transport failure while `doing` something for `what`.
-    pub fn from_core(doing: &str, error: &CoreError) -> Self {
+    /// A failure of `vendor`'s API (or of reaching it) while `doing` something.
+    pub fn from_core(doing: &str, vendor: Vendor, error: &CoreError) -> Self {
         let hint = match error {
-            CoreError::Api { status: 401, .. } => Some(
-                "the vendor rejected the credentials: check them (Zendesk: ZENDESK_EMAIL with \
-                 ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN; Genesys: GENESYS_CLIENT_ID and \
-                 GENESYS_CLIENT_SECRET, in the region where the OAuth client was created)"
+            CoreError::Api { status: 401, .. } => Some(match vendor {
+                Vendor::Zendesk => "set ZENDESK_EMAIL with ZENDESK_API_TOKEN, or \
+                     ZENDESK_OAUTH_TOKEN (with --all: the variables the config file names)"
                     .to_string(),
-            ),
+                Vendor::Genesys => "set GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET of an OAuth \
+                     client with the Client Credentials grant, in the region where it was created"
+                    .to_string(),
+            }),
             CoreError::Api { status: 404, .. } => {
                 Some("check the ids and the account (subdomain, region or base URL)".to_string())
             }

@@ -22,9 +22,6 @@ use crate::output::{Format, Output, OutputError};
 use crate::sources::StreamSource;
 use crate::state::{OutputPosition, StateStore, StreamState};
 
-/// How often a long export commits (fsync + state file) at most.
-pub const DEFAULT_COMMIT_EVERY: Duration = Duration::from_secs(1);
-
 /// One stream to export.
 pub struct ExportPlan {
     /// The stream.
@@ -52,6 +49,9 @@ impl ExportPlan {
             .unwrap_or_else(|| "-".into())
     }
 }
+
+/// Where a stream resumes: the checkpoint, and the output's (bytes, records) it matches.
+type ResumePoint = (Checkpoint, (u64, u64));
 
 /// A state file shared by the streams of one run.
 pub type SharedState = Arc<Mutex<StateStore>>;
@@ -118,7 +118,7 @@ pub async fn run_export(
     let mut pages = plan
         .source
         .event_pages(plan.stream, options)
-        .map_err(|e| CliError::from_core(&doing, &e))?;
+        .map_err(|e| CliError::from_core(&doing, plan.stream.vendor(), &e))?;
 
     let mut committer = Committer {
         key: key.clone(),
@@ -136,7 +136,9 @@ pub async fn run_export(
         };
         let page = match next {
             None => break Ok(()),
-            Some(Err(error)) => break Err(CliError::from_core(&doing, &error)),
+            Some(Err(error)) => {
+                break Err(CliError::from_core(&doing, plan.stream.vendor(), &error));
+            }
             Some(Ok(page)) => page,
         };
         if committer.output.is_none() {
@@ -158,10 +160,9 @@ pub async fn run_export(
         let latest = page.events.last().map(|event| event.occurred_at);
         progress.update(&key, output.records() - first_records, latest);
         committer.pending = Some(page.checkpoint);
-        if page.caught_up || committer.last_commit.elapsed() >= commit_every {
-            if let Err(error) = committer.commit() {
-                break Err(error);
-            }
+        let due = page.caught_up || committer.last_commit.elapsed() >= commit_every;
+        if due && let Err(error) = committer.commit() {
+            break Err(error);
         }
     };
     // Whatever happened, make what was written durable and recorded.
@@ -235,7 +236,7 @@ fn resume_point(
     key: &str,
     output: &str,
     format: Format,
-) -> Result<Option<(Checkpoint, (u64, u64))>, CliError> {
+) -> Result<Option<ResumePoint>, CliError> {
     let Some(saved) = store.stream(key) else {
         return Ok(None);
     };

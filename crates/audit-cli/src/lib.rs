@@ -2,11 +2,14 @@
 //! resume. The binary is a thin wrapper; the modules are here so they can be tested directly.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod errors;
 pub mod export;
 pub mod ocsf;
 pub mod output;
+pub mod progress;
 pub mod sources;
 pub mod state;
+pub mod summary;
 pub mod time_arg;

@@ -1,1 +1,83 @@
-fn main() {}
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use audit_cli::cli::{Cli, Command};
+use audit_cli::errors::{CliError, EXIT_INTERRUPTED};
+use audit_cli::progress::{self, Verbosity};
+use audit_cli::sources::process_env;
+use audit_cli::{commands, summary};
+use clap::Parser;
+use tokio::sync::watch;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbosity = Verbosity::from_flags(cli.verbose, cli.quiet);
+    let progress = Arc::new(progress::init(verbosity));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&CliError::failure(format!("cannot start: {error}"), None)),
+    };
+    match runtime.block_on(run(cli.command, progress, verbosity)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+fn fail(error: &CliError) -> ExitCode {
+    eprintln!("{error}");
+    ExitCode::from(error.code)
+}
+
+async fn run(
+    command: Command,
+    progress: Arc<progress::Progress>,
+    verbosity: Verbosity,
+) -> Result<(), CliError> {
+    let stop = stop_on_ctrl_c();
+    let quiet = verbosity == Verbosity::Quiet;
+    match command {
+        Command::Export(args) => {
+            let reports = commands::export(&args, &process_env, progress, stop).await?;
+            if !quiet {
+                eprint!("{}", summary::render(&reports));
+            }
+        }
+        Command::Count(args) => println!("{}", commands::count(&args, &process_env).await?),
+        Command::MakePrivate(args) => {
+            println!("{}", commands::make_private(&args, &process_env).await?)
+        }
+        Command::Schema(args) => println!("{}", commands::schema(&args)),
+        Command::Regions => {
+            return Err(CliError::usage(
+                "regions are not available in this build",
+                None,
+            ));
+        }
+        Command::Demo(_) => {
+            return Err(CliError::usage(
+                "the demo is not available in this build",
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Turns Ctrl-C into a stop request the exports honour after their current page; a second
+/// Ctrl-C exits at once.
+fn stop_on_ctrl_c() -> watch::Receiver<bool> {
+    let (sender, receiver) = watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping after the current page (Ctrl-C again to quit at once)");
+            let _ = sender.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        }
+    });
+    receiver
+}

@@ -50,23 +50,36 @@ impl FromStr for TimeArg {
         if let Ok(at) = DateTime::parse_from_rfc3339(text) {
             return Ok(TimeArg::At(at.with_timezone(&Utc)));
         }
-        let error = || TimeArgError(text.to_string());
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .filter(|&i| i > 0)
-            .ok_or_else(error)?;
-        let (number, unit) = text.split_at(split);
-        let n: i64 = number.parse().map_err(|_| error())?;
-        let duration = match unit {
-            "s" => Duration::try_seconds(n),
-            "m" | "min" => Duration::try_minutes(n),
-            "h" => Duration::try_hours(n),
-            "d" => Duration::try_days(n),
-            "w" => Duration::try_weeks(n),
-            _ => None,
-        };
-        duration.map(TimeArg::Ago).ok_or_else(error)
+        parse_duration(text)
+            .map(TimeArg::Ago)
+            .ok_or_else(|| TimeArgError(text.to_string()))
     }
+}
+
+/// Parses `<n><unit>` with unit `ms`, `s`, `m`/`min`, `h`, `d` or `w` (`90s`, `12h`, `7d`).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .filter(|&i| i > 0)?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().ok()?;
+    match unit {
+        "ms" => Duration::try_milliseconds(n),
+        "s" => Duration::try_seconds(n),
+        "m" | "min" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        "w" => Duration::try_weeks(n),
+        _ => None,
+    }
+}
+
+/// A `--poll-interval`-style duration (`30s`, `5m`).
+pub fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    parse_duration(text.trim())
+        .and_then(|d| d.to_std().ok())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("`{text}` is not a duration such as 30s, 5m or 1h"))
 }
 
 #[cfg(test)]

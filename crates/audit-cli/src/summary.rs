@@ -1,0 +1,72 @@
+//! The table printed at the end of an export or of the demo.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::export::ExportReport;
+
+/// One row per stream: records, pages, retries absorbed, rate-limit waits, time, output.
+pub fn render(reports: &[ExportReport]) -> String {
+    let header = [
+        "stream",
+        "records",
+        "pages",
+        "requests",
+        "retries",
+        "429s",
+        "rate-limit wait",
+        "elapsed",
+        "output",
+    ];
+    let rows: Vec<[String; 9]> = reports
+        .iter()
+        .map(|r| {
+            let waited = r.stats.waited_pacing + r.stats.waited_retry_after;
+            [
+                r.key.clone(),
+                if r.total == r.written {
+                    r.written.to_string()
+                } else {
+                    format!("{} (+{} earlier)", r.written, r.total - r.written)
+                },
+                r.stats.pages.to_string(),
+                r.stats.requests.to_string(),
+                r.stats.retries.to_string(),
+                r.stats.rate_limited.to_string(),
+                seconds(waited),
+                seconds(r.elapsed),
+                r.output.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[String]| {
+        let mut text = String::new();
+        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            // Numbers right-aligned, names left-aligned.
+            let numeric = (1..=7).contains(&i);
+            let _ = if numeric {
+                write!(text, "{cell:>width$}  ")
+            } else {
+                write!(text, "{cell:<width$}  ")
+            };
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&header.map(String::from));
+    for row in &rows {
+        line(row);
+    }
+    out
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.1}s", duration.as_secs_f64())
+}

@@ -1,0 +1,111 @@
+//! Shared by the end-to-end suites: an in-process simulator and the real `trail` binary.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use audit_sim::config::{SimConfig, TenantConfig, TimeSpec};
+use audit_sim::{SimHandle, Stream};
+use chrono::{DateTime, TimeZone, Utc};
+
+/// A fixed, fully past data span: exports and snapshots are the same on every run.
+pub fn fixed_span() -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2024, 5, 8, 0, 0, 0).unwrap(),
+    )
+}
+
+/// One tenant `acme` over [`fixed_span`] with the given record counts, no limits, no faults.
+pub fn config(audit_logs: u64, ticket_audits: u64) -> SimConfig {
+    let (start, end) = fixed_span();
+    let mut tenant = TenantConfig::named("acme", 11);
+    tenant.start = TimeSpec::At(start);
+    tenant.end = TimeSpec::At(end);
+    tenant.zendesk.audit_logs = audit_logs;
+    tenant.zendesk.ticket_audits = ticket_audits;
+    SimConfig {
+        tenants: vec![tenant],
+        ..SimConfig::default()
+    }
+}
+
+/// Starts the simulator.
+pub async fn start(config: SimConfig) -> SimHandle {
+    audit_sim::start(config)
+        .await
+        .expect("the simulator starts")
+}
+
+/// The environment `trail` needs for the simulator's Zendesk tenant `acme`.
+pub fn zendesk_env(sim: &SimHandle) -> Vec<(&'static str, String)> {
+    let credentials = sim.tenant_credentials("acme").expect("tenant acme");
+    vec![
+        ("ZENDESK_SUBDOMAIN", "acme".to_string()),
+        ("ZENDESK_BASE_URL", sim.zendesk_url().to_string()),
+        ("ZENDESK_EMAIL", credentials.zendesk_email),
+        ("ZENDESK_API_TOKEN", credentials.zendesk_api_token),
+    ]
+}
+
+/// A `trail` command with a clean environment plus `env`.
+pub fn trail(args: &[&str], env: &[(&str, String)], dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trail"));
+    command.args(args).current_dir(dir).env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        command.env("PATH", path);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+/// Runs `trail` to completion on a blocking thread (the simulator keeps serving meanwhile).
+pub async fn run_trail(args: &[&str], env: &[(&str, String)], dir: &Path) -> Output {
+    let mut command = trail(args, env, dir);
+    tokio::task::spawn_blocking(move || command.output().expect("trail runs"))
+        .await
+        .expect("the blocking task finishes")
+}
+
+/// The native ids of an NDJSON export, in file order.
+pub fn exported_ids(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        .lines()
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            event["native_id"].as_str().expect("native_id").to_string()
+        })
+        .collect()
+}
+
+/// The ids the simulator holds for `stream` over the fixed span, in stream order.
+pub fn ground_truth(sim: &SimHandle, stream: Stream) -> Vec<String> {
+    let (start, end) = fixed_span();
+    sim.ground_truth("acme", stream, start, end)
+        .expect("ground truth")
+}
+
+/// `--since`/`--until` covering the fixed span.
+pub fn window_args() -> [String; 4] {
+    let (start, end) = fixed_span();
+    [
+        "--since".into(),
+        start.to_rfc3339(),
+        "--until".into(),
+        end.to_rfc3339(),
+    ]
+}
+
+/// Panics with trail's stderr unless it succeeded.
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "trail failed ({:?}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,0 +1,140 @@
+//! The `trail` binary against the simulator: each stream's output is exactly the simulator's
+//! ground truth (ids, order, count), OCSF output validates against the schema trail prints, and
+//! a second run with the same state file adds nothing.
+
+mod common;
+
+use audit_sim::Stream;
+use common::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zendesk_audit_logs_equal_the_ground_truth() {
+    let sim = start(config(2_345, 300)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let window = window_args();
+    let mut args = vec!["export", "zendesk-audit-logs", "--out", "logs.ndjson"];
+    args.extend(window.iter().map(String::as_str));
+    let output = run_trail(&args, &zendesk_env(&sim), dir.path()).await;
+    assert_success(&output);
+
+    let expected = ground_truth(&sim, Stream::ZendeskAuditLogs);
+    assert_eq!(expected.len(), 2_345);
+    assert_eq!(exported_ids(&dir.path().join("logs.ndjson")), expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zendesk_ticket_audits_equal_the_ground_truth() {
+    let sim = start(config(10, 1_500)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let window = window_args();
+    let mut args = vec!["export", "zendesk-ticket-audits", "--out", "audits.ndjson"];
+    args.extend(window.iter().map(String::as_str));
+    let output = run_trail(&args, &zendesk_env(&sim), dir.path()).await;
+    assert_success(&output);
+
+    let expected = ground_truth(&sim, Stream::ZendeskTicketAudits);
+    assert!(
+        expected.len() > 1_000,
+        "archived tickets aside, most audits are listed"
+    );
+    assert_eq!(exported_ids(&dir.path().join("audits.ndjson")), expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ocsf_output_validates_against_the_printed_schema() {
+    let sim = start(config(400, 400)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let schema_output = run_trail(&["schema", "--ocsf"], &[], dir.path()).await;
+    assert_success(&schema_output);
+    let schema: serde_json::Value = serde_json::from_slice(&schema_output.stdout).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+
+    let streams = [
+        ("zendesk-audit-logs", Stream::ZendeskAuditLogs),
+        ("zendesk-ticket-audits", Stream::ZendeskTicketAudits),
+    ];
+    for (stream, truth) in streams {
+        let out = format!("{stream}.ocsf");
+        let window = window_args();
+        let mut args = vec!["export", stream, "--format", "ocsf", "--out", &out];
+        args.extend(window.iter().map(String::as_str));
+        let output = run_trail(&args, &zendesk_env(&sim), dir.path()).await;
+        assert_success(&output);
+        let text = std::fs::read_to_string(dir.path().join(&out)).unwrap();
+        let mut classes = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            let event: serde_json::Value = serde_json::from_str(line).unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(&event)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{stream}: {errors:?}\n{event:#}");
+            classes.insert(event["class_uid"].as_u64().unwrap());
+        }
+        assert_eq!(
+            text.lines().count(),
+            ground_truth(&sim, truth).len(),
+            "{stream}"
+        );
+        if stream == "zendesk-audit-logs" {
+            // The simulated account has sign-ins, user changes, role changes and settings.
+            assert!(
+                classes.contains(&3002) && classes.contains(&3004),
+                "{classes:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_run_with_the_same_state_adds_nothing() {
+    let sim = start(config(800, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let window = window_args();
+    let mut args = vec![
+        "export",
+        "zendesk-audit-logs",
+        "--out",
+        "logs.ndjson",
+        "--state",
+        "state.json",
+    ];
+    args.extend(window.iter().map(String::as_str));
+    assert_success(&run_trail(&args, &zendesk_env(&sim), dir.path()).await);
+    let first = std::fs::read(dir.path().join("logs.ndjson")).unwrap();
+    let output = run_trail(&args, &zendesk_env(&sim), dir.path()).await;
+    assert_success(&output);
+    assert_eq!(
+        std::fs::read(dir.path().join("logs.ndjson")).unwrap(),
+        first
+    );
+    let summary = String::from_utf8_lossy(&output.stderr);
+    assert!(summary.contains("0 (+800 earlier)"), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_run_leaves_output_and_state_untouched() {
+    let sim = start(config(300, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("logs.ndjson"), "previous contents\n").unwrap();
+    let mut env = zendesk_env(&sim);
+    env.retain(|(name, _)| *name != "ZENDESK_API_TOKEN");
+    env.push(("ZENDESK_API_TOKEN", "wrong-token".into()));
+    let window = window_args();
+    let mut args = vec![
+        "export",
+        "zendesk-audit-logs",
+        "--out",
+        "logs.ndjson",
+        "--state",
+        "state.json",
+    ];
+    args.extend(window.iter().map(String::as_str));
+    let output = run_trail(&args, &env, dir.path()).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("logs.ndjson")).unwrap(),
+        "previous contents\n"
+    );
+    assert!(!dir.path().join("state.json").exists());
+}
