@@ -9,6 +9,7 @@
 //! (bad credentials, no access) leaves the output and the state as they were.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -307,7 +308,13 @@ fn check_writable(path: &Path) -> Result<(), CliError> {
             directory.display()
         )));
     }
-    let probe = directory.join(format!(".trail-write-probe-{}", std::process::id()));
+    // Unique per call: the streams of one run probe the same directory concurrently.
+    static PROBES: AtomicU64 = AtomicU64::new(0);
+    let probe = directory.join(format!(
+        ".trail-write-probe-{}-{}",
+        std::process::id(),
+        PROBES.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::File::create(&probe)
         .and_then(|_| std::fs::remove_file(&probe))
         .map_err(|e| unwritable(e.to_string()))

@@ -1,0 +1,219 @@
+//! `trail demo`: the whole pipeline against the built-in simulator, on loopback, with no
+//! credentials of the user's and nothing beyond 127.0.0.1.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use audit_core::zendesk::ZendeskClient;
+use audit_core::{StreamKind, StreamOptions, Window};
+use audit_sim::Stream;
+use audit_sim::config::{RateLimitConfig, SimConfig, TenantConfig, TimeSpec};
+use audit_sim::{SimHandle, TenantCredentials};
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use crate::cli::DemoArgs;
+use crate::errors::CliError;
+use crate::export::{ExportPlan, ExportReport, ProgressSink, run_export};
+use crate::output::Format;
+use crate::sources::StreamSource;
+use crate::state::StateStore;
+
+/// The tenant the demo's simulated accounts are named after.
+const TENANT: &str = "acme";
+
+/// The simulator's configuration for the demo: one account with `records` records per stream
+/// over the last 30 days, the vendors' real rate limits scaled down so they are felt, and a
+/// few transient faults for the client to absorb.
+pub fn simulator_config(records: u64, seed: u64) -> SimConfig {
+    let mut tenant = TenantConfig::named(TENANT, seed);
+    tenant.start = TimeSpec::Now(chrono::Duration::days(-30));
+    tenant.end = TimeSpec::Now(chrono::Duration::minutes(-5));
+    tenant.zendesk.audit_logs = records;
+    tenant.zendesk.ticket_audits = records;
+    tenant.genesys.audits = records;
+    let mut config = SimConfig::demo();
+    config.tenants = vec![tenant];
+    config.zendesk.rate_limit = RateLimitConfig {
+        requests: 120,
+        window_secs: 10,
+    };
+    config.genesys.rate_limit = RateLimitConfig {
+        requests: 60,
+        window_secs: 10,
+    };
+    config.genesys.query_queued_ms = 200;
+    config.genesys.query_running_ms = 600;
+    config.faults.seed = seed;
+    config.faults.status_503 = 0.02;
+    config.faults.status_502 = 0.01;
+    config.faults.connection_reset = 0.01;
+    config.faults.duplicate_across_pages = 0.02;
+    config.faults.retry_after_secs = 1;
+    config
+}
+
+/// Runs the demo; returns the reports of every stream.
+pub async fn run(
+    args: &DemoArgs,
+    progress: Arc<dyn ProgressSink>,
+    stop: watch::Receiver<bool>,
+) -> Result<Vec<ExportReport>, CliError> {
+    prepare_directory(&args.dir)?;
+    let sim = audit_sim::start(simulator_config(args.records, args.seed))
+        .await
+        .map_err(|e| CliError::failure(format!("cannot start the simulator: {e}"), None))?;
+    let credentials = sim
+        .tenant_credentials(TENANT)
+        .expect("the demo configures its tenant");
+    let state = StateStore::open(&args.dir.join("state.json"))
+        .map_err(|e| CliError::failure(e.to_string(), None))?;
+    let state = Arc::new(Mutex::new(state));
+
+    let (data_start, _) = sim.span(TENANT).expect("the demo configures its tenant");
+    let until = Utc::now();
+    let mut tasks = Vec::new();
+    for (stream, source) in sources(&sim, &credentials)? {
+        let window = Window::between(window_start(stream, data_start, until), until)
+            .expect("the data starts in the past");
+        let plan = ExportPlan {
+            stream,
+            source,
+            options: StreamOptions::new(window),
+            out: Some(args.dir.join(format!("{stream}.ndjson"))),
+            format: Format::Ndjson,
+        };
+        let (state, progress, stop) = (state.clone(), progress.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            run_export(
+                plan,
+                Some(state),
+                progress.as_ref(),
+                stop,
+                Duration::from_secs(1),
+            )
+            .await
+        }));
+    }
+    let mut reports = Vec::new();
+    for task in tasks {
+        let report = task
+            .await
+            .map_err(|e| CliError::failure(format!("a demo export failed: {e}"), None))??;
+        verify(
+            &sim,
+            &report,
+            window_start(report.stream, data_start, until),
+            until,
+        )?;
+        reports.push(report);
+    }
+    sim.shutdown().await;
+    Ok(reports)
+}
+
+/// Where a stream's window starts: the first simulated record, or 13 days back for realtime
+/// queries (they reach back 14 days).
+fn window_start(
+    stream: StreamKind,
+    data_start: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> DateTime<Utc> {
+    match stream {
+        StreamKind::GenesysRealtime => until - chrono::Duration::days(13),
+        _ => data_start,
+    }
+}
+
+/// Checks an output against the simulator's ground truth: the same ids, in the same order.
+fn verify(
+    sim: &SimHandle,
+    report: &ExportReport,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<(), CliError> {
+    let truth_stream = match report.stream {
+        StreamKind::ZendeskAuditLogs => Stream::ZendeskAuditLogs,
+        StreamKind::ZendeskTicketAudits => Stream::ZendeskTicketAudits,
+        StreamKind::GenesysAudits => Stream::GenesysAudits { service: None },
+        StreamKind::GenesysRealtime => Stream::GenesysRealtime { service: None },
+    };
+    let expected = sim
+        .ground_truth(TENANT, truth_stream, since, until)
+        .map_err(|e| {
+            CliError::failure(
+                format!("cannot read the simulator's ground truth: {e}"),
+                None,
+            )
+        })?;
+    let text = std::fs::read_to_string(&report.output)
+        .map_err(|e| CliError::failure(format!("cannot read {}: {e}", report.output), None))?;
+    let exported: Vec<String> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|event| event["native_id"].as_str().map(str::to_string))
+        .collect();
+    if exported != expected {
+        return Err(CliError::failure(
+            format!(
+                "{}: the output holds {} records but the simulator's ground truth has {} (or \
+                 their order differs): this is a bug, please report it",
+                report.key,
+                exported.len(),
+                expected.len()
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// One client per stream (so each has its own counters), all pointed at the simulator.
+fn sources(
+    sim: &SimHandle,
+    credentials: &TenantCredentials,
+) -> Result<Vec<(StreamKind, Arc<dyn StreamSource>)>, CliError> {
+    let zendesk = || -> Result<Arc<dyn StreamSource>, CliError> {
+        let client = ZendeskClient::builder()
+            .base_url(sim.zendesk_url())
+            .tenant(TENANT)
+            .api_token(
+                credentials.zendesk_email.clone(),
+                credentials.zendesk_api_token.clone(),
+            )
+            .build()
+            .map_err(|e| {
+                CliError::failure(format!("cannot set up the Zendesk client: {e}"), None)
+            })?;
+        Ok(Arc::new(client))
+    };
+    Ok(vec![
+        (StreamKind::ZendeskAuditLogs, zendesk()?),
+        (StreamKind::ZendeskTicketAudits, zendesk()?),
+    ])
+}
+
+/// Creates the directory; a previous demo's files are removed (the simulated data is new each
+/// run, so resuming an old demo would mix two data sets).
+fn prepare_directory(dir: &Path) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| {
+        CliError::usage(
+            format!("cannot use {} for the demo's files: {e}", dir.display()),
+            Some("pass --dir with a writable directory".to_string()),
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut names: Vec<String> = StreamKind::ALL
+        .iter()
+        .map(|s| format!("{s}.ndjson"))
+        .collect();
+    names.push("state.json".into());
+    for name in names {
+        match std::fs::remove_file(dir.join(&name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
