@@ -169,11 +169,14 @@ fn verify(
     Ok(())
 }
 
+/// A stream and the client that reads it.
+type StreamSourcePair = (StreamKind, Arc<dyn StreamSource>);
+
 /// One client per stream (so each has its own counters), all pointed at the simulator.
 fn sources(
     sim: &SimHandle,
     credentials: &TenantCredentials,
-) -> Result<Vec<(StreamKind, Arc<dyn StreamSource>)>, CliError> {
+) -> Result<Vec<StreamSourcePair>, CliError> {
     let zendesk = || -> Result<Arc<dyn StreamSource>, CliError> {
         let client = ZendeskClient::builder()
             .base_url(sim.zendesk_url())
