@@ -183,6 +183,34 @@ impl fmt::Display for Status {
     }
 }
 
+/// How an asynchronous query ended, for [`Error::QueryFailed`].
+struct QueryEnd<'a> {
+    state: &'a str,
+    timed_out: bool,
+    elapsed: Duration,
+}
+
+impl fmt::Display for QueryEnd<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.timed_out {
+            write!(
+                f,
+                "was still `{}` after {}; raise the query timeout or query a shorter window",
+                self.state,
+                Human(self.elapsed)
+            )
+        } else {
+            write!(
+                f,
+                "ended in state `{}` after {}; run it again (an export resumes from its last \
+                 checkpoint), or query a shorter window",
+                self.state,
+                Human(self.elapsed)
+            )
+        }
+    }
+}
+
 /// Everything that can go wrong, in one `#[non_exhaustive]` enum.
 ///
 /// ```
@@ -325,6 +353,25 @@ pub enum Error {
         expected: String,
     },
 
+    /// An asynchronous query (a Genesys Cloud historical audit query) ended without results:
+    /// it `Failed`, was `Cancelled`, or was still running when the configured timeout ran out.
+    #[error(
+        "{operation}: the audit query `{transaction_id}` {}",
+        QueryEnd { state, timed_out: *.timed_out, elapsed: *.elapsed }
+    )]
+    QueryFailed {
+        /// The operation.
+        operation: &'static str,
+        /// The vendor's id of the query (the Genesys `transactionId`), for support cases.
+        transaction_id: String,
+        /// The last state the vendor reported (`Failed`, `Cancelled`, `Running`, …).
+        state: String,
+        /// Whether the query was given up because it ran longer than the configured timeout.
+        timed_out: bool,
+        /// How long the query had run (submission to the last status).
+        elapsed: Duration,
+    },
+
     /// The client or stream was configured wrongly.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
@@ -355,6 +402,7 @@ impl Error {
             | Error::Decode { operation, .. }
             | Error::RepeatedCursor { operation, .. }
             | Error::ForeignUrl { operation, .. }
+            | Error::QueryFailed { operation, .. }
             | Error::InvalidRequest { operation, .. } => Some(operation),
             Error::InvalidConfig(_) | Error::InvalidCheckpoint(_) => None,
         }

@@ -96,6 +96,18 @@ impl AuditEvent {
     }
 }
 
+/// A native id for a record that has none: stable (a hash of its JSON), and marked
+/// `no-id-…`. Shared by the vendor mappers.
+pub(crate) fn fallback_native_id(raw: &Value) -> String {
+    // FNV-1a, 64 bit: stable across runs and platforms.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in raw.to_string().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("no-id-{hash:016x}")
+}
+
 /// Where a record came from: vendor, stream and tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Source {

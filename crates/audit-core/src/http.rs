@@ -5,7 +5,9 @@
 //! `reqwest::Client`, marked sensitive (so `Debug` of requests and headers never shows it).
 //! That client only ever talks to the configured origin: vendor-supplied URLs (`links.next`,
 //! `before_url`, …) are followed only when their scheme, host and port equal the base URL's,
-//! and redirects are followed only within that origin.
+//! and redirects are followed only within that origin. The one URL fetched elsewhere is one a
+//! vendor presigned on another host (a Genesys result download): it goes through a separate
+//! client that holds no credentials at all.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -249,19 +251,47 @@ pub(crate) fn build_client(
             attempt.follow()
         }
     });
+    finish(
+        client_builder(config, config.request_timeout)?
+            .default_headers(headers)
+            .redirect(redirects),
+    )
+}
+
+/// Builds a `reqwest::Client` that carries **no credentials**, for URLs a vendor presigned
+/// on another host (a Genesys result download): the same timeouts and user agent, a request
+/// timeout of at least `min_request_timeout` (downloads are big), redirects followed up to 5
+/// times (nothing secret can leak: there is nothing to send).
+pub(crate) fn build_plain_client(
+    config: &HttpConfig,
+    min_request_timeout: Duration,
+) -> Result<reqwest::Client, Error> {
+    let timeout = config
+        .request_timeout
+        .map(|timeout| timeout.max(min_request_timeout));
+    finish(client_builder(config, timeout)?.redirect(reqwest::redirect::Policy::limited(5)))
+}
+
+/// The settings every client of the crate shares: user agent, idle pool, timeouts.
+fn client_builder(
+    config: &HttpConfig,
+    request_timeout: Option<Duration>,
+) -> Result<reqwest::ClientBuilder, Error> {
     let user_agent = HeaderValue::from_str(&config.user_agent)
         .map_err(|_| Error::InvalidConfig("the user agent must be visible ASCII text".into()))?;
     let mut builder = reqwest::Client::builder()
-        .default_headers(headers)
         .user_agent(user_agent)
-        .redirect(redirects)
         .pool_idle_timeout(config.pool_idle_timeout);
     if let Some(timeout) = config.connect_timeout {
         builder = builder.connect_timeout(timeout);
     }
-    if let Some(timeout) = config.request_timeout {
+    if let Some(timeout) = request_timeout {
         builder = builder.timeout(timeout);
     }
+    Ok(builder)
+}
+
+fn finish(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, Error> {
     builder
         .build()
         .map_err(|error| Error::InvalidConfig(format!("could not build the HTTP client: {error}")))

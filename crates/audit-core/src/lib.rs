@@ -4,6 +4,10 @@
 //! - [`event`]: the unified [`AuditEvent`], one shape for every vendor and stream.
 //! - [`zendesk`]: [`zendesk::ZendeskClient`], typed access to every Zendesk audit operation
 //!   and streams of events over time windows, with checkpoints.
+//! - [`genesys`]: [`genesys::GenesysClient`], OAuth client credentials in every region, typed
+//!   access to the seven Genesys Cloud audit operations, and streams of events over historical
+//!   queries of any length (30-day chunks, one query at a time) and realtime queries, with
+//!   checkpoints.
 //! - The vendor-neutral machinery every client shares: [`paginate`] (one cursor paginator;
 //!   page and item streams), [`retry`] (what is retried and how long to wait), [`pacing`]
 //!   (spending the rate limit without meeting 429s), [`checkpoint`] (exactly-once resume),
@@ -39,12 +43,35 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The Genesys Cloud client exports its streams the same way:
+//!
+//! ```no_run
+//! use audit_core::{StreamKind, StreamOptions, Window};
+//! use audit_core::genesys::GenesysClient;
+//! use futures::TryStreamExt;
+//!
+//! # async fn export() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = GenesysClient::builder()
+//!     .region("mypurecloud.com")
+//!     .client_credentials(std::env::var("GENESYS_CLIENT_ID")?, std::env::var("GENESYS_CLIENT_SECRET")?)
+//!     .tenant("acme")
+//!     .build()?;
+//! let options = StreamOptions::new(Window::since("2024-01-01T00:00:00Z".parse()?));
+//! let mut pages = client.event_pages(StreamKind::GenesysAudits, options)?;
+//! while let Some(page) = pages.try_next().await? {
+//!     println!("{} events, then {}", page.events.len(), page.checkpoint.to_json());
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 #![deny(missing_docs)]
 
 pub mod checkpoint;
 pub mod error;
 pub mod event;
+pub mod genesys;
 pub mod http;
 pub mod pacing;
 pub mod paginate;

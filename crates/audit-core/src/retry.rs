@@ -9,6 +9,7 @@
 //! | 408, 500, 502, 503 without `Retry-After`, 504 | exponential backoff with jitter |
 //! | connection errors, timeouts, body read errors, undecodable bodies, repeated cursors | exponential backoff with jitter |
 //! | any other status (400, 401, 403, 404, 422, …) | not retried |
+//! | 401 on a call whose caller has just replaced a refused token | exponential backoff (the fresh token is kept) |
 //!
 //! Non-idempotent calls (exports, query submissions) are retried only when the vendor said it
 //! did not process the request: on 429, and on 503 with `Retry-After`. Every retry counts
@@ -193,6 +194,9 @@ pub(crate) struct Operation {
     pub(crate) name: &'static str,
     /// Whether repeating the call is harmless.
     pub(crate) idempotent: bool,
+    /// Whether a 401 is transient: set after the caller has replaced a refused token, so a
+    /// refusal of the fresh one is retried with backoff (with that token) instead of failing.
+    pub(crate) unauthorized_is_transient: bool,
 }
 
 impl Operation {
@@ -201,7 +205,15 @@ impl Operation {
         Operation {
             name,
             idempotent: true,
+            unauthorized_is_transient: false,
         }
+    }
+
+    /// The same operation, with 401s retried with backoff (a refused request was not
+    /// processed, so this holds for writes too).
+    pub(crate) const fn with_unauthorized_retried(mut self) -> Self {
+        self.unauthorized_is_transient = true;
+        self
     }
 
     /// A call with effects (retried only when the vendor said it did not process it).
@@ -209,6 +221,7 @@ impl Operation {
         Operation {
             name,
             idempotent: false,
+            unauthorized_is_transient: false,
         }
     }
 }
@@ -249,6 +262,9 @@ enum Verdict {
     RetryAfter(Duration),
     /// A 429 without a stated delay: backoff, and the whole client pauses.
     RateLimited,
+    /// Retried after an exponential backoff whatever the call: the vendor refused the
+    /// request without processing it (a 401 the caller declared transient).
+    NotProcessed,
 }
 
 #[derive(Debug)]
@@ -393,7 +409,7 @@ impl Retrier {
             }
             let allowed = match failure.verdict {
                 Verdict::Fatal => false,
-                Verdict::RetryAfter(_) | Verdict::RateLimited => true,
+                Verdict::RetryAfter(_) | Verdict::RateLimited | Verdict::NotProcessed => true,
                 Verdict::Backoff => operation.idempotent,
             };
             if !allowed {
@@ -488,18 +504,20 @@ impl Retrier {
             RawError::ErrorResponse(response) => {
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
-                let detail = response
-                    .into_inner()
-                    .detail()
-                    .with_correlation_id(self.rules.correlation_id(&headers));
-                self.status_failure(name, status, detail, &headers)
+                let detail = response.into_inner().detail();
+                // The header's id wins; the body's (Genesys `contextId`) stays when there is none.
+                let detail = match self.rules.correlation_id(&headers) {
+                    Some(id) => detail.with_correlation_id(Some(id)),
+                    None => detail,
+                };
+                self.status_failure(operation, status, detail, &headers)
             }
             RawError::UnexpectedResponse(response) => {
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
                 let detail = VendorDetail::default()
                     .with_correlation_id(self.rules.correlation_id(&headers));
-                self.status_failure(name, status, detail, &headers)
+                self.status_failure(operation, status, detail, &headers)
             }
             RawError::CommunicationError(source) => {
                 if source.is_builder() {
@@ -557,21 +575,28 @@ impl Retrier {
 
     fn status_failure(
         &self,
-        operation: &'static str,
+        operation: Operation,
         status: u16,
         detail: VendorDetail,
         headers: &HeaderMap,
     ) -> Failure {
         let stated =
             retry_after(headers).or_else(|| self.rules.retry_after_in_body(status, &detail));
+        let error = self.rules.api_error(operation.name, status, detail);
         let verdict = match (status, stated) {
             (429, Some(wait)) | (503, Some(wait)) => Verdict::RetryAfter(wait),
             (429, None) => Verdict::RateLimited,
             (408 | 500 | 502 | 503 | 504, _) => Verdict::Backoff,
+            // Only a plain refusal: an access problem (`AccessDenied`) does not pass.
+            (401, _)
+                if operation.unauthorized_is_transient && matches!(error, Error::Api { .. }) =>
+            {
+                Verdict::NotProcessed
+            }
             _ => Verdict::Fatal,
         };
         Failure {
-            error: self.rules.api_error(operation, status, detail),
+            error,
             verdict,
             status: Some(status),
         }

@@ -29,23 +29,13 @@ use zendesk_raw::types::{AuditLog, TicketAudit};
 
 use super::description::{parse_role_changes, parse_sign_in};
 use super::events::TicketEvent;
+use crate::event::fallback_native_id as fallback_id;
 use crate::event::{
     Action, Actor, ActorKind, AuditEvent, Change, Outcome, RecordKind, Source, StreamKind, Target,
 };
 
 /// Zendesk's `author_id` / `actor_id` for changes made by Zendesk itself.
 pub const SYSTEM_USER_ID: i64 = -1;
-
-/// A native id for a record that has none: stable (a hash of its JSON), and marked.
-fn fallback_id(raw: &Value) -> String {
-    // FNV-1a, 64 bit: stable across runs and platforms.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in raw.to_string().bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("no-id-{hash:016x}")
-}
 
 fn non_empty(text: Option<&str>) -> Option<String> {
     text.map(str::trim)

@@ -1,0 +1,1445 @@
+//! Historical audit queries: the typed request, the asynchronous lifecycle (submit, poll,
+//! results, the 302 download), and the oldest-first event stream over any window.
+//!
+//! **Lifecycle.** `POST /api/v2/audits/query` (200 or 202) gives the query's
+//! `transactionId`; its status is polled (1 s, doubling up to 30 s by default; see
+//! [`PollPolicy`]) through `Queued` and `Running` until `Succeeded`. `Failed` and `Cancelled`
+//! end in [`Error::QueryFailed`], which names the transaction, and so does a query still
+//! running when the overall timeout (10 minutes by default) runs out; a state this crate does
+//! not know counts as still running. Submitting is not idempotent (a repeated POST starts a
+//! second query), so it is retried only when Genesys said it did not process it (429, 503 with
+//! `Retry-After`). A client runs **one historical query at a time** (Genesys allows one per
+//! organisation): [`GenesysClient::run_audit_query`] and the event stream wait for each other
+//! from submission until the query has finished running.
+//!
+//! **Results** are paged by `cursor` with `pageSize` up to 500, optionally with
+//! `expand=user`, until the cursor is absent or empty. A `400 response.entity.too.large`
+//! halves the page size and asks for the same cursor again. With `allowRedirect=true` a large
+//! page comes back as a 302 whose body holds a presigned `downloadUrl` and the `cursor` after
+//! it: the file is fetched with a separate HTTP client that carries **no** `Authorization`
+//! header (the URL may point to another host, and is the one place credentials must not go),
+//! read as a JSON array of records (either record shape, see [`super::mapping`]), and paging
+//! continues with the 302's cursor. `allowRedirect` is off by default, as the reference
+//! recommends until it is verified against a live organisation.
+//!
+//! **The event stream** ([`AuditEvents`]) splits its window into chunks of 30 days aligned on
+//! the window's start, and runs them one after the other, oldest first, each sorted by
+//! `Timestamp` ascending. Intervals go out as `YYYY-MM-DDTHH:MM:SS.mmmZ/…` in UTC; the interval
+//! end is exclusive, so a window ending at `until` (inclusive) asks up to `until + 1 ms`. Its
+//! checkpoint is a high-water mark: the newest `eventDate` emitted and the ids emitted at it
+//! (after a chunk other than the last, the chunk's end with no ids). A resumed stream
+//! re-queries from the high-water mark, inclusively, and skips those ids, so it does not
+//! depend on how long Genesys keeps a query's results, and yields exactly what an
+//! uninterrupted run would have yielded after the checkpoint, in the same order.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use futures::stream::{self, BoxStream, StreamExt};
+use genesys_raw::types::{self, AuditLogMessage};
+use progenitor_client::{Error as RawError, ResponseValue};
+use raw_support::Recorded;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::time::Instant;
+use url::Url;
+
+use super::{GenesysClient, mapping};
+use crate::checkpoint::{Boundary, Checkpoint, Direction, Position};
+use crate::error::Error;
+use crate::event::{Source, StreamKind};
+use crate::http::{get_json, is_loopback};
+use crate::paginate::{
+    AdaptivePageSize, CursorPage, EventPage, EventPages, EventStream, Page, PageRequest,
+    PageSizePolicy, PageSource, Paginator,
+};
+use crate::retry::Operation;
+use crate::window::{StreamOptions, Window};
+
+const SUBMIT: Operation = Operation::write("post_audits_query");
+const STATUS: Operation = Operation::read("get_audits_query_transaction_id");
+const RESULTS: Operation = Operation::read("get_audits_query_transaction_id_results");
+const DOWNLOAD: Operation = Operation::read("download_audit_query_results");
+const STREAM: &str = "genesys-audits";
+
+/// The largest `pageSize` of the results operation.
+pub const MAX_PAGE_SIZE: u32 = 500;
+/// The longest interval Genesys accepts in one historical query.
+pub const MAX_QUERY_DAYS: i64 = 31;
+/// The length of the chunks the event stream queries, one after the other.
+pub const CHUNK_DAYS: i64 = 30;
+
+/// A filter of an audit query (`AuditQueryFilter`): a property and the value it must have.
+///
+/// ```
+/// use audit_core::genesys::AuditFilter;
+///
+/// let filter = AuditFilter::EntityType("Role".into());
+/// assert_eq!(filter.property(), "EntityType");
+/// assert_eq!(filter.value(), "Role");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "property", content = "value")]
+pub enum AuditFilter {
+    /// `UserId`: the user who acted.
+    UserId(String),
+    /// `TrusteeOrganizationId`: actions of a trustee organisation's users.
+    TrusteeOrganizationId(String),
+    /// `ClientId`: the OAuth client used.
+    ClientId(String),
+    /// `Action`: the vendor action (`Create`, `Update`, …; see the service mapping).
+    Action(String),
+    /// `EntityType`: the kind of object acted on (`User`, `Queue`, …).
+    EntityType(String),
+    /// `EntityId`: the object acted on.
+    EntityId(String),
+}
+
+impl AuditFilter {
+    /// The property's wire name.
+    pub fn property(&self) -> &'static str {
+        match self {
+            AuditFilter::UserId(_) => "UserId",
+            AuditFilter::TrusteeOrganizationId(_) => "TrusteeOrganizationId",
+            AuditFilter::ClientId(_) => "ClientId",
+            AuditFilter::Action(_) => "Action",
+            AuditFilter::EntityType(_) => "EntityType",
+            AuditFilter::EntityId(_) => "EntityId",
+        }
+    }
+
+    /// The value.
+    pub fn value(&self) -> &str {
+        match self {
+            AuditFilter::UserId(v)
+            | AuditFilter::TrusteeOrganizationId(v)
+            | AuditFilter::ClientId(v)
+            | AuditFilter::Action(v)
+            | AuditFilter::EntityType(v)
+            | AuditFilter::EntityId(v) => v,
+        }
+    }
+
+    pub(crate) fn to_raw(&self) -> types::AuditQueryFilter {
+        types::AuditQueryFilter {
+            property: self.property().to_string(),
+            value: self.value().to_string(),
+        }
+    }
+}
+
+/// The order of results by `Timestamp` (`AuditQuerySort`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    /// Oldest first (what the event streams use).
+    Ascending,
+    /// Newest first.
+    Descending,
+}
+
+impl SortOrder {
+    pub(crate) fn to_raw(self) -> types::AuditQuerySort {
+        types::AuditQuerySort {
+            name: "Timestamp".to_string(),
+            sort_order: match self {
+                SortOrder::Ascending => "ascending",
+                SortOrder::Descending => "descending",
+            }
+            .to_string(),
+        }
+    }
+}
+
+/// `t` without sub-millisecond digits (Genesys timestamps have millisecond precision).
+pub(crate) fn floor_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(3)
+}
+
+/// `start/end` as Genesys wants intervals: `YYYY-MM-DDTHH:MM:SS.mmmZ/…`, UTC, start inclusive,
+/// end exclusive.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use audit_core::genesys::interval;
+///
+/// let start = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap();
+/// let end = Utc.with_ymd_and_hms(2024, 5, 31, 0, 0, 0).unwrap();
+/// assert_eq!(interval(start, end), "2024-05-01T00:00:00.000Z/2024-05-31T00:00:00.000Z");
+/// ```
+pub fn interval(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+    let text = |t: DateTime<Utc>| floor_ms(t).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    format!("{}/{}", text(start), text(end))
+}
+
+pub(crate) fn check_interval(
+    operation: &'static str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    max_days: Option<i64>,
+) -> Result<(), Error> {
+    if floor_ms(end) <= floor_ms(start) {
+        return Err(Error::InvalidRequest {
+            operation,
+            message: format!("the interval ends ({end}) before or when it starts ({start})"),
+        });
+    }
+    if let Some(days) = max_days
+        && end - start > TimeDelta::days(days)
+    {
+        return Err(Error::InvalidRequest {
+            operation,
+            message: format!(
+                "the interval spans more than {days} days, which Genesys refuses; split it \
+                 (the event stream `audit_events` does this for you)"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A historical audit query (`AuditQueryRequest`): an interval of at most 31 days (start
+/// inclusive, end exclusive), an optional service, filters and sort.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use audit_core::genesys::{AuditFilter, AuditQuery, SortOrder};
+///
+/// let query = AuditQuery::new(
+///     Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap(),
+///     Utc.with_ymd_and_hms(2024, 5, 31, 0, 0, 0).unwrap(),
+/// )
+/// .service("PeoplePermissions")
+/// .filter(AuditFilter::EntityType("Role".into()))
+/// .sort(SortOrder::Ascending);
+/// assert_eq!(query.interval(), "2024-05-01T00:00:00.000Z/2024-05-31T00:00:00.000Z");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// The start, inclusive.
+    pub start: DateTime<Utc>,
+    /// The end, exclusive.
+    pub end: DateTime<Utc>,
+    /// `serviceName` (the values `get_audits_query_servicemapping` lists); `None` for all.
+    pub service_name: Option<String>,
+    /// Filters, all of which must match.
+    pub filters: Vec<AuditFilter>,
+    /// The order by `Timestamp`; `None` leaves it to Genesys (undocumented).
+    pub sort: Option<SortOrder>,
+}
+
+impl AuditQuery {
+    /// A query of `[start, end)` over every service, without filters or sort.
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        AuditQuery {
+            start,
+            end,
+            service_name: None,
+            filters: Vec::new(),
+            sort: None,
+        }
+    }
+
+    /// Only the service `name`.
+    pub fn service(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Adds a filter.
+    pub fn filter(mut self, filter: AuditFilter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// Sorts by `Timestamp`.
+    pub fn sort(mut self, order: SortOrder) -> Self {
+        self.sort = Some(order);
+        self
+    }
+
+    /// The interval as sent.
+    pub fn interval(&self) -> String {
+        interval(self.start, self.end)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        check_interval(SUBMIT.name, self.start, self.end, Some(MAX_QUERY_DAYS))
+    }
+
+    fn to_raw(&self) -> types::AuditQueryRequest {
+        types::AuditQueryRequest {
+            interval: self.interval(),
+            service_name: self.service_name.clone(),
+            filters: self.filters.iter().map(AuditFilter::to_raw).collect(),
+            sort: self.sort.map(SortOrder::to_raw).into_iter().collect(),
+        }
+    }
+}
+
+/// The state of a historical query, as an open enum.
+///
+/// ```
+/// use audit_core::genesys::QueryState;
+///
+/// assert_eq!(QueryState::from("Succeeded"), QueryState::Succeeded);
+/// assert!(QueryState::from("Expired").is_pending(), "unknown states count as running");
+/// assert!(QueryState::from("Cancelled").is_failed());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum QueryState {
+    /// Waiting to run.
+    Queued,
+    /// Running.
+    Running,
+    /// Done: the results can be read.
+    Succeeded,
+    /// Failed.
+    Failed,
+    /// Cancelled.
+    Cancelled,
+    /// A state this crate does not know (treated as still running).
+    Other(String),
+}
+
+impl From<&str> for QueryState {
+    fn from(state: &str) -> Self {
+        match state.trim() {
+            "Queued" => QueryState::Queued,
+            "Running" => QueryState::Running,
+            "Succeeded" => QueryState::Succeeded,
+            "Failed" => QueryState::Failed,
+            "Cancelled" => QueryState::Cancelled,
+            other => QueryState::Other(other.to_string()),
+        }
+    }
+}
+
+impl QueryState {
+    /// The state of a status answer (a missing state counts as unknown).
+    pub fn of(status: &types::AuditQueryExecutionStatusResponse) -> Self {
+        QueryState::from(status.state.as_deref().unwrap_or_default())
+    }
+
+    /// Whether the query has ended without results.
+    pub fn is_failed(&self) -> bool {
+        matches!(self, QueryState::Failed | QueryState::Cancelled)
+    }
+
+    /// Whether the query may still finish.
+    pub fn is_pending(&self) -> bool {
+        !self.is_failed() && *self != QueryState::Succeeded
+    }
+
+    /// The vendor's name of the state.
+    pub fn as_str(&self) -> &str {
+        match self {
+            QueryState::Queued => "Queued",
+            QueryState::Running => "Running",
+            QueryState::Succeeded => "Succeeded",
+            QueryState::Failed => "Failed",
+            QueryState::Cancelled => "Cancelled",
+            QueryState::Other(state) => state,
+        }
+    }
+}
+
+impl fmt::Display for QueryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a historical query's status is polled: the first delay, growing by a factor up to a
+/// maximum, and the overall timeout.
+///
+/// ```
+/// use std::time::Duration;
+/// use audit_core::genesys::PollPolicy;
+///
+/// let poll = PollPolicy::default()
+///     .with_delays(Duration::from_secs(2), Duration::from_secs(60))
+///     .with_timeout(Duration::from_secs(1800));
+/// assert_eq!(poll.timeout(), Duration::from_secs(1800));
+/// assert_eq!(poll.delays().take(4).collect::<Vec<_>>(),
+///     [2, 4, 8, 16].map(Duration::from_secs));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollPolicy {
+    initial: Duration,
+    max: Duration,
+    factor: f64,
+    timeout: Duration,
+}
+
+impl Default for PollPolicy {
+    /// 1 s, doubling up to 30 s; give up after 10 minutes.
+    fn default() -> Self {
+        PollPolicy {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(30),
+            factor: 2.0,
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+impl PollPolicy {
+    /// The first delay and the largest one.
+    pub fn with_delays(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial = initial.max(Duration::from_millis(1));
+        self.max = max.max(self.initial);
+        self
+    }
+
+    /// The factor each delay grows by (at least 1).
+    pub fn with_factor(mut self, factor: f64) -> Self {
+        self.factor = if factor.is_finite() {
+            factor.max(1.0)
+        } else {
+            1.0
+        };
+        self
+    }
+
+    /// How long a query may take, from its submission, before it is given up.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The overall timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The delays between polls, in order.
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        let (max, factor) = (self.max, self.factor);
+        std::iter::successors(Some(self.initial), move |delay| {
+            Some(delay.mul_f64(factor).min(max))
+        })
+    }
+}
+
+/// One request for a page of a query's results.
+///
+/// ```
+/// use audit_core::genesys::ResultsRequest;
+///
+/// let request = ResultsRequest::default().page_size(500).expand_user(true);
+/// assert_eq!(request.page_size, Some(500));
+/// assert!(!request.allow_redirect);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResultsRequest {
+    /// `cursor`: where to continue (`None` for the first page).
+    pub cursor: Option<String>,
+    /// `pageSize`, 1 to 500 (Genesys' default is 25).
+    pub page_size: Option<u32>,
+    /// `expand=user`: the acting user's name in each record.
+    pub expand_user: bool,
+    /// `allowRedirect=true`: let Genesys answer a large page with a download (followed for
+    /// you, without credentials).
+    pub allow_redirect: bool,
+}
+
+impl ResultsRequest {
+    /// Sets `cursor`.
+    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+        self.cursor = Some(cursor.into());
+        self
+    }
+
+    /// Sets `pageSize`.
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Sets `expand=user`.
+    pub fn expand_user(mut self, expand: bool) -> Self {
+        self.expand_user = expand;
+        self
+    }
+
+    /// Sets `allowRedirect`.
+    pub fn allow_redirect(mut self, allow: bool) -> Self {
+        self.allow_redirect = allow;
+        self
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if self.page_size.is_some_and(|s| s == 0 || s > MAX_PAGE_SIZE) {
+            return Err(Error::InvalidRequest {
+                operation: RESULTS.name,
+                message: format!("`pageSize` goes from 1 to {MAX_PAGE_SIZE}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One page of a query's results, downloaded or not.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ResultsPage {
+    /// The records, in the query's order. A downloaded page's records are never expanded.
+    pub records: Vec<Recorded<AuditLogMessage>>,
+    /// The cursor of the next page; `None` on the last page (absent or empty in the answer).
+    pub cursor: Option<String>,
+    /// Whether Genesys answered with a download (302) and the records came from it.
+    pub downloaded: bool,
+}
+
+/// The two answers of the results operation.
+#[derive(Debug)]
+enum ResultsBody {
+    Page(types::AuditQueryExecutionResultsResponse),
+    Redirect {
+        body: types::AuditQueryExecutionLargeResultsResponse,
+        location: Option<String>,
+    },
+}
+
+fn non_empty(cursor: Option<&String>) -> Option<String> {
+    cursor.filter(|c| !c.trim().is_empty()).cloned()
+}
+
+impl ResultsBody {
+    fn next_cursor(&self) -> Option<String> {
+        match self {
+            ResultsBody::Page(page) => non_empty(page.cursor.as_ref()),
+            ResultsBody::Redirect { body, .. } => non_empty(body.cursor.as_ref()),
+        }
+    }
+}
+
+fn remap<T, U>(value: ResponseValue<T>, f: impl FnOnce(T) -> U) -> ResponseValue<U> {
+    let status = value.status();
+    let headers = value.headers().clone();
+    ResponseValue::new(f(value.into_inner()), status, headers)
+}
+
+/// Whether `error` is Genesys' "page too large" answer.
+fn too_large(error: &Error) -> bool {
+    error.status() == Some(400)
+        && error
+            .vendor_detail()
+            .and_then(|d| d.error.as_deref())
+            .is_some_and(|code| code == "response.entity.too.large")
+}
+
+/// Reads a downloaded result file: a JSON array of records (or an object with `entities`).
+fn download_records(body: Value) -> Result<Vec<Recorded<AuditLogMessage>>, Error> {
+    let decode = |message: String| Error::Decode {
+        operation: DOWNLOAD.name,
+        status: Some(200),
+        message,
+        waited: Duration::ZERO,
+    };
+    let records = match body {
+        Value::Array(records) => records,
+        Value::Object(mut object) => match object.remove("entities") {
+            Some(Value::Array(records)) => records,
+            _ => {
+                return Err(decode(
+                    "the downloaded file is neither a JSON array of records nor an object \
+                     with `entities`"
+                        .into(),
+                ));
+            }
+        },
+        _ => {
+            return Err(decode(
+                "the downloaded file is not a JSON array of records".into(),
+            ));
+        }
+    };
+    records
+        .into_iter()
+        .enumerate()
+        .map(|(n, record)| {
+            Recorded::from_raw(record)
+                .map_err(|error| decode(format!("record {n} of the download: {error}")))
+        })
+        .collect()
+}
+
+impl GenesysClient {
+    /// Starts a historical query (`postAuditsQuery`) and returns its first status, whose `id`
+    /// is the `transactionId`. Not idempotent: retried only on 429 (and 503 with
+    /// `Retry-After`). It does not wait for other queries of this client: prefer
+    /// [`GenesysClient::run_audit_query`], which does and also waits for the results.
+    ///
+    /// ```no_run
+    /// use audit_core::genesys::{AuditQuery, SortOrder};
+    /// use chrono::{Duration, Utc};
+    ///
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let query = AuditQuery::new(Utc::now() - Duration::days(7), Utc::now()).sort(SortOrder::Ascending);
+    /// let status = client.submit_audit_query(&query).await?;
+    /// println!("query {:?} is {:?}", status.id, status.state);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn submit_audit_query(
+        &self,
+        query: &AuditQuery,
+    ) -> Result<types::AuditQueryExecutionStatusResponse, Error> {
+        query.validate()?;
+        let body = query.to_raw();
+        let response = self
+            .call(SUBMIT, |raw| {
+                let body = body.clone();
+                async move { raw.post_audits_query().body(body).send().await }
+            })
+            .await?;
+        let status = response.into_inner();
+        if status.id.as_deref().is_none_or(|id| id.trim().is_empty()) {
+            return Err(Error::Decode {
+                operation: SUBMIT.name,
+                status: Some(200),
+                message: "the answer has no query `id`".into(),
+                waited: Duration::ZERO,
+            });
+        }
+        Ok(status)
+    }
+
+    /// The status of a historical query (`getAuditsQueryTransactionId`).
+    ///
+    /// ```no_run
+    /// use audit_core::genesys::QueryState;
+    ///
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let status = client.audit_query_status("4f1e2d3c-6b5a-4978-8c1d-2e3f4a5b6c7d").await?;
+    /// if QueryState::of(&status) == QueryState::Succeeded {
+    ///     println!("ready");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn audit_query_status(
+        &self,
+        transaction_id: &str,
+    ) -> Result<types::AuditQueryExecutionStatusResponse, Error> {
+        let response = self
+            .call(STATUS, |raw| async move {
+                raw.get_audits_query_transaction_id()
+                    .transaction_id(transaction_id)
+                    .send()
+                    .await
+            })
+            .await?;
+        Ok(response.into_inner())
+    }
+
+    /// Polls a query's status with the client's [`PollPolicy`] until it has `Succeeded`;
+    /// `Failed`, `Cancelled` and the timeout are [`Error::QueryFailed`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let done = client.wait_for_audit_query("4f1e2d3c-6b5a-4978-8c1d-2e3f4a5b6c7d").await?;
+    /// println!("{:?} covered {:?}", done.id, done.interval);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait_for_audit_query(
+        &self,
+        transaction_id: &str,
+    ) -> Result<types::AuditQueryExecutionStatusResponse, Error> {
+        let first = self.audit_query_status(transaction_id).await?;
+        self.poll(transaction_id, first, Instant::now()).await
+    }
+
+    async fn poll(
+        &self,
+        transaction_id: &str,
+        mut status: types::AuditQueryExecutionStatusResponse,
+        started: Instant,
+    ) -> Result<types::AuditQueryExecutionStatusResponse, Error> {
+        let policy = self.poll_policy();
+        let mut delays = policy.delays();
+        loop {
+            let state = QueryState::of(&status);
+            let elapsed = started.elapsed();
+            match &state {
+                QueryState::Succeeded => {
+                    tracing::debug!(
+                        transaction_id,
+                        elapsed_ms = elapsed.as_millis() as u64,
+                        "audit query succeeded"
+                    );
+                    return Ok(status);
+                }
+                state if state.is_failed() => {
+                    return Err(Error::QueryFailed {
+                        operation: STATUS.name,
+                        transaction_id: transaction_id.to_string(),
+                        state: state.to_string(),
+                        timed_out: false,
+                        elapsed,
+                    });
+                }
+                _ => {}
+            }
+            if elapsed >= policy.timeout {
+                return Err(Error::QueryFailed {
+                    operation: STATUS.name,
+                    transaction_id: transaction_id.to_string(),
+                    state: state.to_string(),
+                    timed_out: true,
+                    elapsed,
+                });
+            }
+            let delay = delays
+                .next()
+                .unwrap_or(policy.max)
+                .min(policy.timeout - elapsed);
+            tracing::debug!(transaction_id, %state, delay_ms = delay.as_millis() as u64, "audit query still running");
+            tokio::time::sleep(delay).await;
+            status = self.audit_query_status(transaction_id).await?;
+        }
+    }
+
+    /// Runs a historical query: waits until no other query of this client is running,
+    /// submits it, and polls it until it has `Succeeded` (see [`PollPolicy`]). Returns the
+    /// final status; read the results with [`GenesysClient::audit_query_results`] or
+    /// [`GenesysClient::audit_result_pages`].
+    ///
+    /// ```no_run
+    /// use audit_core::genesys::{AuditQuery, ResultsRequest, SortOrder};
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let query = AuditQuery::new(Utc::now() - Duration::days(7), Utc::now()).sort(SortOrder::Ascending);
+    /// let done = client.run_audit_query(&query).await?;
+    /// let id = done.id.unwrap_or_default();
+    /// let mut pages = client.audit_result_pages(&id, ResultsRequest::default().page_size(500));
+    /// while let Some(page) = pages.try_next().await? {
+    ///     println!("{} records", page.items.len());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_audit_query(
+        &self,
+        query: &AuditQuery,
+    ) -> Result<types::AuditQueryExecutionStatusResponse, Error> {
+        query.validate()?;
+        let _one_at_a_time = self.query_lock().lock().await;
+        let started = Instant::now();
+        let status = self.submit_audit_query(query).await?;
+        let id = status.id.clone().unwrap_or_default();
+        tracing::debug!(transaction_id = %id, interval = %query.interval(), "audit query submitted");
+        self.poll(&id, status, started).await
+    }
+
+    /// One page of a query's results (`getAuditsQueryTransactionIdResults`). With
+    /// `allow_redirect`, a 302 answer is followed for you: the presigned file is fetched
+    /// without credentials and its records returned, with the cursor after them.
+    ///
+    /// ```no_run
+    /// use audit_core::genesys::ResultsRequest;
+    ///
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let page = client
+    ///     .audit_query_results("4f1e2d3c-6b5a-4978-8c1d-2e3f4a5b6c7d", &ResultsRequest::default().page_size(500))
+    ///     .await?;
+    /// println!("{} records, next: {:?}", page.records.len(), page.cursor);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn audit_query_results(
+        &self,
+        transaction_id: &str,
+        request: &ResultsRequest,
+    ) -> Result<ResultsPage, Error> {
+        request.validate()?;
+        self.results_page(transaction_id, request, |_| Ok(())).await
+    }
+
+    /// Every page of a query's results from `request.cursor` on, fetched on demand, each with
+    /// the cursor of the next. The page size starts at `request.page_size` (default 500) and
+    /// halves when Genesys says a page is too large.
+    ///
+    /// ```no_run
+    /// use audit_core::genesys::ResultsRequest;
+    /// use futures::TryStreamExt;
+    ///
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let records: Vec<_> = client
+    ///     .audit_result_pages("4f1e2d3c-6b5a-4978-8c1d-2e3f4a5b6c7d", ResultsRequest::default())
+    ///     .map_ok(|page| page.items)
+    ///     .try_concat()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn audit_result_pages(
+        &self,
+        transaction_id: &str,
+        request: ResultsRequest,
+    ) -> BoxStream<'static, Result<Page<Recorded<AuditLogMessage>, String>, Error>> {
+        if let Err(error) = request.validate() {
+            return stream::once(async move { Err(error) }).boxed();
+        }
+        let size = request.page_size.unwrap_or(MAX_PAGE_SIZE);
+        let policy = PageSizePolicy::new(size, size.min(10), size);
+        self.result_paginator(
+            transaction_id.to_string(),
+            request,
+            Arc::new(AdaptivePageSize::new(policy)),
+        )
+        .pages()
+    }
+
+    fn result_paginator(
+        &self,
+        transaction_id: String,
+        request: ResultsRequest,
+        size: Arc<AdaptivePageSize>,
+    ) -> Paginator<Recorded<AuditLogMessage>, String> {
+        let client = self.clone();
+        let transaction_id: Arc<str> = transaction_id.into();
+        let start = request.cursor.clone();
+        let request = Arc::new(request);
+        Paginator::new(RESULTS.name, start, move |page: PageRequest<String>| {
+            let client = client.clone();
+            let transaction_id = Arc::clone(&transaction_id);
+            let request = Arc::clone(&request);
+            let size = Arc::clone(&size);
+            async move {
+                let page = client
+                    .adaptive_results_page(&transaction_id, &request, &size, page)
+                    .await?;
+                Ok(CursorPage {
+                    items: page.records,
+                    next: page.cursor,
+                })
+            }
+        })
+    }
+
+    /// A page at the adaptive size: a "too large" answer halves the size and asks again for
+    /// the same cursor, down to the policy's minimum.
+    async fn adaptive_results_page(
+        &self,
+        transaction_id: &str,
+        request: &ResultsRequest,
+        size: &AdaptivePageSize,
+        page: PageRequest<String>,
+    ) -> Result<ResultsPage, Error> {
+        loop {
+            let current = size.current();
+            let attempt = ResultsRequest {
+                cursor: page.cursor.clone(),
+                page_size: Some(current),
+                ..request.clone()
+            };
+            match self
+                .results_page(transaction_id, &attempt, |next| {
+                    page.check_next(next.as_ref())
+                })
+                .await
+            {
+                Ok(results) => {
+                    size.success();
+                    return Ok(results);
+                }
+                Err(error) if too_large(&error) => {
+                    size.shrink();
+                    if size.current() == current {
+                        return Err(error);
+                    }
+                    tracing::info!(
+                        transaction_id,
+                        from = current,
+                        to = size.current(),
+                        "results page too large; asking for a smaller one"
+                    );
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn results_page(
+        &self,
+        transaction_id: &str,
+        request: &ResultsRequest,
+        mut check_next: impl FnMut(Option<String>) -> Result<(), Error>,
+    ) -> Result<ResultsPage, Error> {
+        let response = self
+            .call_checked(
+                RESULTS,
+                |raw| async move {
+                    let mut builder = raw
+                        .get_audits_query_transaction_id_results()
+                        .transaction_id(transaction_id);
+                    if let Some(cursor) = &request.cursor {
+                        builder = builder.cursor(cursor.clone());
+                    }
+                    if let Some(size) = request.page_size {
+                        builder = builder.page_size(size as i32);
+                    }
+                    if request.expand_user {
+                        builder = builder.expand(vec![types::AuditExpand::User]);
+                    }
+                    if request.allow_redirect {
+                        builder = builder.allow_redirect(true);
+                    }
+                    match builder.send().await {
+                        Ok(page) => Ok(remap(page, ResultsBody::Page)),
+                        Err(RawError::UnexpectedResponse(response))
+                            if response.status().is_redirection() =>
+                        {
+                            let location = response
+                                .headers()
+                                .get(reqwest::header::LOCATION)
+                                .and_then(|l| l.to_str().ok())
+                                .map(str::to_string);
+                            let body = ResponseValue::<
+                                types::AuditQueryExecutionLargeResultsResponse,
+                            >::from_response(response)
+                            .await?;
+                            Ok(remap(body, |body| ResultsBody::Redirect { body, location }))
+                        }
+                        Err(error) => Err(error),
+                    }
+                },
+                |body: &ResultsBody| check_next(body.next_cursor()),
+            )
+            .await?;
+        let body = response.into_inner();
+        let cursor = body.next_cursor();
+        match body {
+            ResultsBody::Page(page) => Ok(ResultsPage {
+                records: page.entities,
+                cursor,
+                downloaded: false,
+            }),
+            ResultsBody::Redirect { body, location } => {
+                let url = non_empty(body.download_url.as_ref())
+                    .or(location)
+                    .ok_or_else(|| Error::Decode {
+                        operation: RESULTS.name,
+                        status: Some(302),
+                        message: "the redirect answer has no `downloadUrl`".into(),
+                        waited: Duration::ZERO,
+                    })?;
+                let records = self.download(&url).await?;
+                tracing::debug!(
+                    transaction_id,
+                    records = records.len(),
+                    "read a page of results from a download"
+                );
+                Ok(ResultsPage {
+                    records,
+                    cursor,
+                    downloaded: true,
+                })
+            }
+        }
+    }
+
+    /// Fetches a presigned result file with the credential-free client.
+    async fn download(&self, url: &str) -> Result<Vec<Recorded<AuditLogMessage>>, Error> {
+        let refused = |why: &str| Error::Decode {
+            operation: DOWNLOAD.name,
+            status: Some(302),
+            message: format!("the download URL {why}; it was not requested"),
+            waited: Duration::ZERO,
+        };
+        let url = Url::parse(url).map_err(|_| refused("is not an absolute URL"))?;
+        match (url.scheme(), url.host()) {
+            ("https", Some(_)) => {}
+            ("http", Some(host)) if is_loopback(&host) => {}
+            _ => return Err(refused("is neither https nor http on a loopback host")),
+        }
+        let http = self.download_http();
+        let response = self
+            .retrier()
+            .send(DOWNLOAD, || {
+                let url = url.clone();
+                async move {
+                    // The URL is presigned: keep it out of every error message.
+                    get_json::<Value, types::ErrorBody>(http, "genesys", DOWNLOAD.name, url)
+                        .await
+                        .map_err(|error| match error {
+                            RawError::CommunicationError(e) => {
+                                RawError::CommunicationError(e.without_url())
+                            }
+                            RawError::ResponseBodyError(e) => {
+                                RawError::ResponseBodyError(e.without_url())
+                            }
+                            other => other,
+                        })
+                }
+            })
+            .await?;
+        download_records(response.into_inner())
+    }
+
+    /// The historical audit trail over `window`, oldest first, as a stream of pages of events
+    /// with checkpoints; chunks of 30 days are queried one after the other. Configure it
+    /// (service, filters, `expand=user`, page size, downloads, settle lag, follow mode,
+    /// resume) before calling [`AuditEvents::pages`] or [`AuditEvents::events`].
+    ///
+    /// ```no_run
+    /// use audit_core::Window;
+    /// use futures::TryStreamExt;
+    ///
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let since = chrono::Utc::now() - chrono::Duration::days(90);
+    /// let mut events = client.audit_events(Window::since(since)).expand_user(true).events();
+    /// while let Some(event) = events.try_next().await? {
+    ///     println!("{} {} {:?}", event.occurred_at, event.action, event.description);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn audit_events(&self, window: Window) -> AuditEvents {
+        AuditEvents {
+            client: self.clone(),
+            options: StreamOptions::new(window),
+            service: None,
+            filters: Vec::new(),
+            expand_user: false,
+            page_size: None,
+            allow_redirect: false,
+            high_water: None,
+        }
+    }
+}
+
+/// The historical event stream, before it starts: set its options, then call
+/// [`AuditEvents::pages`] or [`AuditEvents::events`]. Nothing is requested until the stream
+/// is polled.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use audit_core::Checkpoint;
+/// use audit_core::genesys::AuditFilter;
+///
+/// # async fn example(client: audit_core::genesys::GenesysClient, saved: String) -> Result<(), audit_core::Error> {
+/// let checkpoint = Checkpoint::from_json(&saved)?;
+/// let pages = client
+///     .audit_events(checkpoint.window)
+///     .service("PeoplePermissions")
+///     .filter(AuditFilter::EntityType("Role".into()))
+///     .expand_user(true)
+///     .page_size(250)
+///     .settle_lag(Duration::from_secs(300))
+///     .follow(Duration::from_secs(600))
+///     .resume(checkpoint)?
+///     .pages();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuditEvents {
+    client: GenesysClient,
+    options: StreamOptions,
+    service: Option<String>,
+    filters: Vec<AuditFilter>,
+    expand_user: bool,
+    page_size: Option<u32>,
+    allow_redirect: bool,
+    high_water: Option<Boundary>,
+}
+
+impl AuditEvents {
+    pub(crate) fn with_options(
+        client: GenesysClient,
+        options: StreamOptions,
+    ) -> Result<Self, Error> {
+        let resume = options.resume.clone();
+        let mut events = client.audit_events(options.window);
+        events.options = StreamOptions {
+            resume: None,
+            ..options
+        };
+        match resume {
+            Some(checkpoint) => events.resume(checkpoint),
+            None => Ok(events),
+        }
+    }
+
+    fn source(&self) -> Source {
+        Source::new(StreamKind::GenesysAudits, self.client.tenant())
+    }
+
+    /// Only the service `name` (`serviceName`).
+    pub fn service(mut self, name: impl Into<String>) -> Self {
+        self.service = Some(name.into());
+        self
+    }
+
+    /// Adds a filter; every filter must match.
+    pub fn filter(mut self, filter: AuditFilter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// `expand=user`: the acting user's name in each record (not in downloaded pages).
+    pub fn expand_user(mut self, expand: bool) -> Self {
+        self.expand_user = expand;
+        self
+    }
+
+    /// The results' page size, 1 to 500 (default: the client's policy, 500). It halves when
+    /// Genesys says a page is too large.
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// `allowRedirect`: let Genesys answer large pages with a download (default off).
+    pub fn allow_redirect(mut self, allow: bool) -> Self {
+        self.allow_redirect = allow;
+        self
+    }
+
+    /// How far behind now an open window ends (default 30 s).
+    pub fn settle_lag(mut self, settle_lag: Duration) -> Self {
+        self.options.settle_lag = settle_lag;
+        self
+    }
+
+    /// Follow mode: once caught up, sleep `poll_interval` and query what arrived since,
+    /// forever.
+    pub fn follow(mut self, poll_interval: Duration) -> Self {
+        self.options.follow = Some(poll_interval);
+        self
+    }
+
+    /// Continues from `checkpoint` (taken from this stream, this tenant): with its window,
+    /// from its high-water mark.
+    pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
+        checkpoint.expect_source(&self.source())?;
+        self.high_water = high_water_of(checkpoint.position)?;
+        self.options.window = checkpoint.window;
+        Ok(self)
+    }
+
+    /// The checkpoint of the stream's starting point.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint::new(
+            self.source(),
+            self.options.window,
+            position(&self.high_water),
+        )
+    }
+
+    /// The stream of pages, each with its checkpoint.
+    pub fn pages(self) -> EventPages {
+        let policy = match self.page_size {
+            Some(size) if size == 0 || size > MAX_PAGE_SIZE => {
+                return EventPages::failed(Error::InvalidConfig(format!(
+                    "the results page size goes from 1 to {MAX_PAGE_SIZE}, not {size}"
+                )));
+            }
+            Some(size) => PageSizePolicy::new(size, size.min(10), size),
+            None => self.client.page_size_policy(),
+        };
+        EventPages::from_source(AuditSource {
+            source: self.source(),
+            size: Arc::new(AdaptivePageSize::new(policy)),
+            settings: self,
+            pass: None,
+            passes: 0,
+            done: false,
+        })
+    }
+
+    /// The stream of events.
+    pub fn events(self) -> EventStream {
+        self.pages().events()
+    }
+}
+
+pub(crate) fn high_water_of(position: Position) -> Result<Option<Boundary>, Error> {
+    match position {
+        Position::Start => Ok(None),
+        Position::HighWater { at, ids } => Ok(Some(Boundary { at, ids })),
+        other => Err(Error::InvalidCheckpoint(format!(
+            "a Genesys checkpoint holds a high-water mark, not {other:?}"
+        ))),
+    }
+}
+
+pub(crate) fn position(high_water: &Option<Boundary>) -> Position {
+    match high_water {
+        Some(boundary) => Position::HighWater {
+            at: boundary.at,
+            ids: boundary.ids.clone(),
+        },
+        None => Position::Start,
+    }
+}
+
+/// The inclusive end of a pass: the window's end, but never later than now minus the settle
+/// lag (whole seconds for an open end; a closed end keeps its milliseconds).
+pub(crate) fn pass_until(options: &StreamOptions, now: DateTime<Utc>) -> DateTime<Utc> {
+    let lag = TimeDelta::from_std(options.settle_lag).unwrap_or(TimeDelta::MAX);
+    let settled = now
+        .checked_sub_signed(lag)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    match options.window.until {
+        Some(until) if until <= settled => floor_ms(until),
+        _ => options.window.effective_until(now, options.settle_lag),
+    }
+}
+
+/// The end of the 30-day chunk that holds `t`, on the grid that starts at `since`.
+fn chunk_end(since: DateTime<Utc>, t: DateTime<Utc>) -> DateTime<Utc> {
+    let chunk = TimeDelta::days(CHUNK_DAYS);
+    let chunk_ms = chunk.num_milliseconds();
+    let offset = (t - since).num_milliseconds().max(0);
+    since + TimeDelta::milliseconds((offset / chunk_ms + 1) * chunk_ms)
+}
+
+struct Chunk {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    last: bool,
+    paginator: Paginator<Recorded<AuditLogMessage>, String>,
+}
+
+struct Pass {
+    /// The window's inclusive end for this pass.
+    until: DateTime<Utc>,
+    /// The exclusive end: `until + 1 ms`.
+    end: DateTime<Utc>,
+    next_start: DateTime<Utc>,
+    chunk: Option<Chunk>,
+}
+
+struct AuditSource {
+    settings: AuditEvents,
+    source: Source,
+    size: Arc<AdaptivePageSize>,
+    pass: Option<Pass>,
+    passes: u64,
+    done: bool,
+}
+
+impl AuditSource {
+    fn start_pass(&self) -> Option<Pass> {
+        let options = &self.settings.options;
+        let until = pass_until(options, Utc::now());
+        let since = floor_ms(options.window.since);
+        let from = match &self.settings.high_water {
+            Some(boundary) => floor_ms(boundary.at).max(since),
+            None => since,
+        };
+        if from > until {
+            return None;
+        }
+        tracing::debug!(stream = STREAM, %from, %until, "starting a pass");
+        Some(Pass {
+            until,
+            end: until + TimeDelta::milliseconds(1),
+            next_start: from,
+            chunk: None,
+        })
+    }
+}
+
+/// Runs the query of the next chunk of `pass` and sets up the walk of its results.
+async fn start_chunk(
+    settings: &AuditEvents,
+    size: &Arc<AdaptivePageSize>,
+    pass: &mut Pass,
+) -> Result<(), Error> {
+    let since = floor_ms(settings.options.window.since);
+    let start = pass.next_start;
+    let end = chunk_end(since, start).min(pass.end);
+    let mut query = AuditQuery::new(start, end).sort(SortOrder::Ascending);
+    query.service_name = settings.service.clone();
+    query.filters = settings.filters.clone();
+    let client = &settings.client;
+    let status = client.run_audit_query(&query).await?;
+    let transaction_id = status.id.unwrap_or_default();
+    let request = ResultsRequest {
+        cursor: None,
+        page_size: None,
+        expand_user: settings.expand_user,
+        allow_redirect: settings.allow_redirect,
+    };
+    pass.chunk = Some(Chunk {
+        start,
+        end,
+        last: end >= pass.end,
+        paginator: client.result_paginator(transaction_id, request, Arc::clone(size)),
+    });
+    pass.next_start = end;
+    Ok(())
+}
+
+impl PageSource for AuditSource {
+    async fn next_page(&mut self) -> Result<Option<EventPage>, Error> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            if self.pass.is_none() {
+                if self.passes > 0 {
+                    match self.settings.options.follow {
+                        Some(poll) => tokio::time::sleep(poll).await,
+                        None => {
+                            self.done = true;
+                            return Ok(None);
+                        }
+                    }
+                }
+                self.passes += 1;
+                match self.start_pass() {
+                    Some(pass) => self.pass = Some(pass),
+                    None => continue,
+                }
+            }
+            let mut pass = self.pass.take().expect("a pass is running");
+            if pass.chunk.is_none() {
+                if pass.next_start >= pass.end {
+                    continue;
+                }
+                start_chunk(&self.settings, &self.size, &mut pass).await?;
+            }
+            let chunk = pass.chunk.as_mut().expect("a chunk is running");
+            let page = match chunk.paginator.next_page().await {
+                Ok(Some(page)) => page,
+                Ok(None) => {
+                    pass.chunk = None;
+                    self.pass = Some(pass);
+                    continue;
+                }
+                Err(error) => {
+                    self.pass = Some(pass);
+                    return Err(error);
+                }
+            };
+            let since = self.settings.options.window.since;
+            let tenant = self.settings.client.tenant().to_string();
+            let received = page.items.len();
+            let mut events = Vec::with_capacity(received);
+            let mut duplicates = 0;
+            for record in &page.items {
+                let event = mapping::audit_event(&tenant, StreamKind::GenesysAudits, record);
+                let at = event.occurred_at;
+                // Outside the chunk: another chunk (or no chunk) reads it.
+                if at < since || at > pass.until || at < chunk.start || at >= chunk.end {
+                    continue;
+                }
+                if Boundary::admit(
+                    &mut self.settings.high_water,
+                    Direction::OldestFirst,
+                    at,
+                    &event.native_id,
+                ) {
+                    events.push(event);
+                } else {
+                    duplicates += 1;
+                }
+            }
+            self.settings
+                .client
+                .stats_counter()
+                .page(events.len(), duplicates);
+            let chunk_done = page.next.is_none();
+            let (last, end) = (chunk.last, chunk.end);
+            if chunk_done {
+                pass.chunk = None;
+                // Everything before the chunk's end has been read: a resumed stream starts
+                // with the next chunk. (After the last chunk the mark stays on the newest
+                // record, so a follow-up pass re-reads from there.)
+                if !last && self.settings.high_water.as_ref().is_none_or(|b| b.at < end) {
+                    self.settings.high_water = Some(Boundary {
+                        at: end,
+                        ids: Vec::new(),
+                    });
+                }
+            }
+            let caught_up = chunk_done && last;
+            if !caught_up {
+                self.pass = Some(pass);
+            }
+            return Ok(Some(EventPage {
+                events,
+                checkpoint: Checkpoint::new(
+                    self.source.clone(),
+                    self.settings.options.window,
+                    position(&self.settings.high_water),
+                ),
+                received,
+                caught_up,
+            }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap() + TimeDelta::days(i64::from(d) - 1)
+    }
+
+    #[test]
+    fn chunks_sit_on_a_30_day_grid_from_the_start() {
+        let since = t(1);
+        assert_eq!(chunk_end(since, since), t(31));
+        assert_eq!(chunk_end(since, t(20)), t(31));
+        assert_eq!(chunk_end(since, t(31)), t(61));
+        assert_eq!(chunk_end(since, t(31) - TimeDelta::milliseconds(1)), t(31));
+    }
+
+    #[test]
+    fn intervals_are_utc_with_milliseconds() {
+        let start = t(1) + TimeDelta::microseconds(1_234_567);
+        assert_eq!(
+            interval(start, t(2)),
+            "2024-01-01T00:00:01.234Z/2024-01-02T00:00:00.000Z"
+        );
+        assert!(check_interval("x", t(1), t(33), Some(31)).is_err());
+        assert!(check_interval("x", t(1), t(32), Some(31)).is_ok());
+        assert!(check_interval("x", t(2), t(1), None).is_err());
+    }
+
+    #[test]
+    fn a_closed_window_keeps_its_milliseconds() {
+        let now = t(40);
+        let until = t(10) + TimeDelta::milliseconds(750);
+        let options = StreamOptions::new(Window::between(t(1), until).unwrap());
+        assert_eq!(pass_until(&options, now), until);
+        let open = StreamOptions::new(Window::since(t(1)));
+        assert_eq!(pass_until(&open, now), now - TimeDelta::seconds(30));
+    }
+
+    #[test]
+    fn poll_delays_grow_to_the_cap() {
+        let delays: Vec<u64> = PollPolicy::default()
+            .delays()
+            .take(7)
+            .map(|d| d.as_secs())
+            .collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 30, 30]);
+    }
+
+    #[test]
+    fn downloads_accept_arrays_and_entities() {
+        let array = serde_json::json!([{"id": "a", "eventTime": "2024-05-01T00:00:00Z"}]);
+        assert_eq!(download_records(array).unwrap().len(), 1);
+        let wrapped = serde_json::json!({"entities": [{"id": "a"}, {"id": "b"}]});
+        assert_eq!(download_records(wrapped).unwrap().len(), 2);
+        assert!(download_records(serde_json::json!("nope")).is_err());
+    }
+}

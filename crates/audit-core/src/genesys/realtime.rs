@@ -1,0 +1,652 @@
+//! Realtime audit queries (synchronous, paged by number, the last 14 days, only the services
+//! the realtime service mapping lists), related audits, both service mappings, and the
+//! realtime event stream.
+//!
+//! **The realtime stream** ([`RealtimeEvents`]) reads `pageNumber` 1, 2, … up to the answer's
+//! `pageCount` with `pageSize` 500 by default (no maximum is documented for realtime; 500 is the
+//! results operation's maximum and what peers use), sorted by `Timestamp` ascending. Its
+//! checkpoint is the same high-water mark as the historical stream's, and a resumed pass
+//! re-queries from it inclusively. Genesys only answers for the last 14 days: a window (or a
+//! checkpoint) that starts earlier is **clamped**, with a `tracing` warning naming what is
+//! left out, to 14 days before now plus 5 minutes (so the vendor's own moving boundary cannot
+//! shift the pages under a pass). For anything older, and for services the realtime mapping
+//! does not list, use the historical stream ([`super::AuditEvents`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use genesys_raw::types::{self, AuditLogMessage};
+use raw_support::Recorded;
+
+use super::query::{
+    AuditFilter, MAX_PAGE_SIZE, SortOrder, check_interval, floor_ms, high_water_of, interval,
+    pass_until, position,
+};
+use super::{GenesysClient, mapping};
+use crate::checkpoint::{Boundary, Checkpoint, Direction};
+use crate::error::Error;
+use crate::event::{AuditEvent, Source, StreamKind};
+use crate::paginate::{EventPage, EventPages, EventStream, PageSource};
+use crate::retry::Operation;
+use crate::window::{StreamOptions, Window};
+
+const REALTIME: Operation = Operation::read("post_audits_query_realtime");
+const RELATED: Operation = Operation::read("post_audits_query_realtime_related");
+const MAPPING: Operation = Operation::read("get_audits_query_servicemapping");
+const REALTIME_MAPPING: Operation = Operation::read("get_audits_query_realtime_servicemapping");
+const STREAM: &str = "genesys-realtime";
+
+/// How far back realtime queries reach.
+pub const REALTIME_DAYS: i64 = 14;
+/// The realtime stream's default page size.
+pub const DEFAULT_REALTIME_PAGE_SIZE: u32 = 500;
+/// How far inside the 14 days a clamped realtime stream starts.
+const CLAMP_MARGIN: TimeDelta = TimeDelta::minutes(5);
+
+/// A realtime audit query (`AuditRealtimeQueryRequest` and its `expand` parameter).
+///
+/// ```
+/// use chrono::{Duration, Utc};
+/// use audit_core::genesys::{AuditFilter, RealtimeQuery, SortOrder};
+///
+/// let query = RealtimeQuery::new(Utc::now() - Duration::days(1), Utc::now())
+///     .service("Architect")
+///     .filter(AuditFilter::Action("Publish".into()))
+///     .sort(SortOrder::Ascending)
+///     .page(1, 500)
+///     .expand_user(true);
+/// assert_eq!(query.page_size, Some(500));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealtimeQuery {
+    /// The start, inclusive (at most 14 days ago: older records are not returned).
+    pub start: DateTime<Utc>,
+    /// The end, exclusive.
+    pub end: DateTime<Utc>,
+    /// `serviceName` (the values the realtime service mapping lists); `None` for all.
+    pub service_name: Option<String>,
+    /// Filters, all of which must match.
+    pub filters: Vec<AuditFilter>,
+    /// The order by `Timestamp`.
+    pub sort: Option<SortOrder>,
+    /// `pageNumber`, from 1.
+    pub page_number: Option<u32>,
+    /// `pageSize`, 1 to 500.
+    pub page_size: Option<u32>,
+    /// `expand=user`.
+    pub expand_user: bool,
+}
+
+impl RealtimeQuery {
+    /// A query of `[start, end)` over every realtime service.
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        RealtimeQuery {
+            start,
+            end,
+            service_name: None,
+            filters: Vec::new(),
+            sort: None,
+            page_number: None,
+            page_size: None,
+            expand_user: false,
+        }
+    }
+
+    /// Only the service `name`.
+    pub fn service(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Adds a filter.
+    pub fn filter(mut self, filter: AuditFilter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// Sorts by `Timestamp`.
+    pub fn sort(mut self, order: SortOrder) -> Self {
+        self.sort = Some(order);
+        self
+    }
+
+    /// `pageNumber` (from 1) and `pageSize` (1 to 500).
+    pub fn page(mut self, number: u32, size: u32) -> Self {
+        self.page_number = Some(number);
+        self.page_size = Some(size);
+        self
+    }
+
+    /// `expand=user`.
+    pub fn expand_user(mut self, expand: bool) -> Self {
+        self.expand_user = expand;
+        self
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        check_interval(REALTIME.name, self.start, self.end, None)?;
+        let invalid = |message: String| Error::InvalidRequest {
+            operation: REALTIME.name,
+            message,
+        };
+        if self.page_number == Some(0) {
+            return Err(invalid("`pageNumber` starts at 1".into()));
+        }
+        if self.page_size.is_some_and(|s| s == 0 || s > MAX_PAGE_SIZE) {
+            return Err(invalid(format!(
+                "`pageSize` goes from 1 to {MAX_PAGE_SIZE}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn to_raw(&self) -> types::AuditRealtimeQueryRequest {
+        types::AuditRealtimeQueryRequest {
+            interval: interval(self.start, self.end),
+            service_name: self.service_name.clone(),
+            filters: self.filters.iter().map(AuditFilter::to_raw).collect(),
+            sort: self.sort.map(SortOrder::to_raw).into_iter().collect(),
+            page_number: self.page_number.map(|n| n as i32),
+            page_size: self.page_size.map(|n| n as i32),
+        }
+    }
+}
+
+/// A related-audits query (`AuditRealtimeRelatedRequest`): every record produced by the same
+/// action as the audit `audit_id`.
+///
+/// ```
+/// use audit_core::genesys::{RelatedQuery, SortOrder};
+///
+/// let query = RelatedQuery::new("0f8e1c2a-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
+///     .sort(SortOrder::Ascending)
+///     .expand_user(true);
+/// assert!(query.trustor_org_id.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelatedQuery {
+    /// The audit whose related audits to read.
+    pub audit_id: String,
+    /// The trustor organisation, for audits of a trustee's user within it.
+    pub trustor_org_id: Option<String>,
+    /// The order by `Timestamp`.
+    pub sort: Option<SortOrder>,
+    /// `expand=user`.
+    pub expand_user: bool,
+}
+
+impl RelatedQuery {
+    /// The related audits of `audit_id`.
+    pub fn new(audit_id: impl Into<String>) -> Self {
+        RelatedQuery {
+            audit_id: audit_id.into(),
+            trustor_org_id: None,
+            sort: None,
+            expand_user: false,
+        }
+    }
+
+    /// Within the trustor organisation `org_id`.
+    pub fn trustor_org(mut self, org_id: impl Into<String>) -> Self {
+        self.trustor_org_id = Some(org_id.into());
+        self
+    }
+
+    /// Sorts by `Timestamp`.
+    pub fn sort(mut self, order: SortOrder) -> Self {
+        self.sort = Some(order);
+        self
+    }
+
+    /// `expand=user`.
+    pub fn expand_user(mut self, expand: bool) -> Self {
+        self.expand_user = expand;
+        self
+    }
+}
+
+fn expand(user: bool) -> Option<Vec<types::AuditExpand>> {
+    user.then(|| vec![types::AuditExpand::User])
+}
+
+impl GenesysClient {
+    /// One page of a realtime query (`postAuditsQueryRealtime`): records of the last 14 days,
+    /// of the services the realtime mapping lists.
+    ///
+    /// ```no_run
+    /// use audit_core::genesys::{RealtimeQuery, SortOrder};
+    /// use chrono::{Duration, Utc};
+    ///
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let query = RealtimeQuery::new(Utc::now() - Duration::hours(6), Utc::now())
+    ///     .sort(SortOrder::Ascending)
+    ///     .page(1, 500);
+    /// let page = client.realtime_query(&query).await?;
+    /// println!("{} of {:?} records, {:?} pages", page.entities.len(), page.total, page.page_count);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn realtime_query(
+        &self,
+        query: &RealtimeQuery,
+    ) -> Result<types::AuditRealtimeQueryResultsResponse, Error> {
+        query.validate()?;
+        let body = query.to_raw();
+        let expand = expand(query.expand_user);
+        let response = self
+            .call(REALTIME, |raw| {
+                let body = body.clone();
+                let expand = expand.clone();
+                async move {
+                    let mut builder = raw.post_audits_query_realtime().body(body);
+                    if let Some(expand) = expand {
+                        builder = builder.expand(expand);
+                    }
+                    builder.send().await
+                }
+            })
+            .await?;
+        Ok(response.into_inner())
+    }
+
+    /// Every record produced by the same action as one audit
+    /// (`postAuditsQueryRealtimeRelated`), the audit itself included.
+    ///
+    /// ```no_run
+    /// use audit_core::genesys::RelatedQuery;
+    ///
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let related = client
+    ///     .related_audits(&RelatedQuery::new("0f8e1c2a-5b6d-4e7f-8a9b-0c1d2e3f4a5b").expand_user(true))
+    ///     .await?;
+    /// for record in &related {
+    ///     println!("{:?} {:?} {:?}", record.event_date, record.action, record.entity_type);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn related_audits(
+        &self,
+        query: &RelatedQuery,
+    ) -> Result<Vec<Recorded<AuditLogMessage>>, Error> {
+        if query.audit_id.trim().is_empty() {
+            return Err(Error::InvalidRequest {
+                operation: RELATED.name,
+                message: "the audit id is empty".into(),
+            });
+        }
+        let body = types::AuditRealtimeRelatedRequest {
+            audit_id: query.audit_id.trim().to_string(),
+            trustor_org_id: query.trustor_org_id.clone(),
+            sort: query.sort.map(SortOrder::to_raw).into_iter().collect(),
+        };
+        let expand = expand(query.expand_user);
+        let response = self
+            .call(RELATED, |raw| {
+                let body = body.clone();
+                let expand = expand.clone();
+                async move {
+                    let mut builder = raw.post_audits_query_realtime_related().body(body);
+                    if let Some(expand) = expand {
+                        builder = builder.expand(expand);
+                    }
+                    builder.send().await
+                }
+            })
+            .await?;
+        Ok(response.into_inner().entities)
+    }
+
+    /// The related audits of one audit, as events of the realtime stream.
+    ///
+    /// ```no_run
+    /// use audit_core::genesys::RelatedQuery;
+    ///
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let events = client.related_events(&RelatedQuery::new("0f8e1c2a-5b6d-4e7f-8a9b-0c1d2e3f4a5b")).await?;
+    /// for event in &events {
+    ///     println!("{} {:?}", event.action, event.target);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn related_events(&self, query: &RelatedQuery) -> Result<Vec<AuditEvent>, Error> {
+        let records = self.related_audits(query).await?;
+        Ok(records
+            .iter()
+            .map(|r| mapping::audit_event(self.tenant(), StreamKind::GenesysRealtime, r))
+            .collect())
+    }
+
+    /// The services, entity types and actions historical queries accept
+    /// (`getAuditsQueryServicemapping`).
+    ///
+    /// ```no_run
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let mapping = client.service_mapping().await?;
+    /// for service in &mapping.services {
+    ///     println!("{:?}: {} entity types", service.name, service.entities.len());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn service_mapping(&self) -> Result<types::AuditQueryServiceMapping, Error> {
+        let response = self
+            .call(MAPPING, |raw| async move {
+                raw.get_audits_query_servicemapping().send().await
+            })
+            .await?;
+        Ok(response.into_inner())
+    }
+
+    /// The services, entity types and actions realtime queries cover
+    /// (`getAuditsQueryRealtimeServicemapping`).
+    ///
+    /// ```no_run
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let realtime = client.realtime_service_mapping().await?;
+    /// let names: Vec<_> = realtime.services.iter().filter_map(|s| s.name.as_deref()).collect();
+    /// println!("realtime covers {}", names.join(", "));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn realtime_service_mapping(&self) -> Result<types::AuditQueryServiceMapping, Error> {
+        let response = self
+            .call(REALTIME_MAPPING, |raw| async move {
+                raw.get_audits_query_realtime_servicemapping().send().await
+            })
+            .await?;
+        Ok(response.into_inner())
+    }
+
+    /// The realtime audit trail over `window` (at most the last 14 days; see the module docs),
+    /// oldest first, as a stream of pages of events with checkpoints.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use audit_core::Window;
+    /// use futures::TryStreamExt;
+    ///
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    /// let mut pages = client
+    ///     .realtime_events(Window::since(since))
+    ///     .service("Architect")
+    ///     .follow(Duration::from_secs(60))
+    ///     .pages();
+    /// while let Some(page) = pages.try_next().await? {
+    ///     println!("{} events; resume from {}", page.events.len(), page.checkpoint.to_json());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn realtime_events(&self, window: Window) -> RealtimeEvents {
+        RealtimeEvents {
+            client: self.clone(),
+            options: StreamOptions::new(window),
+            service: None,
+            filters: Vec::new(),
+            expand_user: false,
+            page_size: DEFAULT_REALTIME_PAGE_SIZE,
+            high_water: None,
+        }
+    }
+}
+
+/// The realtime event stream, before it starts: set its options, then call
+/// [`RealtimeEvents::pages`] or [`RealtimeEvents::events`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use audit_core::Checkpoint;
+/// use audit_core::genesys::AuditFilter;
+///
+/// # async fn example(client: audit_core::genesys::GenesysClient, saved: String) -> Result<(), audit_core::Error> {
+/// let checkpoint = Checkpoint::from_json(&saved)?;
+/// let events = client
+///     .realtime_events(checkpoint.window)
+///     .filter(AuditFilter::EntityType("Flow".into()))
+///     .expand_user(true)
+///     .page_size(200)
+///     .resume(checkpoint)?
+///     .events();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RealtimeEvents {
+    client: GenesysClient,
+    options: StreamOptions,
+    service: Option<String>,
+    filters: Vec<AuditFilter>,
+    expand_user: bool,
+    page_size: u32,
+    high_water: Option<Boundary>,
+}
+
+impl RealtimeEvents {
+    pub(crate) fn with_options(
+        client: GenesysClient,
+        options: StreamOptions,
+    ) -> Result<Self, Error> {
+        let resume = options.resume.clone();
+        let mut events = client.realtime_events(options.window);
+        events.options = StreamOptions {
+            resume: None,
+            ..options
+        };
+        match resume {
+            Some(checkpoint) => events.resume(checkpoint),
+            None => Ok(events),
+        }
+    }
+
+    fn source(&self) -> Source {
+        Source::new(StreamKind::GenesysRealtime, self.client.tenant())
+    }
+
+    /// Only the service `name`.
+    pub fn service(mut self, name: impl Into<String>) -> Self {
+        self.service = Some(name.into());
+        self
+    }
+
+    /// Adds a filter; every filter must match.
+    pub fn filter(mut self, filter: AuditFilter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// `expand=user`: the acting user's name in each record.
+    pub fn expand_user(mut self, expand: bool) -> Self {
+        self.expand_user = expand;
+        self
+    }
+
+    /// The page size, 1 to 500 (default 500).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = size;
+        self
+    }
+
+    /// How far behind now an open window ends (default 30 s).
+    pub fn settle_lag(mut self, settle_lag: Duration) -> Self {
+        self.options.settle_lag = settle_lag;
+        self
+    }
+
+    /// Follow mode: once caught up, sleep `poll_interval` and continue, forever.
+    pub fn follow(mut self, poll_interval: Duration) -> Self {
+        self.options.follow = Some(poll_interval);
+        self
+    }
+
+    /// Continues from `checkpoint` (taken from this stream, this tenant).
+    pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
+        checkpoint.expect_source(&self.source())?;
+        self.high_water = high_water_of(checkpoint.position)?;
+        self.options.window = checkpoint.window;
+        Ok(self)
+    }
+
+    /// The checkpoint of the stream's starting point.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint::new(
+            self.source(),
+            self.options.window,
+            position(&self.high_water),
+        )
+    }
+
+    /// The stream of pages, each with its checkpoint.
+    pub fn pages(self) -> EventPages {
+        if self.page_size == 0 || self.page_size > MAX_PAGE_SIZE {
+            return EventPages::failed(Error::InvalidConfig(format!(
+                "the realtime page size goes from 1 to {MAX_PAGE_SIZE}, not {}",
+                self.page_size
+            )));
+        }
+        EventPages::from_source(RealtimeSource {
+            source: self.source(),
+            settings: self,
+            pass: None,
+            passes: 0,
+            done: false,
+        })
+    }
+
+    /// The stream of events.
+    pub fn events(self) -> EventStream {
+        self.pages().events()
+    }
+}
+
+struct RealtimePass {
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    page_number: u32,
+}
+
+struct RealtimeSource {
+    settings: RealtimeEvents,
+    source: Source,
+    pass: Option<RealtimePass>,
+    passes: u64,
+    done: bool,
+}
+
+impl RealtimeSource {
+    fn start_pass(&self) -> Option<RealtimePass> {
+        let options = &self.settings.options;
+        let now = Utc::now();
+        let until = pass_until(options, now);
+        let since = floor_ms(options.window.since);
+        let mut from = match &self.settings.high_water {
+            Some(boundary) => floor_ms(boundary.at).max(since),
+            None => since,
+        };
+        let reach = floor_ms(now - TimeDelta::days(REALTIME_DAYS));
+        if from < reach {
+            let clamped = reach + CLAMP_MARGIN;
+            tracing::warn!(
+                stream = STREAM,
+                requested = %from,
+                reads_from = %clamped,
+                "realtime queries reach back 14 days only: records before `reads_from` are \
+                 not read; use the genesys-audits stream for them"
+            );
+            from = clamped;
+        }
+        if from > until {
+            return None;
+        }
+        tracing::debug!(stream = STREAM, %from, %until, "starting a pass");
+        Some(RealtimePass {
+            from,
+            until,
+            page_number: 1,
+        })
+    }
+}
+
+impl PageSource for RealtimeSource {
+    async fn next_page(&mut self) -> Result<Option<EventPage>, Error> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            if self.pass.is_none() {
+                if self.passes > 0 {
+                    match self.settings.options.follow {
+                        Some(poll) => tokio::time::sleep(poll).await,
+                        None => {
+                            self.done = true;
+                            return Ok(None);
+                        }
+                    }
+                }
+                self.passes += 1;
+                match self.start_pass() {
+                    Some(pass) => self.pass = Some(pass),
+                    None => continue,
+                }
+            }
+            let pass = self.pass.as_mut().expect("a pass is running");
+            let settings = &self.settings;
+            let mut query = RealtimeQuery::new(pass.from, pass.until + TimeDelta::milliseconds(1))
+                .sort(SortOrder::Ascending)
+                .page(pass.page_number, settings.page_size)
+                .expand_user(settings.expand_user);
+            query.service_name = settings.service.clone();
+            query.filters = settings.filters.clone();
+            let answer = settings.client.realtime_query(&query).await?;
+            let since = settings.options.window.since;
+            let tenant = Arc::<str>::from(settings.client.tenant());
+            let received = answer.entities.len();
+            let mut events = Vec::with_capacity(received);
+            let mut duplicates = 0;
+            for record in &answer.entities {
+                let event = mapping::audit_event(&tenant, StreamKind::GenesysRealtime, record);
+                let at = event.occurred_at;
+                if at < since || at < pass.from || at > pass.until {
+                    continue;
+                }
+                if Boundary::admit(
+                    &mut self.settings.high_water,
+                    Direction::OldestFirst,
+                    at,
+                    &event.native_id,
+                ) {
+                    events.push(event);
+                } else {
+                    duplicates += 1;
+                }
+            }
+            self.settings
+                .client
+                .stats_counter()
+                .page(events.len(), duplicates);
+            let page_count = answer.page_count.map(|n| n.max(0) as u32);
+            let caught_up = received == 0
+                || match page_count {
+                    Some(count) => pass.page_number >= count,
+                    None => received < self.settings.page_size as usize,
+                };
+            pass.page_number += 1;
+            if caught_up {
+                self.pass = None;
+            }
+            return Ok(Some(EventPage {
+                events,
+                checkpoint: Checkpoint::new(
+                    self.source.clone(),
+                    self.settings.options.window,
+                    position(&self.settings.high_water),
+                ),
+                received,
+                caught_up,
+            }));
+        }
+    }
+}
