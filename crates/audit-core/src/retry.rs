@@ -11,7 +11,7 @@
 //! | any other status (400, 401, 403, 404, 422, …) | not retried |
 //! | 401 on a call whose caller has just replaced a refused token | exponential backoff (the fresh token is kept) |
 //!
-//! Non-idempotent calls (exports, query submissions) are retried only when the vendor said it
+//! Non-idempotent calls (the Zendesk audit-log export) are retried only when the vendor said it
 //! did not process the request: on 429, and on 503 with `Retry-After`. Every retry counts
 //! against an attempt limit and a total-wait budget; when either runs out the call fails with
 //! [`Error::RetriesExhausted`], which carries the last failure.

@@ -58,7 +58,11 @@ use crate::paginate::{
 use crate::retry::Operation;
 use crate::window::{StreamOptions, Window};
 
-const SUBMIT: Operation = Operation::write("post_audits_query");
+/// Submitting a query is retried like a read. It changes no data: at worst a lost answer leaves
+/// an orphan query running, and Genesys' one-query-at-a-time rule answers the retry with a 429
+/// until that query finishes — a wait, not a wrong result. Ending a long export on one 500 or
+/// a dropped connection would be worse.
+const SUBMIT: Operation = Operation::read("post_audits_query");
 const STATUS: Operation = Operation::read("get_audits_query_transaction_id");
 const RESULTS: Operation = Operation::read("get_audits_query_transaction_id_results");
 const DOWNLOAD: Operation = Operation::read("download_audit_query_results");

@@ -1,5 +1,5 @@
 //! Rate limits and transient failures on tokio's paused clock: `Retry-After`, the `[N]` of a
-//! 429 message, `inin-ratelimit-*` pacing, 5xx backoff, the non-idempotent query POST, and
+//! 429 message, `inin-ratelimit-*` pacing, 5xx backoff, the query POST retried after a server error, and
 //! correlation ids in errors.
 
 use std::time::Duration;
@@ -142,24 +142,27 @@ async fn without_the_header_the_body_context_id_is_the_correlation_id() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_query_post_is_not_retried_on_a_server_error() {
+async fn the_query_post_is_retried_after_a_server_error() {
     let fake = Fake::start(Vec::new()).await;
     Mock::given(method("POST"))
         .and(path("/api/v2/audits/query"))
         .respond_with(
             ResponseTemplate::new(500).set_body_json(json!({"code": "internal.server.error"})),
         )
+        .up_to_n_times(1)
         .expect(1)
         .with_priority(1)
         .mount(&fake.api)
         .await;
-    let error = fake
-        .client()
-        .submit_audit_query(&query())
-        .await
-        .unwrap_err();
-    assert_eq!(error.status(), Some(500));
-    assert!(fake.state.queries().is_empty());
+    let client = fake.client();
+    let status = client.submit_audit_query(&query()).await.unwrap();
+    assert!(status.id.is_some());
+    assert_eq!(
+        fake.state.queries().len(),
+        1,
+        "the retry submitted exactly one query"
+    );
+    assert_eq!(client.stats().retries, 1);
 }
 
 #[tokio::test(start_paused = true)]
