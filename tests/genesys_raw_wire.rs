@@ -183,12 +183,14 @@ async fn post_audits_query_sends_the_query_and_accepts_202_and_200() {
     let echoed: Vec<(&str, &str)> = accepted
         .filters
         .iter()
+        .flatten()
         .map(|f| (f.property.as_str(), f.value.as_str()))
         .collect();
     assert_eq!(echoed, [("EntityType", "Role"), ("Action", "Update")]);
-    assert_eq!(accepted.sort.len(), 1);
-    assert_eq!(accepted.sort[0].name, "Timestamp");
-    assert_eq!(accepted.sort[0].sort_order, "ascending");
+    let sort = accepted.sort.as_deref().expect("the sort is echoed");
+    assert_eq!(sort.len(), 1);
+    assert_eq!(sort[0].name, "Timestamp");
+    assert_eq!(sort[0].sort_order, "ascending");
 
     let ok = create.send().await.expect("200 is a success too");
     assert_eq!(ok.status().as_u16(), 200);
@@ -283,7 +285,7 @@ async fn get_audits_query_transaction_id_polls_until_a_final_state() {
     let done = poll.clone().send().await.expect("200");
     assert_eq!(done.status().as_u16(), 200);
     assert_eq!(done.state.as_deref(), Some("Succeeded"));
-    assert_eq!(done.filters.len(), 2);
+    assert_eq!(done.filters.as_ref().map(Vec::len), Some(2));
 
     let expired = poll.send().await.expect("an unknown state must decode");
     assert_eq!(expired.state.as_deref(), Some("Expired"));
@@ -292,9 +294,13 @@ async fn get_audits_query_transaction_id_polls_until_a_final_state() {
         Some(Utc.with_ymd_and_hms(2024, 6, 1, 8, 0, 1).unwrap())
     );
     assert_eq!(expired.service_name, None, "`null` decodes as absent");
-    assert_eq!(expired.filters[0].property, "ApplicationId");
-    assert_eq!(expired.sort[0].name, "EventDate");
-    assert_eq!(expired.sort[0].sort_order, "desc");
+    let (filters, sort) = (
+        expired.filters.as_ref().unwrap(),
+        expired.sort.as_ref().unwrap(),
+    );
+    assert_eq!(filters[0].property, "ApplicationId");
+    assert_eq!(sort[0].name, "EventDate");
+    assert_eq!(sort[0].sort_order, "desc");
 
     let missing = client
         .get_audits_query_transaction_id()
@@ -981,4 +987,26 @@ async fn records_keep_the_vendor_json_untouched() {
         assert_eq!(record.raw().to_string(), original.to_string());
         assert_eq!(record.id.as_deref(), original["id"].as_str());
     }
+}
+
+/// A status that echoes `"filters": null` / `"sort": null` decodes: polling must not break on it.
+#[tokio::test]
+async fn a_status_echoing_null_filters_and_sort_decodes() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/audits/query/q-9"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "q-9", "state": "Running", "filters": null, "sort": null
+        })))
+        .mount(&server)
+        .await;
+    let status = Client::new(&server.uri())
+        .get_audits_query_transaction_id()
+        .transaction_id("q-9")
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.state.as_deref(), Some("Running"));
+    assert!(status.filters.is_none() && status.sort.is_none());
 }

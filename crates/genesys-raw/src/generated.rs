@@ -236,9 +236,9 @@ pub mod types {
     ///The state of an asynchronous audit query, with the query's parameters echoed back. Returned both when the query is created and when it is polled.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct AuditQueryExecutionStatusResponse {
-        ///The filters of the query, as sent.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub filters: ::std::vec::Vec<AuditQueryFilter>,
+        ///The filters of the query, as sent (null when the query had none).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub filters: ::std::option::Option<::std::vec::Vec<AuditQueryFilter>>,
         ///The query's id, used as `transactionId` in the status and results paths.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
@@ -251,9 +251,9 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub service_name: ::std::option::Option<::std::string::String>,
-        ///The sort of the query, as sent.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub sort: ::std::vec::Vec<AuditQuerySort>,
+        ///The sort of the query, as sent (null when the query had none).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort: ::std::option::Option<::std::vec::Vec<AuditQuerySort>>,
         ///When the query started executing (ISO-8601, UTC).
         #[serde(
             rename = "startDate",
@@ -1363,7 +1363,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AuditQueryExecutionStatusResponse {
             filters: ::std::result::Result<
-                ::std::vec::Vec<super::AuditQueryFilter>,
+                ::std::option::Option<::std::vec::Vec<super::AuditQueryFilter>>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
@@ -1379,7 +1379,7 @@ pub mod types {
                 ::std::string::String,
             >,
             sort: ::std::result::Result<
-                ::std::vec::Vec<super::AuditQuerySort>,
+                ::std::option::Option<::std::vec::Vec<super::AuditQuerySort>>,
                 ::std::string::String,
             >,
             start_date: ::std::result::Result<
@@ -1407,7 +1407,9 @@ pub mod types {
         impl AuditQueryExecutionStatusResponse {
             pub fn filters<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AuditQueryFilter>>,
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::std::vec::Vec<super::AuditQueryFilter>>,
+                    >,
                 T::Error: ::std::fmt::Display,
             {
                 self.filters = value
@@ -1447,7 +1449,9 @@ pub mod types {
             }
             pub fn sort<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AuditQuerySort>>,
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::std::vec::Vec<super::AuditQuerySort>>,
+                    >,
                 T::Error: ::std::fmt::Display,
             {
                 self.sort = value

@@ -52,9 +52,39 @@ impl<T> Recorded<T> {
 
 impl<T: DeserializeOwned> Recorded<T> {
     /// Decodes the typed view of `raw`, keeping `raw`.
+    ///
+    /// Vendors sometimes send `null` where the schema has a list or a map (`"context": null`);
+    /// the generated types default those fields but refuse `null`. When the record does not
+    /// decode as it is, the typed view is decoded from a copy without its `null`s, which
+    /// means the same for every optional field. `raw` keeps the nulls.
     pub fn from_raw(raw: Value) -> Result<Self, serde_json::Error> {
-        let typed = T::deserialize(&raw)?;
-        Ok(Recorded { raw, typed })
+        match T::deserialize(&raw) {
+            Ok(typed) => Ok(Recorded { raw, typed }),
+            Err(error) => match T::deserialize(&without_nulls(&raw)) {
+                Ok(typed) => Ok(Recorded { raw, typed }),
+                Err(_) => Err(error),
+            },
+        }
+    }
+}
+
+/// `value` with every `null` object member and array element removed, at any depth.
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .filter(|v| !v.is_null())
+                .map(without_nulls)
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -77,5 +107,38 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Recorded<T> {
 impl<T> Serialize for Recorded<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.raw.serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Message {
+        id: Option<String>,
+        #[serde(default)]
+        remote_ip: Vec<String>,
+        #[serde(default)]
+        context: std::collections::HashMap<String, String>,
+    }
+
+    #[test]
+    fn nulls_where_lists_and_maps_belong_decode_and_stay_in_raw() {
+        let raw =
+            json!({"id": "a", "remote_ip": null, "context": {"k": null, "j": "v"}, "new": null});
+        let record = Recorded::<Message>::from_raw(raw.clone()).unwrap();
+        assert_eq!(record.id.as_deref(), Some("a"));
+        assert!(record.remote_ip.is_empty());
+        assert_eq!(record.context.len(), 1);
+        assert_eq!(record.raw(), &raw);
+    }
+
+    #[test]
+    fn a_record_that_is_wrong_for_another_reason_still_fails() {
+        let error = Recorded::<Message>::from_raw(json!({"id": 7})).unwrap_err();
+        assert!(error.to_string().contains("expected a string"), "{error}");
     }
 }
