@@ -11,7 +11,7 @@ use crate::cli::{CountArgs, ExportArgs, MakePrivateArgs, SchemaArgs};
 use crate::config::ConfigFile;
 use crate::errors::CliError;
 use crate::export::{ExportPlan, ExportReport, ProgressSink, SharedState, run_export};
-use crate::sources::{Env, StreamSource, ZendeskSettings};
+use crate::sources::{Env, GenesysSettings, StreamSource, ZendeskSettings};
 use crate::state::StateStore;
 use crate::time_arg::TimeArg;
 
@@ -63,7 +63,10 @@ async fn export_all(
                 let account = &config.zendesk[&entry.account];
                 Arc::new(ZendeskSettings::from_account(&entry.account, account, env)?.client()?)
             }
-            Vendor::Genesys => return Err(genesys_unavailable()),
+            Vendor::Genesys => {
+                let account = &config.genesys[&entry.account];
+                Arc::new(GenesysSettings::from_account(&entry.account, account, env)?.client()?)
+            }
         };
         plans.push(ExportPlan {
             stream,
@@ -130,15 +133,15 @@ fn source_from_env(
         Vendor::Zendesk => Ok(Arc::new(
             ZendeskSettings::from_env(env, args.zendesk_base_url.clone())?.client()?,
         )),
-        Vendor::Genesys => Err(genesys_unavailable()),
+        Vendor::Genesys => Ok(Arc::new(
+            GenesysSettings::from_env(
+                env,
+                args.genesys_base_url.clone(),
+                args.genesys_login_url.clone(),
+            )?
+            .client()?,
+        )),
     }
-}
-
-fn genesys_unavailable() -> CliError {
-    CliError::usage(
-        "Genesys Cloud streams are not available in this build",
-        None,
-    )
 }
 
 /// The window and follow settings of an export.
@@ -240,4 +243,28 @@ pub fn schema(args: &SchemaArgs) -> String {
         serde_json::to_value(audit_core::audit_event_schema()).expect("the schema is JSON")
     };
     serde_json::to_string_pretty(&schema).expect("the schema serialises")
+}
+
+/// `trail regions`.
+pub fn regions() -> String {
+    let row = |name: &str, domain: &str, api: &str, login: &str, location: &str| {
+        format!("{name:<16}  {domain:<23}  {api:<35}  {login:<37}  {location}\n")
+    };
+    let mut out = row(
+        "region",
+        "domain (app.<domain>)",
+        "api",
+        "login (OAuth)",
+        "location",
+    );
+    for region in audit_core::genesys::Region::ALL {
+        out.push_str(&row(
+            region.name,
+            region.domain,
+            &region.api_base_url(),
+            &region.login_base_url(),
+            region.location,
+        ));
+    }
+    out
 }

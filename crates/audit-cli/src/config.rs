@@ -80,6 +80,8 @@ pub struct GenesysAccount {
     pub client_id: String,
     /// The variable holding the OAuth client secret.
     pub client_secret_env: String,
+    /// The organisation's name in event ids (default: the client id).
+    pub tenant: Option<String>,
 }
 
 /// One stream to export.

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use audit_core::genesys::GenesysClient;
 use audit_core::zendesk::ZendeskClient;
 use audit_core::{StreamKind, StreamOptions, Window};
 use audit_sim::Stream;
@@ -191,9 +192,26 @@ fn sources(
             })?;
         Ok(Arc::new(client))
     };
+    let genesys = || -> Result<Arc<dyn StreamSource>, CliError> {
+        let client = GenesysClient::builder()
+            .api_base_url(sim.genesys_api_url())
+            .login_base_url(sim.genesys_login_url())
+            .tenant(TENANT)
+            .client_credentials(
+                credentials.genesys_client_id.clone(),
+                credentials.genesys_client_secret.clone(),
+            )
+            .build()
+            .map_err(|e| {
+                CliError::failure(format!("cannot set up the Genesys client: {e}"), None)
+            })?;
+        Ok(Arc::new(client))
+    };
     Ok(vec![
         (StreamKind::ZendeskAuditLogs, zendesk()?),
         (StreamKind::ZendeskTicketAudits, zendesk()?),
+        (StreamKind::GenesysAudits, genesys()?),
+        (StreamKind::GenesysRealtime, genesys()?),
     ])
 }
 

@@ -50,12 +50,7 @@ async fn run(
             println!("{}", commands::make_private(&args, &process_env).await?)
         }
         Command::Schema(args) => println!("{}", commands::schema(&args)),
-        Command::Regions => {
-            return Err(CliError::usage(
-                "regions are not available in this build",
-                None,
-            ));
-        }
+        Command::Regions => print!("{}", commands::regions()),
         Command::Demo(args) => {
             if !quiet {
                 eprintln!(

@@ -1,11 +1,12 @@
 //! Vendor clients, configured from environment variables (single exports) or from the accounts
 //! of `trail.toml` (`--all`), behind one small trait the export engine uses.
 
+use audit_core::genesys::GenesysClient;
 use audit_core::zendesk::ZendeskClient;
 use audit_core::{EventPages, StatsSnapshot, StreamKind, StreamOptions};
 use secrecy::SecretString;
 
-use crate::config::ZendeskAccount;
+use crate::config::{GenesysAccount, ZendeskAccount};
 use crate::errors::CliError;
 
 /// Looks up an environment variable; empty values count as unset.
@@ -47,6 +48,24 @@ impl StreamSource for ZendeskClient {
 
     fn stats(&self) -> StatsSnapshot {
         ZendeskClient::stats(self)
+    }
+}
+
+impl StreamSource for GenesysClient {
+    fn event_pages(
+        &self,
+        stream: StreamKind,
+        options: StreamOptions,
+    ) -> Result<EventPages, audit_core::Error> {
+        GenesysClient::event_pages(self, stream, options)
+    }
+
+    fn tenant(&self) -> String {
+        GenesysClient::tenant(self).to_string()
+    }
+
+    fn stats(&self) -> StatsSnapshot {
+        GenesysClient::stats(self)
     }
 }
 
@@ -184,6 +203,120 @@ impl ZendeskSettings {
                 Some(
                     "base URLs must be https (plain http only for localhost); set \
                      ZENDESK_SUBDOMAIN to name the account when using a base URL"
+                        .to_string(),
+                ),
+            )
+        })
+    }
+}
+
+/// How to reach and authenticate to one Genesys Cloud organisation.
+#[derive(Debug)]
+pub struct GenesysSettings {
+    region: Option<String>,
+    api_base_url: Option<String>,
+    login_base_url: Option<String>,
+    client_id: String,
+    client_secret: SecretString,
+    tenant: Option<String>,
+}
+
+impl GenesysSettings {
+    /// From `GENESYS_REGION` (or the API and login base URLs: the flags, or
+    /// `GENESYS_API_BASE_URL` / `GENESYS_LOGIN_BASE_URL`), `GENESYS_CLIENT_ID`,
+    /// `GENESYS_CLIENT_SECRET`, and the optional `GENESYS_TENANT` that names the organisation
+    /// in event ids (default: the client id).
+    pub fn from_env(
+        env: Env<'_>,
+        api_base_url: Option<String>,
+        login_base_url: Option<String>,
+    ) -> Result<Self, CliError> {
+        let region = env("GENESYS_REGION");
+        if region.is_none() && api_base_url.is_none() {
+            return Err(CliError::missing_variable(
+                "GENESYS_REGION",
+                "to know which Genesys Cloud region to call",
+                "set it to the domain of your web app, e.g. mypurecloud.ie for \
+                 app.mypurecloud.ie (`trail regions` lists them all), or set GENESYS_API_BASE_URL",
+            ));
+        }
+        let client_id = env("GENESYS_CLIENT_ID").ok_or_else(|| {
+            CliError::missing_variable(
+                "GENESYS_CLIENT_ID",
+                "to authenticate to Genesys Cloud",
+                "create an OAuth client with the Client Credentials grant and a role with \
+                 audits:audit:view (Admin > Integrations > OAuth), then set GENESYS_CLIENT_ID \
+                 and GENESYS_CLIENT_SECRET",
+            )
+        })?;
+        let client_secret = env("GENESYS_CLIENT_SECRET").ok_or_else(|| {
+            CliError::missing_variable(
+                "GENESYS_CLIENT_SECRET",
+                "with GENESYS_CLIENT_ID",
+                "set it to the secret of that OAuth client",
+            )
+        })?;
+        Ok(GenesysSettings {
+            region,
+            api_base_url,
+            login_base_url,
+            client_id,
+            client_secret: SecretString::from(client_secret),
+            tenant: env("GENESYS_TENANT"),
+        })
+    }
+
+    /// From a `[genesys.<name>]` table of `trail.toml`; the secret from the variable it names.
+    pub fn from_account(
+        name: &str,
+        account: &GenesysAccount,
+        env: Env<'_>,
+    ) -> Result<Self, CliError> {
+        let at = format!("[genesys.{name}]");
+        if account.region.is_none() && account.api_base_url.is_none() {
+            return Err(CliError::usage(
+                format!("{at} sets neither `region` nor `api_base_url`"),
+                Some("add `region = \"mypurecloud.ie\"` (`trail regions` lists them)".to_string()),
+            ));
+        }
+        let secret = env(&account.client_secret_env).ok_or_else(|| {
+            CliError::missing_variable(
+                &account.client_secret_env,
+                &format!("by {at} of the config file"),
+                "export it before running trail, or point the config at another variable",
+            )
+        })?;
+        Ok(GenesysSettings {
+            region: account.region.clone(),
+            api_base_url: account.api_base_url.clone(),
+            login_base_url: account.login_base_url.clone(),
+            client_id: account.client_id.clone(),
+            client_secret: SecretString::from(secret),
+            tenant: account.tenant.clone(),
+        })
+    }
+
+    /// Builds the client.
+    pub fn client(&self) -> Result<GenesysClient, CliError> {
+        let mut builder = GenesysClient::builder()
+            .client_credentials(self.client_id.clone(), self.client_secret.clone());
+        builder = match (&self.api_base_url, &self.region) {
+            (Some(api), _) => builder.api_base_url(api.clone()),
+            (None, Some(region)) => builder.region(region.clone()),
+            (None, None) => builder,
+        };
+        if let Some(login) = &self.login_base_url {
+            builder = builder.login_base_url(login.clone());
+        }
+        if let Some(tenant) = &self.tenant {
+            builder = builder.tenant(tenant.clone());
+        }
+        builder.build().map_err(|error| {
+            CliError::usage(
+                format!("cannot set up the Genesys Cloud client: {error}"),
+                Some(
+                    "use a region from `trail regions`, or https base URLs (plain http only for \
+                     localhost)"
                         .to_string(),
                 ),
             )

@@ -41,6 +41,142 @@ async fn zendesk_ticket_audits_equal_the_ground_truth() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn genesys_audits_equal_the_ground_truth() {
+    // 2,345 records over a week: one chunk, several result pages of 500.
+    let sim = start(config(2_345, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let window = window_args();
+    let mut args = vec!["export", "genesys-audits", "--out", "audits.ndjson"];
+    args.extend(window.iter().map(String::as_str));
+    let output = run_trail(&args, &genesys_env(&sim), dir.path()).await;
+    assert_success(&output);
+
+    let expected = ground_truth(&sim, Stream::GenesysAudits { service: None });
+    assert_eq!(expected.len(), 2_345);
+    assert_eq!(exported_ids(&dir.path().join("audits.ndjson")), expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn genesys_realtime_equals_the_ground_truth() {
+    let sim = start(recent_config(1_800)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_trail(
+        &[
+            "export",
+            "genesys-realtime",
+            "--since",
+            "12d",
+            "--out",
+            "realtime.ndjson",
+        ],
+        &genesys_env(&sim),
+        dir.path(),
+    )
+    .await;
+    assert_success(&output);
+    let (start, end) = sim.span("acme").unwrap();
+    let expected = sim
+        .ground_truth(
+            "acme",
+            Stream::GenesysRealtime { service: None },
+            start,
+            end,
+        )
+        .unwrap();
+    assert!(!expected.is_empty());
+    assert_eq!(exported_ids(&dir.path().join("realtime.ndjson")), expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_all_runs_every_stream_of_the_config_file_concurrently() {
+    let sim = start(config(700, 700)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = sim.tenant_credentials("acme").unwrap();
+    let config = format!(
+        r#"
+        [zendesk.acme]
+        base_url = "{zendesk}"
+        subdomain = "acme"
+        email = "{email}"
+        api_token_env = "ACME_TOKEN"
+
+        [genesys.acme]
+        api_base_url = "{api}"
+        login_base_url = "{login}"
+        client_id = "{client_id}"
+        client_secret_env = "ACME_SECRET"
+        tenant = "acme"
+
+        [[export]]
+        stream = "zendesk-audit-logs"
+        account = "acme"
+        out = "logs.ndjson"
+
+        [[export]]
+        stream = "zendesk-ticket-audits"
+        account = "acme"
+        out = "audits.ndjson"
+
+        [[export]]
+        stream = "genesys-audits"
+        account = "acme"
+        out = "genesys.ocsf"
+        format = "ocsf"
+        "#,
+        zendesk = sim.zendesk_url(),
+        email = credentials.zendesk_email,
+        api = sim.genesys_api_url(),
+        login = sim.genesys_login_url(),
+        client_id = credentials.genesys_client_id,
+    );
+    std::fs::write(dir.path().join("trail.toml"), config).unwrap();
+    let env = [
+        ("ACME_TOKEN", credentials.zendesk_api_token.clone()),
+        ("ACME_SECRET", credentials.genesys_client_secret.clone()),
+    ];
+    let window = window_args();
+    let mut args = vec!["export", "--all", "--state", "state.json"];
+    args.extend(window.iter().map(String::as_str));
+    let output = run_trail(&args, &env, dir.path()).await;
+    assert_success(&output);
+
+    assert_eq!(
+        exported_ids(&dir.path().join("logs.ndjson")),
+        ground_truth(&sim, Stream::ZendeskAuditLogs)
+    );
+    assert_eq!(
+        exported_ids(&dir.path().join("audits.ndjson")),
+        ground_truth(&sim, Stream::ZendeskTicketAudits)
+    );
+    let ocsf_ids: Vec<String> = std::fs::read_to_string(dir.path().join("genesys.ocsf"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["metadata"]["original_event_uid"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        ocsf_ids,
+        ground_truth(&sim, Stream::GenesysAudits { service: None })
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
+            .unwrap();
+    let keys: Vec<&String> = state["streams"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "genesys-audits@acme",
+            "zendesk-audit-logs@acme",
+            "zendesk-ticket-audits@acme"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn ocsf_output_validates_against_the_printed_schema() {
     let sim = start(config(400, 400)).await;
     let dir = tempfile::tempdir().unwrap();
@@ -52,13 +188,14 @@ async fn ocsf_output_validates_against_the_printed_schema() {
     let streams = [
         ("zendesk-audit-logs", Stream::ZendeskAuditLogs),
         ("zendesk-ticket-audits", Stream::ZendeskTicketAudits),
+        ("genesys-audits", Stream::GenesysAudits { service: None }),
     ];
     for (stream, truth) in streams {
         let out = format!("{stream}.ocsf");
         let window = window_args();
         let mut args = vec!["export", stream, "--format", "ocsf", "--out", &out];
         args.extend(window.iter().map(String::as_str));
-        let output = run_trail(&args, &zendesk_env(&sim), dir.path()).await;
+        let output = run_trail(&args, &all_env(&sim), dir.path()).await;
         assert_success(&output);
         let text = std::fs::read_to_string(dir.path().join(&out)).unwrap();
         let mut classes = std::collections::BTreeSet::new();

@@ -153,3 +153,22 @@ async fn error_plan_without_audit_logs() {
     args.extend(window.iter().map(String::as_str));
     insta::assert_snapshot!(failing(&args, &zendesk_env(&sim), 1).await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn regions_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_trail(&["regions"], &[], dir.path()).await;
+    assert_success(&output);
+    insta::assert_snapshot!(String::from_utf8_lossy(&output.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn error_missing_genesys_secret() {
+    let mut args = vec!["export", "genesys-audits"];
+    args.extend(OUT);
+    let env = [
+        ("GENESYS_REGION", "mypurecloud.ie".to_string()),
+        ("GENESYS_CLIENT_ID", "my-client".to_string()),
+    ];
+    insta::assert_snapshot!(failing(&args, &env, 2).await);
+}

@@ -7,6 +7,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use audit_sim::config::SimConfig;
 use common::*;
 
 /// A small deterministic generator for the kill points (splitmix64).
@@ -35,14 +36,12 @@ fn committed_records(state: &Path) -> u64 {
         .map_or(0, |stream| stream["output"]["records"].as_u64().unwrap())
 }
 
-async fn kill_and_resume(stream: &str, seed: u64) {
-    let mut sim_config = config(6_000, 6_000);
-    // ~60 pages of 100 at 100 ms each: an export of about 6 s to kill in.
+async fn kill_and_resume(stream: &str, seed: u64, mut sim_config: SimConfig, window: &[String]) {
+    // About 60 pages at 100 ms each: an export of about 6 s to kill in.
     sim_config.faults.page_latency_ms = 100;
     let sim = start(sim_config).await;
-    let env = zendesk_env(&sim);
+    let env = all_env(&sim);
     let dir = tempfile::tempdir().unwrap();
-    let window = window_args();
 
     let reference_args: Vec<&str> = ["export", stream, "--out", "reference.ndjson"]
         .into_iter()
@@ -99,10 +98,28 @@ async fn kill_and_resume(stream: &str, seed: u64) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn zendesk_audit_logs_survive_sigkill() {
-    kill_and_resume("zendesk-audit-logs", 1).await;
+    kill_and_resume("zendesk-audit-logs", 1, config(6_000, 10), &window_args()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn zendesk_ticket_audits_survive_sigkill() {
-    kill_and_resume("zendesk-ticket-audits", 2).await;
+    kill_and_resume(
+        "zendesk-ticket-audits",
+        2,
+        config(10, 6_000),
+        &window_args(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn genesys_audits_survive_sigkill() {
+    // 30,000 records in pages of 500.
+    kill_and_resume("genesys-audits", 3, config(30_000, 10), &window_args()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn genesys_realtime_survives_sigkill() {
+    let window = ["--since".to_string(), "12d".to_string()];
+    kill_and_resume("genesys-realtime", 4, recent_config(30_000), &window).await;
 }

@@ -17,7 +17,8 @@ pub fn fixed_span() -> (DateTime<Utc>, DateTime<Utc>) {
     )
 }
 
-/// One tenant `acme` over [`fixed_span`] with the given record counts, no limits, no faults.
+/// One tenant `acme` over [`fixed_span`] with the given Zendesk record counts (and as many
+/// Genesys audits as audit logs), no limits, no faults.
 pub fn config(audit_logs: u64, ticket_audits: u64) -> SimConfig {
     let (start, end) = fixed_span();
     let mut tenant = TenantConfig::named("acme", 11);
@@ -25,10 +26,23 @@ pub fn config(audit_logs: u64, ticket_audits: u64) -> SimConfig {
     tenant.end = TimeSpec::At(end);
     tenant.zendesk.audit_logs = audit_logs;
     tenant.zendesk.ticket_audits = ticket_audits;
-    SimConfig {
+    tenant.genesys.audits = audit_logs;
+    let mut config = SimConfig {
         tenants: vec![tenant],
         ..SimConfig::default()
-    }
+    };
+    config.genesys.query_queued_ms = 20;
+    config.genesys.query_running_ms = 50;
+    config
+}
+
+/// One tenant `acme` whose data ends a few minutes ago, for the Genesys realtime stream, which
+/// only reaches the last 14 days.
+pub fn recent_config(audits: u64) -> SimConfig {
+    let mut config = config(audits, 10);
+    config.tenants[0].start = TimeSpec::Now(chrono::Duration::days(-10));
+    config.tenants[0].end = TimeSpec::Now(chrono::Duration::minutes(-10));
+    config
 }
 
 /// Starts the simulator.
@@ -47,6 +61,28 @@ pub fn zendesk_env(sim: &SimHandle) -> Vec<(&'static str, String)> {
         ("ZENDESK_EMAIL", credentials.zendesk_email),
         ("ZENDESK_API_TOKEN", credentials.zendesk_api_token),
     ]
+}
+
+/// The environment `trail` needs for the simulator's Genesys organisation `acme`.
+pub fn genesys_env(sim: &SimHandle) -> Vec<(&'static str, String)> {
+    let credentials = sim.tenant_credentials("acme").expect("tenant acme");
+    vec![
+        ("GENESYS_API_BASE_URL", sim.genesys_api_url().to_string()),
+        (
+            "GENESYS_LOGIN_BASE_URL",
+            sim.genesys_login_url().to_string(),
+        ),
+        ("GENESYS_CLIENT_ID", credentials.genesys_client_id),
+        ("GENESYS_CLIENT_SECRET", credentials.genesys_client_secret),
+        ("GENESYS_TENANT", "acme".to_string()),
+    ]
+}
+
+/// Both vendors' environments.
+pub fn all_env(sim: &SimHandle) -> Vec<(&'static str, String)> {
+    let mut env = zendesk_env(sim);
+    env.extend(genesys_env(sim));
+    env
 }
 
 /// A `trail` command with a clean environment plus `env`.
