@@ -372,6 +372,19 @@ pub enum Error {
         elapsed: Duration,
     },
 
+    /// A response body was larger than the configured cap (`HttpConfig::with_max_body_bytes`),
+    /// or never ended. Not retried: the same request would read the same body.
+    #[error(
+        "{operation}: the response body exceeds the cap of {limit} bytes and was refused; raise \
+         `HttpConfig::with_max_body_bytes` if the vendor really sends pages this large"
+    )]
+    BodyTooLarge {
+        /// The operation.
+        operation: &'static str,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+
     /// The client or stream was configured wrongly.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
@@ -403,6 +416,7 @@ impl Error {
             | Error::RepeatedCursor { operation, .. }
             | Error::ForeignUrl { operation, .. }
             | Error::QueryFailed { operation, .. }
+            | Error::BodyTooLarge { operation, .. }
             | Error::InvalidRequest { operation, .. } => Some(operation),
             Error::InvalidConfig(_) | Error::InvalidCheckpoint(_) => None,
         }

@@ -172,17 +172,19 @@ pub struct HttpConfig {
     request_timeout: Option<Duration>,
     pool_idle_timeout: Option<Duration>,
     user_agent: String,
+    max_body_bytes: u64,
 }
 
 impl Default for HttpConfig {
     /// 10 s to connect, 60 s per request, idle connections kept 90 s, user agent
-    /// `trail-audit-core/<version>`.
+    /// `trail-audit-core/<version>`, response bodies capped at 64 MiB.
     fn default() -> Self {
         HttpConfig {
             connect_timeout: Some(Duration::from_secs(10)),
             request_timeout: Some(Duration::from_secs(60)),
             pool_idle_timeout: Some(Duration::from_secs(90)),
             user_agent: concat!("trail-audit-core/", env!("CARGO_PKG_VERSION")).to_string(),
+            max_body_bytes: raw_support::DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -212,6 +214,20 @@ impl HttpConfig {
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
+    }
+
+    /// The connect timeout.
+    /// The largest response body accepted; a larger one (or one that never ends) fails the
+    /// call with [`Error::BodyTooLarge`](crate::Error::BodyTooLarge) after at most this many
+    /// bytes were read, so memory stays bounded whatever the server sends.
+    pub fn with_max_body_bytes(mut self, bytes: u64) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// The largest response body accepted.
+    pub fn max_body_bytes(&self) -> u64 {
+        self.max_body_bytes
     }
 
     /// The connect timeout.

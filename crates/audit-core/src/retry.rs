@@ -300,6 +300,7 @@ pub(crate) struct Retrier {
     pacer: Pacer,
     stats: Arc<Stats>,
     rules: Box<dyn VendorRules>,
+    max_body_bytes: u64,
 }
 
 fn raw_headers<E>(error: &RawError<E>) -> Option<&HeaderMap> {
@@ -331,12 +332,14 @@ impl Retrier {
         pacer: Pacer,
         stats: Arc<Stats>,
         rules: Box<dyn VendorRules>,
+        max_body_bytes: u64,
     ) -> Self {
         Retrier {
             policy,
             pacer,
             stats,
             rules,
+            max_body_bytes,
         }
     }
 
@@ -382,22 +385,23 @@ impl Retrier {
             waited += paced;
             self.stats.waited_pacing(paced);
             self.stats.request();
-            let failure = match attempt().await {
-                Ok(response) => {
-                    permit.observe(response.headers());
-                    match check(&response) {
-                        Ok(()) => return Ok(response),
-                        Err(error) => Failure::transient(error),
+            let failure =
+                match raw_support::with_max_body_bytes(self.max_body_bytes, attempt()).await {
+                    Ok(response) => {
+                        permit.observe(response.headers());
+                        match check(&response) {
+                            Ok(()) => return Ok(response),
+                            Err(error) => Failure::transient(error),
+                        }
                     }
-                }
-                Err(raw) => {
-                    match raw_headers(&raw) {
-                        Some(headers) => permit.observe(headers),
-                        None => drop(permit),
+                    Err(raw) => {
+                        match raw_headers(&raw) {
+                            Some(headers) => permit.observe(headers),
+                            None => drop(permit),
+                        }
+                        self.classify(operation, raw)
                     }
-                    self.classify(operation, raw)
-                }
-            };
+                };
             let rate_limited = failure.status == Some(429);
             if rate_limited {
                 self.stats.rate_limited();
@@ -540,6 +544,16 @@ impl Retrier {
                     kind,
                     waited: Duration::ZERO,
                     source,
+                })
+            }
+            RawError::ResponseBodyError(source)
+                if raw_support::body_too_large(&source).is_some() =>
+            {
+                // Deterministic: asking again would read the same oversized body.
+                let limit = raw_support::body_too_large(&source).map_or(0, |cap| cap.limit);
+                Failure::fatal(Error::BodyTooLarge {
+                    operation: name,
+                    limit,
                 })
             }
             RawError::ResponseBodyError(source) => Failure::transient(Error::Transport {

@@ -10,6 +10,9 @@
 //! - [`execute_traced`]: runs the request inside a `tracing` span naming the vendor and
 //!   operation, and logs the status and duration. Only the method and path are recorded:
 //!   never headers (credentials) nor the query string.
+//! - [`cap_body`] (called by [`execute_traced`] on every success): a body larger than the cap
+//!   in force ([`with_max_body_bytes`], default [`DEFAULT_MAX_BODY_BYTES`]), or one that never
+//!   ends, is refused with [`BodyTooLarge`] after at most the cap was read.
 //! - [`json_error_body`] (called by [`execute_traced`]): gateways and some vendor endpoints
 //!   answer errors with HTML, plain text or nothing at all. progenitor parses every error body
 //!   as the spec's error schema and, when that fails, reports `InvalidResponsePayload` *without
@@ -20,8 +23,13 @@
 
 #![deny(missing_docs)]
 
+mod body_cap;
 mod recorded;
 
+pub use body_cap::{
+    BodyTooLarge, DEFAULT_MAX_BODY_BYTES, body_too_large, cap_body, max_body_bytes,
+    with_max_body_bytes,
+};
 pub use recorded::Recorded;
 
 use std::time::Instant;
@@ -63,7 +71,8 @@ pub async fn execute_traced(
         let started = Instant::now();
         let result = match client.execute(request).await {
             Ok(response) if response.status().as_u16() >= 400 => json_error_body(response).await,
-            other => other,
+            Ok(response) => Ok(cap_body(response, max_body_bytes())),
+            Err(error) => Err(error),
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {

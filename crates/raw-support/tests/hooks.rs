@@ -158,3 +158,84 @@ async fn success_responses_are_not_touched() {
     let response = raw_support::json_error_body(response).await.unwrap();
     assert_eq!(response.text().await.unwrap(), "not json at all");
 }
+
+async fn capped_read(url: String, limit: u64) -> Result<bytes::Bytes, reqwest::Error> {
+    let client = reqwest::Client::new();
+    let request = client.get(url).build().unwrap();
+    let info = OperationInfo {
+        operation_id: "ListAuditLogs",
+    };
+    raw_support::with_max_body_bytes(limit, async {
+        raw_support::execute_traced(&client, "zendesk", request, &info)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_body_declared_larger_than_the_cap_is_refused() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(10_000)))
+        .mount(&server)
+        .await;
+    let error = capped_read(server.uri(), 4_096).await.unwrap_err();
+    assert_eq!(
+        raw_support::body_too_large(&error),
+        Some(raw_support::BodyTooLarge { limit: 4_096 })
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_never_ends_is_cut_at_the_cap() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 1024];
+        let _ = socket.read(&mut request).await;
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\n")
+            .await
+            .unwrap();
+        let chunk = format!("{:x}\r\n{}\r\n", 8192, "a".repeat(8192));
+        let mut sent = 0u64;
+        // Endless, until the client hangs up.
+        while socket.write_all(chunk.as_bytes()).await.is_ok() {
+            sent += 8192;
+        }
+        sent
+    });
+    let limit = 1024 * 1024;
+    let error = capped_read(format!("http://{address}/"), limit)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        raw_support::body_too_large(&error),
+        Some(raw_support::BodyTooLarge { limit })
+    );
+    let sent = server.await.unwrap();
+    assert!(
+        sent < 8 * limit,
+        "the client kept reading: {sent} bytes sent"
+    );
+}
+
+#[tokio::test]
+async fn bodies_within_the_cap_pass_untouched() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"audit_logs\":[]}"))
+        .mount(&server)
+        .await;
+    let body = capped_read(server.uri(), 1_024).await.unwrap();
+    assert_eq!(&body[..], b"{\"audit_logs\":[]}");
+    assert_eq!(
+        raw_support::max_body_bytes(),
+        raw_support::DEFAULT_MAX_BODY_BYTES
+    );
+}

@@ -340,7 +340,13 @@ impl GenesysClientBuilder {
         let download = build_plain_client(&self.http, DOWNLOAD_TIMEOUT)?;
         let stats = Arc::new(Stats::default());
         let pacer = Pacer::new(self.pacing, Box::new(InInRateLimitHeaders));
-        let retrier = Retrier::new(self.retry, pacer, stats, Box::new(rules));
+        let retrier = Retrier::new(
+            self.retry,
+            pacer,
+            stats,
+            Box::new(rules),
+            self.http.max_body_bytes(),
+        );
         let page_size = self
             .page_size
             .unwrap_or(PageSizePolicy::new(

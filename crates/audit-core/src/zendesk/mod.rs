@@ -397,7 +397,13 @@ impl ZendeskClientBuilder {
         let raw = zendesk_raw::Client::new_with_client(base.as_str(), http.clone());
         let stats = Arc::new(Stats::default());
         let pacer = Pacer::new(self.pacing, Box::new(RATE_LIMIT_HEADERS));
-        let retrier = Retrier::new(self.retry, pacer, stats, Box::new(ZendeskRules));
+        let retrier = Retrier::new(
+            self.retry,
+            pacer,
+            stats,
+            Box::new(ZendeskRules),
+            self.http.max_body_bytes(),
+        );
         Ok(ZendeskClient {
             inner: Arc::new(Inner {
                 raw,

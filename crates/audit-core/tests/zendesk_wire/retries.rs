@@ -3,7 +3,9 @@
 use std::time::{Duration, SystemTime};
 
 use audit_core::zendesk::AuditLogFilter;
-use audit_core::{Error, GiveUpReason, PacingConfig, RetryPolicy, TransportKind, Window};
+use audit_core::{
+    Error, GiveUpReason, HttpConfig, PacingConfig, RetryPolicy, TransportKind, Window,
+};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -417,4 +419,43 @@ async fn a_fixed_requests_per_minute_cap_spaces_requests() {
         client.show_audit_log(19283775120).await.unwrap();
     }
     assert_eq!(started.elapsed(), Duration::from_secs(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_page_larger_than_the_body_cap_is_refused_once_and_not_retried() {
+    let server = MockServer::start().await;
+    let records: Vec<Value> = (1..=200)
+        .map(|i| audit_log(i, "2024-05-01T10:00:00Z"))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/api/v2/audit_logs/498483"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"audit_log": records})))
+        .mount(&server)
+        .await;
+    let client = builder(&server.uri())
+        .http(
+            HttpConfig::default()
+                .with_connect_timeout(None)
+                .with_request_timeout(None)
+                .with_pool_idle_timeout(None)
+                .with_max_body_bytes(16 * 1024),
+        )
+        .build()
+        .unwrap();
+    let error = client.show_audit_log(498483).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::BodyTooLarge {
+                operation: "show_audit_log",
+                limit: 16_384
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("exceeds the cap of 16384 bytes"),
+        "{error}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
