@@ -18,50 +18,66 @@
 //! from after it. Persist both atomically and a killed export resumes with no gap and no
 //! duplicate:
 //!
-//! ```no_run
+//! ```
 //! use audit_core::{Checkpoint, StreamKind, StreamOptions, Window};
 //! use audit_core::zendesk::ZendeskClient;
+//! use chrono::{Duration, Utc};
 //! use futures::TryStreamExt;
 //!
-//! # async fn export(saved: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // The examples run against the built-in simulator of both vendors.
+//! # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+//! # let acme = sim.tenant_credentials("acme").unwrap();
+//! # let saved: Option<String> = None;
 //! let client = ZendeskClient::builder()
-//!     .subdomain("acme")
-//!     .api_token("admin@acme.example", std::env::var("ZENDESK_API_TOKEN")?)
+//!     .base_url(sim.zendesk_url()) // for the real service: .subdomain("acme")
+//!     .tenant("acme")
+//!     .api_token(acme.zendesk_email, acme.zendesk_api_token)
 //!     .build()?;
-//! let mut options = StreamOptions::new(Window::since("2024-03-01T00:00:00Z".parse()?));
+//! let mut options = StreamOptions::new(Window::since(Utc::now() - Duration::days(7)));
 //! if let Some(saved) = saved {
 //!     options = options.with_resume(Checkpoint::from_json(&saved)?);
 //! }
 //! let mut pages = client.event_pages(StreamKind::ZendeskAuditLogs, options)?;
+//! let mut exported = 0;
 //! while let Some(page) = pages.try_next().await? {
 //!     for event in &page.events {
-//!         println!("{}", serde_json::to_string(event)?);
+//!         let _line = serde_json::to_string(event)?; // one AuditEvent per line
 //!     }
+//!     exported += page.events.len();
 //!     let _state = page.checkpoint.to_json(); // write it next to the output, atomically
 //! }
-//! eprintln!("{:?}", client.stats());
+//! assert!(exported > 0);
+//! assert_eq!(client.stats().records, exported as u64);
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! The Genesys Cloud client exports its streams the same way:
 //!
-//! ```no_run
+//! ```
 //! use audit_core::{StreamKind, StreamOptions, Window};
 //! use audit_core::genesys::GenesysClient;
+//! use chrono::{Duration, Utc};
 //! use futures::TryStreamExt;
 //!
-//! # async fn export() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+//! # let acme = sim.tenant_credentials("acme").unwrap();
 //! let client = GenesysClient::builder()
-//!     .region("mypurecloud.com")
-//!     .client_credentials(std::env::var("GENESYS_CLIENT_ID")?, std::env::var("GENESYS_CLIENT_SECRET")?)
+//!     .api_base_url(sim.genesys_api_url()) // for the real service: .region("mypurecloud.ie")
+//!     .login_base_url(sim.genesys_login_url())
+//!     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
 //!     .tenant("acme")
 //!     .build()?;
-//! let options = StreamOptions::new(Window::since("2024-01-01T00:00:00Z".parse()?));
+//! let options = StreamOptions::new(Window::since(Utc::now() - Duration::days(10)));
 //! let mut pages = client.event_pages(StreamKind::GenesysAudits, options)?;
 //! while let Some(page) = pages.try_next().await? {
 //!     println!("{} events, then {}", page.events.len(), page.checkpoint.to_json());
 //! }
+//! assert!(client.stats().records > 0);
 //! # Ok(())
 //! # }
 //! ```

@@ -2,29 +2,34 @@
 //! seven audit operations, and streams of [`crate::AuditEvent`]s over historical and realtime
 //! audit queries.
 //!
-//! ```no_run
+//! ```
 //! use audit_core::genesys::GenesysClient;
 //! use audit_core::Window;
 //! use chrono::{Duration, Utc};
 //! use futures::TryStreamExt;
 //!
-//! # async fn example() -> Result<(), audit_core::Error> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // Runs against the built-in simulator of Genesys Cloud.
+//! # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+//! # let acme = sim.tenant_credentials("acme").unwrap();
 //! let client = GenesysClient::builder()
-//!     .region("mypurecloud.ie")
-//!     .client_credentials(
-//!         "6a1b2c3d-0000-1111-2222-333344445555",
-//!         std::env::var("GENESYS_CLIENT_SECRET").unwrap_or_default(),
-//!     )
+//!     .api_base_url(sim.genesys_api_url()) // for the real service: .region("mypurecloud.ie")
+//!     .login_base_url(sim.genesys_login_url())
+//!     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
 //!     .tenant("acme")
 //!     .build()?;
-//! // 90 days: three historical queries of at most 30 days, one after the other.
-//! let mut pages = client.audit_events(Window::since(Utc::now() - Duration::days(90))).pages();
+//! // 40 days: two historical queries of at most 30 days, one after the other.
+//! let mut pages = client.audit_events(Window::since(Utc::now() - Duration::days(40))).pages();
+//! let mut exported = 0;
 //! while let Some(page) = pages.try_next().await? {
 //!     for event in &page.events {
-//!         println!("{}", serde_json::to_string(event).unwrap());
+//!         println!("{}", serde_json::to_string(event)?);
 //!     }
+//!     exported += page.events.len();
 //!     // Store page.checkpoint together with the events to resume exactly once.
 //! }
+//! assert!(exported > 0);
 //! # Ok(())
 //! # }
 //! ```

@@ -1,21 +1,27 @@
 //! The Zendesk facade: [`ZendeskClient`], typed access to the eight audit operations, and
 //! streams of [`crate::AuditEvent`]s over ticket audits and audit logs.
 //!
-//! ```no_run
+//! ```
 //! use audit_core::zendesk::ZendeskClient;
 //! use audit_core::Window;
 //! use chrono::{Duration, Utc};
 //! use futures::TryStreamExt;
 //!
-//! # async fn example() -> Result<(), audit_core::Error> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // Runs against the built-in simulator of Zendesk.
+//! # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+//! # let token = sim.tenant_credentials("acme").unwrap().zendesk_api_token;
 //! let client = ZendeskClient::builder()
-//!     .subdomain("acme")
-//!     .api_token("admin@acme.example", std::env::var("ZENDESK_TOKEN").unwrap_or_default())
+//!     .base_url(sim.zendesk_url()) // for the real service: .subdomain("acme")
+//!     .tenant("acme")
+//!     .api_token("admin@acme.example", token)
 //!     .build()?;
 //! let mut pages = client.audit_log_events(Window::since(Utc::now() - Duration::days(7))).pages();
 //! while let Some(page) = pages.try_next().await? {
 //!     for event in &page.events {
-//!         println!("{}", serde_json::to_string(event).unwrap());
+//!         assert_eq!(event.source.tenant, "acme");
+//!         println!("{}", serde_json::to_string(event)?);
 //!     }
 //!     // Store page.checkpoint together with the events to resume exactly once.
 //! }
