@@ -459,7 +459,9 @@ impl Retrier {
             if rate_limited {
                 self.pacer.pause_for(delay);
             }
-            tracing::warn!(
+            // Info, not warn: absorbing transient failures is the layer's job, and the stats
+            // count them; only a failure that is given up on is worth a warning (an error).
+            tracing::info!(
                 operation = operation.name,
                 attempt = attempts,
                 delay_ms = delay.as_millis() as u64,
