@@ -113,6 +113,10 @@ pub struct ExportArgs {
     /// Keep polling for new records after catching up.
     #[arg(long, conflicts_with = "until")]
     pub follow: bool,
+    /// How far behind now an open window ends, so records the vendor writes a little late
+    /// (in the same second, or after a delay) are not skipped.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::time_arg::parse_interval)]
+    pub settle_lag: std::time::Duration,
     /// How long --follow waits between polls once caught up.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::time_arg::parse_interval)]
     pub poll_interval: std::time::Duration,

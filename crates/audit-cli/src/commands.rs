@@ -170,7 +170,7 @@ fn stream_options(
             )
         })?,
     };
-    let mut options = StreamOptions::new(window);
+    let mut options = StreamOptions::new(window).with_settle_lag(args.settle_lag);
     if args.follow {
         options = options.with_follow(args.poll_interval);
     }

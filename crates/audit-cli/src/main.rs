@@ -72,18 +72,37 @@ async fn run(
     Ok(())
 }
 
-/// Turns Ctrl-C into a stop request the exports honour after their current page; a second
-/// Ctrl-C exits at once.
+/// Turns Ctrl-C (and SIGTERM, how services are stopped) into a stop request the exports honour
+/// after their current page; a second signal exits at once.
 fn stop_on_ctrl_c() -> watch::Receiver<bool> {
     let (sender, receiver) = watch::channel(false);
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if stop_signal().await {
             eprintln!("stopping after the current page (Ctrl-C again to quit at once)");
             let _ = sender.send(true);
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if stop_signal().await {
                 std::process::exit(i32::from(EXIT_INTERRUPTED));
             }
         }
     });
     receiver
+}
+
+/// Waits for SIGINT or SIGTERM; `false` if signals cannot be listened to.
+async fn stop_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+            return tokio::signal::ctrl_c().await.is_ok();
+        };
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.is_ok(),
+            _ = terminate.recv() => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
 }

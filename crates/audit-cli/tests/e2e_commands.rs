@@ -1,0 +1,219 @@
+//! The other commands and modes against the simulator: `count`, `make-private`, Ctrl-C
+//! during an export, and `--follow` picking up records as they arrive until SIGTERM.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use audit_sim::Stream;
+use audit_sim::config::TimeSpec;
+use chrono::Utc;
+use common::*;
+
+/// A ticket that has audits, and its audit ids in order.
+fn a_ticket(sim: &audit_sim::SimHandle) -> (i64, Vec<String>) {
+    let tickets = audit_sim::ground_truth::tickets(sim.sim(), "acme", Utc::now()).unwrap();
+    let (ticket, _) = tickets[0];
+    let (start, end) = fixed_span();
+    let audits = sim
+        .ground_truth(
+            "acme",
+            Stream::ZendeskTicketAuditsOfTicket(ticket),
+            start,
+            end,
+        )
+        .unwrap();
+    (ticket, audits)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn count_reports_the_audits_of_a_ticket() {
+    let sim = start(config(10, 300)).await;
+    let (ticket, audits) = a_ticket(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_trail(
+        &["count", &ticket.to_string()],
+        &zendesk_env(&sim),
+        dir.path(),
+    )
+    .await;
+    assert_success(&output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with(&format!("ticket {ticket}: {} audits", audits.len())),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn make_private_succeeds_and_an_unknown_ticket_is_a_clear_error() {
+    let sim = start(config(10, 300)).await;
+    let (ticket, audits) = a_ticket(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let env = zendesk_env(&sim);
+    let output = run_trail(
+        &["make-private", &ticket.to_string(), &audits[0]],
+        &env,
+        dir.path(),
+    )
+    .await;
+    assert_success(&output);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("is now private"));
+
+    let output = run_trail(&["make-private", "999999999", "1"], &env, dir.path()).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("HTTP 404"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
+
+fn signal(pid: u32, signal: libc::c_int) {
+    // SAFETY: sending a signal to a child process we own.
+    let sent = unsafe { libc::kill(pid as libc::pid_t, signal) };
+    assert_eq!(sent, 0, "could not signal trail");
+}
+
+fn interrupt(pid: u32) {
+    signal(pid, libc::SIGINT);
+}
+
+fn committed_records(state: &Path) -> u64 {
+    std::fs::read_to_string(state)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|state| {
+            state["streams"]
+                .as_object()?
+                .values()
+                .next()?
+                .get("output")?
+                .get("records")?
+                .as_u64()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_commits_and_exits_130_and_the_same_command_finishes_the_export() {
+    let mut sim_config = config(5_000, 10);
+    sim_config.faults.page_latency_ms = 100;
+    let sim = start(sim_config).await;
+    let env = zendesk_env(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let window = window_args();
+    let reference: Vec<&str> = ["export", "zendesk-audit-logs", "--out", "reference.ndjson"]
+        .into_iter()
+        .chain(window.iter().map(String::as_str))
+        .collect();
+    assert_success(&run_trail(&reference, &env, dir.path()).await);
+
+    let args: Vec<&str> = [
+        "export",
+        "zendesk-audit-logs",
+        "--out",
+        "out.ndjson",
+        "--state",
+        "state.json",
+    ]
+    .into_iter()
+    .chain(window.iter().map(String::as_str))
+    .collect();
+    let child = trail(&args, &env, dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    interrupt(child.id());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("error: interrupted"), "{stderr}");
+    assert!(
+        stderr.contains("run the same command to continue"),
+        "{stderr}"
+    );
+    // Stopped cleanly: what was written is exactly what was committed.
+    let committed = committed_records(&dir.path().join("state.json"));
+    assert!(committed > 0 && committed < 5_000, "{committed}");
+    assert_eq!(
+        exported_ids(&dir.path().join("out.ndjson")).len() as u64,
+        committed
+    );
+
+    assert_success(&run_trail(&args, &env, dir.path()).await);
+    assert_eq!(
+        std::fs::read(dir.path().join("out.ndjson")).unwrap(),
+        std::fs::read(dir.path().join("reference.ndjson")).unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn follow_picks_up_records_as_they_arrive() {
+    // Records keep arriving for the next 6 seconds.
+    let mut sim_config = config(3_000, 10);
+    sim_config.tenants[0].start = TimeSpec::Now(chrono::Duration::seconds(-60));
+    sim_config.tenants[0].end = TimeSpec::Now(chrono::Duration::seconds(6));
+    let sim = start(sim_config).await;
+    let (start_at, end_at) = sim.span("acme").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let since = (start_at - chrono::Duration::seconds(1)).to_rfc3339();
+    let args = [
+        "export",
+        "zendesk-audit-logs",
+        "--since",
+        &since,
+        "--follow",
+        "--poll-interval",
+        "500ms",
+        "--settle-lag",
+        "1s",
+        "--commit-interval",
+        "200ms",
+        "--out",
+        "out.ndjson",
+        "--state",
+        "state.json",
+    ];
+    let mut child = KillOnDrop(Some(
+        trail(&args, &zendesk_env(&sim), dir.path())
+            .spawn()
+            .unwrap(),
+    ));
+    // Let the last record arrive, then give the follower time to export it.
+    let until_end = (end_at - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(until_end).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while committed_records(&dir.path().join("state.json")) < 3_000 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Stopped as a service manager stops it: SIGTERM commits and exits like Ctrl-C.
+    let child = child.0.take().unwrap();
+    signal(child.id(), libc::SIGTERM);
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = child;
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(130));
+    let expected = sim
+        .ground_truth("acme", Stream::ZendeskAuditLogs, start_at, end_at)
+        .unwrap();
+    assert_eq!(expected.len(), 3_000);
+    assert_eq!(exported_ids(&dir.path().join("out.ndjson")), expected);
+}
+
+/// Kills the child if the test fails before it is signalled.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
