@@ -38,6 +38,7 @@ pub struct Cli {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run: its size does not matter
 pub enum Command {
     /// Export an audit stream (or every stream of a config file) as NDJSON or OCSF.
     Export(ExportArgs),
