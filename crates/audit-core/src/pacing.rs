@@ -100,13 +100,23 @@ pub fn header_number(headers: &HeaderMap, names: &[&str]) -> Option<f64> {
     })
 }
 
+/// The longest rate-limit reset taken from a header: a year (a vendor's absurd value must
+/// neither panic the conversion nor overflow the clock when added to now).
+pub(crate) const MAX_RESET: Duration = Duration::from_secs(365 * 86_400);
+
+/// A reset in seconds from a header (finite, not negative) as a `Duration`, at most
+/// [`MAX_RESET`].
+pub(crate) fn reset_duration(seconds: f64) -> Duration {
+    crate::retry::secs_at_most(seconds, MAX_RESET)
+}
+
 impl RateLimitHeaders for NamedRateLimitHeaders {
     fn read(&self, headers: &HeaderMap) -> Option<RateLimitReading> {
         let to_u32 = |v: f64| v.min(u32::MAX as f64) as u32;
         let reading = RateLimitReading {
             limit: header_number(headers, self.limit).map(to_u32),
             remaining: header_number(headers, self.remaining).map(to_u32),
-            reset: header_number(headers, self.reset).map(Duration::from_secs_f64),
+            reset: header_number(headers, self.reset).map(reset_duration),
         };
         (reading != RateLimitReading::default()).then_some(reading)
     }
@@ -408,6 +418,18 @@ mod tests {
         remaining: &["ratelimit-remaining", "x-rate-limit-remaining"],
         reset: &["ratelimit-reset"],
     };
+
+    #[test]
+    fn an_absurd_reset_is_capped_not_a_panic() {
+        // Regression (issue 7, hostile input): `Duration::from_secs_f64` panicked on it, and
+        // a representable but huge reset overflowed the clock when added to now.
+        for reset in ["1e300", "1e19", "18446744073709551615"] {
+            let mut map = HeaderMap::new();
+            map.insert("ratelimit-remaining", HeaderValue::from_static("5"));
+            map.insert("ratelimit-reset", HeaderValue::from_str(reset).unwrap());
+            assert_eq!(NAMES.read(&map).unwrap().reset, Some(MAX_RESET), "{reset}");
+        }
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

@@ -4,14 +4,16 @@
 //! at a cursor, and it yields pages (each with the cursor to resume from) or items, fetching
 //! the next page only when the consumer asks. It refuses to follow a cursor it has already
 //! used, so a vendor that hands the same cursor back ends the walk with
-//! [`Error::RepeatedCursor`] instead of looping. The fetch function can retry such a page
+//! [`Error::RepeatedCursor`] instead of looping (the last [`RECENT_CURSORS`] cursors are
+//! remembered exactly; older ones through cycle detection, so memory does not grow with the
+//! length of the walk). The fetch function can retry such a page
 //! itself first ([`PageRequest::check_next`] inside the retry layer), since a repeated cursor
 //! is often a transient fault.
 //!
 //! The facade's event streams ([`EventPages`], [`EventStream`]) are built on it: every
 //! [`EventPage`] carries the [`Checkpoint`] to resume from after it.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
@@ -47,13 +49,68 @@ pub struct Page<T, K> {
     pub next: Option<K>,
 }
 
+/// How many of the latest cursors of a walk are remembered exactly.
+pub const RECENT_CURSORS: usize = 1000;
+
+/// The cursors a walk has used, in bounded memory: the last [`RECENT_CURSORS`] exactly, and
+/// for longer loops Brent's cycle detection (one cursor saved at steps 1, 2, 4, 8, …: once
+/// the saved cursor lies on a loop and the step is longer than the loop, the walk comes back
+/// to it). A vendor that hands back any cursor of the last thousand pages is caught at once,
+/// as before; a loop longer than that is caught within two rounds of it, instead of the
+/// memory of every cursor of a long export growing with it.
+#[derive(Debug)]
+struct UsedCursors<K> {
+    recent: HashSet<K>,
+    order: VecDeque<K>,
+    saved: Option<K>,
+    steps: u64,
+    power: u64,
+}
+
+impl<K> Default for UsedCursors<K> {
+    fn default() -> Self {
+        UsedCursors {
+            recent: HashSet::new(),
+            order: VecDeque::new(),
+            saved: None,
+            steps: 0,
+            power: 1,
+        }
+    }
+}
+
+impl<K: Clone + Eq + Hash> UsedCursors<K> {
+    fn insert(&mut self, cursor: &K) {
+        if self.steps == self.power {
+            self.saved = Some(cursor.clone());
+            self.power = self.power.saturating_mul(2);
+            self.steps = 0;
+        }
+        self.steps += 1;
+        if self.recent.insert(cursor.clone()) {
+            self.order.push_back(cursor.clone());
+            if self.order.len() > RECENT_CURSORS
+                && let Some(oldest) = self.order.pop_front()
+            {
+                self.recent.remove(&oldest);
+            }
+        }
+    }
+}
+
+impl<K: Eq + Hash> UsedCursors<K> {
+    fn contains(&self, cursor: &K) -> bool {
+        self.recent.contains(cursor) || self.saved.as_ref() == Some(cursor)
+    }
+}
+
 /// A request for one page, handed to the fetch function.
 #[derive(Debug)]
 pub struct PageRequest<K> {
     /// The cursor of the page (`None` for the first page).
     pub cursor: Option<K>,
     operation: &'static str,
-    used: Arc<Mutex<HashSet<K>>>,
+    used: Arc<Mutex<UsedCursors<K>>>,
 }
 
 impl<K: Eq + Hash + fmt::Display> PageRequest<K> {
@@ -109,7 +166,7 @@ pub struct Paginator<T, K> {
     operation: &'static str,
     /// `None`: done; `Some(None)`: the first page is next.
     next: Option<Option<K>>,
-    used: Arc<Mutex<HashSet<K>>>,
+    used: Arc<Mutex<UsedCursors<K>>>,
     fetch: FetchFn<T, K>,
 }
 
@@ -136,7 +193,7 @@ where
         Paginator {
             operation,
             next: Some(start),
-            used: Arc::new(Mutex::new(HashSet::new())),
+            used: Arc::new(Mutex::new(UsedCursors::default())),
             fetch: Box::new(move |request| Box::pin(fetch(request))),
         }
     }
@@ -156,7 +213,7 @@ where
             self.used
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(cursor.clone());
+                .insert(cursor);
         }
         let request = PageRequest {
             cursor: cursor.clone(),
@@ -177,6 +234,9 @@ where
                 .unwrap_or_else(|e| e.into_inner())
                 .contains(next);
             if repeated {
+                // As after any error, the next call asks for the same page again (the
+                // listing is not over).
+                self.next = Some(cursor);
                 return Err(Error::RepeatedCursor {
                     operation: self.operation,
                     cursor: next.to_string(),
@@ -449,6 +509,37 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    #[tokio::test]
+    async fn after_a_repeated_cursor_the_same_page_is_asked_again_not_the_end() {
+        // Regression (issue 7, hostile input): the walk used to report the listing done.
+        let fetched = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&fetched);
+        let mut paginator = Paginator::new("list", None, move |request: PageRequest<String>| {
+            count.fetch_add(1, Ordering::SeqCst);
+            async move {
+                Ok(match request.cursor.as_deref() {
+                    None => CursorPage {
+                        items: vec![1],
+                        next: Some("a".to_string()),
+                    },
+                    _ => CursorPage {
+                        items: vec![2],
+                        next: Some("a".to_string()),
+                    },
+                })
+            }
+        });
+        assert_eq!(paginator.next_page().await.unwrap().unwrap().items, [1]);
+        for _ in 0..2 {
+            assert!(matches!(
+                paginator.next_page().await,
+                Err(Error::RepeatedCursor { .. })
+            ));
+            assert!(!paginator.is_done());
+        }
+        assert_eq!(fetched.load(Ordering::SeqCst), 3);
+    }
+
     #[test]
     fn adaptive_page_size_halves_to_the_floor_and_grows_back() {
         let size = AdaptivePageSize::new(PageSizePolicy::new(100, 20, 400).with_grow_after(2));
@@ -519,6 +610,47 @@ mod tests {
         assert_eq!(fetched.load(Ordering::SeqCst), 1);
         pages.next().await.unwrap().unwrap();
         assert_eq!(fetched.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn used_cursors_stay_bounded_and_still_catch_every_loop() {
+        // A long walk without repeats: memory stays at the recent window.
+        let mut used = UsedCursors::default();
+        for n in 0..10 * RECENT_CURSORS as u64 {
+            assert!(!used.contains(&n), "{n} was never used");
+            used.insert(&n);
+        }
+        assert_eq!(used.recent.len(), RECENT_CURSORS);
+        assert_eq!(used.order.len(), RECENT_CURSORS);
+        // Loops, short and longer than the window, after a lead-in: each is caught, the short
+        // ones at their first repeat.
+        for (lead, period) in [(0, 1), (5, 2), (3, 700), (10, 2500), (4000, 5000)] {
+            let mut used = UsedCursors::default();
+            let cursor = |step: u64| {
+                if step < lead {
+                    step
+                } else {
+                    lead + (step - lead) % period
+                }
+            };
+            let caught = (0..10 * (lead + period))
+                .find(|&step| {
+                    let next = cursor(step + 1);
+                    used.insert(&cursor(step));
+                    used.contains(&next)
+                })
+                .map(|step| step + 1);
+            let first_repeat = lead + period;
+            let caught = caught.unwrap_or_else(|| panic!("loop {lead}+{period} not caught"));
+            if (period as usize) < RECENT_CURSORS {
+                assert_eq!(caught, first_repeat, "loop {lead}+{period}");
+            } else {
+                assert!(
+                    caught <= 2 * first_repeat + 2 * period,
+                    "loop {lead}+{period}: {caught}"
+                );
+            }
+        }
     }
 
     #[tokio::test]

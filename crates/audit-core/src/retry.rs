@@ -166,10 +166,20 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+        // A delay too long for a `Duration` (`1e300`) is the longest one: it is refused as too
+        // long rather than ignored (and `Duration::from_secs_f64` would panic on it).
+        return (seconds.is_finite() && seconds >= 0.0)
+            .then(|| secs_at_most(seconds, Duration::MAX));
     }
     let date = httpdate::parse_http_date(value).ok()?;
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// `seconds` (finite, not negative: what vendors' headers and bodies say) as a `Duration`, at
+/// most `max`. Values too large for a `Duration`, which `Duration::from_secs_f64` panics on,
+/// become `max`.
+pub(crate) fn secs_at_most(seconds: f64, max: Duration) -> Duration {
+    Duration::try_from_secs_f64(seconds).map_or(max, |duration| duration.min(max))
 }
 
 /// The `Retry-After` of a response's headers, if any and parseable.
@@ -622,6 +632,17 @@ impl Retrier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retry_after_too_long_for_a_duration_is_the_longest_not_a_panic() {
+        // Regression (issue 7, hostile input): `Duration::from_secs_f64` panicked on these.
+        let now = SystemTime::now();
+        for huge in ["1e300", "1e20", "99999999999999999999999999", "2e19"] {
+            assert_eq!(parse_retry_after(huge, now), Some(Duration::MAX), "{huge}");
+        }
+        assert_eq!(parse_retry_after("NaN", now), None);
+        assert_eq!(parse_retry_after("inf", now), None);
+    }
 
     #[test]
     fn retry_after_parses_seconds_dates_and_rejects_garbage() {

@@ -37,6 +37,9 @@ use crate::retry::{Operation, Retrier, VendorRules};
 const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(86_400);
 /// How long before its expiry a token is replaced.
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// The longest token lifetime believed: a year (an absurd `expires_in` must neither panic the
+/// conversion nor overflow the clock).
+const MAX_LIFETIME: Duration = Duration::from_secs(365 * 86_400);
 
 /// The credentials of a Genesys Cloud OAuth client (Client Credentials grant). The secret is
 /// a `secrecy` string: `Debug` shows `[REDACTED]`.
@@ -255,7 +258,7 @@ impl TokenProvider {
         let lifetime = token
             .expires_in
             .filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64)
+            .map(|s| crate::retry::secs_at_most(s, MAX_LIFETIME))
             .unwrap_or(DEFAULT_EXPIRES_IN);
         let margin = REFRESH_MARGIN.min(lifetime / 2);
         let mut bearer = HeaderValue::from_str(&format!(

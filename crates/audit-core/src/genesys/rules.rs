@@ -52,7 +52,8 @@ impl RateLimitHeaders for InInRateLimitHeaders {
             remaining: limit
                 .zip(count)
                 .map(|(limit, count)| limit.saturating_sub(count)),
-            reset: header_number(headers, &["inin-ratelimit-reset"]).map(Duration::from_secs_f64),
+            reset: header_number(headers, &["inin-ratelimit-reset"])
+                .map(crate::pacing::reset_duration),
         };
         (reading != RateLimitReading::default()).then_some(reading)
     }
