@@ -152,7 +152,25 @@ pub fn audit_event(
     stream: StreamKind,
     record: &Recorded<AuditLogMessage>,
 ) -> AuditEvent {
-    let raw = record.raw();
+    let mut event = map_record(tenant, stream, record);
+    event.raw = record.raw().clone();
+    event
+}
+
+/// [`audit_event`] for a record the caller gives up: its JSON moves into [`AuditEvent::raw`]
+/// instead of being copied (what the event streams use).
+pub fn audit_event_owned(
+    tenant: &str,
+    stream: StreamKind,
+    record: Recorded<AuditLogMessage>,
+) -> AuditEvent {
+    let mut event = map_record(tenant, stream, &record);
+    event.raw = record.into_parts().0;
+    event
+}
+
+/// Everything but `raw`, which is left `null` for the callers to fill.
+fn map_record(tenant: &str, stream: StreamKind, record: &Recorded<AuditLogMessage>) -> AuditEvent {
     let source = Source::new(stream, tenant);
     let vendor_action = record
         .action
@@ -166,7 +184,7 @@ pub fn audit_event(
         native_id(record),
         occurred_at(record).unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
         vendor_action.clone(),
-        raw.clone(),
+        Value::Null,
     );
     event.action = action_of(&vendor_action);
     event.outcome = outcome_of(record.status.as_deref(), &vendor_action);

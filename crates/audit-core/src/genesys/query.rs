@@ -1334,8 +1334,8 @@ impl PageSource for AuditSource {
             let received = page.items.len();
             let mut events = Vec::with_capacity(received);
             let mut duplicates = 0;
-            for record in &page.items {
-                let event = mapping::audit_event(&tenant, StreamKind::GenesysAudits, record);
+            for record in page.items {
+                let event = mapping::audit_event_owned(&tenant, StreamKind::GenesysAudits, record);
                 let at = event.occurred_at;
                 // Outside the chunk: another chunk (or no chunk) reads it.
                 if at < since || at > pass.until || at < chunk.start || at >= chunk.end {

@@ -606,8 +606,9 @@ impl PageSource for RealtimeSource {
             let received = answer.entities.len();
             let mut events = Vec::with_capacity(received);
             let mut duplicates = 0;
-            for record in &answer.entities {
-                let event = mapping::audit_event(&tenant, StreamKind::GenesysRealtime, record);
+            for record in answer.entities {
+                let event =
+                    mapping::audit_event_owned(&tenant, StreamKind::GenesysRealtime, record);
                 let at = event.occurred_at;
                 if at < since || at < pass.from || at > pass.until {
                     continue;

@@ -625,8 +625,8 @@ impl PageSource for AuditLogSource {
             let received = page.items.len();
             let mut events = Vec::with_capacity(received);
             let mut duplicates = 0;
-            for record in &page.items {
-                let event = mapping::audit_log_event(&tenant, record);
+            for record in page.items {
+                let event = mapping::audit_log_event_owned(&tenant, record);
                 let at = event.occurred_at;
                 if at < since || at > until {
                     continue;

@@ -400,6 +400,21 @@ fn summary(audit: &TicketAudit, events: &[TicketEvent]) -> String {
 /// assert_eq!(event.outcome, Outcome::Success);
 /// ```
 pub fn audit_log_event(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent {
+    let mut event = map_audit_log(tenant, record);
+    event.raw = record.raw().clone();
+    event
+}
+
+/// [`audit_log_event`] for a record the caller gives up: its JSON moves into
+/// [`AuditEvent::raw`] instead of being copied (what the event streams use).
+pub fn audit_log_event_owned(tenant: &str, record: Recorded<AuditLog>) -> AuditEvent {
+    let mut event = map_audit_log(tenant, &record);
+    event.raw = record.into_parts().0;
+    event
+}
+
+/// Everything but `raw`, which is left `null` for the callers to fill.
+fn map_audit_log(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent {
     let raw = record.raw();
     let log = record.typed();
     let source = Source::new(StreamKind::ZendeskAuditLogs, tenant);
@@ -415,7 +430,7 @@ pub fn audit_log_event(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent 
         native_id,
         occurred_at,
         vendor_action.clone(),
-        raw.clone(),
+        Value::Null,
     );
     event.action = match vendor_action.as_str() {
         "create" => Action::Create,
