@@ -17,3 +17,5 @@ pub fn fixture_json(relative: &str) -> serde_json::Value {
     serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("fixture {} is not JSON: {e}", path.display()))
 }
+
+pub mod net;
