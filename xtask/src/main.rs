@@ -36,6 +36,14 @@ enum Command {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Build trail, audit-sim and audit-bench (release) and run the benchmarks:
+    /// `cargo xtask bench [throughput|peer|rate-limit|concurrency|soak|all] [options]`
+    /// (`cargo xtask bench -- --help` lists them; see docs/benchmarks.md).
+    Bench {
+        /// Arguments of audit-bench.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -63,6 +71,7 @@ fn main() -> ExitCode {
                 print!("{}", xtask::operations::list_operations(&document));
                 Ok(())
             }),
+        Command::Bench { args } => bench(&root, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,4 +80,32 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask bench`: a release build of the binaries the benchmarks run, then audit-bench.
+fn bench(root: &std::path::Path, args: &[String]) -> anyhow::Result<()> {
+    use anyhow::{Context, ensure};
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = std::process::Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "audit-cli",
+            "-p",
+            "audit-sim",
+            "-p",
+            "audit-bench",
+        ])
+        .status()
+        .context("cannot run cargo build")?;
+    ensure!(built.success(), "the release build failed");
+    let status = std::process::Command::new(root.join("target/release/audit-bench"))
+        .current_dir(root)
+        .args(args)
+        .status()
+        .context("cannot run target/release/audit-bench")?;
+    ensure!(status.success(), "audit-bench failed ({status})");
+    Ok(())
 }
