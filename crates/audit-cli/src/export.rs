@@ -7,16 +7,22 @@
 //! checkpoint, so whatever happened after the last commit — a SIGKILL included — is replayed
 //! exactly once. The output is opened when the first page arrives: a run that fails before
 //! (bad credentials, no access) leaves the output and the state as they were.
+//!
+//! Pages are read one ahead of the writer ([`read_ahead`]): while a page is written, the next
+//! one is fetched and mapped on another thread, so the vendor's answer time and our own work
+//! overlap. A page read ahead is not written, nor its checkpoint recorded, until the loop
+//! takes it; a stop drops it, and a resumed run reads it again.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use audit_core::{Checkpoint, StatsSnapshot, StreamKind, StreamOptions};
+use audit_core::{Checkpoint, EventPage, EventPages, StatsSnapshot, StreamKind, StreamOptions};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use crate::errors::CliError;
 use crate::output::{Format, Output, OutputError};
@@ -116,10 +122,11 @@ pub async fn run_export(
         position = Some(at);
     }
     let doing = format!("exporting {key}");
-    let mut pages = plan
-        .source
-        .event_pages(plan.stream, options)
-        .map_err(|e| CliError::from_core(&doing, plan.stream.vendor(), &e))?;
+    let mut pages = read_ahead(
+        plan.source
+            .event_pages(plan.stream, options)
+            .map_err(|e| CliError::from_core(&doing, plan.stream.vendor(), &e))?,
+    );
 
     let mut committer = Committer {
         key: key.clone(),
@@ -189,6 +196,54 @@ pub async fn run_export(
         elapsed: started.elapsed(),
         stats: plan.source.stats(),
     })
+}
+
+/// The pages of a stream, read one page ahead of the consumer by a task of their own.
+struct ReadAhead {
+    pages: mpsc::Receiver<Result<EventPage, audit_core::Error>>,
+    reader: JoinHandle<()>,
+}
+
+/// Starts reading `pages` ahead: at most one page waits for the consumer while the next is
+/// being fetched (memory stays at a few pages). The stream ends after its first error, as the
+/// paginator does.
+fn read_ahead(mut pages: EventPages) -> ReadAhead {
+    let (sender, receiver) = mpsc::channel(1);
+    let reader = tokio::spawn(async move {
+        while let Some(page) = pages.next().await {
+            let failed = page.is_err();
+            if sender.send(page).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    ReadAhead {
+        pages: receiver,
+        reader,
+    }
+}
+
+impl ReadAhead {
+    async fn next(&mut self) -> Option<Result<EventPage, audit_core::Error>> {
+        let page = self.pages.recv().await;
+        if page.is_none() {
+            // The reader is gone: at the end of the stream, or because it panicked, which
+            // must not pass for the end of the export.
+            if let Err(error) = (&mut self.reader).await
+                && error.is_panic()
+            {
+                std::panic::resume_unwind(error.into_panic());
+            }
+        }
+        page
+    }
+}
+
+impl Drop for ReadAhead {
+    /// A stopped or failed export stops reading: no request is left running behind it.
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
 }
 
 /// Fsyncs the output and records the pending checkpoint with the matching position.
