@@ -9,12 +9,6 @@ use audit_cli::{commands, demo, summary};
 use clap::Parser;
 use tokio::sync::watch;
 
-/// mimalloc rather than the system allocator: an export allocates and frees many small
-/// strings per record, across threads (pages are read on a worker and written on the main
-/// thread), which glibc's malloc serves at several times the cost.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let verbosity = Verbosity::from_flags(cli.verbose, cli.quiet);
