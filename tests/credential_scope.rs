@@ -84,23 +84,27 @@ fn genesys(sim: &SimHandle, api: &str, login: &str) -> GenesysClient {
         .unwrap()
 }
 
-/// The other origins a vendor answer may name, for a proxy on `proxy` and a recorder on
-/// `recorder`: (what, base URL). Each reaches either the recorder or the proxy under a name
-/// that is not its own origin.
-fn elsewhere(proxy: u16, recorder: u16) -> Vec<(&'static str, String)> {
-    vec![
-        ("another port", format!("http://127.0.0.1:{recorder}")),
-        ("another host name", format!("http://localhost:{proxy}")),
-        ("another scheme", format!("https://127.0.0.1:{proxy}")),
-        (
-            "another host name and port",
-            format!("http://localhost:{recorder}"),
-        ),
-        (
-            "another scheme and port",
-            format!("https://127.0.0.1:{recorder}"),
-        ),
-    ]
+/// The other origins a vendor answer may name; [`origin_elsewhere`] gives each one's base URL.
+const ELSEWHERE: [&str; 5] = [
+    "another port",
+    "another host name",
+    "another scheme",
+    "another host name and port",
+    "another scheme and port",
+];
+
+/// The base URL of `what` (one of [`ELSEWHERE`]) for a proxy on `proxy` and a recorder on
+/// `recorder`: it reaches either the recorder or the proxy under a name that is not its own
+/// origin.
+fn origin_elsewhere(what: &str, proxy: u16, recorder: u16) -> String {
+    match what {
+        "another port" => format!("http://127.0.0.1:{recorder}"),
+        "another host name" => format!("http://localhost:{proxy}"),
+        "another scheme" => format!("https://127.0.0.1:{proxy}"),
+        "another host name and port" => format!("http://localhost:{recorder}"),
+        "another scheme and port" => format!("https://127.0.0.1:{recorder}"),
+        other => unreachable!("not one of ELSEWHERE: {other}"),
+    }
 }
 
 /// `url` with its scheme, host and port replaced by `origin`.
@@ -129,16 +133,12 @@ fn assert_nothing_elsewhere(what: &str, proxy: &Proxy, recorder: &Recorder) {
 async fn a_zendesk_links_next_to_another_origin_is_refused_and_gets_nothing() {
     let sim = simulator().await;
     let recorder = Recorder::start(Reply::json(200, &json!({"audit_logs": []}))).await;
-    for (what, _) in elsewhere(1, recorder.port()) {
+    for what in ELSEWHERE {
         let recorder_port = recorder.port();
         let what = what.to_string();
         let variant = what.clone();
         let proxy = Proxy::start(sim.zendesk_url(), move |info, _, reply| {
-            let origin = elsewhere(info.port, recorder_port)
-                .into_iter()
-                .find(|(w, _)| *w == variant)
-                .unwrap()
-                .1;
+            let origin = origin_elsewhere(&variant, info.port, recorder_port);
             reply.edit_json(|body| {
                 if let Some(next) = body["links"]["next"].as_str() {
                     body["links"]["next"] = json!(moved(next, &origin));
@@ -175,7 +175,7 @@ async fn zendesk_before_and_after_urls_to_another_origin_get_nothing() {
     let truth = sim
         .ground_truth("acme", Stream::ZendeskTicketAudits, start, end)
         .unwrap();
-    for (what, _) in elsewhere(1, recorder.port()) {
+    for what in ELSEWHERE {
         let recorder_port = recorder.port();
         let variant = what.to_string();
         // With the cursors left in place the URLs are not needed: the walk goes on by cursor
@@ -183,11 +183,7 @@ async fn zendesk_before_and_after_urls_to_another_origin_get_nothing() {
         for drop_cursor in [false, true] {
             let variant = variant.clone();
             let proxy = Proxy::start(sim.zendesk_url(), move |info, _, reply| {
-                let origin = elsewhere(info.port, recorder_port)
-                    .into_iter()
-                    .find(|(w, _)| *w == variant)
-                    .unwrap()
-                    .1;
+                let origin = origin_elsewhere(&variant, info.port, recorder_port);
                 reply.edit_json(|body| {
                     for key in ["before_url", "after_url"] {
                         if let Some(url) = body[key].as_str() {
@@ -233,15 +229,11 @@ async fn redirect_everywhere(
     mut call: impl AsyncFnMut(&str) -> Result<(), Error>,
 ) {
     for status in [301u16, 302, 303, 307, 308] {
-        for (what, _) in elsewhere(1, recorder.port()) {
+        for what in ELSEWHERE {
             let recorder_port = recorder.port();
             let variant = what.to_string();
             let proxy = Proxy::start(upstream, move |info, hit, reply| {
-                let origin = elsewhere(info.port, recorder_port)
-                    .into_iter()
-                    .find(|(w, _)| *w == variant)
-                    .unwrap()
-                    .1;
+                let origin = origin_elsewhere(&variant, info.port, recorder_port);
                 *reply = Reply {
                     status,
                     headers: vec![("location".into(), format!("{origin}{}", hit.target))],

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use audit_core::genesys::GenesysClient;
+use audit_core::genesys::{GenesysClient, GenesysClientBuilder};
 use audit_core::zendesk::ZendeskClient;
 use audit_core::{Error, HttpConfig, RetryPolicy, StreamKind, StreamOptions, Window};
 use audit_sim::config::{SimConfig, TenantConfig, TimeSpec};
@@ -133,22 +133,20 @@ async fn absurd_rate_limit_resets_do_not_crash_either_client() {
             )
             .mount(&api)
             .await;
-        let client = genesys(&api.uri(), &login.uri());
+        let client = genesys(&api.uri(), &login.uri()).build().unwrap();
         for _ in 0..3 {
             client.service_mapping().await.unwrap();
         }
     }
 }
 
-fn genesys(api: &str, login: &str) -> GenesysClient {
+fn genesys(api: &str, login: &str) -> GenesysClientBuilder {
     GenesysClient::builder()
         .api_base_url(api)
         .login_base_url(login)
         .client_credentials("client-1", "secret-1")
         .tenant("acme")
         .retry_policy(fast_retries())
-        .build()
-        .unwrap()
 }
 
 #[tokio::test]
@@ -175,7 +173,7 @@ async fn any_token_lifetime_is_accepted_without_panic() {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"services": []})))
             .mount(&api)
             .await;
-        let client = genesys(&api.uri(), &login.uri());
+        let client = genesys(&api.uri(), &login.uri()).build().unwrap();
         // A lifetime that does not decode fails the token request; any other works.
         let result = client.service_mapping().await;
         if expires_in.is_number() || expires_in.is_null() {
@@ -358,11 +356,7 @@ async fn token_server() -> MockServer {
 async fn an_endless_genesys_answer_is_refused_at_the_cap() {
     let login = token_server().await;
     let server = Endless::start(200, r#"{"services": ["#, r#"{"name": "Directory"},"#).await;
-    let client = GenesysClient::builder()
-        .api_base_url(server.url())
-        .login_base_url(login.uri())
-        .client_credentials("client-1", "secret-1")
-        .retry_policy(fast_retries())
+    let client = genesys(&server.url(), &login.uri())
         .http(capped())
         .build()
         .unwrap();
@@ -378,11 +372,7 @@ async fn an_endless_genesys_answer_is_refused_at_the_cap() {
 #[tokio::test]
 async fn an_endless_genesys_token_answer_is_refused_at_the_cap() {
     let server = Endless::start(200, r#"{"access_token": ""#, "aaaaaaaaaaaaaaaa").await;
-    let client = GenesysClient::builder()
-        .api_base_url("http://127.0.0.1:9")
-        .login_base_url(server.url())
-        .client_credentials("client-1", "secret-1")
-        .retry_policy(fast_retries())
+    let client = genesys("http://127.0.0.1:9", &server.url())
         .http(capped())
         .build()
         .unwrap();

@@ -11,22 +11,6 @@ use audit_sim::config::TimeSpec;
 use chrono::Utc;
 use common::*;
 
-/// A ticket that has audits, and its audit ids in order.
-fn a_ticket(sim: &audit_sim::SimHandle) -> (i64, Vec<String>) {
-    let tickets = audit_sim::ground_truth::tickets(sim.sim(), "acme", Utc::now()).unwrap();
-    let (ticket, _) = tickets[0];
-    let (start, end) = fixed_span();
-    let audits = sim
-        .ground_truth(
-            "acme",
-            Stream::ZendeskTicketAuditsOfTicket(ticket),
-            start,
-            end,
-        )
-        .unwrap();
-    (ticket, audits)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn count_reports_the_audits_of_a_ticket() {
     let sim = start(config(10, 300)).await;

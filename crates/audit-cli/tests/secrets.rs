@@ -15,11 +15,9 @@ use std::path::Path;
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 
-use audit_sim::Stream;
 use audit_sim::config::SimConfig;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use chrono::Utc;
 use common::*;
 use trail_tests::net::Proxy;
 
@@ -28,6 +26,21 @@ const OAUTH_TOKEN: &str = "ZdOAuthTok3n-S3CR3T-77b2e0d1";
 const CLIENT_SECRET: &str = "GcClientS3CR3T-9d8e7f6a5b";
 const WRONG_SECRET: &str = "WrongS3CR3T-0c0c0c0c0c";
 const EMAIL: &str = "secops@acme.example";
+
+/// `env` with the variable `name` set to `value` instead.
+fn with_var(
+    env: &[(&'static str, String)],
+    name: &str,
+    value: &str,
+) -> Vec<(&'static str, String)> {
+    let mut env = env.to_vec();
+    for (variable, old) in &mut env {
+        if *variable == name {
+            *old = value.to_string();
+        }
+    }
+    env
+}
 
 /// The two verbose settings every command runs under.
 const VERBOSE: [(&str, Option<&str>); 2] = [("-vv", None), ("", Some("trace"))];
@@ -351,17 +364,7 @@ async fn no_command_shows_a_secret_at_any_log_level() {
     .await;
 
     // count and make-private.
-    let tickets = audit_sim::ground_truth::tickets(sim.sim(), "acme", Utc::now()).unwrap();
-    let (ticket, _) = tickets[0];
-    let (start, end) = fixed_span();
-    let audits = sim
-        .ground_truth(
-            "acme",
-            Stream::ZendeskTicketAuditsOfTicket(ticket),
-            start,
-            end,
-        )
-        .unwrap();
+    let (ticket, audits) = a_ticket(&sim);
     let ticket = ticket.to_string();
     stderr += &run_everywhere(
         "count",
@@ -420,12 +423,7 @@ async fn no_command_shows_a_secret_at_any_log_level() {
     }
 
     // Failing runs: a wrong secret for each vendor, and secrets that are refused.
-    let mut wrong_zendesk = zendesk.clone();
-    for (name, value) in &mut wrong_zendesk {
-        if *name == "ZENDESK_API_TOKEN" {
-            *value = WRONG_SECRET.into();
-        }
-    }
+    let wrong_zendesk = with_var(&zendesk, "ZENDESK_API_TOKEN", WRONG_SECRET);
     stderr += &run_everywhere(
         "a wrong Zendesk token",
         &export_args("zendesk-audit-logs", &window),
@@ -435,12 +433,7 @@ async fn no_command_shows_a_secret_at_any_log_level() {
         failed,
     )
     .await;
-    let mut wrong_genesys = genesys.clone();
-    for (name, value) in &mut wrong_genesys {
-        if *name == "GENESYS_CLIENT_SECRET" {
-            *value = WRONG_SECRET.into();
-        }
-    }
+    let wrong_genesys = with_var(&genesys, "GENESYS_CLIENT_SECRET", WRONG_SECRET);
     stderr += &run_everywhere(
         "a wrong Genesys secret",
         &export_args("genesys-audits", &window),
@@ -450,12 +443,7 @@ async fn no_command_shows_a_secret_at_any_log_level() {
         failed,
     )
     .await;
-    let mut wrong_oauth = oauth.clone();
-    for (name, value) in &mut wrong_oauth {
-        if *name == "ZENDESK_OAUTH_TOKEN" {
-            *value = WRONG_SECRET.into();
-        }
-    }
+    let wrong_oauth = with_var(&oauth, "ZENDESK_OAUTH_TOKEN", WRONG_SECRET);
     stderr += &run_everywhere(
         "a wrong OAuth token",
         &["count", &ticket],

@@ -509,25 +509,25 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// A listing whose first page (item 1) leads to "a", and "a" (item 2) back to "a".
+    async fn loops_back_to_a(
+        request: PageRequest<String>,
+    ) -> Result<CursorPage<i32, String>, Error> {
+        let item = if request.cursor.is_none() { 1 } else { 2 };
+        Ok(CursorPage {
+            items: vec![item],
+            next: Some("a".to_string()),
+        })
+    }
+
     #[tokio::test]
     async fn after_a_repeated_cursor_the_same_page_is_asked_again_not_the_end() {
         // Regression (issue 7, hostile input): the walk used to report the listing done.
         let fetched = Arc::new(AtomicUsize::new(0));
         let count = Arc::clone(&fetched);
-        let mut paginator = Paginator::new("list", None, move |request: PageRequest<String>| {
+        let mut paginator = Paginator::new("list", None, move |request| {
             count.fetch_add(1, Ordering::SeqCst);
-            async move {
-                Ok(match request.cursor.as_deref() {
-                    None => CursorPage {
-                        items: vec![1],
-                        next: Some("a".to_string()),
-                    },
-                    _ => CursorPage {
-                        items: vec![2],
-                        next: Some("a".to_string()),
-                    },
-                })
-            }
+            loops_back_to_a(request)
         });
         assert_eq!(paginator.next_page().await.unwrap().unwrap().items, [1]);
         for _ in 0..2 {
@@ -561,19 +561,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_repeated_cursor_ends_the_walk_with_an_error() {
-        let paginator = Paginator::new("list_things", None, |request| async move {
-            Ok(match request.cursor.as_deref() {
-                None => CursorPage {
-                    items: vec![1],
-                    next: Some("a".to_string()),
-                },
-                // "a" leads back to "a".
-                _ => CursorPage {
-                    items: vec![2],
-                    next: Some("a".to_string()),
-                },
-            })
-        });
+        let paginator = Paginator::new("list_things", None, loops_back_to_a);
         let results: Vec<Result<Page<i32, String>, Error>> = paginator.pages().collect().await;
         assert_eq!(results.len(), 2);
         assert!(results[0].is_ok());

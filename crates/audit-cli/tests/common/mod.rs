@@ -145,3 +145,19 @@ pub fn assert_success(output: &Output) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// A ticket that has audits, and its audit ids in order.
+pub fn a_ticket(sim: &SimHandle) -> (i64, Vec<String>) {
+    let tickets = audit_sim::ground_truth::tickets(sim.sim(), "acme", Utc::now()).unwrap();
+    let (ticket, _) = tickets[0];
+    let (start, end) = fixed_span();
+    let audits = sim
+        .ground_truth(
+            "acme",
+            Stream::ZendeskTicketAuditsOfTicket(ticket),
+            start,
+            end,
+        )
+        .unwrap();
+    (ticket, audits)
+}
