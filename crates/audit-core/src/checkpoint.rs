@@ -17,6 +17,9 @@
 //! - one listing walked by cursor (the audits of one ticket) keeps the cursor and a
 //!   high-water mark.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -69,8 +72,9 @@ impl std::fmt::Display for PageToken {
 pub struct Boundary {
     /// The instant.
     pub at: DateTime<Utc>,
-    /// The native ids emitted at it, in the order they were emitted.
-    pub ids: Vec<String>,
+    /// The native ids emitted at it, in the order they were emitted (shared, so a checkpoint
+    /// per page copies pointers, not strings, however many records share the instant).
+    pub ids: Vec<Arc<str>>,
 }
 
 /// Which way a walk moves through time.
@@ -80,42 +84,94 @@ pub(crate) enum Direction {
     NewestFirst,
 }
 
-impl Boundary {
-    /// Decides whether a record at `at` with `id` is new for a walk in `direction` whose edge
-    /// is `edge`, and moves the edge when it is. A record behind the edge, or at it with an
-    /// id already emitted, has been emitted before (a duplicate across pages, or a record a
-    /// resumed query reads again).
-    pub(crate) fn admit(
-        edge: &mut Option<Boundary>,
-        direction: Direction,
-        at: DateTime<Utc>,
-        id: &str,
-    ) -> bool {
-        let Some(boundary) = edge else {
-            *edge = Some(Boundary {
-                at,
-                ids: vec![id.to_string()],
-            });
-            return true;
-        };
-        let behind = match direction {
-            Direction::OldestFirst => at < boundary.at,
-            Direction::NewestFirst => at > boundary.at,
-        };
-        if behind {
-            return false;
+/// A walk's edge while it runs: the [`Boundary`] of what it has read, with the ids emitted at
+/// its instant also kept in a set. Admitting a record then costs the same however many records
+/// share the instant: accounts write thousands of audit-log records in one second, and a scan
+/// of the list made following them quadratic.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Edge {
+    boundary: Option<Boundary>,
+    seen: HashSet<Arc<str>>,
+}
+
+impl From<Option<Boundary>> for Edge {
+    fn from(boundary: Option<Boundary>) -> Self {
+        let seen = boundary
+            .iter()
+            .flat_map(|boundary| boundary.ids.iter().cloned())
+            .collect();
+        Edge { boundary, seen }
+    }
+}
+
+impl Edge {
+    /// The edge of a stream resuming from `position`, which must be a high-water mark (or the
+    /// start); `stream` names the stream in the error.
+    pub(crate) fn from_high_water(position: Position, stream: &str) -> Result<Self, Error> {
+        match position {
+            Position::Start => Ok(Edge::default()),
+            Position::HighWater { at, ids } => Ok(Some(Boundary { at, ids }).into()),
+            other => Err(Error::InvalidCheckpoint(format!(
+                "a `{stream}` checkpoint holds a high-water mark, not {other:?}"
+            ))),
         }
-        if at == boundary.at {
-            if boundary.ids.iter().any(|seen| seen == id) {
+    }
+
+    /// The edge as a high-water position (the start while nothing has been read).
+    pub(crate) fn high_water(&self) -> Position {
+        match &self.boundary {
+            Some(boundary) => Position::HighWater {
+                at: boundary.at,
+                ids: boundary.ids.clone(),
+            },
+            None => Position::Start,
+        }
+    }
+
+    /// The boundary, as a checkpoint stores it.
+    pub(crate) fn boundary(&self) -> Option<&Boundary> {
+        self.boundary.as_ref()
+    }
+
+    /// The instant of the edge; `None` while nothing has been read.
+    pub(crate) fn at(&self) -> Option<DateTime<Utc>> {
+        self.boundary.as_ref().map(|boundary| boundary.at)
+    }
+
+    /// Moves the edge to `at`, with no record emitted at it.
+    pub(crate) fn move_to(&mut self, at: DateTime<Utc>) {
+        self.boundary = Some(Boundary {
+            at,
+            ids: Vec::new(),
+        });
+        self.seen.clear();
+    }
+
+    /// Decides whether a record at `at` with `id` is new for a walk in `direction`, and moves
+    /// the edge when it is. A record behind the edge, or at it with an id already emitted, has
+    /// been emitted before (a duplicate across pages, or a record a resumed query reads again).
+    pub(crate) fn admit(&mut self, direction: Direction, at: DateTime<Utc>, id: &str) -> bool {
+        if let Some(boundary) = &mut self.boundary {
+            let behind = match direction {
+                Direction::OldestFirst => at < boundary.at,
+                Direction::NewestFirst => at > boundary.at,
+            };
+            if behind {
                 return false;
             }
-            boundary.ids.push(id.to_string());
-            return true;
+            if at == boundary.at {
+                if self.seen.contains(id) {
+                    return false;
+                }
+                let id: Arc<str> = id.into();
+                self.seen.insert(id.clone());
+                boundary.ids.push(id);
+                return true;
+            }
         }
-        *boundary = Boundary {
-            at,
-            ids: vec![id.to_string()],
-        };
+        let id: Arc<str> = id.into();
+        self.seen = HashSet::from([id.clone()]);
+        self.boundary = Some(Boundary { at, ids: vec![id] });
         true
     }
 }
@@ -133,7 +189,7 @@ pub enum Position {
         /// The newest timestamp emitted.
         at: DateTime<Utc>,
         /// The native ids emitted at `at`.
-        ids: Vec<String>,
+        ids: Vec<Arc<str>>,
     },
     /// A newest-first walk, one pass at a time: a pass reads `since ≤ t ≤ until` from the
     /// newest record down; the next pass reads what arrived after `until`.
@@ -260,34 +316,67 @@ mod tests {
 
     #[test]
     fn oldest_first_admits_new_records_and_refuses_seen_ones() {
-        let mut edge = None;
+        let mut edge = Edge::default();
         let d = Direction::OldestFirst;
-        assert!(Boundary::admit(&mut edge, d, t(1), "a"));
-        assert!(Boundary::admit(&mut edge, d, t(1), "b"));
-        assert!(
-            !Boundary::admit(&mut edge, d, t(1), "a"),
-            "same id at the edge"
-        );
-        assert!(!Boundary::admit(&mut edge, d, t(0), "z"), "behind the edge");
-        assert!(Boundary::admit(&mut edge, d, t(2), "c"));
+        assert!(edge.admit(d, t(1), "a"));
+        assert!(edge.admit(d, t(1), "b"));
+        assert!(!edge.admit(d, t(1), "a"), "same id at the edge");
+        assert!(!edge.admit(d, t(0), "z"), "behind the edge");
+        assert!(edge.admit(d, t(2), "c"));
+        assert!(!edge.admit(d, t(2), "c"), "same id at the moved edge");
+        assert!(edge.admit(d, t(2), "a"), "an id of the old instant, again");
         assert_eq!(
-            edge,
-            Some(Boundary {
+            edge.high_water(),
+            Position::HighWater {
                 at: t(2),
-                ids: vec!["c".into()]
-            })
+                ids: vec!["c".into(), "a".into()]
+            }
         );
     }
 
     #[test]
     fn newest_first_moves_down() {
-        let mut edge = None;
+        let mut edge = Edge::default();
         let d = Direction::NewestFirst;
-        assert!(Boundary::admit(&mut edge, d, t(5), "a"));
-        assert!(Boundary::admit(&mut edge, d, t(3), "b"));
-        assert!(!Boundary::admit(&mut edge, d, t(5), "a"));
-        assert!(Boundary::admit(&mut edge, d, t(3), "c"));
-        assert_eq!(edge.unwrap().ids, ["b", "c"]);
+        assert!(edge.admit(d, t(5), "a"));
+        assert!(edge.admit(d, t(3), "b"));
+        assert!(!edge.admit(d, t(5), "a"));
+        assert!(edge.admit(d, t(3), "c"));
+        assert_eq!(edge.boundary().unwrap().ids, ["b".into(), "c".into()]);
+    }
+
+    #[test]
+    fn a_resumed_edge_refuses_the_ids_its_checkpoint_holds() {
+        let position = Position::HighWater {
+            at: t(1),
+            ids: vec!["a".into(), "b".into()],
+        };
+        let mut edge = Edge::from_high_water(position.clone(), "s").unwrap();
+        let d = Direction::OldestFirst;
+        assert!(!edge.admit(d, t(1), "b"));
+        assert!(edge.admit(d, t(1), "c"));
+        assert!(!edge.admit(d, t(1), "c"));
+        assert_eq!(
+            edge.high_water(),
+            Position::HighWater {
+                at: t(1),
+                ids: vec!["a".into(), "b".into(), "c".into()]
+            }
+        );
+        let error = Edge::from_high_water(
+            Position::Cursor {
+                scope: "ticket/1".into(),
+                next: None,
+                high_water: None,
+                complete: false,
+            },
+            "zendesk-audit-logs",
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("`zendesk-audit-logs`"),
+            "{error}"
+        );
     }
 
     #[test]

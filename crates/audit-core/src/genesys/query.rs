@@ -47,7 +47,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::{GenesysClient, mapping};
-use crate::checkpoint::{Boundary, Checkpoint, Direction, Position};
+use crate::checkpoint::{Checkpoint, Direction, Edge};
 use crate::error::Error;
 use crate::event::{Source, StreamKind};
 use crate::http::{get_json, is_loopback};
@@ -1017,7 +1017,7 @@ impl GenesysClient {
             expand_user: false,
             page_size: None,
             allow_redirect: false,
-            high_water: None,
+            high_water: Edge::default(),
         }
     }
 }
@@ -1055,7 +1055,7 @@ pub struct AuditEvents {
     expand_user: bool,
     page_size: Option<u32>,
     allow_redirect: bool,
-    high_water: Option<Boundary>,
+    high_water: Edge,
 }
 
 impl AuditEvents {
@@ -1127,7 +1127,7 @@ impl AuditEvents {
     /// from its high-water mark.
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
         checkpoint.expect_source(&self.source())?;
-        self.high_water = high_water_of(checkpoint.position)?;
+        self.high_water = Edge::from_high_water(checkpoint.position, STREAM)?;
         self.options.window = checkpoint.window;
         Ok(self)
     }
@@ -1137,7 +1137,7 @@ impl AuditEvents {
         Checkpoint::new(
             self.source(),
             self.options.window,
-            position(&self.high_water),
+            self.high_water.high_water(),
         )
     }
 
@@ -1165,26 +1165,6 @@ impl AuditEvents {
     /// The stream of events.
     pub fn events(self) -> EventStream {
         self.pages().events()
-    }
-}
-
-pub(crate) fn high_water_of(position: Position) -> Result<Option<Boundary>, Error> {
-    match position {
-        Position::Start => Ok(None),
-        Position::HighWater { at, ids } => Ok(Some(Boundary { at, ids })),
-        other => Err(Error::InvalidCheckpoint(format!(
-            "a Genesys checkpoint holds a high-water mark, not {other:?}"
-        ))),
-    }
-}
-
-pub(crate) fn position(high_water: &Option<Boundary>) -> Position {
-    match high_water {
-        Some(boundary) => Position::HighWater {
-            at: boundary.at,
-            ids: boundary.ids.clone(),
-        },
-        None => Position::Start,
     }
 }
 
@@ -1239,8 +1219,8 @@ impl AuditSource {
         let options = &self.settings.options;
         let until = pass_until(options, Utc::now());
         let since = floor_ms(options.window.since);
-        let from = match &self.settings.high_water {
-            Some(boundary) => floor_ms(boundary.at).max(since),
+        let from = match self.settings.high_water.at() {
+            Some(at) => floor_ms(at).max(since),
             None => since,
         };
         if from > until {
@@ -1341,12 +1321,11 @@ impl PageSource for AuditSource {
                 if at < since || at > pass.until || at < chunk.start || at >= chunk.end {
                     continue;
                 }
-                if Boundary::admit(
-                    &mut self.settings.high_water,
-                    Direction::OldestFirst,
-                    at,
-                    &event.native_id,
-                ) {
+                if self
+                    .settings
+                    .high_water
+                    .admit(Direction::OldestFirst, at, &event.native_id)
+                {
                     events.push(event);
                 } else {
                     duplicates += 1;
@@ -1363,11 +1342,8 @@ impl PageSource for AuditSource {
                 // Everything before the chunk's end has been read: a resumed stream starts
                 // with the next chunk. (After the last chunk the mark stays on the newest
                 // record, so a follow-up pass re-reads from there.)
-                if !last && self.settings.high_water.as_ref().is_none_or(|b| b.at < end) {
-                    self.settings.high_water = Some(Boundary {
-                        at: end,
-                        ids: Vec::new(),
-                    });
+                if !last && self.settings.high_water.at().is_none_or(|at| at < end) {
+                    self.settings.high_water.move_to(end);
                 }
             }
             let caught_up = chunk_done && last;
@@ -1379,7 +1355,7 @@ impl PageSource for AuditSource {
                 checkpoint: Checkpoint::new(
                     self.source.clone(),
                     self.settings.options.window,
-                    position(&self.settings.high_water),
+                    self.settings.high_water.high_water(),
                 ),
                 received,
                 caught_up,

@@ -20,11 +20,10 @@ use genesys_raw::types::{self, AuditLogMessage};
 use raw_support::Recorded;
 
 use super::query::{
-    AuditFilter, MAX_PAGE_SIZE, SortOrder, check_interval, floor_ms, high_water_of, interval,
-    pass_until, position,
+    AuditFilter, MAX_PAGE_SIZE, SortOrder, check_interval, floor_ms, interval, pass_until,
 };
 use super::{GenesysClient, mapping};
-use crate::checkpoint::{Boundary, Checkpoint, Direction};
+use crate::checkpoint::{Checkpoint, Direction, Edge};
 use crate::error::Error;
 use crate::event::{AuditEvent, Source, StreamKind};
 use crate::paginate::{EventPage, EventPages, EventStream, PageSource};
@@ -389,7 +388,7 @@ impl GenesysClient {
             filters: Vec::new(),
             expand_user: false,
             page_size: DEFAULT_REALTIME_PAGE_SIZE,
-            high_water: None,
+            high_water: Edge::default(),
         }
     }
 }
@@ -422,7 +421,7 @@ pub struct RealtimeEvents {
     filters: Vec<AuditFilter>,
     expand_user: bool,
     page_size: u32,
-    high_water: Option<Boundary>,
+    high_water: Edge,
 }
 
 impl RealtimeEvents {
@@ -485,7 +484,7 @@ impl RealtimeEvents {
     /// Continues from `checkpoint` (taken from this stream, this tenant).
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
         checkpoint.expect_source(&self.source())?;
-        self.high_water = high_water_of(checkpoint.position)?;
+        self.high_water = Edge::from_high_water(checkpoint.position, STREAM)?;
         self.options.window = checkpoint.window;
         Ok(self)
     }
@@ -495,7 +494,7 @@ impl RealtimeEvents {
         Checkpoint::new(
             self.source(),
             self.options.window,
-            position(&self.high_water),
+            self.high_water.high_water(),
         )
     }
 
@@ -542,8 +541,8 @@ impl RealtimeSource {
         let now = Utc::now();
         let until = pass_until(options, now);
         let since = floor_ms(options.window.since);
-        let mut from = match &self.settings.high_water {
-            Some(boundary) => floor_ms(boundary.at).max(since),
+        let mut from = match self.settings.high_water.at() {
+            Some(at) => floor_ms(at).max(since),
             None => since,
         };
         let reach = floor_ms(now - TimeDelta::days(REALTIME_DAYS));
@@ -613,12 +612,11 @@ impl PageSource for RealtimeSource {
                 if at < since || at < pass.from || at > pass.until {
                     continue;
                 }
-                if Boundary::admit(
-                    &mut self.settings.high_water,
-                    Direction::OldestFirst,
-                    at,
-                    &event.native_id,
-                ) {
+                if self
+                    .settings
+                    .high_water
+                    .admit(Direction::OldestFirst, at, &event.native_id)
+                {
                     events.push(event);
                 } else {
                     duplicates += 1;
@@ -643,7 +641,7 @@ impl PageSource for RealtimeSource {
                 checkpoint: Checkpoint::new(
                     self.source.clone(),
                     self.settings.options.window,
-                    position(&self.settings.high_water),
+                    self.settings.high_water.high_water(),
                 ),
                 received,
                 caught_up,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use zendesk_raw::types;
 
 use super::{ZendeskClient, mapping, next_page_token};
-use crate::checkpoint::{Boundary, Checkpoint, Direction, PageToken, Position};
+use crate::checkpoint::{Checkpoint, Direction, Edge, PageToken};
 use crate::error::Error;
 use crate::event::{Source, StreamKind};
 use crate::http::get_json;
@@ -412,7 +412,7 @@ impl ZendeskClient {
             client: self.clone(),
             options: StreamOptions::new(window),
             filter: AuditLogFilter::default(),
-            high_water: None,
+            high_water: Edge::default(),
         }
     }
 }
@@ -443,7 +443,7 @@ pub struct AuditLogEvents {
     client: ZendeskClient,
     options: StreamOptions,
     filter: AuditLogFilter,
-    high_water: Option<Boundary>,
+    high_water: Edge,
 }
 
 impl AuditLogEvents {
@@ -459,7 +459,7 @@ impl AuditLogEvents {
                 ..options
             },
             filter: AuditLogFilter::default(),
-            high_water: None,
+            high_water: Edge::default(),
         };
         match resume {
             Some(checkpoint) => events.resume(checkpoint),
@@ -496,32 +496,18 @@ impl AuditLogEvents {
     /// from its high-water mark.
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
         checkpoint.expect_source(&self.source())?;
-        self.high_water = match checkpoint.position {
-            Position::Start => None,
-            Position::HighWater { at, ids } => Some(Boundary { at, ids }),
-            other => {
-                return Err(Error::InvalidCheckpoint(format!(
-                    "an audit-log checkpoint holds a high-water mark, not {other:?}"
-                )));
-            }
-        };
+        self.high_water = Edge::from_high_water(checkpoint.position, STREAM)?;
         self.options.window = checkpoint.window;
         Ok(self)
     }
 
     /// The checkpoint of the stream's starting point.
     pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint::new(self.source(), self.options.window, self.position())
-    }
-
-    fn position(&self) -> Position {
-        match &self.high_water {
-            Some(boundary) => Position::HighWater {
-                at: boundary.at,
-                ids: boundary.ids.clone(),
-            },
-            None => Position::Start,
-        }
+        Checkpoint::new(
+            self.source(),
+            self.options.window,
+            self.high_water.high_water(),
+        )
     }
 
     /// The stream of pages, each with its checkpoint.
@@ -564,8 +550,8 @@ impl AuditLogSource {
         let options = &self.settings.options;
         let window = options.window;
         let until = window.effective_until(Utc::now(), options.settle_lag);
-        let from = floor_to_second(match &self.settings.high_water {
-            Some(boundary) => boundary.at.max(window.since),
+        let from = floor_to_second(match self.settings.high_water.at() {
+            Some(at) => at.max(window.since),
             None => window.since,
         });
         if from > until {
@@ -631,12 +617,11 @@ impl PageSource for AuditLogSource {
                 if at < since || at > until {
                     continue;
                 }
-                if Boundary::admit(
-                    &mut self.settings.high_water,
-                    Direction::OldestFirst,
-                    at,
-                    &event.native_id,
-                ) {
+                if self
+                    .settings
+                    .high_water
+                    .admit(Direction::OldestFirst, at, &event.native_id)
+                {
                     events.push(event);
                 } else {
                     duplicates += 1;
@@ -655,7 +640,7 @@ impl PageSource for AuditLogSource {
                 checkpoint: Checkpoint::new(
                     self.source.clone(),
                     self.settings.options.window,
-                    self.settings.position(),
+                    self.settings.high_water.high_water(),
                 ),
                 received,
                 caught_up,

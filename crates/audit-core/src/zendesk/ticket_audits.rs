@@ -23,7 +23,7 @@ use url::Url;
 use zendesk_raw::types;
 
 use super::{ZendeskClient, mapping, next_page_token};
-use crate::checkpoint::{Boundary, Checkpoint, Direction, PageToken, Position};
+use crate::checkpoint::{Checkpoint, Direction, Edge, PageToken, Position};
 use crate::error::Error;
 use crate::event::{Source, StreamKind};
 use crate::http::get_json;
@@ -506,7 +506,7 @@ impl ZendeskClient {
             window: Window::since(DateTime::<Utc>::UNIX_EPOCH),
             settle_lag: Duration::ZERO,
             next: None,
-            high_water: None,
+            high_water: Edge::default(),
             complete: false,
         }
     }
@@ -518,7 +518,7 @@ struct NewestFirst {
     since: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
     next: Option<PageToken>,
-    boundary: Option<Boundary>,
+    edge: Edge,
     complete: bool,
 }
 
@@ -528,7 +528,7 @@ impl NewestFirst {
             since: self.since,
             until: self.until,
             next: self.next.clone(),
-            boundary: self.boundary.clone(),
+            boundary: self.edge.boundary().cloned(),
             complete: self.complete,
         }
     }
@@ -608,7 +608,7 @@ impl TicketAuditEvents {
                 since,
                 until,
                 next,
-                boundary,
+                edge: boundary.into(),
                 complete,
             }),
             other => {
@@ -628,7 +628,7 @@ impl TicketAuditEvents {
             since: self.options.window.since,
             until: None,
             next: None,
-            boundary: None,
+            edge: Edge::default(),
             complete: false,
         });
         let page_size = Arc::new(AdaptivePageSize::new(self.client.page_size_policy()));
@@ -692,7 +692,7 @@ impl TicketAuditSource {
             since: after,
             until: None,
             next: None,
-            boundary: None,
+            edge: Edge::default(),
             complete: false,
         };
         true
@@ -783,12 +783,11 @@ impl PageSource for TicketAuditSource {
                     reached_since = true;
                     break;
                 }
-                if Boundary::admit(
-                    &mut self.position.boundary,
-                    Direction::NewestFirst,
-                    at,
-                    &event.native_id,
-                ) {
+                if self
+                    .position
+                    .edge
+                    .admit(Direction::NewestFirst, at, &event.native_id)
+                {
                     events.push(event);
                 } else {
                     duplicates += 1;
@@ -831,7 +830,7 @@ pub struct AuditsForTicketEvents {
     window: Window,
     settle_lag: Duration,
     next: Option<PageToken>,
-    high_water: Option<Boundary>,
+    high_water: Edge,
     complete: bool,
 }
 
@@ -869,7 +868,7 @@ impl AuditsForTicketEvents {
                 complete,
             } if scope == self.scope() => {
                 self.next = next;
-                self.high_water = high_water;
+                self.high_water = high_water.into();
                 self.complete = complete;
             }
             Position::Start => {}
@@ -919,7 +918,7 @@ impl TicketSource {
             Position::Cursor {
                 scope: settings.scope(),
                 next: settings.next.clone(),
-                high_water: settings.high_water.clone(),
+                high_water: settings.high_water.boundary().cloned(),
                 complete: settings.complete,
             },
         )
@@ -988,12 +987,11 @@ impl PageSource for TicketSource {
                     reached_until = true;
                     break;
                 }
-                if Boundary::admit(
-                    &mut self.settings.high_water,
-                    Direction::OldestFirst,
-                    at,
-                    &event.native_id,
-                ) {
+                if self
+                    .settings
+                    .high_water
+                    .admit(Direction::OldestFirst, at, &event.native_id)
+                {
                     events.push(event);
                 } else {
                     duplicates += 1;

@@ -202,7 +202,7 @@ async fn resuming_from_a_mid_stream_checkpoint_yields_exactly_the_remaining_reco
         panic!("{:?}", pages[0].checkpoint.position)
     };
     assert_eq!(mark.to_rfc3339(), "2024-03-18T10:00:33+00:00");
-    assert_eq!(at_mark, &["1099".to_string()]);
+    assert_eq!(at_mark, &[std::sync::Arc::from("1099")]);
 }
 
 #[tokio::test(start_paused = true)]

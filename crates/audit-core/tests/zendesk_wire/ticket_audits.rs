@@ -152,7 +152,10 @@ async fn resuming_mid_pass_yields_exactly_the_remaining_records() {
         panic!()
     };
     assert_eq!(next.as_ref().and_then(|n| n.cursor.as_deref()), Some("100"));
-    assert_eq!(boundary.as_ref().unwrap().ids, ["89902", "89901"]);
+    assert_eq!(
+        boundary.as_ref().unwrap().ids,
+        ["89902".into(), "89901".into()]
+    );
 }
 
 #[tokio::test(start_paused = true)]
