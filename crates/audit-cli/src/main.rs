@@ -13,7 +13,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let verbosity = Verbosity::from_flags(cli.verbose, cli.quiet);
     let progress = Arc::new(progress::init(verbosity));
+    // One worker thread runs the exports and their read-ahead; what the read-ahead overlaps is
+    // the vendor's side (network and server), which one thread does as well as two. With two
+    // workers the tasks hopped between threads and spread their allocations over two malloc
+    // arenas, and peak RSS crept up with the export's length (Genesys, 100k → 1M records: +18%
+    // with two workers, +4% with one, same throughput; docs/benchmarks.md).
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {
