@@ -160,7 +160,15 @@ impl Sim {
     }
 
     /// Stops it (SIGINT: graceful) and waits.
-    pub fn stop(mut self) {
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+/// A benchmark that fails half-way (a contender's bad exit, a full disk) must not leave its
+/// simulator running beside the next benchmarks.
+impl Drop for Sim {
+    fn drop(&mut self) {
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
         for _ in 0..50 {
