@@ -1,10 +1,13 @@
 //! What each command does, from parsed arguments to a report.
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use audit_core::{StreamKind, StreamOptions, Vendor, Window};
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use futures::future::join_all;
 use tokio::sync::watch;
 
 use crate::cli::{CountArgs, ExportArgs, MakePrivateArgs, SchemaArgs};
@@ -76,27 +79,31 @@ async fn export_all(
             format: entry.format,
         });
     }
-    let tasks: Vec<_> = plans
-        .into_iter()
-        .map(|plan| {
-            let key = plan.key();
-            let (state, progress, stop) = (state.clone(), progress.clone(), stop.clone());
-            let commit_every = args.commit_interval;
-            let task = tokio::spawn(async move {
-                run_export(plan, state, progress.as_ref(), stop, commit_every).await
-            });
-            (key, task)
-        })
-        .collect();
+    // The exports run here, concurrently, rather than as spawned tasks: their writers stay on
+    // this thread and their read-aheads run on the runtime's worker, as for one stream.
+    let exports = plans.into_iter().map(|plan| {
+        let key = plan.key();
+        let (state, progress, stop) = (state.clone(), progress.clone(), stop.clone());
+        let commit_every = args.commit_interval;
+        async move {
+            let export = run_export(plan, state, progress.as_ref(), stop, commit_every);
+            // A panicking stream must not take the others down before they commit.
+            let outcome = AssertUnwindSafe(export).catch_unwind().await;
+            (key, outcome)
+        }
+    });
     let mut reports = Vec::new();
     let mut failures = Vec::new();
-    for (key, task) in tasks {
-        match task.await {
+    for (key, outcome) in join_all(exports).await {
+        match outcome {
             Ok(Ok(report)) => reports.push(report),
             Ok(Err(error)) => failures.push((key, error)),
             Err(panic) => failures.push((
                 key,
-                CliError::failure(format!("the export task failed: {panic}"), None),
+                CliError::failure(
+                    format!("the export failed: {}", panic_message(&*panic)),
+                    None,
+                ),
             )),
         }
     }
@@ -267,4 +274,13 @@ pub fn regions() -> String {
         ));
     }
     out
+}
+
+/// The text a panic was raised with, when it has one.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
 }

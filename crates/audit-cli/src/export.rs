@@ -9,9 +9,10 @@
 //! (bad credentials, no access) leaves the output and the state as they were.
 //!
 //! Pages are read one ahead of the writer ([`read_ahead`]): while a page is written, the next
-//! one is fetched and mapped on another thread, so the vendor's answer time and our own work
-//! overlap. A page read ahead is not written, nor its checkpoint recorded, until the loop
-//! takes it; a stop drops it, and a resumed run reads it again.
+//! one is requested, fetched and mapped by a task of its own (on the runtime's worker thread),
+//! so the vendor's answer time and our own work overlap. A page read ahead is not written, nor
+//! its checkpoint recorded, until the loop takes it; a stop drops it, and a resumed run reads
+//! it again.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -10,14 +10,14 @@ use clap::Parser;
 use tokio::sync::watch;
 
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     let verbosity = Verbosity::from_flags(cli.verbose, cli.quiet);
     let progress = Arc::new(progress::init(verbosity));
-    // One worker thread runs the exports and their read-ahead; what the read-ahead overlaps is
-    // the vendor's side (network and server), which one thread does as well as two. With two
-    // workers the tasks hopped between threads and spread their allocations over two malloc
-    // arenas, and peak RSS crept up with the export's length (Genesys, 100k → 1M records: +18%
-    // with two workers, +4% with one, same throughput; docs/benchmarks.md).
+    // The main thread runs the exports' writers, one worker thread their read-aheads (fetch,
+    // decode, map). With two workers a read-ahead hopped between threads and spread its
+    // allocations over two malloc arenas, and peak RSS crept up with the export's length
+    // (docs/benchmarks.md).
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -29,6 +29,21 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.command, progress, verbosity)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error),
+    }
+}
+
+/// glibc's fastbins keep freed small chunks unmerged until a larger request merges them all at
+/// once (`malloc_consolidate`), which a page-sized allocation triggers after every page (a
+/// page's records are thousands of small allocations freed together). Without fastbins (tcache
+/// still serves small sizes) the peak RSS of an export varied less with its length (Genesys,
+/// 100k against 1M records: +2% against +21% side by side), for a plateau a few MiB higher in
+/// a long follow (docs/benchmarks.md, sections 1 and 5).
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called before any other thread
+    // exists.
+    unsafe {
+        libc::mallopt(libc::M_MXFAST, 0);
     }
 }
 
