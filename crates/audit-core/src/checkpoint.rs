@@ -88,7 +88,7 @@ pub(crate) enum Direction {
 /// its instant also kept in a set. Admitting a record then costs the same however many records
 /// share the instant: accounts write thousands of audit-log records in one second, and a scan
 /// of the list made following them quadratic.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Edge {
     boundary: Option<Boundary>,
     seen: HashSet<Arc<str>>,
@@ -151,27 +151,23 @@ impl Edge {
     /// the edge when it is. A record behind the edge, or at it with an id already emitted, has
     /// been emitted before (a duplicate across pages, or a record a resumed query reads again).
     pub(crate) fn admit(&mut self, direction: Direction, at: DateTime<Utc>, id: &str) -> bool {
-        if let Some(boundary) = &mut self.boundary {
-            let behind = match direction {
-                Direction::OldestFirst => at < boundary.at,
-                Direction::NewestFirst => at > boundary.at,
-            };
-            if behind {
-                return false;
-            }
-            if at == boundary.at {
+        let behind = |edge| match direction {
+            Direction::OldestFirst => at < edge,
+            Direction::NewestFirst => at > edge,
+        };
+        match self.at() {
+            Some(edge) if behind(edge) => return false,
+            Some(edge) if at == edge => {
                 if self.seen.contains(id) {
                     return false;
                 }
-                let id: Arc<str> = id.into();
-                self.seen.insert(id.clone());
-                boundary.ids.push(id);
-                return true;
             }
+            _ => self.move_to(at),
         }
         let id: Arc<str> = id.into();
-        self.seen = HashSet::from([id.clone()]);
-        self.boundary = Some(Boundary { at, ids: vec![id] });
+        self.seen.insert(id.clone());
+        let boundary = self.boundary.as_mut().expect("the edge is at `at`");
+        boundary.ids.push(id);
         true
     }
 }

@@ -513,7 +513,7 @@ impl ZendeskClient {
 }
 
 /// Where a ticket-audit walk stands (the fields of [`Position::NewestFirst`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct NewestFirst {
     since: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
