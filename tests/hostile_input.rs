@@ -707,6 +707,11 @@ fn check_event(event: &AuditEvent, raw: &Value, prefix: &str) {
     let text = serde_json::to_string(event).expect("an event serialises");
     let back: Value = serde_json::from_str(&text).expect("and is JSON");
     assert_eq!(back["id"], json!(event.id));
+    let mut line = Vec::new();
+    event.write_json(&mut line).expect("an event writes");
+    let written: Value = serde_json::from_slice(&line).expect("as JSON");
+    assert_eq!(written, back, "write_json writes what serialising gives");
+    assert!(!line.contains(&b'\n'), "on one line");
     let ocsf = audit_cli::ocsf::to_ocsf(event);
     serde_json::to_value(&ocsf).expect("its OCSF rendering serialises");
 }

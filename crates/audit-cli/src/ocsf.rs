@@ -451,7 +451,7 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
         privileges,
         group,
         entity,
-        raw_data: event.raw.to_string(),
+        raw_data: event.raw.json().to_string(),
         unmapped,
     }
 }

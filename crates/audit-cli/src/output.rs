@@ -157,7 +157,7 @@ impl Output {
     pub fn write_event(&mut self, event: &AuditEvent) -> Result<(), OutputError> {
         self.line.clear();
         match self.format {
-            Format::Ndjson => serde_json::to_writer(&mut self.line, event),
+            Format::Ndjson => event.write_json(&mut self.line),
             Format::Ocsf => serde_json::to_writer(&mut self.line, &to_ocsf(event)),
         }
         .expect("events serialise to JSON");

@@ -1,4 +1,4 @@
-//! What the generated raw clients share: [`Recorded`], and what every client does around each
+//! What the generated raw clients share: [`Recorded`] (with [`RawJson`]), and what every client does around each
 //! request.
 //!
 //! The orphan rule puts each `impl ClientHooks for Client` in its raw crate; those impls are
@@ -24,12 +24,14 @@
 #![deny(missing_docs)]
 
 mod body_cap;
+mod raw_json;
 mod recorded;
 
 pub use body_cap::{
     BodyTooLarge, DEFAULT_MAX_BODY_BYTES, body_too_large, cap_body, max_body_bytes,
     with_max_body_bytes,
 };
+pub use raw_json::{RawJson, write_verbatim};
 pub use recorded::Recorded;
 
 use std::time::Instant;

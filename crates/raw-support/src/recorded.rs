@@ -5,6 +5,9 @@ use std::ops::Deref;
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::RawJson;
 
 /// A record as the vendor sent it, with its typed view decoded from it.
 ///
@@ -12,6 +15,9 @@ use serde_json::Value;
 /// `x-rust-type` extension), so the generated clients keep the record's JSON untouched —
 /// unknown fields, explicit `null`s, key order — while callers still read typed fields:
 /// `Recorded<T>` dereferences to `T`.
+///
+/// The JSON is kept as text ([`RawJson`]): the typed view is decoded straight from it, and
+/// the [`Value`] of [`raw`](Recorded::raw) is only built when something reads it.
 ///
 /// ```
 /// use raw_support::Recorded;
@@ -29,13 +35,18 @@ use serde_json::Value;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recorded<T> {
-    raw: Value,
+    raw: RawJson,
     typed: T,
 }
 
 impl<T> Recorded<T> {
-    /// The record's JSON, untouched.
+    /// The record's JSON, untouched (parsed on first use).
     pub fn raw(&self) -> &Value {
+        self.raw.value()
+    }
+
+    /// The record's JSON as the text it arrived as.
+    pub fn raw_json(&self) -> &RawJson {
         &self.raw
     }
 
@@ -45,7 +56,7 @@ impl<T> Recorded<T> {
     }
 
     /// Both halves, by value.
-    pub fn into_parts(self) -> (Value, T) {
+    pub fn into_parts(self) -> (RawJson, T) {
         (self.raw, self.typed)
     }
 }
@@ -58,9 +69,15 @@ impl<T: DeserializeOwned> Recorded<T> {
     /// decode as it is, the typed view is decoded from a copy without its `null`s, which
     /// means the same for every optional field. `raw` keeps the nulls.
     pub fn from_raw(raw: Value) -> Result<Self, serde_json::Error> {
-        match T::deserialize(&raw) {
+        Self::from_json(RawJson::from(raw))
+    }
+
+    /// [`from_raw`](Recorded::from_raw) for JSON text: the typed view is decoded from the
+    /// text, and no [`Value`] is built unless the record has `null`s where they are refused.
+    pub fn from_json(raw: RawJson) -> Result<Self, serde_json::Error> {
+        match serde_json::from_str::<T>(raw.json()) {
             Ok(typed) => Ok(Recorded { raw, typed }),
-            Err(error) => match T::deserialize(&without_nulls(&raw)) {
+            Err(error) => match T::deserialize(&without_nulls(raw.value())) {
                 Ok(typed) => Ok(Recorded { raw, typed }),
                 Err(_) => Err(error),
             },
@@ -98,12 +115,12 @@ impl<T> Deref for Recorded<T> {
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Recorded<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Value::deserialize(deserializer)?;
-        Recorded::from_raw(raw).map_err(D::Error::custom)
+        let text = Box::<RawValue>::deserialize(deserializer)?;
+        Recorded::from_json(RawJson::from_raw_value(text)).map_err(D::Error::custom)
     }
 }
 
-/// Serialises the record as received.
+/// Serialises the record as received (see [`RawJson`] for when that is its text).
 impl<T> Serialize for Recorded<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.raw.serialize(serializer)
@@ -134,6 +151,19 @@ mod tests {
         assert!(record.remote_ip.is_empty());
         assert_eq!(record.context.len(), 1);
         assert_eq!(record.raw(), &raw);
+    }
+
+    #[test]
+    fn from_text_the_typed_view_is_decoded_and_the_text_kept() {
+        let text = r#"{"id": "a", "remote_ip": null, "context": {"k": null, "j": "v"}, "n": 1.50}"#;
+        let record: Recorded<Message> = serde_json::from_str(text).unwrap();
+        assert_eq!(record.id.as_deref(), Some("a"));
+        assert_eq!(record.context.len(), 1);
+        assert_eq!(record.raw_json().json(), text);
+        assert_eq!(record.raw()["n"], json!(1.5));
+        let from_value: Recorded<Message> =
+            serde_json::from_value(serde_json::from_str(text).unwrap()).unwrap();
+        assert_eq!(from_value.raw(), record.raw());
     }
 
     #[test]

@@ -103,10 +103,22 @@ pub fn outcome_of(status: Option<&str>, action: &str) -> Outcome {
     }
 }
 
+/// A member of the record's JSON that the typed view does not have (the topic-shaped fields of
+/// downloaded result files). Most records have none of them, so the record's text is searched
+/// first and only parsed into a `Value` when it may hold `key`: spelled out, or written with
+/// escapes (the text then holds a backslash).
+fn untyped<'a>(record: &'a Recorded<AuditLogMessage>, key: &str) -> Option<&'a Value> {
+    let text = record.raw_json().json();
+    if !text.contains(key) && !text.contains('\\') {
+        return None;
+    }
+    record.raw().get(key)
+}
+
 /// When the record happened: `eventDate`, else a download's `eventTime`.
 pub fn occurred_at(record: &Recorded<AuditLogMessage>) -> Option<DateTime<Utc>> {
     record.event_date.or_else(|| {
-        let text = record.raw().get("eventTime")?.as_str()?;
+        let text = untyped(record, "eventTime")?.as_str()?;
         DateTime::parse_from_rfc3339(text.trim())
             .ok()
             .map(|t| t.with_timezone(&Utc))
@@ -153,7 +165,7 @@ pub fn audit_event(
     record: &Recorded<AuditLogMessage>,
 ) -> AuditEvent {
     let mut event = map_record(tenant, stream, record);
-    event.raw = record.raw().clone();
+    event.raw = record.raw_json().clone();
     event
 }
 
@@ -203,23 +215,22 @@ fn map_record(tenant: &str, stream: StreamKind, record: &Recorded<AuditLogMessag
 }
 
 fn actor(record: &Recorded<AuditLogMessage>) -> Actor {
-    let raw = record.raw();
     let user_id = record
         .user
         .as_ref()
         .and_then(|u| non_empty(u.id.as_deref()))
-        .or_else(|| id_of(raw.get("userId")))
-        .or_else(|| id_of(raw.get("username")));
+        .or_else(|| id_of(untyped(record, "userId")))
+        .or_else(|| id_of(untyped(record, "username")));
     let user_name = record
         .user
         .as_ref()
         .and_then(|u| non_empty(u.name.as_deref()))
-        .or_else(|| non_empty(raw.get("username")?.get("name")?.as_str()));
+        .or_else(|| non_empty(untyped(record, "username")?.get("name")?.as_str()));
     let client_id = record
         .client
         .as_ref()
         .and_then(|c| non_empty(c.id.as_deref()))
-        .or_else(|| id_of(raw.get("clientId")));
+        .or_else(|| id_of(untyped(record, "clientId")));
     let application = non_empty(record.application.as_deref());
     let system = matches!(
         record.level.as_deref().map(str::trim),
@@ -300,6 +311,23 @@ mod tests {
 
     fn record(value: Value) -> Recorded<AuditLogMessage> {
         Recorded::from_raw(value).unwrap()
+    }
+
+    #[test]
+    fn topic_shaped_fields_are_found_when_their_keys_are_written_with_escapes() {
+        // `untyped` skips parsing records whose text does not spell the key; a key written
+        // with escapes must still be found.
+        let r: Recorded<AuditLogMessage> = serde_json::from_str(
+            r#"{"id": "a", "eventTim\u0065": "2024-05-14T09:21:07Z", "user\u0049d": "u1"}"#,
+        )
+        .unwrap();
+        let event = audit_event("acme", StreamKind::GenesysAudits, &r);
+        assert_eq!(event.actor.id.as_deref(), Some("u1"));
+        assert_eq!(event.occurred_at.to_rfc3339(), "2024-05-14T09:21:07+00:00");
+        let plain: Recorded<AuditLogMessage> =
+            serde_json::from_str(r#"{"id": "a", "user": {"id": ""}}"#).unwrap();
+        let event = audit_event("acme", StreamKind::GenesysAudits, &plain);
+        assert_eq!(event.actor.id, None);
     }
 
     #[test]

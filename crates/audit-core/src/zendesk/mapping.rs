@@ -132,7 +132,7 @@ pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditE
         native_id,
         occurred_at,
         vendor_action,
-        raw.clone(),
+        audit.raw_json().clone(),
     );
     event.action = if has("Create") {
         Action::Create
@@ -401,7 +401,7 @@ fn summary(audit: &TicketAudit, events: &[TicketEvent]) -> String {
 /// ```
 pub fn audit_log_event(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent {
     let mut event = map_audit_log(tenant, record);
-    event.raw = record.raw().clone();
+    event.raw = record.raw_json().clone();
     event
 }
 
@@ -415,13 +415,12 @@ pub fn audit_log_event_owned(tenant: &str, record: Recorded<AuditLog>) -> AuditE
 
 /// Everything but `raw`, which is left `null` for the callers to fill.
 fn map_audit_log(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent {
-    let raw = record.raw();
     let log = record.typed();
     let source = Source::new(StreamKind::ZendeskAuditLogs, tenant);
     let native_id = log
         .id
         .map(|id| id.to_string())
-        .unwrap_or_else(|| fallback_id(raw));
+        .unwrap_or_else(|| fallback_id(record.raw()));
     let occurred_at = log.created_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let vendor_action = log.action.clone().unwrap_or_default();
     let mut event = AuditEvent::new(

@@ -1,0 +1,254 @@
+//! A JSON value kept as the text it arrived as.
+
+use std::cell::Cell;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// A JSON value kept as the text it arrived as, and parsed into a [`Value`] only when read.
+///
+/// An exporter copies most records from input to output without looking inside them; keeping
+/// the text spares building, serialising and freeing a tree of maps and strings per record.
+/// Reading it as a [`Value`] (it dereferences to one) parses it once, on first use.
+///
+/// The text is the vendor's, byte for byte, except that text spanning lines (pretty-printed
+/// JSON) is made compact, so a record always fits on one line of NDJSON.
+///
+/// **Serialising**: [`write_verbatim`] writes the text as it is with `serde_json`. Every other
+/// serialisation (another format, or `serde_json` outside `write_verbatim`) goes through the
+/// parsed [`Value`], so it is correct with any serializer. Deserialising takes JSON input only
+/// (`serde_json` from text, bytes, a reader or a [`Value`]).
+///
+/// ```
+/// use raw_support::RawJson;
+///
+/// let raw: RawJson = serde_json::from_str(r#"{"id": 7, "tags": ["a"]}"#).unwrap();
+/// assert_eq!(raw.json(), r#"{"id": 7, "tags": ["a"]}"#);
+/// assert_eq!(raw["tags"][0], "a");
+///
+/// let mut line = Vec::new();
+/// raw_support::write_verbatim(&mut line, &raw).unwrap();
+/// assert_eq!(line, br#"{"id": 7, "tags": ["a"]}"#);
+/// assert_eq!(serde_json::to_string(&raw).unwrap(), r#"{"id":7,"tags":["a"]}"#);
+/// ```
+#[derive(Clone)]
+pub struct RawJson {
+    text: Box<RawValue>,
+    value: OnceLock<Value>,
+}
+
+impl RawJson {
+    /// Keeps `text` (made compact when it spans lines).
+    pub fn from_raw_value(text: Box<RawValue>) -> Self {
+        if text.get().contains(['\n', '\r']) {
+            let value: Value = serde_json::from_str(text.get())
+                .unwrap_or_else(|_| Value::String(text.get().into()));
+            return RawJson::from(value);
+        }
+        RawJson {
+            text,
+            value: OnceLock::new(),
+        }
+    }
+
+    /// The JSON text.
+    pub fn json(&self) -> &str {
+        self.text.get()
+    }
+
+    /// The value, parsed on first use.
+    pub fn value(&self) -> &Value {
+        self.value.get_or_init(|| {
+            // The text was checked as JSON when it was read; what can still fail to parse is a
+            // number beyond `f64` (`1e400`), which `Value` cannot hold: it is kept as its text.
+            serde_json::from_str(self.text.get())
+                .unwrap_or_else(|_| Value::String(self.text.get().to_string()))
+        })
+    }
+
+    /// The value, by value (parsed now unless it was read before).
+    pub fn into_value(self) -> Value {
+        match self.value.into_inner() {
+            Some(value) => value,
+            None => serde_json::from_str(self.text.get())
+                .unwrap_or_else(|_| Value::String(self.text.get().to_string())),
+        }
+    }
+}
+
+impl From<Value> for RawJson {
+    fn from(value: Value) -> Self {
+        let text = serde_json::value::to_raw_value(&value).expect("a Value serialises");
+        RawJson {
+            text,
+            value: OnceLock::from(value),
+        }
+    }
+}
+
+impl Default for RawJson {
+    /// `null`.
+    fn default() -> Self {
+        RawJson::from(Value::Null)
+    }
+}
+
+impl Deref for RawJson {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        self.value()
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.json())
+    }
+}
+
+impl fmt::Display for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.json())
+    }
+}
+
+/// Equal when the values are equal, whatever the spacing of the texts.
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.json() == other.json() || self.value() == other.value()
+    }
+}
+
+impl PartialEq<Value> for RawJson {
+    fn eq(&self, other: &Value) -> bool {
+        self.value() == other
+    }
+}
+
+impl PartialEq<RawJson> for Value {
+    fn eq(&self, other: &RawJson) -> bool {
+        self == other.value()
+    }
+}
+
+thread_local! {
+    /// Set while [`write_verbatim`] runs: `RawJson`s then serialise as their text.
+    static VERBATIM: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Serialises `value` as compact JSON into `writer`, writing every [`RawJson`] in it as its
+/// text instead of serialising its parsed value (which is what makes it fast).
+///
+/// `RawValue` text is only understood by `serde_json`'s own serializer, and a `Serialize`
+/// impl cannot tell which serializer it is given; this function is where it is known, so it
+/// raises a thread-local flag the `RawJson`s read.
+pub fn write_verbatim<W: std::io::Write, T: Serialize + ?Sized>(
+    writer: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    struct Lower;
+    impl Drop for Lower {
+        fn drop(&mut self) {
+            VERBATIM.with(|flag| flag.set(false));
+        }
+    }
+    let outer = VERBATIM.with(|flag| flag.replace(true));
+    let _lower = (!outer).then_some(Lower);
+    serde_json::to_writer(writer, value)
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if VERBATIM.with(Cell::get) {
+            self.text.serialize(serializer)
+        } else {
+            self.value().serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(RawJson::from_raw_value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn text_is_kept_byte_for_byte_and_read_as_a_value() {
+        let text = r#"{"b": 1.50, "a": [true, null], "big": 18446744073709551616}"#;
+        let raw: RawJson = serde_json::from_str(text).unwrap();
+        assert_eq!(raw.json(), text);
+        assert_eq!(raw["a"], json!([true, null]));
+        let mut out = Vec::new();
+        write_verbatim(&mut out, &vec![&raw, &raw]).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), format!("[{text},{text}]"));
+    }
+
+    #[test]
+    fn outside_write_verbatim_the_parsed_value_is_serialised() {
+        let raw: RawJson = serde_json::from_str(r#"{ "b" : 1 , "a" : 2 }"#).unwrap();
+        assert_eq!(serde_json::to_string(&raw).unwrap(), r#"{"b":1,"a":2}"#);
+        assert_eq!(serde_json::to_value(&raw).unwrap(), json!({"b": 1, "a": 2}));
+        // Another serializer sees a plain value too.
+        let tokens = serde_json::to_value(vec![&raw]).unwrap();
+        assert_eq!(tokens, json!([{"b": 1, "a": 2}]));
+    }
+
+    #[test]
+    fn the_flag_is_lowered_after_write_verbatim_even_when_it_fails() {
+        struct Fails;
+        impl Serialize for Fails {
+            fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("no"))
+            }
+        }
+        assert!(write_verbatim(Vec::new(), &Fails).is_err());
+        let raw: RawJson = serde_json::from_str(r#"{ "a" : 1 }"#).unwrap();
+        assert_eq!(serde_json::to_string(&raw).unwrap(), r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn text_spanning_lines_is_made_compact() {
+        let raw: RawJson =
+            serde_json::from_str("{\n  \"a\": \"x y\",\r\n  \"b\": [1,\n 2]\n}").unwrap();
+        assert_eq!(raw.json(), r#"{"a":"x y","b":[1,2]}"#);
+    }
+
+    #[test]
+    fn from_a_value_and_from_a_value_deserializer() {
+        let value = json!({"z": 1, "a": {"k": "v"}});
+        let raw = RawJson::from(value.clone());
+        assert_eq!(raw.json(), r#"{"z":1,"a":{"k":"v"}}"#);
+        assert_eq!(raw, value);
+        let back: RawJson = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(back.json(), raw.json());
+        assert_eq!(raw.into_value(), value);
+    }
+
+    #[test]
+    fn equality_is_of_values_not_of_spacing() {
+        let spaced: RawJson = serde_json::from_str(r#"{ "a" : 1 }"#).unwrap();
+        let compact: RawJson = serde_json::from_str(r#"{"a":1}"#).unwrap();
+        let other: RawJson = serde_json::from_str(r#"{"a":2}"#).unwrap();
+        assert_eq!(spaced, compact);
+        assert_ne!(spaced, other);
+    }
+
+    #[test]
+    fn a_number_beyond_f64_is_kept_as_text() {
+        let raw: RawJson = serde_json::from_str("[1e400]").unwrap();
+        assert_eq!(raw.json(), "[1e400]");
+        assert_eq!(*raw, Value::String("[1e400]".into()));
+    }
+}
