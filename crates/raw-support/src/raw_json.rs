@@ -44,7 +44,7 @@ pub struct RawJson {
 impl RawJson {
     /// Keeps `text` (made compact when it spans lines).
     pub fn from_raw_value(text: Box<RawValue>) -> Self {
-        if text.get().contains(['\n', '\r']) {
+        if memchr::memchr2(b'\n', b'\r', text.get().as_bytes()).is_some() {
             let value: Value = serde_json::from_str(text.get())
                 .unwrap_or_else(|_| Value::String(text.get().into()));
             return RawJson::from(value);
