@@ -2,7 +2,7 @@
 //! results, the 302 download), and the oldest-first event stream over any window.
 //!
 //! **Lifecycle.** `POST /api/v2/audits/query` (200 or 202) gives the query's
-//! `transactionId`; its status is polled (1 s, doubling up to 30 s by default; see
+//! `transactionId`; its status is polled (200 ms, doubling up to 30 s by default; see
 //! [`PollPolicy`]) through `Queued` and `Running` until `Succeeded`. `Failed` and `Cancelled`
 //! end in [`Error::QueryFailed`], which names the transaction, and so does a query still
 //! running when the overall timeout (10 minutes by default) runs out; a state this crate does
@@ -380,10 +380,14 @@ pub struct PollPolicy {
 }
 
 impl Default for PollPolicy {
-    /// 1 s, doubling up to 30 s; give up after 10 minutes.
+    /// 200 ms, doubling up to 30 s; give up after 10 minutes.
+    ///
+    /// A query over a short window is often done within a second: starting at 200 ms sees it
+    /// done within about 0.6 s of its submission instead of 1 s, for three more status requests
+    /// than starting at 1 s over a long query.
     fn default() -> Self {
         PollPolicy {
-            initial: Duration::from_secs(1),
+            initial: Duration::from_millis(200),
             max: Duration::from_secs(30),
             factor: 2.0,
             timeout: Duration::from_secs(600),
@@ -1408,10 +1412,13 @@ mod tests {
     fn poll_delays_grow_to_the_cap() {
         let delays: Vec<u64> = PollPolicy::default()
             .delays()
-            .take(7)
-            .map(|d| d.as_secs())
+            .take(10)
+            .map(|d| d.as_millis() as u64)
             .collect();
-        assert_eq!(delays, [1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(
+            delays,
+            [200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]
+        );
     }
 
     #[test]
