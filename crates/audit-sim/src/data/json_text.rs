@@ -13,6 +13,13 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 /// characters, everything else (DEL and non-ASCII included) verbatim.
 pub fn write_fragment(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    // Most strings need no escape: check every byte without branching, then copy.
+    if !bytes.iter().fold(false, |esc, &b| {
+        esc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    }) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let short: &[u8] = match b {

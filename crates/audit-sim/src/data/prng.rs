@@ -136,18 +136,16 @@ pub fn uuid_text_from(hi: u64, lo: u64) -> [u8; 36] {
 /// The 32 lower-case hex digits of `hi` then `lo`, dashed 8-4-4-4-12 as UUIDs are written.
 pub fn uuid_text(hi: u64, lo: u64) -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    // Where `hi`'s digits go, then `lo`'s (dashes at 8, 13, 18 and 23).
+    const AT: [usize; 32] = [
+        0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, //
+        19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,
+    ];
     let mut out = [b'-'; 36];
-    let mut at = 0;
-    for (k, nibble) in (0..16)
-        .map(|k| (hi >> (60 - 4 * k)) & 0xF)
-        .chain((0..16).map(|k| (lo >> (60 - 4 * k)) & 0xF))
-        .enumerate()
-    {
-        if matches!(k, 8 | 12 | 16 | 20) {
-            at += 1;
-        }
-        out[at] = HEX[nibble as usize];
-        at += 1;
+    for k in 0..16 {
+        let shift = 60 - 4 * k;
+        out[AT[k]] = HEX[((hi >> shift) & 0xF) as usize];
+        out[AT[16 + k]] = HEX[((lo >> shift) & 0xF) as usize];
     }
     out
 }
