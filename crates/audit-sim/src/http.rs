@@ -103,7 +103,11 @@ pub fn encode_query(mut pairs: Vec<(String, String)>) -> String {
 
 /// A JSON response.
 pub fn json(status: StatusCode, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).expect("JSON serialises");
+    json_text(status, serde_json::to_vec(body).expect("JSON serialises"))
+}
+
+/// A JSON response from already written JSON text.
+pub fn json_text(status: StatusCode, bytes: Vec<u8>) -> Response {
     let mut r = Response::new(Body::from(bytes));
     *r.status_mut() = status;
     r.headers_mut().insert(

@@ -7,11 +7,12 @@
 //! transaction: they share `initiatingAction` (the first one is the initiator, and the
 //! transaction id is its id), which is what the related-audits operation returns.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use super::json_text::{write_bool, write_fragment, write_str, write_u64, write_upper_fragment};
 use super::names::{FIRST, GENESYS_APPS, GENESYS_OBJECTS, LAST};
-use super::prng::{Draw, mix, uuid_from};
-use super::{Timeline, genesys_time};
+use super::prng::{Draw, mix, uuid_string, uuid_text, uuid_text_from};
+use super::{Timeline, write_genesys_time};
 
 const K_TIME: u64 = 0x6E51;
 const K_REC: u64 = 0x6E52;
@@ -24,6 +25,34 @@ const K_ENTITY: u64 = 0x6E58;
 
 const USERS: u64 = 24;
 const CLIENTS: u64 = 4;
+
+/// A name in a record.
+#[derive(Debug, Clone, Copy)]
+enum Name {
+    /// A user's given and family names.
+    Person(&'static str, &'static str),
+    /// An object's name.
+    Object(&'static str),
+}
+
+/// Writes a name escaped as inside a JSON string (a user's as `{first} {last}`).
+fn write_name_fragment(out: &mut Vec<u8>, name: Name) {
+    match name {
+        Name::Person(first, last) => {
+            write_fragment(out, first);
+            out.push(b' ');
+            write_fragment(out, last);
+        }
+        Name::Object(name) => write_fragment(out, name),
+    }
+}
+
+/// Writes a name as a JSON string.
+fn write_name(out: &mut Vec<u8>, name: Name) {
+    out.push(b'"');
+    write_name_fragment(out, name);
+    out.push(b'"');
+}
 
 /// An entity type a service audits.
 #[derive(Debug)]
@@ -337,19 +366,17 @@ impl GenesysData {
 
     /// The id of record `i`.
     pub fn record_id(&self, i: u64) -> String {
-        let ms = (self.time_of(i).max(0) as u64) & 0xFFFF_FFFF_FFFF;
+        uuid_string(self.record_id_text(i, self.time_of(i)))
+    }
+
+    /// The id of record `i` whose `eventDate` is `ms`, as text.
+    fn record_id_text(&self, i: u64, ms: i64) -> [u8; 36] {
+        let ms = (ms.max(0) as u64) & 0xFFFF_FFFF_FFFF;
         let idx = i & ((1 << 40) - 1);
         let h = mix(&[self.seed, K_ID, i]);
         let hi = (ms << 16) | 0x4000 | ((idx >> 28) & 0xFFF);
         let lo = (0b10u64 << 62) | ((idx & 0xFFF_FFFF) << 34) | (h & ((1 << 34) - 1));
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            hi >> 32,
-            (hi >> 16) & 0xFFFF,
-            hi & 0xFFFF,
-            lo >> 48,
-            lo & 0xFFFF_FFFF_FFFF
-        )
+        uuid_text(hi, lo)
     }
 
     /// The index of the record with this id.
@@ -366,25 +393,45 @@ impl GenesysData {
 
     /// The id of user `u` of the pool.
     pub fn user_id(&self, u: u64) -> String {
-        let mut d = Draw::new(&[self.seed, K_USER, u]);
-        d.uuid()
+        uuid_string(self.user_id_text(u))
+    }
+
+    fn user_id_text(&self, u: u64) -> [u8; 36] {
+        Draw::new(&[self.seed, K_USER, u]).uuid_text()
     }
 
     /// The name of user `u`.
     pub fn user_name(&self, u: u64) -> String {
+        let mut out = Vec::new();
+        write_name_fragment(&mut out, self.user_name_parts(u));
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    /// The given and family names of user `u`.
+    fn user_name_parts(&self, u: u64) -> Name {
         let mut d = Draw::new(&[self.seed, K_USER, u, 1]);
-        format!("{} {}", d.pick(FIRST), d.pick(LAST))
+        let first = *d.pick(FIRST);
+        let last = *d.pick(LAST);
+        Name::Person(first, last)
     }
 
     /// The id of OAuth client `c`.
     pub fn client_id(&self, c: u64) -> String {
-        Draw::new(&[self.seed, K_CLIENT, c]).uuid()
+        uuid_string(self.client_id_text(c))
+    }
+
+    fn client_id_text(&self, c: u64) -> [u8; 36] {
+        Draw::new(&[self.seed, K_CLIENT, c]).uuid_text()
     }
 
     /// The id of an entity.
     pub fn entity_id(&self, a: &GAttrs) -> String {
+        uuid_string(self.entity_id_text(a))
+    }
+
+    fn entity_id_text(&self, a: &GAttrs) -> [u8; 36] {
         if a.entity.name == "AuthUser" || a.entity.name == "User" && a.entity_idx < USERS {
-            return self.user_id(a.entity_idx % USERS);
+            return self.user_id_text(a.entity_idx % USERS);
         }
         let h = mix(&[
             self.seed,
@@ -392,7 +439,7 @@ impl GenesysData {
             crate::data::prng::hash_str(a.entity.name),
             a.entity_idx,
         ]);
-        uuid_from(h, crate::data::prng::splitmix64(h))
+        uuid_text_from(h, crate::data::prng::splitmix64(h))
     }
 
     fn group(&self, i: u64) -> (u64, bool) {
@@ -510,67 +557,94 @@ impl GenesysData {
         }
     }
 
-    /// Record `i` as Genesys sends it; `expand_user` adds `user.name`.
+    /// Record `i` as Genesys sends it (`expand_user` adds `user.name`), parsed from
+    /// [`GenesysData::write_record`]'s text.
     pub fn render(&self, i: u64, expand_user: bool) -> Value {
-        self.render_with(i, &self.attrs(i), expand_user)
+        let mut out = Vec::new();
+        self.write_record(&mut out, i, expand_user);
+        serde_json::from_slice(&out).expect("a record is valid JSON")
     }
 
-    /// Record `i` from already computed attributes.
-    pub fn render_with(&self, i: u64, a: &GAttrs, expand_user: bool) -> Value {
+    /// Writes records as a JSON array (serde_json's compact text).
+    pub fn write_records(&self, out: &mut Vec<u8>, indices: &[u64], expand_user: bool) {
+        out.reserve(2 + indices.len() * 1000);
+        out.push(b'[');
+        for (k, &i) in indices.iter().enumerate() {
+            if k > 0 {
+                out.push(b',');
+            }
+            self.write_record(out, i, expand_user);
+        }
+        out.push(b']');
+    }
+
+    /// Writes record `i` as Genesys sends it, as JSON text (serde_json's compact text, keys in
+    /// Genesys' order); `expand_user` adds `user.name`.
+    pub fn write_record(&self, out: &mut Vec<u8>, i: u64, expand_user: bool) {
+        let a = self.attrs(i);
+        // The draws of `d`, in order: the entity name (unless a user's), the remote IPs, the
+        // message, the application, the initiator flag (outside a transaction), the property
+        // changes, the context, the member of a member change.
         let mut d = Draw::new(&[self.seed, K_DETAIL, i]);
-        let id = self.record_id(i);
-        let entity_id = self.entity_id(a);
+        let ms = self.time_of(i);
+        let entity_id = self.entity_id_text(&a);
         let entity_name = if a.entity.name == "AuthUser" || a.entity.name == "User" {
-            self.user_name(a.entity_idx % USERS)
+            self.user_name_parts(a.entity_idx % USERS)
         } else {
-            (*d.pick(GENESYS_OBJECTS)).to_string()
+            let object = *d.pick(GENESYS_OBJECTS);
+            Name::Object(object)
         };
-        let mut r = Map::new();
-        r.insert("id".into(), json!(id));
-        r.insert(
-            "userHomeOrgId".into(),
-            json!(if a.trustee {
+        let raw = |out: &mut Vec<u8>, bytes: &[u8]| out.extend_from_slice(bytes);
+
+        raw(out, b"{\"id\":\"");
+        raw(out, &self.record_id_text(i, ms));
+        raw(out, b"\",\"userHomeOrgId\":");
+        write_str(
+            out,
+            if a.trustee {
                 &self.trustee_org
             } else {
                 &self.org_id
-            }),
+            },
         );
         if let Some(u) = a.user {
-            let uid = self.user_id(u);
-            let mut user = Map::new();
-            user.insert("id".into(), json!(uid));
+            let uid = self.user_id_text(u);
+            raw(out, b",\"user\":{\"id\":\"");
+            raw(out, &uid);
+            raw(out, b"\"");
             if expand_user {
-                user.insert("name".into(), json!(self.user_name(u)));
+                raw(out, b",\"name\":");
+                write_name(out, self.user_name_parts(u));
             }
-            user.insert("selfUri".into(), json!(format!("/api/v2/users/{uid}")));
-            r.insert("user".into(), Value::Object(user));
+            raw(out, b",\"selfUri\":\"/api/v2/users/");
+            raw(out, &uid);
+            raw(out, b"\"}");
         }
         match a.client {
             Some(c) => {
-                let cid = self.client_id(c);
-                r.insert(
-                    "client".into(),
-                    json!({"id": cid, "selfUri": format!("/api/v2/oauth/clients/{cid}")}),
-                );
+                let cid = self.client_id_text(c);
+                raw(out, b",\"client\":{\"id\":\"");
+                raw(out, &cid);
+                raw(out, b"\",\"selfUri\":\"/api/v2/oauth/clients/");
+                raw(out, &cid);
+                raw(out, b"\"}");
             }
-            None => {
-                r.insert("client".into(), json!({"id": ""}));
-            }
+            None => raw(out, b",\"client\":{\"id\":\"\"}"),
         }
-        let mut ips = vec![format!("203.0.113.{}", d.range(2, 254))];
+        raw(out, b",\"remoteIp\":[\"203.0.113.");
+        write_u64(out, d.range(2, 254));
         if d.chance(0.4) {
-            ips.push(format!("10.20.0.{}", d.range(2, 254)));
+            raw(out, b"\",\"10.20.0.");
+            write_u64(out, d.range(2, 254));
         }
-        r.insert("remoteIp".into(), json!(ips));
-        r.insert("serviceName".into(), json!(a.service.name));
-        r.insert("level".into(), json!(a.level));
-        r.insert("eventDate".into(), json!(genesys_time(self.time_of(i))));
+        raw(out, b"\"],\"serviceName\":");
+        write_str(out, a.service.name);
+        raw(out, b",\"level\":");
+        write_str(out, a.level);
+        raw(out, b",\"eventDate\":\"");
+        write_genesys_time(out, ms);
+        raw(out, b"\"");
         if !d.chance(0.1) {
-            let code = format!(
-                "AUDIT_{}_{}",
-                a.entity.name.to_uppercase(),
-                a.action.to_uppercase()
-            );
             let verb = match a.action {
                 "Create" => "created",
                 "Update" => "updated",
@@ -580,39 +654,60 @@ impl GenesysData {
                 "AuthenticationFailed" => "refused",
                 other => other,
             };
-            r.insert(
-                "message".into(),
-                json!({
-                    "localizableMessageCode": code,
-                    "message": format!("{} {} was {}", a.entity.name, entity_name, verb),
-                    "messageWithParams": format!("{} {{entityName}} was {}", a.entity.name, verb),
-                    "messageParams": {"entityName": entity_name},
-                }),
-            );
+            raw(out, b",\"message\":{\"localizableMessageCode\":\"AUDIT_");
+            write_upper_fragment(out, a.entity.name);
+            raw(out, b"_");
+            write_upper_fragment(out, a.action);
+            raw(out, b"\",\"message\":\"");
+            write_fragment(out, a.entity.name);
+            raw(out, b" ");
+            write_name_fragment(out, entity_name);
+            raw(out, b" was ");
+            write_fragment(out, verb);
+            raw(out, b"\",\"messageWithParams\":\"");
+            write_fragment(out, a.entity.name);
+            raw(out, b" {entityName} was ");
+            write_fragment(out, verb);
+            raw(out, b"\",\"messageParams\":{\"entityName\":");
+            write_name(out, entity_name);
+            raw(out, b"}}");
         }
-        r.insert("action".into(), json!(a.action));
-        r.insert(
-            "entity".into(),
-            json!({"id": entity_id, "name": entity_name, "selfUri": format!("{}{}", a.entity.uri, entity_id)}),
-        );
-        r.insert("entityType".into(), json!(a.entity.name));
-        r.insert("status".into(), json!(a.status));
-        r.insert("application".into(), json!(d.pick(GENESYS_APPS)));
-        match a.transaction {
-            Some(start) => {
-                let first = self.attrs(start);
-                r.insert(
-                    "initiatingAction".into(),
-                    json!({"transactionId": self.record_id(start), "actionContext": first.action}),
-                );
-                r.insert("transactionInitiator".into(), json!(start == i));
+        raw(out, b",\"action\":");
+        write_str(out, a.action);
+        raw(out, b",\"entity\":{\"id\":\"");
+        raw(out, &entity_id);
+        raw(out, b"\",\"name\":");
+        write_name(out, entity_name);
+        raw(out, b",\"selfUri\":\"");
+        write_fragment(out, a.entity.uri);
+        raw(out, &entity_id);
+        raw(out, b"\"},\"entityType\":");
+        write_str(out, a.entity.name);
+        raw(out, b",\"status\":");
+        write_str(out, a.status);
+        raw(out, b",\"application\":");
+        let application = *d.pick(GENESYS_APPS);
+        write_str(out, application);
+        // The initiator's attributes (`a` itself for the initiator).
+        let first = a
+            .transaction
+            .map(|start| (start, (start != i).then(|| self.attrs(start))));
+        match &first {
+            Some((start, initiator)) => {
+                let initiator = initiator.as_ref().unwrap_or(&a);
+                raw(out, b",\"initiatingAction\":{\"transactionId\":\"");
+                raw(out, &self.record_id_text(*start, self.time_of(*start)));
+                raw(out, b"\",\"actionContext\":");
+                write_str(out, initiator.action);
+                raw(out, b"},\"transactionInitiator\":");
+                write_bool(out, *start == i);
             }
             None => {
-                r.insert("initiatingAction".into(), json!({}));
-                r.insert("transactionInitiator".into(), json!(d.chance(0.5)));
+                raw(out, b",\"initiatingAction\":{},\"transactionInitiator\":");
+                write_bool(out, d.chance(0.5));
             }
         }
-        let mut props = Vec::new();
+        raw(out, b",\"propertyChanges\":[");
         if !a.entity.props.is_empty() {
             let count = match a.action {
                 "Update" | "Create" | "Delete" => d.range(1, 3),
@@ -621,40 +716,72 @@ impl GenesysData {
             let first = d.below(a.entity.props.len() as u64);
             for k in 0..count.min(a.entity.props.len() as u64) {
                 let p = a.entity.props[(first + k) as usize % a.entity.props.len()];
-                let old = vec![format!("{p}-v{}", d.below(50))];
-                let new = vec![format!("{p}-v{}", 50 + d.below(50))];
-                let (old, new) = match a.action {
-                    "Create" => (vec![], new),
-                    "Delete" => (old, vec![]),
-                    _ => (old, new),
-                };
-                props.push(json!({"property": p, "oldValues": old, "newValues": new}));
+                let old = d.below(50);
+                let new = 50 + d.below(50);
+                if k > 0 {
+                    raw(out, b",");
+                }
+                raw(out, b"{\"property\":");
+                write_str(out, p);
+                raw(out, b",\"oldValues\":[");
+                if a.action != "Create" {
+                    raw(out, b"\"");
+                    write_fragment(out, p);
+                    raw(out, b"-v");
+                    write_u64(out, old);
+                    raw(out, b"\"");
+                }
+                raw(out, b"],\"newValues\":[");
+                if a.action != "Delete" {
+                    raw(out, b"\"");
+                    write_fragment(out, p);
+                    raw(out, b"-v");
+                    write_u64(out, new);
+                    raw(out, b"\"");
+                }
+                raw(out, b"]}");
             }
         }
-        r.insert("propertyChanges".into(), Value::Array(props));
-        let context = match a.entity.name {
-            "Exports" => json!({"ExportType": "CSV", "HasEmail": "true"}),
-            "Flow" => json!({"flowType": "INBOUNDCALL"}),
-            _ if d.chance(0.3) => json!({"divisionId": self.user_id(99)}),
-            _ => json!({}),
-        };
-        r.insert("context".into(), context);
-        let mut changes = Vec::new();
+        raw(out, b"],\"context\":");
+        match a.entity.name {
+            "Exports" => raw(out, b"{\"ExportType\":\"CSV\",\"HasEmail\":\"true\"}"),
+            "Flow" => raw(out, b"{\"flowType\":\"INBOUNDCALL\"}"),
+            _ if d.chance(0.3) => {
+                raw(out, b"{\"divisionId\":\"");
+                raw(out, &self.user_id_text(99));
+                raw(out, b"\"}");
+            }
+            _ => raw(out, b"{}"),
+        }
+        raw(out, b",\"entityChanges\":[");
         if matches!(a.action, "MemberAdd" | "MemberRemove") {
             let u = d.below(USERS);
-            let (old, new) = if a.action == "MemberAdd" {
-                (vec![], vec![self.user_name(u)])
-            } else {
-                (vec![self.user_name(u)], vec![])
-            };
-            changes.push(json!({"entityId": self.user_id(u), "entityName": self.user_name(u), "entityType": "User", "oldValues": old, "newValues": new}));
-        } else if let Some(start) = a.transaction.filter(|s| *s != i) {
-            let first = self.attrs(start);
-            changes.push(json!({"entityId": self.entity_id(&first), "entityName": first.entity.name, "entityType": first.entity.name,
-                "oldValues": [], "newValues": [first.action]}));
+            let name = self.user_name_parts(u);
+            raw(out, b"{\"entityId\":\"");
+            raw(out, &self.user_id_text(u));
+            raw(out, b"\",\"entityName\":");
+            write_name(out, name);
+            raw(out, b",\"entityType\":\"User\",\"oldValues\":[");
+            if a.action != "MemberAdd" {
+                write_name(out, name);
+            }
+            raw(out, b"],\"newValues\":[");
+            if a.action == "MemberAdd" {
+                write_name(out, name);
+            }
+            raw(out, b"]}");
+        } else if let Some((_, Some(initiator))) = &first {
+            raw(out, b"{\"entityId\":\"");
+            raw(out, &self.entity_id_text(initiator));
+            raw(out, b"\",\"entityName\":");
+            write_str(out, initiator.entity.name);
+            raw(out, b",\"entityType\":");
+            write_str(out, initiator.entity.name);
+            raw(out, b",\"oldValues\":[],\"newValues\":[");
+            write_str(out, initiator.action);
+            raw(out, b"]}");
         }
-        r.insert("entityChanges".into(), Value::Array(changes));
-        Value::Object(r)
+        raw(out, b"]}");
     }
 
     /// The service mapping of the asynchronous query (`realtime = false`) or of the realtime
@@ -706,5 +833,143 @@ mod tests {
         }
         assert!(transactions > 50);
         assert_eq!(g.index_of_id("0f8e1c2a-5b6d-4e7f-8a9b-0c1d2e3f4a5b"), None);
+    }
+
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect()
+    }
+
+    #[test]
+    fn record_text_is_compact_json_in_genesys_key_order() {
+        // An organisation id that needs escaping (it comes from the configuration).
+        let org = "org \"quoted\" \\ back\\slash\n\t\u{1} Tomás ✓";
+        let g = GenesysData::new(&GenesysParams {
+            seed: 3,
+            org_id: org.into(),
+            start_ms: 1_715_000_000_000,
+            end_ms: 1_715_000_000_000 + 86_400_000,
+            audits: 5000,
+        });
+        let (mut home_org, mut non_ascii, mut transactions, mut members) = (0, 0, 0, 0);
+        for expand in [false, true] {
+            let mut page = Vec::new();
+            let indices: Vec<u64> = (0..5000).collect();
+            g.write_records(&mut page, &indices, expand);
+            let records: Value = serde_json::from_slice(&page).expect("valid JSON");
+            // Written as serde_json writes it: compact, same escapes.
+            assert_eq!(serde_json::to_vec(&records).unwrap(), page);
+            let records = records.as_array().expect("an array");
+            assert_eq!(records.len(), 5000);
+            for (i, r) in (0u64..).zip(records) {
+                let a = g.attrs(i);
+                let has = |k: &str| r.get(k).is_some();
+                let mut want = vec!["id", "userHomeOrgId"];
+                if a.user.is_some() {
+                    want.push("user");
+                }
+                want.extend(["client", "remoteIp", "serviceName", "level", "eventDate"]);
+                if has("message") {
+                    want.push("message");
+                    assert_eq!(
+                        keys(&r["message"]),
+                        [
+                            "localizableMessageCode",
+                            "message",
+                            "messageWithParams",
+                            "messageParams"
+                        ]
+                    );
+                    assert_eq!(
+                        r["message"]["messageParams"]["entityName"],
+                        r["entity"]["name"]
+                    );
+                }
+                want.extend([
+                    "action",
+                    "entity",
+                    "entityType",
+                    "status",
+                    "application",
+                    "initiatingAction",
+                    "transactionInitiator",
+                    "propertyChanges",
+                    "context",
+                    "entityChanges",
+                ]);
+                assert_eq!(keys(r), want, "record {i}");
+                // Ids round-trip.
+                let id = r["id"].as_str().unwrap();
+                assert_eq!(id, g.record_id(i));
+                assert_eq!(g.index_of_id(id), Some(i));
+                assert_eq!(
+                    r["eventDate"],
+                    json!(crate::data::genesys_time(g.time_of(i)))
+                );
+                if r["userHomeOrgId"] == json!(org) {
+                    home_org += 1;
+                } else {
+                    assert_eq!(r["userHomeOrgId"], json!(g.trustee_org()));
+                }
+                if let Some(u) = a.user {
+                    let mut user = vec!["id"];
+                    if expand {
+                        user.push("name");
+                        assert_eq!(r["user"]["name"], json!(g.user_name(u)));
+                        non_ascii += usize::from(!g.user_name(u).is_ascii());
+                    }
+                    user.push("selfUri");
+                    assert_eq!(keys(&r["user"]), user);
+                    assert_eq!(r["user"]["id"], json!(g.user_id(u)));
+                }
+                match a.client {
+                    Some(c) => {
+                        assert_eq!(keys(&r["client"]), ["id", "selfUri"]);
+                        assert_eq!(r["client"]["id"], json!(g.client_id(c)));
+                    }
+                    None => assert_eq!(r["client"], json!({"id": ""})),
+                }
+                assert_eq!(keys(&r["entity"]), ["id", "name", "selfUri"]);
+                assert_eq!(r["entity"]["id"], json!(g.entity_id(&a)));
+                assert_eq!(r["action"], json!(a.action));
+                for p in r["propertyChanges"].as_array().unwrap() {
+                    assert_eq!(keys(p), ["property", "oldValues", "newValues"]);
+                }
+                for c in r["entityChanges"].as_array().unwrap() {
+                    assert_eq!(
+                        keys(c),
+                        [
+                            "entityId",
+                            "entityName",
+                            "entityType",
+                            "oldValues",
+                            "newValues"
+                        ]
+                    );
+                    members += usize::from(c["entityType"] == json!("User"));
+                }
+                match a.transaction {
+                    Some(start) => {
+                        transactions += 1;
+                        assert_eq!(
+                            keys(&r["initiatingAction"]),
+                            ["transactionId", "actionContext"]
+                        );
+                        assert_eq!(
+                            r["initiatingAction"]["transactionId"],
+                            json!(g.record_id(start))
+                        );
+                        assert_eq!(r["transactionInitiator"], json!(start == i));
+                    }
+                    None => assert_eq!(r["initiatingAction"], json!({})),
+                }
+                // One record on its own is the same text as in a page.
+                assert_eq!(&g.render(i, expand), r);
+            }
+        }
+        assert!(home_org > 1000 && non_ascii > 0 && transactions > 100 && members > 0);
     }
 }

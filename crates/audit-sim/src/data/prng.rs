@@ -114,20 +114,45 @@ impl Draw {
     pub fn uuid(&mut self) -> String {
         uuid_from(self.next_u64(), self.next_u64())
     }
+
+    /// [`Draw::uuid`]'s text, without allocating.
+    pub fn uuid_text(&mut self) -> [u8; 36] {
+        uuid_text_from(self.next_u64(), self.next_u64())
+    }
 }
 
 /// Formats 128 bits as a version-4, variant-1 UUID.
 pub fn uuid_from(hi: u64, lo: u64) -> String {
+    uuid_string(uuid_text_from(hi, lo))
+}
+
+/// [`uuid_from`]'s text, without allocating.
+pub fn uuid_text_from(hi: u64, lo: u64) -> [u8; 36] {
     let hi = (hi & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
     let lo = (lo & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xFFFF,
-        hi & 0xFFFF,
-        lo >> 48,
-        lo & 0xFFFF_FFFF_FFFF
-    )
+    uuid_text(hi, lo)
+}
+
+/// The 32 lower-case hex digits of `hi` then `lo`, dashed 8-4-4-4-12 as UUIDs are written.
+pub fn uuid_text(hi: u64, lo: u64) -> [u8; 36] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // Where `hi`'s digits go, then `lo`'s (dashes at 8, 13, 18 and 23).
+    const AT: [usize; 32] = [
+        0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, //
+        19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,
+    ];
+    let mut out = [b'-'; 36];
+    for k in 0..16 {
+        let shift = 60 - 4 * k;
+        out[AT[k]] = HEX[((hi >> shift) & 0xF) as usize];
+        out[AT[16 + k]] = HEX[((lo >> shift) & 0xF) as usize];
+    }
+    out
+}
+
+/// A UUID's text as a `String`.
+pub fn uuid_string(text: [u8; 36]) -> String {
+    String::from_utf8(text.to_vec()).expect("ASCII")
 }
 
 #[cfg(test)]
@@ -151,5 +176,22 @@ mod tests {
         let u = Draw::new(&[5]).uuid();
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
+    }
+
+    #[test]
+    fn uuid_text_is_the_dashed_hex_of_its_bits() {
+        let mut d = Draw::new(&[11]);
+        for _ in 0..2000 {
+            let (hi, lo) = (d.next_u64(), d.next_u64());
+            let want = format!(
+                "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+                hi >> 32,
+                (hi >> 16) & 0xFFFF,
+                hi & 0xFFFF,
+                lo >> 48,
+                lo & 0xFFFF_FFFF_FFFF
+            );
+            assert_eq!(uuid_string(uuid_text(hi, lo)), want);
+        }
     }
 }

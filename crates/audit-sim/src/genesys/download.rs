@@ -10,11 +10,10 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::{NaiveDateTime, Utc};
-use serde_json::Value;
 
 use super::query::QueryState;
 use crate::data::prng::{hash_str, mix};
-use crate::http::{PageReport, Query, json, with_report};
+use crate::http::{PageReport, Query, json_text, with_report};
 use crate::server::Sim;
 
 /// The download listener's routes.
@@ -139,10 +138,11 @@ async fn download(State(sim): State<Arc<Sim>>, headers: HeaderMap, uri: Uri) -> 
     };
     let positions = query.with_selection(&sim, |sel| sel.forward(after, count).0);
     let g = &sim.tenants[query.tenant].genesys;
-    let records: Vec<Value> = positions.iter().map(|&i| g.render(i, false)).collect();
     let report = PageReport {
-        records: records.len() as u64,
+        records: positions.len() as u64,
         ..PageReport::default()
     };
-    with_report(json(StatusCode::OK, &Value::Array(records)), report)
+    let mut body = Vec::new();
+    g.write_records(&mut body, &positions, false);
+    with_report(json_text(StatusCode::OK, body), report)
 }

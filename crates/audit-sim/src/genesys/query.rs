@@ -13,8 +13,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{QuerySpec, body_json, error, expand_user, matches, parse_spec, restricts, too_many};
+use crate::data::json_text::{write_str, write_u64};
 use crate::data::prng::{hash_str, mix, unit};
-use crate::http::{Ctx, PageReport, Query, json, with_report};
+use crate::http::{Ctx, PageReport, Query, json, json_text, with_report};
 use crate::paging::{Selection, decode_cursor, encode_cursor};
 use crate::server::Sim;
 
@@ -310,11 +311,18 @@ pub async fn results(
         positions.insert(0, after.expect("reached by a cursor"));
     }
     report.records = positions.len() as u64;
-    let entities: Vec<Value> = positions.iter().map(|&i| g.render(i, expand)).collect();
-    let mut body = json!({"id": q.id, "pageSize": page_size});
+    // {"id", "pageSize", "cursor"?, "entities"}, the records written straight into the body.
+    let mut body = Vec::new();
+    body.extend_from_slice(b"{\"id\":");
+    write_str(&mut body, &q.id);
+    body.extend_from_slice(b",\"pageSize\":");
+    write_u64(&mut body, page_size);
     if let Some(c) = next {
-        body["cursor"] = json!(c);
+        body.extend_from_slice(b",\"cursor\":");
+        write_str(&mut body, &c);
     }
-    body["entities"] = Value::Array(entities);
-    with_report(json(StatusCode::OK, &body), report)
+    body.extend_from_slice(b",\"entities\":");
+    g.write_records(&mut body, &positions, expand);
+    body.push(b'}');
+    with_report(json_text(StatusCode::OK, body), report)
 }

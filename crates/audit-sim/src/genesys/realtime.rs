@@ -9,11 +9,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{body_json, error, expand_user, matches, parse_spec};
 use crate::data::genesys::GenesysData;
-use crate::http::{Ctx, PageReport, Query, json, with_report};
+use crate::data::json_text::write_u64;
+use crate::http::{Ctx, PageReport, Query, json, json_text, with_report};
 use crate::paging::Selection;
 use crate::server::Sim;
 
@@ -96,19 +97,26 @@ pub async fn realtime(
     };
     let total = sel.count();
     let positions = sel.skip_take((page_number - 1) * page_size, page_size as usize);
-    let entities: Vec<Value> = positions.iter().map(|&i| g.render(i, expand)).collect();
     let report = PageReport {
-        records: entities.len() as u64,
+        records: positions.len() as u64,
         ..PageReport::default()
     };
-    let body = json!({
-        "entities": entities,
-        "pageSize": page_size,
-        "pageNumber": page_number,
-        "total": total,
-        "pageCount": total.div_ceil(page_size),
-    });
-    with_report(json(StatusCode::OK, &body), report)
+    // {"entities", "pageSize", "pageNumber", "total", "pageCount"}, the records written
+    // straight into the body.
+    let mut body = Vec::new();
+    body.extend_from_slice(b"{\"entities\":");
+    g.write_records(&mut body, &positions, expand);
+    for (key, n) in [
+        (&b",\"pageSize\":"[..], page_size),
+        (b",\"pageNumber\":", page_number),
+        (b",\"total\":", total),
+        (b",\"pageCount\":", total.div_ceil(page_size)),
+    ] {
+        body.extend_from_slice(key);
+        write_u64(&mut body, n);
+    }
+    body.push(b'}');
+    with_report(json_text(StatusCode::OK, body), report)
 }
 
 /// `POST /api/v2/audits/query/realtime/related`: every visible record of the audit's
@@ -152,13 +160,13 @@ pub async fn related(
     if desc {
         indices.reverse();
     }
-    let entities: Vec<Value> = indices.iter().map(|&k| g.render(k, expand)).collect();
     let report = PageReport {
-        records: entities.len() as u64,
+        records: indices.len() as u64,
         ..PageReport::default()
     };
-    with_report(
-        json(StatusCode::OK, &json!({ "entities": entities })),
-        report,
-    )
+    let mut body = Vec::new();
+    body.extend_from_slice(b"{\"entities\":");
+    g.write_records(&mut body, &indices, expand);
+    body.push(b'}');
+    with_report(json_text(StatusCode::OK, body), report)
 }
