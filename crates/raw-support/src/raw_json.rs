@@ -35,10 +35,21 @@ use serde_json::value::RawValue;
 /// assert_eq!(line, br#"{"id": 7, "tags": ["a"]}"#);
 /// assert_eq!(serde_json::to_string(&raw).unwrap(), r#"{"id":7,"tags":["a"]}"#);
 /// ```
-#[derive(Clone)]
 pub struct RawJson {
     text: Box<RawValue>,
     value: OnceLock<Value>,
+}
+
+/// A clone copies the text only; its value is parsed again if it is read. (Mapping a record
+/// reads its value and then clones its `RawJson` into the event: copying the parsed value too
+/// would keep a second, larger form of every record in memory until it is written.)
+impl Clone for RawJson {
+    fn clone(&self) -> Self {
+        RawJson {
+            text: self.text.clone(),
+            value: OnceLock::new(),
+        }
+    }
 }
 
 impl RawJson {
@@ -234,6 +245,19 @@ mod tests {
         let back: RawJson = serde_json::from_value(value.clone()).unwrap();
         assert_eq!(back.json(), raw.json());
         assert_eq!(raw.into_value(), value);
+    }
+
+    #[test]
+    fn a_clone_has_the_same_text_and_value_and_parses_it_again_when_read() {
+        let raw: RawJson = serde_json::from_str(r#"{"a": [1, 2]}"#).unwrap();
+        assert_eq!(raw["a"][1], 2);
+        let clone = raw.clone();
+        assert!(
+            clone.value.get().is_none(),
+            "the parsed value is not copied"
+        );
+        assert_eq!(clone.json(), raw.json());
+        assert_eq!(clone["a"][1], 2);
     }
 
     #[test]
