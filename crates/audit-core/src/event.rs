@@ -99,9 +99,10 @@ impl AuditEvent {
         }
     }
 
-    /// Writes the event as one line of compact JSON (no newline), the same JSON as
-    /// `serde_json::to_writer` gives, but with [`raw`](AuditEvent::raw) copied as the text
-    /// it arrived as rather than parsed and serialised again: the fast way to export events.
+    /// Writes the event as one line of compact JSON (no newline): the same JSON value as
+    /// `serde_json::to_writer` gives, but with [`raw`](AuditEvent::raw) copied as the text it
+    /// arrived as (spacing included) rather than parsed and serialised again: the fast way to
+    /// export events.
     ///
     /// ```
     /// use audit_core::event::{AuditEvent, RecordKind, Source, StreamKind};
