@@ -721,25 +721,25 @@ impl GenesysData {
                 if k > 0 {
                     raw(out, b",");
                 }
+                // `["{p}-v{n}"]`, or `[]` for the side the action does not have.
+                let values = |out: &mut Vec<u8>, present: bool, n: u64| {
+                    raw(out, b"[");
+                    if present {
+                        raw(out, b"\"");
+                        write_fragment(out, p);
+                        raw(out, b"-v");
+                        write_u64(out, n);
+                        raw(out, b"\"");
+                    }
+                    raw(out, b"]");
+                };
                 raw(out, b"{\"property\":");
                 write_str(out, p);
-                raw(out, b",\"oldValues\":[");
-                if a.action != "Create" {
-                    raw(out, b"\"");
-                    write_fragment(out, p);
-                    raw(out, b"-v");
-                    write_u64(out, old);
-                    raw(out, b"\"");
-                }
-                raw(out, b"],\"newValues\":[");
-                if a.action != "Delete" {
-                    raw(out, b"\"");
-                    write_fragment(out, p);
-                    raw(out, b"-v");
-                    write_u64(out, new);
-                    raw(out, b"\"");
-                }
-                raw(out, b"]}");
+                raw(out, b",\"oldValues\":");
+                values(out, a.action != "Create", old);
+                raw(out, b",\"newValues\":");
+                values(out, a.action != "Delete", new);
+                raw(out, b"}");
             }
         }
         raw(out, b"],\"context\":");
