@@ -56,9 +56,7 @@ impl RawJson {
     /// Keeps `text` (made compact when it spans lines).
     pub fn from_raw_value(text: Box<RawValue>) -> Self {
         if memchr::memchr2(b'\n', b'\r', text.get().as_bytes()).is_some() {
-            let value: Value = serde_json::from_str(text.get())
-                .unwrap_or_else(|_| Value::String(text.get().into()));
-            return RawJson::from(value);
+            return RawJson::from(parse(text.get()));
         }
         RawJson {
             text,
@@ -73,22 +71,22 @@ impl RawJson {
 
     /// The value, parsed on first use.
     pub fn value(&self) -> &Value {
-        self.value.get_or_init(|| {
-            // The text was checked as JSON when it was read; what can still fail to parse is a
-            // number beyond `f64` (`1e400`), which `Value` cannot hold: it is kept as its text.
-            serde_json::from_str(self.text.get())
-                .unwrap_or_else(|_| Value::String(self.text.get().to_string()))
-        })
+        self.value.get_or_init(|| parse(self.text.get()))
     }
 
     /// The value, by value (parsed now unless it was read before).
     pub fn into_value(self) -> Value {
-        match self.value.into_inner() {
-            Some(value) => value,
-            None => serde_json::from_str(self.text.get())
-                .unwrap_or_else(|_| Value::String(self.text.get().to_string())),
-        }
+        self.value
+            .into_inner()
+            .unwrap_or_else(|| parse(self.text.get()))
     }
+}
+
+/// `text` as a `Value`. The text was checked as JSON when it was read; what can still fail to
+/// parse is a number beyond `f64` (`1e400`), which `Value` cannot hold: such a text is kept as
+/// a string.
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }
 
 impl From<Value> for RawJson {
