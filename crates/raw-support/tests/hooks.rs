@@ -1,6 +1,8 @@
 //! The shared request hooks: `api-version` is stripped, error bodies become JSON, bodies are
 //! capped. (The tracing span is tested on its own in `tracing_span.rs`.)
 
+use std::time::Duration;
+
 use progenitor_client::OperationInfo;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -123,7 +125,11 @@ async fn a_body_declared_larger_than_the_cap_is_refused() {
 #[tokio::test]
 async fn a_body_that_never_ends_is_cut_at_the_cap() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // A small send buffer keeps what the server's kernel holds out of the count below.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_send_buffer_size(64 * 1024).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
     let address = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
         let (mut socket, _) = listener.accept().await.unwrap();
@@ -142,18 +148,38 @@ async fn a_body_that_never_ends_is_cut_at_the_cap() {
         sent
     });
     let limit = 1024 * 1024;
-    let error = capped_read(format!("http://{address}/"), limit)
-        .await
-        .unwrap_err();
+    let error = tokio::time::timeout(
+        Duration::from_secs(30),
+        capped_read(format!("http://{address}/"), limit),
+    )
+    .await
+    .expect("the client was still reading a body past its cap")
+    .unwrap_err();
     assert_eq!(
         raw_support::body_too_large(&error),
         Some(raw_support::BodyTooLarge { limit })
     );
-    let sent = server.await.unwrap();
+    // A client that kept reading would keep this loop going for ever.
+    let sent = tokio::time::timeout(Duration::from_secs(30), server)
+        .await
+        .expect("the client did not hang up on a body past its cap")
+        .unwrap();
+    // Past the cap, only the client's kernel receive buffer (which loopback autotunes up
+    // to tcp_rmem's maximum) and the server's send buffer can hold more.
+    let kernel_buffers = loopback_receive_buffer_max() + 2 * 64 * 1024;
     assert!(
-        sent < 8 * limit,
-        "the client kept reading: {sent} bytes sent"
+        sent < limit + kernel_buffers,
+        "the client kept reading: {sent} bytes sent, cap {limit}, kernel buffers {kernel_buffers}"
     );
+}
+
+/// The largest receive buffer Linux lets a TCP socket grow to (the third field of
+/// `tcp_rmem`); 32 MiB where that file is not there to read.
+fn loopback_receive_buffer_max() -> u64 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_rmem")
+        .ok()
+        .and_then(|text| text.split_whitespace().nth(2)?.parse().ok())
+        .unwrap_or(32 * 1024 * 1024)
 }
 
 #[tokio::test]
