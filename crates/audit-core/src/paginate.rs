@@ -2,7 +2,8 @@
 //!
 //! [`Paginator`] walks any cursor-paginated listing: give it a function that fetches the page
 //! at a cursor, and it yields pages (each with the cursor to resume from) or items, fetching
-//! the next page only when the consumer asks. It refuses to follow a cursor it has already
+//! the next page only when the consumer asks, or, with [`Paginator::read_ahead`], while the
+//! consumer works on the page before it. It refuses to follow a cursor it has already
 //! used, so a vendor that hands the same cursor back ends the walk with
 //! [`Error::RepeatedCursor`] instead of looping (the last [`RECENT_CURSORS`] cursors are
 //! remembered exactly; older ones through cycle detection, so memory does not grow with the
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
+use tracing::Instrument;
 
 use crate::checkpoint::Checkpoint;
 use crate::error::Error;
@@ -141,7 +143,8 @@ type FetchFn<T, K> =
     Box<dyn FnMut(PageRequest<K>) -> BoxFuture<'static, Result<CursorPage<T, K>, Error>> + Send>;
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Walks a cursor-paginated listing, one page per request, on demand.
+/// Walks a cursor-paginated listing, one page per request, on demand (or one page ahead, see
+/// [`Paginator::read_ahead`]).
 ///
 /// ```
 /// use audit_core::paginate::{CursorPage, Paginator};
@@ -168,6 +171,9 @@ pub struct Paginator<T, K> {
     next: Option<Option<K>>,
     used: Arc<Mutex<UsedCursors<K>>>,
     fetch: FetchFn<T, K>,
+    read_ahead: bool,
+    /// The request of the page at `next`, under way since the page before it came back.
+    ahead: Option<Ahead<T, K>>,
 }
 
 impl<T, K: fmt::Debug> fmt::Debug for Paginator<T, K> {
@@ -175,7 +181,31 @@ impl<T, K: fmt::Debug> fmt::Debug for Paginator<T, K> {
         f.debug_struct("Paginator")
             .field("operation", &self.operation)
             .field("next", &self.next)
+            .field("read_ahead", &self.read_ahead)
             .finish_non_exhaustive()
+    }
+}
+
+/// A page's request running on a task of its own; dropping it cancels the request.
+struct Ahead<T, K> {
+    task: tokio::task::JoinHandle<Result<CursorPage<T, K>, Error>>,
+}
+
+impl<T, K> Ahead<T, K> {
+    /// The page; `None` if the task was cancelled (its runtime is shutting down). A panic in
+    /// the fetch function is passed on, as it would be without the task.
+    async fn join(mut self) -> Option<Result<CursorPage<T, K>, Error>> {
+        match (&mut self.task).await {
+            Ok(page) => Some(page),
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => None,
+        }
+    }
+}
+
+impl<T, K> Drop for Ahead<T, K> {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
@@ -195,7 +225,38 @@ where
             next: Some(start),
             used: Arc::new(Mutex::new(UsedCursors::default())),
             fetch: Box::new(move |request| Box::pin(fetch(request))),
+            read_ahead: false,
+            ahead: None,
         }
+    }
+
+    /// Requests each page as soon as the page before it has come back, on a task of its own,
+    /// so the vendor works on it while the consumer works on the page before (its request
+    /// and its decoding, done by the fetch function, overlap the consumer's work). A walk
+    /// that is dropped cancels the request under way; one consumed to its end makes the same
+    /// requests as without read-ahead. Outside a tokio runtime, pages are fetched on demand.
+    ///
+    /// ```
+    /// use audit_core::paginate::{CursorPage, Paginator};
+    /// use futures::TryStreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), audit_core::Error> {
+    /// let paginator = Paginator::new("list_numbers", None, |request| async move {
+    ///     Ok(match request.cursor.as_deref() {
+    ///         None => CursorPage { items: vec![1, 2], next: Some("a".to_string()) },
+    ///         _ => CursorPage { items: vec![3], next: None },
+    ///     })
+    /// })
+    /// .read_ahead();
+    /// let items: Vec<i32> = paginator.items().try_collect().await?;
+    /// assert_eq!(items, [1, 2, 3]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn read_ahead(mut self) -> Self {
+        self.read_ahead = true;
+        self
     }
 
     /// Whether the walk has reached the last page.
@@ -209,18 +270,15 @@ where
         let Some(cursor) = self.next.take() else {
             return Ok(None);
         };
-        if let Some(cursor) = &cursor {
-            self.used
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(cursor);
-        }
-        let request = PageRequest {
-            cursor: cursor.clone(),
-            operation: self.operation,
-            used: Arc::clone(&self.used),
+        let fetched = match self.ahead.take() {
+            Some(ahead) => ahead.join().await,
+            None => None,
         };
-        let page = match (self.fetch)(request).await {
+        let fetched = match fetched {
+            Some(fetched) => fetched,
+            None => self.request(cursor.clone()).await,
+        };
+        let page = match fetched {
             Ok(page) => page,
             Err(error) => {
                 self.next = Some(cursor);
@@ -245,11 +303,40 @@ where
             }
         }
         self.next = page.next.clone().map(Some);
+        if self.read_ahead
+            && let Some(next) = &page.next
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let request = self.request(Some(next.clone())).in_current_span();
+            self.ahead = Some(Ahead {
+                task: runtime.spawn(request),
+            });
+            // Let the new task send its request before the consumer takes this thread.
+            tokio::task::yield_now().await;
+        }
         Ok(Some(Page {
             items: page.items,
             cursor,
             next: page.next,
         }))
+    }
+
+    /// The fetch of the page at `cursor`, which is marked used.
+    fn request(
+        &mut self,
+        cursor: Option<K>,
+    ) -> BoxFuture<'static, Result<CursorPage<T, K>, Error>> {
+        if let Some(cursor) = &cursor {
+            self.used
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(cursor);
+        }
+        (self.fetch)(PageRequest {
+            cursor,
+            operation: self.operation,
+            used: Arc::clone(&self.used),
+        })
     }
 
     /// The pages, as a stream.
@@ -414,7 +501,9 @@ pub struct EventPage {
 }
 
 /// A stream of [`EventPage`]s. It owns its client (`'static`, `Send`: spawn it anywhere),
-/// requests nothing until polled, and requests the next page only when asked for it. It ends
+/// and requests nothing until polled. It reads one page ahead: when a page comes back, the
+/// request of the vendor's next page is sent at once, so the vendor works on it while you work
+/// on this one (dropping the stream cancels that request). It ends
 /// after its first error (retries happen inside it); continue with a new stream resumed from
 /// the last page's checkpoint.
 ///
@@ -598,6 +687,129 @@ mod tests {
         assert_eq!(fetched.load(Ordering::SeqCst), 1);
         pages.next().await.unwrap().unwrap();
         assert_eq!(fetched.load(Ordering::SeqCst), 2);
+    }
+
+    /// A listing of `pages` pages (cursors "1", "2", …) whose fetches count themselves once
+    /// they run, and fail once for each cursor in `fail_once`.
+    fn counted_listing(
+        pages: u32,
+        fail_once: &[&str],
+    ) -> (Paginator<u32, String>, Arc<AtomicUsize>) {
+        let started = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&started);
+        let failing = Arc::new(Mutex::new(
+            fail_once
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<HashSet<_>>(),
+        ));
+        let paginator = Paginator::new("list_things", None, move |request| {
+            let counter = Arc::clone(&counter);
+            let failing = Arc::clone(&failing);
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let cursor: Option<String> = request.cursor;
+                if let Some(cursor) = &cursor
+                    && failing.lock().unwrap().remove(cursor)
+                {
+                    return Err(Error::InvalidRequest {
+                        operation: "list_things",
+                        message: format!("page {cursor} failed"),
+                    });
+                }
+                let n: u32 = cursor.map_or(0, |c| c.parse().unwrap());
+                Ok(CursorPage {
+                    items: vec![n],
+                    next: (n + 1 < pages).then(|| (n + 1).to_string()),
+                })
+            }
+        });
+        (paginator, started)
+    }
+
+    #[tokio::test]
+    async fn reading_ahead_starts_the_next_request_before_it_is_asked_for() {
+        let (paginator, started) = counted_listing(3, &[]);
+        let mut paginator = paginator.read_ahead();
+        assert_eq!(paginator.next_page().await.unwrap().unwrap().items, [0]);
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            2,
+            "the second page's request runs while the first is handed over"
+        );
+        assert_eq!(paginator.next_page().await.unwrap().unwrap().items, [1]);
+        assert_eq!(paginator.next_page().await.unwrap().unwrap().items, [2]);
+        assert!(paginator.next_page().await.unwrap().is_none());
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            3,
+            "a walk read to its end makes no extra request"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_page_read_ahead_that_fails_is_asked_again_by_the_next_call() {
+        let (paginator, started) = counted_listing(3, &["1"]);
+        let mut paginator = paginator.read_ahead();
+        paginator.next_page().await.unwrap().unwrap();
+        match paginator.next_page().await {
+            Err(Error::InvalidRequest { message, .. }) => assert_eq!(message, "page 1 failed"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(paginator.next_page().await.unwrap().unwrap().items, [1]);
+        assert_eq!(paginator.next_page().await.unwrap().unwrap().items, [2]);
+        assert!(paginator.next_page().await.unwrap().is_none());
+        assert_eq!(started.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn dropping_a_walk_cancels_the_request_read_ahead() {
+        /// Sets its flag when dropped, like a request's future when its task is cancelled.
+        struct Dropped(Arc<AtomicUsize>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let flag = Arc::clone(&dropped);
+        let mut paginator = Paginator::new("list_things", None, move |request| {
+            let guard = Dropped(Arc::clone(&flag));
+            async move {
+                if request.cursor.is_some() {
+                    // The second page never comes back.
+                    let _guard = guard;
+                    std::future::pending::<()>().await;
+                }
+                Ok(CursorPage {
+                    items: vec![0],
+                    next: Some("1".to_string()),
+                })
+            }
+        })
+        .read_ahead();
+        paginator.next_page().await.unwrap().unwrap();
+        let before = dropped.load(Ordering::SeqCst);
+        drop(paginator);
+        tokio::task::yield_now().await;
+        assert_eq!(dropped.load(Ordering::SeqCst), before + 1);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "the fetch function panicked")]
+    async fn a_panic_in_a_request_read_ahead_reaches_the_consumer() {
+        let mut paginator = Paginator::new("list_things", None, |request| async move {
+            if request.cursor.is_some() {
+                panic!("the fetch function panicked");
+            }
+            Ok(CursorPage {
+                items: vec![0],
+                next: Some("1".to_string()),
+            })
+        })
+        .read_ahead();
+        paginator.next_page().await.unwrap().unwrap();
+        let _ = paginator.next_page().await;
     }
 
     #[test]

@@ -1265,7 +1265,9 @@ async fn start_chunk(
         start,
         end,
         last: end >= pass.end,
-        paginator: client.result_paginator(transaction_id, request, Arc::clone(size)),
+        paginator: client
+            .result_paginator(transaction_id, request, Arc::clone(size))
+            .read_ahead(),
     });
     pass.next_start = end;
     Ok(())

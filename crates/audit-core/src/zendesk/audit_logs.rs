@@ -571,7 +571,8 @@ impl AuditLogSource {
             let client = client.clone();
             let query = Arc::clone(&query);
             async move { fetch_page(&client, &query, request).await }
-        });
+        })
+        .read_ahead();
         tracing::debug!(stream = STREAM, %from, %until, "starting a pass");
         Some(Pass { paginator, until })
     }

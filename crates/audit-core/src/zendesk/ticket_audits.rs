@@ -749,15 +749,14 @@ impl PageSource for TicketAuditSource {
                 let client = self.client.clone();
                 let size = Arc::clone(&self.page_size);
                 tracing::debug!(stream = STREAM, since = %self.position.since, %until, "walking a pass");
-                self.pass = Some(Paginator::new(
-                    LIST_ALL.name,
-                    self.position.next.clone(),
-                    move |request| {
+                self.pass = Some(
+                    Paginator::new(LIST_ALL.name, self.position.next.clone(), move |request| {
                         let client = client.clone();
                         let size = Arc::clone(&size);
                         async move { fetch_legacy_page(&client, &size, request).await }
-                    },
-                ));
+                    })
+                    .read_ahead(),
+                );
             }
             let pass = self.pass.as_mut().expect("a pass is running");
             let Some(page) = pass.next_page().await? else {
@@ -960,7 +959,8 @@ impl PageSource for TicketSource {
                         let query = Arc::clone(&query);
                         async move { fetch_ticket_page(&client, ticket_id, &query, request).await }
                     },
-                );
+                )
+                .read_ahead();
                 self.pass = Some((paginator, until));
             }
             let (paginator, until) = self.pass.as_mut().expect("a pass is running");

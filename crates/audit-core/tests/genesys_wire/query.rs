@@ -248,6 +248,68 @@ async fn multi_page_results_yield_each_record_once() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_next_results_page_is_requested_while_the_consumer_holds_the_one_before() {
+    use futures::StreamExt;
+    let since = at("2024-05-01T00:00:00Z");
+    let all = (0..7)
+        .map(|i| {
+            let t = since + TimeDelta::minutes(i);
+            record(
+                &format!("r{i:03}"),
+                &t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            )
+        })
+        .collect();
+    let fake = Fake::start(all).await;
+    let client = fake.client();
+    let window = Window::between(since, since + TimeDelta::hours(1)).unwrap();
+    let mut pages = client.audit_events(window).page_size(3).pages();
+    // Waits in real time (the test's clock is paused) for the results requests to reach
+    // `count`, then for a while that no more come.
+    let results_requested = async |count: usize| {
+        let requested = || {
+            fake.state
+                .log()
+                .into_iter()
+                .filter(|l| l.starts_with("RESULTS"))
+                .count()
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while requested() < count && std::time::Instant::now() < deadline {
+            tokio::task::yield_now().await;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let quiet_until = std::time::Instant::now() + Duration::from_millis(100);
+        while std::time::Instant::now() < quiet_until {
+            tokio::task::yield_now().await;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        requested()
+    };
+    let first = pages.next().await.unwrap().unwrap();
+    assert_eq!(ids(&first.events), ["r000", "r001", "r002"]);
+    assert_eq!(
+        results_requested(2).await,
+        2,
+        "the second page is on its way"
+    );
+    pages.next().await.unwrap().unwrap();
+    assert_eq!(
+        results_requested(3).await,
+        3,
+        "the third page is on its way"
+    );
+    let last = pages.next().await.unwrap().unwrap();
+    assert_eq!(ids(&last.events), ["r006"]);
+    assert!(pages.next().await.is_none());
+    assert_eq!(
+        results_requested(3).await,
+        3,
+        "no request after the last page"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_page_too_large_halves_the_page_size_and_asks_for_the_same_cursor() {
     let since = at("2024-05-01T00:00:00Z");
     let fake = Fake::start(records(300, since, TimeDelta::seconds(1))).await;

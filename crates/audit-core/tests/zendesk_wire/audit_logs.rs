@@ -94,7 +94,7 @@ async fn links_next_pages_yield_every_record_once_in_order() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn nothing_is_requested_until_polled_and_one_page_per_poll() {
+async fn nothing_is_requested_until_polled_then_one_page_is_read_ahead() {
     fn spawnable<T: Send + 'static>(_: &T) {}
     let server = serve(NextStyle::LinksNext, false).await;
     let client = client(&server.uri());
@@ -103,15 +103,35 @@ async fn nothing_is_requested_until_polled_and_one_page_per_poll() {
     tokio::task::yield_now().await;
     assert!(server.received_requests().await.unwrap().is_empty());
     pages.next().await.unwrap().unwrap();
-    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    // The second page is requested while the first is with the consumer, and no third.
+    wait_for_requests(&server, 2).await;
     pages.next().await.unwrap().unwrap();
-    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    wait_for_requests(&server, 3).await;
     // The stream runs on another task just as well.
     let rest = tokio::spawn(async move { pages.try_collect::<Vec<_>>().await })
         .await
         .unwrap()
         .unwrap();
     assert_eq!(rest.len(), 1);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+/// Waits (in real time: the test's clock is paused) until `server` has received `count`
+/// requests, then checks for a while that no more come.
+async fn wait_for_requests(server: &wiremock::MockServer, count: usize) {
+    use std::time::{Duration, Instant};
+    let received = || async { server.received_requests().await.unwrap().len() };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while received().await < count && Instant::now() < deadline {
+        tokio::task::yield_now().await;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let quiet_until = Instant::now() + Duration::from_millis(100);
+    while Instant::now() < quiet_until {
+        tokio::task::yield_now().await;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(received().await, count, "requests received");
 }
 
 #[tokio::test(start_paused = true)]
