@@ -10,9 +10,9 @@
 //!
 //! Pages are read one ahead of the writer ([`read_ahead`]): while a page is written, the next
 //! one is requested, fetched and mapped by a task of its own (on the runtime's worker thread),
-//! so the vendor's answer time and our own work overlap. A page read ahead is not written, nor
-//! its checkpoint recorded, until the loop takes it; a stop drops it, and a resumed run reads
-//! it again.
+//! so the vendor's answer time and our own work overlap (the stream, for its part, has the
+//! vendor's next page on its way). A page read ahead is not written, nor its checkpoint
+//! recorded, until the loop takes it; a stop drops it, and a resumed run reads it again.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -209,14 +209,16 @@ struct ReadAhead {
     reader: JoinHandle<()>,
 }
 
-/// Starts reading `pages` ahead: at most one page waits for the consumer while the next is
-/// being fetched (memory stays at a few pages). The stream ends after its first error, as the
+/// Starts reading `pages` ahead: at most one page waits for the consumer, and the next is
+/// asked for only once there is room for it (the stream itself already has the vendor's
+/// next page on its way, so a page taken earlier would only wait, one more page in memory
+/// while the writer is slow, in an fsync say). The stream ends after its first error, as the
 /// paginator does.
 fn read_ahead(mut pages: EventPages) -> ReadAhead {
     let (sender, receiver) = mpsc::channel(1);
     let (written, mut to_free) = mpsc::unbounded_channel::<Vec<AuditEvent>>();
     let reader = tokio::spawn(async move {
-        loop {
+        while let Ok(room) = sender.reserve().await {
             // Free the events the writer is done with here, where they were allocated.
             while let Ok(events) = to_free.try_recv() {
                 drop(events);
@@ -225,7 +227,8 @@ fn read_ahead(mut pages: EventPages) -> ReadAhead {
                 break;
             };
             let failed = page.is_err();
-            if sender.send(page).await.is_err() || failed {
+            room.send(page);
+            if failed {
                 break;
             }
         }
@@ -408,5 +411,71 @@ fn output_error(error: OutputError) -> CliError {
                 "check the disk and the --out path; rerun the same command to continue".to_string(),
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use audit_core::Window;
+    use audit_core::zendesk::ZendeskClient;
+    use serde_json::json;
+    use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers::any};
+
+    /// An endless audit-log listing: each page one record, the next cursor one more.
+    async fn endless_audit_logs() -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(|request: &Request| {
+                let page: u64 = request
+                    .url
+                    .query_pairs()
+                    .find(|(key, _)| key == "page[after]")
+                    .map_or(0, |(_, cursor)| cursor.parse().unwrap());
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "audit_logs": [{
+                        "id": page + 1,
+                        "created_at": "2024-03-18T10:00:00Z",
+                        "action": "update",
+                        "source_type": "rule",
+                    }],
+                    "meta": {"has_more": true, "after_cursor": (page + 1).to_string()},
+                    "links": null,
+                }))
+            })
+            .mount(&server)
+            .await;
+        server
+    }
+
+    /// Waits (up to 10 s) until `server` has `count` requests, then a while for more.
+    async fn requests_settled_at(server: &MockServer, count: usize) -> usize {
+        let received = || async { server.received_requests().await.unwrap().len() };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while received().await < count && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        received().await
+    }
+
+    #[tokio::test]
+    async fn the_reader_takes_a_page_only_when_there_is_room_for_it() {
+        let server = endless_audit_logs().await;
+        let client = ZendeskClient::builder()
+            .base_url(server.uri())
+            .tenant("acme")
+            .api_token("admin@acme.example", "test-token")
+            .build()
+            .unwrap();
+        let since = "2024-03-18T00:00:00Z".parse().unwrap();
+        let pages = client.audit_log_events(Window::since(since)).pages();
+        let mut ahead = read_ahead(pages);
+        // Nobody writes: one page waits for the writer, and the stream has the next one's
+        // request under way. Taking that one too would hold a third page in memory.
+        assert_eq!(requests_settled_at(&server, 2).await, 2);
+        let first = ahead.next().await.unwrap().unwrap();
+        assert_eq!(first.events.len(), 1);
+        assert_eq!(requests_settled_at(&server, 3).await, 3);
     }
 }
