@@ -270,6 +270,8 @@ where
         let Some(cursor) = self.next.take() else {
             return Ok(None);
         };
+        // The page's request is under way already (read ahead), or it is made now (also when
+        // that task was cancelled).
         let fetched = match self.ahead.take() {
             Some(ahead) => ahead.join().await,
             None => None,
