@@ -17,14 +17,14 @@
 //! - one listing walked by cursor (the audits of one ticket) keeps the cursor and a
 //!   high-water mark.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::event::Source;
+use crate::event::{AuditEvent, Source};
 use crate::window::Window;
 
 /// Where to fetch the next page: a vendor cursor, a vendor URL, or both.
@@ -84,14 +84,29 @@ pub(crate) enum Direction {
     NewestFirst,
 }
 
+/// How many of the latest admitted ids a walk remembers, to tell a record the vendor sent
+/// out of order (new, though behind the edge) from one it sent again (a repeat).
+pub(crate) const RECENT_IDS: usize = 4096;
+
 /// A walk's edge while it runs: the [`Boundary`] of what it has read, with the ids emitted at
 /// its instant also kept in a set. Admitting a record then costs the same however many records
 /// share the instant: accounts write thousands of audit-log records in one second, and a scan
 /// of the list made following them quadratic.
+///
+/// The edge also remembers the last [`RECENT_IDS`] ids it admitted (in memory only): a record
+/// behind the edge is new unless it is one of them. Vendors sometimes send neighbours out of
+/// timestamp order; refusing everything behind the edge lost the one behind.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Edge {
     boundary: Option<Boundary>,
     seen: HashSet<Arc<str>>,
+    recent: HashSet<Arc<str>>,
+    recent_order: VecDeque<Arc<str>>,
+    /// The time of the last record placed (see [`Edge::place`]), in the vendor's order.
+    last_placed: Option<DateTime<Utc>>,
+    /// Refuse every record behind the edge until it moves: the walk is reading again what
+    /// was emitted before (see [`Edge::reread`]).
+    rereading: bool,
 }
 
 impl From<Option<Boundary>> for Edge {
@@ -100,7 +115,12 @@ impl From<Option<Boundary>> for Edge {
             .iter()
             .flat_map(|boundary| boundary.ids.iter().cloned())
             .collect();
-        Edge { boundary, seen }
+        Edge {
+            rereading: boundary.is_some(),
+            boundary,
+            seen,
+            ..Edge::default()
+        }
     }
 }
 
@@ -145,18 +165,47 @@ impl Edge {
             ids: Vec::new(),
         });
         self.seen.clear();
+        self.rereading = false;
+    }
+
+    /// The walk is about to read again what lies behind the edge (a query that starts from
+    /// the high-water mark, or a pass walked again from its first page): until the edge
+    /// moves, every record behind it was emitted before, out of order or not. (An edge built
+    /// from a checkpoint starts this way, since the ids it admitted lately are not stored.)
+    pub(crate) fn reread(&mut self) {
+        self.rereading = self.boundary.is_some();
+    }
+
+    /// Gives `event` its place in the walk: an event whose record has no timestamp
+    /// (`occurred_at_inferred`) takes the time of the record before it in the vendor's order
+    /// (or the edge's, or `start` when nothing has been read), so it is exported where the
+    /// vendor put it and never read as "outside the window". Call it for every record of a
+    /// page, in order, before looking at its time.
+    pub(crate) fn place(&mut self, event: &mut AuditEvent, start: DateTime<Utc>) {
+        if event.occurred_at_inferred {
+            event.occurred_at = self.last_placed.or(self.at()).unwrap_or(start);
+        }
+        self.last_placed = Some(event.occurred_at);
     }
 
     /// Decides whether a record at `at` with `id` is new for a walk in `direction`, and moves
-    /// the edge when it is. A record behind the edge, or at it with an id already emitted, has
-    /// been emitted before (a duplicate across pages, or a record a resumed query reads again).
+    /// the edge when it is ahead of it. A record at the edge with an id already emitted has
+    /// been emitted before (a duplicate across pages, or a record a resumed query reads again);
+    /// so has a record behind the edge that is one of the ids admitted lately. Any other record
+    /// behind the edge is one the vendor sent out of order: it is new, and the edge stays.
     pub(crate) fn admit(&mut self, direction: Direction, at: DateTime<Utc>, id: &str) -> bool {
         let behind = |edge| match direction {
             Direction::OldestFirst => at < edge,
             Direction::NewestFirst => at > edge,
         };
         match self.at() {
-            Some(edge) if behind(edge) => return false,
+            Some(edge) if behind(edge) => {
+                if self.rereading || self.recent.contains(id) {
+                    return false;
+                }
+                self.remember(id.into());
+                return true;
+            }
             Some(edge) if at == edge => {
                 if self.seen.contains(id) {
                     return false;
@@ -166,9 +215,21 @@ impl Edge {
         }
         let id: Arc<str> = id.into();
         self.seen.insert(id.clone());
+        self.remember(id.clone());
         let boundary = self.boundary.as_mut().expect("the edge is at `at`");
         boundary.ids.push(id);
         true
+    }
+
+    fn remember(&mut self, id: Arc<str>) {
+        if self.recent.insert(id.clone()) {
+            self.recent_order.push_back(id);
+            if self.recent_order.len() > RECENT_IDS
+                && let Some(oldest) = self.recent_order.pop_front()
+            {
+                self.recent.remove(&oldest);
+            }
+        }
     }
 }
 
@@ -317,7 +378,8 @@ mod tests {
         assert!(edge.admit(d, t(1), "a"));
         assert!(edge.admit(d, t(1), "b"));
         assert!(!edge.admit(d, t(1), "a"), "same id at the edge");
-        assert!(!edge.admit(d, t(0), "z"), "behind the edge");
+        assert!(edge.admit(d, t(0), "z"), "behind the edge, never seen: out of order");
+        assert!(!edge.admit(d, t(0), "z"), "behind the edge, seen lately");
         assert!(edge.admit(d, t(2), "c"));
         assert!(!edge.admit(d, t(2), "c"), "same id at the moved edge");
         assert!(edge.admit(d, t(2), "a"), "an id of the old instant, again");
@@ -328,6 +390,83 @@ mod tests {
                 ids: vec!["c".into(), "a".into()]
             }
         );
+    }
+
+    #[test]
+    fn neighbours_out_of_order_are_both_admitted_and_repeats_are_not() {
+        for (d, ahead, behind) in [
+            (Direction::OldestFirst, t(5), t(4)),
+            (Direction::NewestFirst, t(4), t(5)),
+        ] {
+            let mut edge = Edge::default();
+            assert!(edge.admit(d, ahead, "a"));
+            assert!(edge.admit(d, behind, "b"), "{d:?}: the one behind is new");
+            assert_eq!(edge.at(), Some(ahead), "{d:?}: the edge stays");
+            assert!(!edge.admit(d, behind, "b"), "{d:?}: a repeat of it is not");
+            assert!(!edge.admit(d, ahead, "a"), "{d:?}: nor one of the edge's");
+        }
+        // Only the latest ids are remembered: memory stays bounded.
+        let mut edge = Edge::default();
+        for i in 0..RECENT_IDS + 10 {
+            assert!(edge.admit(Direction::OldestFirst, t(1), &i.to_string()));
+        }
+        assert_eq!(edge.recent.len(), RECENT_IDS);
+    }
+
+    #[test]
+    fn a_walk_reading_again_refuses_everything_behind_the_edge_until_it_moves() {
+        let d = Direction::NewestFirst;
+        let mut resumed: Edge = Some(Boundary {
+            at: t(5),
+            ids: vec!["e".into()],
+        })
+        .into();
+        assert!(!resumed.admit(d, t(8), "x"), "emitted before the checkpoint");
+        assert!(!resumed.admit(d, t(5), "e"));
+        assert!(resumed.admit(d, t(4), "f"), "past the edge: new");
+        assert!(resumed.admit(d, t(6), "g"), "the edge moved: out of order again");
+        resumed.reread();
+        assert!(!resumed.admit(d, t(7), "h"));
+        let mut fresh = Edge::default();
+        fresh.reread();
+        assert!(fresh.admit(d, t(7), "h"), "nothing read: nothing to refuse");
+    }
+
+    #[test]
+    fn a_record_without_time_takes_the_time_of_the_one_before_it() {
+        let source = Source::new(StreamKind::ZendeskAuditLogs, "acme");
+        let event = |at: Option<DateTime<Utc>>| {
+            let mut event = AuditEvent::new(
+                source.clone(),
+                crate::event::RecordKind::ZendeskAuditLog,
+                "1",
+                at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+                "login",
+                serde_json::Value::Null,
+            );
+            event.occurred_at_inferred = at.is_none();
+            event
+        };
+        let mut edge = Edge::default();
+        let mut first = event(None);
+        edge.place(&mut first, t(0));
+        assert_eq!(first.occurred_at, t(0), "nothing read yet: the start");
+        let mut timed = event(Some(t(7)));
+        edge.place(&mut timed, t(0));
+        assert_eq!(timed.occurred_at, t(7), "a timed record keeps its time");
+        let mut untimed = event(None);
+        edge.place(&mut untimed, t(0));
+        assert_eq!(untimed.occurred_at, t(7));
+        assert!(untimed.occurred_at_inferred);
+        // A resumed walk places it at the edge.
+        let mut resumed: Edge = Some(Boundary {
+            at: t(9),
+            ids: vec![],
+        })
+        .into();
+        let mut untimed = event(None);
+        resumed.place(&mut untimed, t(0));
+        assert_eq!(untimed.occurred_at, t(9));
     }
 
     #[test]

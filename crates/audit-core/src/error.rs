@@ -338,6 +338,51 @@ pub enum Error {
         attempts: u32,
     },
 
+    /// The vendor kept answering pages with no records, each with a new cursor: following
+    /// them made no progress, and might never end.
+    #[error(
+        "{operation}: the vendor answered {pages} pages in a row with no records, each with a \
+         new cursor; stopping rather than looping. Resume from the last checkpoint once the \
+         vendor behaves"
+    )]
+    NoProgress {
+        /// The operation.
+        operation: &'static str,
+        /// How many empty pages came in a row.
+        pages: u32,
+    },
+
+    /// The vendor's answer contradicts what it said before (an empty page where its own
+    /// page count promised more), and asking again did not resolve it. Nothing after the last
+    /// complete page was checkpointed.
+    #[error(
+        "{operation}: {message}; the answer was asked for again and did not change. Resume from \
+         the last checkpoint once the vendor behaves"
+    )]
+    Inconsistent {
+        /// The operation.
+        operation: &'static str,
+        /// What the vendor answered, and what it contradicts.
+        message: String,
+    },
+
+    /// The vendor's rate-limit headers said the budget is spent and resets later than the
+    /// longest wait allowed (`RetryPolicy::with_max_retry_after`): the request was not sent.
+    #[error(
+        "{operation}: the vendor's rate-limit headers say the budget is spent until {} from now, \
+         more than the allowed maximum wait of {}; try again later",
+        Human(*.requested),
+        Human(*.max)
+    )]
+    RateLimitResetTooLong {
+        /// The operation.
+        operation: &'static str,
+        /// How long the headers asked to wait.
+        requested: Duration,
+        /// The configured maximum.
+        max: Duration,
+    },
+
     /// A vendor-supplied URL pointed to another scheme, host or port than the configured base
     /// URL; it was not requested, so the credentials did not leave.
     #[error(
@@ -414,6 +459,9 @@ impl Error {
             | Error::Transport { operation, .. }
             | Error::Decode { operation, .. }
             | Error::RepeatedCursor { operation, .. }
+            | Error::NoProgress { operation, .. }
+            | Error::Inconsistent { operation, .. }
+            | Error::RateLimitResetTooLong { operation, .. }
             | Error::ForeignUrl { operation, .. }
             | Error::QueryFailed { operation, .. }
             | Error::BodyTooLarge { operation, .. }

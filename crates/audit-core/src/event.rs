@@ -35,8 +35,15 @@ pub struct AuditEvent {
     pub source: Source,
     /// The vendor's own id of the record, as text (64-bit integers without loss).
     pub native_id: String,
-    /// When the audited action happened, in UTC.
+    /// When the audited action happened, in UTC. When the vendor record carries no
+    /// timestamp, this is where the vendor placed the record: the time of the record before
+    /// it in the stream (and `occurred_at_inferred` is `true`).
     pub occurred_at: DateTime<Utc>,
+    /// `true` when the vendor record has no timestamp of its own (a null or missing
+    /// `created_at` / `eventDate`), so `occurred_at` was inferred from the record's place in
+    /// the stream. Omitted from JSON when `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub occurred_at_inferred: bool,
     /// The normalised verb.
     pub action: Action,
     /// The vendor's own action or event type, verbatim (`update`, `Authenticate`, `Change`).
@@ -87,6 +94,7 @@ impl AuditEvent {
             source,
             native_id,
             occurred_at,
+            occurred_at_inferred: false,
             action: Action::from(vendor_action.as_str()),
             vendor_action,
             outcome: Outcome::Unknown,

@@ -308,9 +308,13 @@ impl Pacer {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits until a request may go out; returns the claim and how long it waited.
-    pub(crate) async fn acquire(&self) -> (Permit<'_>, Duration) {
+    /// Waits until a request may go out; returns the claim and how long it waited. A wait
+    /// longer than `max_wait` (a rate-limit window that resets in a day) is not made: its
+    /// length is the error. A wait longer than [`crate::retry::LONG_WAIT`] is logged as a
+    /// warning, so it is visible at the default verbosity.
+    pub(crate) async fn acquire(&self, max_wait: Duration) -> Result<(Permit<'_>, Duration), Duration> {
         let started = Instant::now();
+        let mut told = false;
         loop {
             let wait = {
                 let mut state = self.lock();
@@ -325,7 +329,19 @@ impl Pacer {
                     }
                 }
             };
-            tracing::debug!(wait_ms = wait.as_millis() as u64, "pacing: waiting");
+            if wait > max_wait {
+                return Err(wait);
+            }
+            if wait > crate::retry::LONG_WAIT && !told {
+                told = true;
+                tracing::warn!(
+                    wait_s = wait.as_secs(),
+                    until = %crate::retry::wall_clock_after(wait),
+                    "waiting for the vendor's rate limit: its budget is spent until then"
+                );
+            } else {
+                tracing::debug!(wait_ms = wait.as_millis() as u64, "pacing: waiting");
+            }
             tokio::time::sleep(wait).await;
         }
         if let Some((cap, clock)) = &self.cap {
@@ -337,7 +353,7 @@ impl Pacer {
             pacer: self,
             released: false,
         };
-        (permit, started.elapsed())
+        Ok((permit, started.elapsed()))
     }
 
     /// Pauses every request of the client for `wait` (a 429's `Retry-After`).
@@ -457,47 +473,61 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_reset_beyond_the_longest_wait_is_refused_not_slept() {
+        let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
+        let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        permit.observe(&headers(&[
+            ("ratelimit-remaining", "0"),
+            ("ratelimit-reset", "86400"),
+        ]));
+        let started = Instant::now();
+        let refused = pacer.acquire(Duration::from_secs(180)).await.err();
+        assert_eq!(started.elapsed(), Duration::ZERO, "no sleep before refusing");
+        assert_eq!(refused, Some(Duration::from_secs(86_401)), "the reset plus the margin");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn exhausted_budget_waits_for_the_reset_plus_margin() {
         let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
-        let (permit, waited) = pacer.acquire().await;
+        let (permit, waited) = pacer.acquire(MAX_RESET).await.unwrap();
         assert_eq!(waited, Duration::ZERO);
         permit.observe(&headers(&[
             ("ratelimit-limit", "10"),
             ("ratelimit-remaining", "0"),
             ("ratelimit-reset", "5"),
         ]));
-        let (_permit, waited) = pacer.acquire().await;
+        let (_permit, waited) = pacer.acquire(MAX_RESET).await.unwrap();
         assert_eq!(waited, Duration::from_secs(6));
     }
 
     #[tokio::test(start_paused = true)]
     async fn remaining_budget_does_not_wait_and_is_spent_locally() {
         let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
-        let (permit, _) = pacer.acquire().await;
+        let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
         permit.observe(&headers(&[
             ("ratelimit-remaining", "2"),
             ("ratelimit-reset", "30"),
         ]));
         // Two requests left: both go at once, even before their responses arrive.
-        let (first, waited_first) = pacer.acquire().await;
-        let (second, waited_second) = pacer.acquire().await;
+        let (first, waited_first) = pacer.acquire(MAX_RESET).await.unwrap();
+        let (second, waited_second) = pacer.acquire(MAX_RESET).await.unwrap();
         assert_eq!(waited_first + waited_second, Duration::ZERO);
         drop(first);
         drop(second);
         // The third waits for the window to reset.
-        let (_third, waited) = pacer.acquire().await;
+        let (_third, waited) = pacer.acquire(MAX_RESET).await.unwrap();
         assert_eq!(waited, Duration::from_secs(31));
     }
 
     #[tokio::test(start_paused = true)]
     async fn unknown_reset_assumes_a_window_from_when_it_started() {
         let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
-        let (permit, _) = pacer.acquire().await;
+        let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
         permit.observe(&headers(&[
             ("x-rate-limit", "700"),
             ("x-rate-limit-remaining", "0"),
         ]));
-        let (_permit, waited) = pacer.acquire().await;
+        let (_permit, waited) = pacer.acquire(MAX_RESET).await.unwrap();
         assert_eq!(waited, Duration::from_secs(61));
     }
 
@@ -505,12 +535,12 @@ mod tests {
     async fn reserve_is_left_unused() {
         let config = PacingConfig::default().with_reserve(5);
         let pacer = Pacer::new(config, Box::new(NAMES));
-        let (permit, _) = pacer.acquire().await;
+        let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
         permit.observe(&headers(&[
             ("ratelimit-remaining", "5"),
             ("ratelimit-reset", "10"),
         ]));
-        let (_permit, waited) = pacer.acquire().await;
+        let (_permit, waited) = pacer.acquire(MAX_RESET).await.unwrap();
         assert_eq!(waited, Duration::from_secs(11));
     }
 
@@ -518,7 +548,7 @@ mod tests {
     async fn pause_holds_every_request() {
         let pacer = Pacer::new(PacingConfig::off(), Box::new(NAMES));
         pacer.pause_for(Duration::from_secs(2));
-        let (_permit, waited) = pacer.acquire().await;
+        let (_permit, waited) = pacer.acquire(MAX_RESET).await.unwrap();
         assert_eq!(waited, Duration::from_secs(2));
     }
 
@@ -528,7 +558,7 @@ mod tests {
         let pacer = Pacer::new(config, Box::new(NAMES));
         let started = Instant::now();
         for _ in 0..4 {
-            let (permit, _) = pacer.acquire().await;
+            let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
             drop(permit);
         }
         // One request at once, then one per second.
@@ -538,12 +568,12 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn adaptive_pacing_off_ignores_headers() {
         let pacer = Pacer::new(PacingConfig::off(), Box::new(NAMES));
-        let (permit, _) = pacer.acquire().await;
+        let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
         permit.observe(&headers(&[
             ("ratelimit-remaining", "0"),
             ("ratelimit-reset", "30"),
         ]));
-        let (_permit, waited) = pacer.acquire().await;
+        let (_permit, waited) = pacer.acquire(MAX_RESET).await.unwrap();
         assert_eq!(waited, Duration::ZERO);
     }
 }

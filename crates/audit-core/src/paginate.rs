@@ -11,6 +11,11 @@
 //! itself first ([`PageRequest::check_next`] inside the retry layer), since a repeated cursor
 //! is often a transient fault.
 //!
+//! A walk ends only on the vendor's end signal (the fetch function's `next: None`), and only
+//! when the data agrees: an empty last page reached by a cursor contradicts the page before
+//! it and is asked for again once before it is believed; [`MAX_EMPTY_PAGES`] empty pages in a
+//! row under new cursors fail with [`Error::NoProgress`] instead of looping.
+//!
 //! The facade's event streams ([`EventPages`], [`EventStream`]) are built on it: every
 //! [`EventPage`] carries the [`Checkpoint`] to resume from after it.
 
@@ -53,6 +58,10 @@ pub struct Page<T, K> {
 
 /// How many of the latest cursors of a walk are remembered exactly.
 pub const RECENT_CURSORS: usize = 1000;
+
+/// How many pages in a row may hold no items while handing out new cursors before a walk
+/// fails with [`Error::NoProgress`] (a vendor doing so forever would keep a walk looping).
+pub const MAX_EMPTY_PAGES: u32 = 25;
 
 /// The cursors a walk has used, in bounded memory: the last [`RECENT_CURSORS`] exactly, and
 /// for longer loops Brent's cycle detection (one cursor saved at steps 1, 2, 4, 8, …: once
@@ -174,6 +183,8 @@ pub struct Paginator<T, K> {
     read_ahead: bool,
     /// The request of the page at `next`, under way since the page before it came back.
     ahead: Option<Ahead<T, K>>,
+    /// Pages in a row that held no items but a next cursor.
+    empty_pages: u32,
 }
 
 impl<T, K: fmt::Debug> fmt::Debug for Paginator<T, K> {
@@ -227,6 +238,7 @@ where
             fetch: Box::new(move |request| Box::pin(fetch(request))),
             read_ahead: false,
             ahead: None,
+            empty_pages: 0,
         }
     }
 
@@ -280,6 +292,20 @@ where
             Some(fetched) => fetched,
             None => self.request(cursor.clone()).await,
         };
+        let fetched = match fetched {
+            // An empty last page reached by a cursor contradicts the page before it, which
+            // said there was more: it is asked for again before the end is believed (vendors
+            // have answered a page in the middle of a walk that way).
+            Ok(page) if page.items.is_empty() && page.next.is_none() && cursor.is_some() => {
+                tracing::info!(
+                    operation = self.operation,
+                    "an empty last page after a page that announced more; asking again to \
+                     confirm the end"
+                );
+                self.request(cursor.clone()).await
+            }
+            fetched => fetched,
+        };
         let page = match fetched {
             Ok(page) => page,
             Err(error) => {
@@ -287,6 +313,19 @@ where
                 return Err(error);
             }
         };
+        if page.items.is_empty() && page.next.is_some() {
+            self.empty_pages += 1;
+            if self.empty_pages >= MAX_EMPTY_PAGES {
+                self.empty_pages = 0;
+                self.next = Some(cursor);
+                return Err(Error::NoProgress {
+                    operation: self.operation,
+                    pages: MAX_EMPTY_PAGES,
+                });
+            }
+        } else {
+            self.empty_pages = 0;
+        }
         if let Some(next) = &page.next {
             let repeated = self
                 .used
@@ -445,41 +484,80 @@ impl PageSizePolicy {
 #[derive(Debug)]
 pub(crate) struct AdaptivePageSize {
     policy: PageSizePolicy,
-    state: Mutex<(u32, u32)>,
+    state: Mutex<SizeState>,
+}
+
+#[derive(Debug)]
+struct SizeState {
+    current: u32,
+    successes: u32,
+    /// The size never grows back to: half of one whose page passed the body cap.
+    ceiling: u32,
 }
 
 impl AdaptivePageSize {
     pub(crate) fn new(policy: PageSizePolicy) -> Self {
         AdaptivePageSize {
             policy,
-            state: Mutex::new((policy.initial, 0)),
+            state: Mutex::new(SizeState {
+                current: policy.initial,
+                successes: 0,
+                ceiling: policy.max,
+            }),
         }
     }
 
-    pub(crate) fn current(&self) -> u32 {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).0
+    fn lock(&self) -> std::sync::MutexGuard<'_, SizeState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A page was too big: halve the size.
+    pub(crate) fn current(&self) -> u32 {
+        self.lock().current
+    }
+
+    /// A page took too long to build: halve the size (it may grow back).
     pub(crate) fn shrink(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let smaller = (state.0 / 2).max(self.policy.min);
-        if smaller != state.0 {
+        let mut state = self.lock();
+        let smaller = (state.current / 2).max(self.policy.min);
+        if smaller != state.current {
             tracing::info!(
-                from = state.0,
+                from = state.current,
                 to = smaller,
                 "page size reduced after a timeout"
             );
         }
-        *state = (smaller, 0);
+        state.current = smaller;
+        state.successes = 0;
     }
 
-    /// A page came back: after enough of them, double the size.
+    /// A page was larger than the body cap: halve the size for good (growing back would meet
+    /// the cap again). `false` when the size is already the smallest, so asking again is
+    /// pointless.
+    pub(crate) fn too_large(&self) -> bool {
+        let mut state = self.lock();
+        let smaller = (state.current / 2).max(self.policy.min);
+        if smaller == state.current {
+            return false;
+        }
+        tracing::warn!(
+            from = state.current,
+            to = smaller,
+            "a page was larger than the body cap; asking for smaller pages"
+        );
+        state.current = smaller;
+        state.ceiling = smaller;
+        state.successes = 0;
+        true
+    }
+
+    /// A page came back: after enough of them, double the size (up to the ceiling).
     pub(crate) fn success(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.1 += 1;
-        if state.1 >= self.policy.grow_after && state.0 < self.policy.max {
-            *state = (state.0.saturating_mul(2).min(self.policy.max), 0);
+        let mut state = self.lock();
+        state.successes += 1;
+        let ceiling = state.ceiling.min(self.policy.max);
+        if state.successes >= self.policy.grow_after && state.current < ceiling {
+            state.current = state.current.saturating_mul(2).min(ceiling);
+            state.successes = 0;
         }
     }
 }
@@ -629,6 +707,20 @@ mod tests {
             assert!(!paginator.is_done());
         }
         assert_eq!(fetched.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_page_over_the_body_cap_halves_the_size_for_good() {
+        let size = AdaptivePageSize::new(PageSizePolicy::new(400, 100, 400).with_grow_after(1));
+        assert!(size.too_large());
+        assert_eq!(size.current(), 200);
+        for _ in 0..5 {
+            size.success();
+        }
+        assert_eq!(size.current(), 200, "it does not grow back into the cap");
+        assert!(size.too_large());
+        assert_eq!(size.current(), 100);
+        assert!(!size.too_large(), "at the floor: nothing smaller to ask for");
     }
 
     #[test]

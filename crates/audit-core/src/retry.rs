@@ -4,7 +4,7 @@
 //!
 //! | failure | what happens |
 //! |---|---|
-//! | 429, and 503 with `Retry-After` | wait exactly `Retry-After` (seconds or HTTP date), capped by [`RetryPolicy::with_max_retry_after`]; a 429 pauses the whole client |
+//! | 429, and 503 with `Retry-After` | wait exactly `Retry-After` (seconds or HTTP date; longer than [`RetryPolicy::with_max_retry_after`] fails the call); a 429 pauses the whole client; a `Retry-After` of zero or a past date backs off as without one |
 //! | 429 without `Retry-After` | exponential backoff; the whole client pauses too |
 //! | 408, 500, 502, 503 without `Retry-After`, 504 | exponential backoff with jitter |
 //! | connection errors, timeouts, body read errors, undecodable bodies, repeated cursors | exponential backoff with jitter |
@@ -107,8 +107,10 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest `Retry-After` honoured; a longer one fails the call with
-    /// [`Error::RetryAfterTooLong`] (some APIs announce daily-limit breaches with hours).
+    /// The longest wait a vendor can impose: a longer `Retry-After` fails the call with
+    /// [`Error::RetryAfterTooLong`] (some APIs announce daily-limit breaches with hours), and
+    /// a rate-limit window that resets later fails it with [`Error::RateLimitResetTooLong`]
+    /// instead of sleeping until then.
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
@@ -195,6 +197,16 @@ pub(crate) fn secs_at_most(seconds: f64, max: Duration) -> Duration {
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
     parse_retry_after(value, SystemTime::now())
+}
+
+/// Waits longer than this are logged as warnings (visible at the CLI's default verbosity),
+/// saying what is waited for and until when.
+pub const LONG_WAIT: Duration = Duration::from_secs(5);
+
+/// The wall-clock time `wait` from now, to the second, for messages.
+pub(crate) fn wall_clock_after(wait: Duration) -> String {
+    let at = chrono::Utc::now() + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::MAX);
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// An operation, as the retry layer sees it.
@@ -391,7 +403,16 @@ impl Retrier {
         let mut retry_waited = Duration::ZERO;
         loop {
             attempts += 1;
-            let (permit, paced) = self.pacer.acquire().await;
+            let (permit, paced) = match self.pacer.acquire(self.policy.max_retry_after).await {
+                Ok(acquired) => acquired,
+                Err(requested) => {
+                    return Err(Error::RateLimitResetTooLong {
+                        operation: operation.name,
+                        requested,
+                        max: self.policy.max_retry_after,
+                    });
+                }
+            };
             waited += paced;
             self.stats.waited_pacing(paced);
             self.stats.request();
@@ -449,8 +470,10 @@ impl Retrier {
                     failure,
                 ));
             };
+            // A `Retry-After` of zero (or a date already past) says nothing about how long to
+            // wait: retrying at once would spend every attempt in a moment.
             let delay = match failure.verdict {
-                Verdict::RetryAfter(requested) => requested,
+                Verdict::RetryAfter(requested) if !requested.is_zero() => requested,
                 _ => backoff_delay,
             };
             if self
@@ -470,14 +493,26 @@ impl Retrier {
                 self.pacer.pause_for(delay);
             }
             // Info, not warn: absorbing transient failures is the layer's job, and the stats
-            // count them; only a failure that is given up on is worth a warning (an error).
-            tracing::info!(
-                operation = operation.name,
-                attempt = attempts,
-                delay_ms = delay.as_millis() as u64,
-                error = %failure.error,
-                "retrying"
-            );
+            // count them; only a failure that is given up on is worth a warning (an error),
+            // and a wait long enough to look like a hang.
+            if delay > LONG_WAIT {
+                tracing::warn!(
+                    operation = operation.name,
+                    attempt = attempts,
+                    wait_s = delay.as_secs(),
+                    until = %wall_clock_after(delay),
+                    error = %failure.error,
+                    "waiting before retrying"
+                );
+            } else {
+                tracing::info!(
+                    operation = operation.name,
+                    attempt = attempts,
+                    delay_ms = delay.as_millis() as u64,
+                    error = %failure.error,
+                    "retrying"
+                );
+            }
             self.stats.retry();
             tokio::time::sleep(delay).await;
             waited += delay;

@@ -209,14 +209,13 @@ pub mod types {
             Default::default()
         }
     }
-    ///One page of the records found by an asynchronous audit query.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    ///One page of the records found by an asynchronous audit query. `entities` is always there (empty when there are none): an answer without it (`{}`) is not a page, and must not be read as the last one.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AuditQueryExecutionResultsResponse {
         ///Where the next page starts: pass it back as the `cursor` query parameter. Absent or empty on the last page.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cursor: ::std::option::Option<::std::string::String>,
         ///The audit records of this page.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub entities: ::std::vec::Vec<::raw_support::Recorded<AuditLogMessage>>,
         ///The query's id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -381,11 +380,10 @@ pub mod types {
             Default::default()
         }
     }
-    ///One page of the records found by a realtime audit query.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    ///One page of the records found by a realtime audit query. `entities` is always there: an answer without it (`{}`) is not a page.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AuditRealtimeQueryResultsResponse {
         ///The audit records of this page.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub entities: ::std::vec::Vec<::raw_support::Recorded<AuditLogMessage>>,
         ///How many pages there are at this page size.
         #[serde(
@@ -1283,7 +1281,7 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     cursor: Ok(Default::default()),
-                    entities: Ok(Default::default()),
+                    entities: Err("no value supplied for entities".to_string()),
                     id: Ok(Default::default()),
                     page_size: Ok(Default::default()),
                 }
@@ -1950,7 +1948,7 @@ pub mod types {
         impl ::std::default::Default for AuditRealtimeQueryResultsResponse {
             fn default() -> Self {
                 Self {
-                    entities: Ok(Default::default()),
+                    entities: Err("no value supplied for entities".to_string()),
                     page_count: Ok(Default::default()),
                     page_number: Ok(Default::default()),
                     page_size: Ok(Default::default()),

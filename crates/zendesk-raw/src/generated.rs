@@ -72,10 +72,10 @@ pub mod types {
         }
     }
     /// A page of ListAuditLogs: cursor pages carry `meta` / `links`, offset pages carry
-    /// `count`, `next_page` and `previous_page`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    /// `count`, `next_page` and `previous_page`. `audit_logs` is always there: an answer
+    /// without it (`{}`) is not a page.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AuditLogsResponse {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub audit_logs: ::std::vec::Vec<::raw_support::Recorded<AuditLog>>,
         ///Offset style — total number of matching records.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -338,9 +338,9 @@ pub mod types {
     /// A page of ListAuditsForTicket: cursor pages carry `meta` / `links`, offset pages
     /// (and the unpaginated answer for an archived ticket) carry `count`, `next_page`
     /// and `previous_page`. `users` / `tickets` appear when sideloaded with `include`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    /// `audits` is always there: an answer without it (`{}`) is not a page.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TicketAuditsForTicketResponse {
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub audits: ::std::vec::Vec<::raw_support::Recorded<TicketAudit>>,
         ///Offset style — total number of audits of the ticket.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -369,8 +369,9 @@ pub mod types {
     }
     /// A page of ListTicketAudits. Holds the fields of both pagination styles, all
     /// optional: the legacy `before_*` / `after_*` fields (default style) or the standard
-    /// `meta` / `links` (when `page[size]` was sent).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    /// `meta` / `links` (when `page[size]` was sent). `audits` is always there (empty when
+    /// there are none): an answer without it (`{}`) is not a page.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TicketAuditsResponse {
         ///Legacy style — cursor to newer audits (`cursor=`), null at the newest.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -378,7 +379,6 @@ pub mod types {
         ///Legacy style — URL of the page of newer audits.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub after_url: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub audits: ::std::vec::Vec<::raw_support::Recorded<TicketAudit>>,
         ///Legacy style — cursor to older audits (`cursor=`), null at the oldest.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -752,7 +752,7 @@ pub mod types {
         impl ::std::default::Default for AuditLogsResponse {
             fn default() -> Self {
                 Self {
-                    audit_logs: Ok(Default::default()),
+                    audit_logs: Err("no value supplied for audit_logs".to_string()),
                     count: Ok(Default::default()),
                     links: Ok(Default::default()),
                     meta: Ok(Default::default()),
@@ -1778,7 +1778,7 @@ pub mod types {
         impl ::std::default::Default for TicketAuditsForTicketResponse {
             fn default() -> Self {
                 Self {
-                    audits: Ok(Default::default()),
+                    audits: Err("no value supplied for audits".to_string()),
                     count: Ok(Default::default()),
                     links: Ok(Default::default()),
                     meta: Ok(Default::default()),
@@ -1950,7 +1950,7 @@ pub mod types {
                 Self {
                     after_cursor: Ok(Default::default()),
                     after_url: Ok(Default::default()),
-                    audits: Ok(Default::default()),
+                    audits: Err("no value supplied for audits".to_string()),
                     before_cursor: Ok(Default::default()),
                     before_url: Ok(Default::default()),
                     links: Ok(Default::default()),

@@ -190,14 +190,16 @@ fn map_record(tenant: &str, stream: StreamKind, record: &Recorded<AuditLogMessag
         .unwrap_or_default()
         .trim()
         .to_string();
+    let at = occurred_at(record);
     let mut event = AuditEvent::new(
         source,
         RecordKind::GenesysAudit,
         native_id(record),
-        occurred_at(record).unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+        at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
         vendor_action.clone(),
         Value::Null,
     );
+    event.occurred_at_inferred = at.is_none();
     event.action = action_of(&vendor_action);
     event.outcome = outcome_of(record.status.as_deref(), &vendor_action);
     event.actor = actor(record);

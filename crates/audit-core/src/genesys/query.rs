@@ -13,8 +13,10 @@
 //! from submission until the query has finished running.
 //!
 //! **Results** are paged by `cursor` with `pageSize` up to 500, optionally with
-//! `expand=user`, until the cursor is absent or empty. A `400 response.entity.too.large`
-//! halves the page size and asks for the same cursor again. With `allowRedirect=true` a large
+//! `expand=user`, until a page that carries its `entities` comes with the cursor absent or
+//! empty (an answer without `entities`, such as `{}`, is not a page: it is retried, then an
+//! error). A `400 response.entity.too.large` halves the page size and asks for the same
+//! cursor again; so does a page over the client's body cap, for the rest of the walk. With `allowRedirect=true` a large
 //! page comes back as a 302 whose body holds a presigned `downloadUrl` and the `cursor` after
 //! it: the file is fetched with a separate HTTP client that carries **no** `Authorization`
 //! header (the URL may point to another host, and is the one place credentials must not go),
@@ -860,6 +862,12 @@ impl GenesysClient {
                     size.success();
                     return Ok(results);
                 }
+                // Over the client's body cap: smaller pages for the rest of the walk.
+                Err(error @ Error::BodyTooLarge { .. }) => {
+                    if !size.too_large() {
+                        return Err(error);
+                    }
+                }
                 Err(error) if too_large(&error) => {
                     size.shrink();
                     if size.current() == current {
@@ -1291,7 +1299,12 @@ impl PageSource for AuditSource {
                 }
                 self.passes += 1;
                 match self.start_pass() {
-                    Some(pass) => self.pass = Some(pass),
+                    Some(pass) => {
+                        // The pass's query starts at the high-water mark: what it reads
+                        // before the mark again was exported already.
+                        self.settings.high_water.reread();
+                        self.pass = Some(pass);
+                    }
                     None => continue,
                 }
             }
@@ -1321,7 +1334,9 @@ impl PageSource for AuditSource {
             let mut events = Vec::with_capacity(received);
             let mut duplicates = 0;
             for record in page.items {
-                let event = mapping::audit_event_owned(&tenant, StreamKind::GenesysAudits, record);
+                let mut event =
+                    mapping::audit_event_owned(&tenant, StreamKind::GenesysAudits, record);
+                self.settings.high_water.place(&mut event, chunk.start);
                 let at = event.occurred_at;
                 // Outside the chunk: another chunk (or no chunk) reads it.
                 if at < since || at > pass.until || at < chunk.start || at >= chunk.end {

@@ -525,6 +525,42 @@ struct RealtimePass {
     from: DateTime<Utc>,
     until: DateTime<Utc>,
     page_number: u32,
+    /// Records the pass's pages held so far.
+    received: u64,
+    /// The current page contradicted the pages before it and is being asked for again.
+    confirming: bool,
+}
+
+/// What a realtime page says about the pages after it.
+#[derive(Debug, PartialEq)]
+enum PageEnd {
+    More,
+    Last,
+    /// An empty page where the vendor's own counts promise more.
+    Contradicts(String),
+}
+
+/// Where a realtime pass stands after `answer` (page `pass.page_number`, the pass having
+/// received `pass.received` records with it): the last page is the one whose number reaches
+/// `pageCount`; without a page count, the one that completes `total`, else the first empty
+/// page. The page size asked for is not a guide: vendors have served their own.
+fn pass_end(answer: &types::AuditRealtimeQueryResultsResponse, pass: &RealtimePass) -> PageEnd {
+    let empty = answer.entities.is_empty();
+    match (answer.page_count, answer.total) {
+        (Some(count), _) if i64::from(pass.page_number) >= i64::from(count) => PageEnd::Last,
+        (Some(count), _) if empty => PageEnd::Contradicts(format!(
+            "page {} of a realtime query was empty, though its `pageCount` is {count}",
+            pass.page_number
+        )),
+        (Some(_), _) => PageEnd::More,
+        (None, Some(total)) if pass.received >= total.max(0) as u64 => PageEnd::Last,
+        (None, Some(total)) if empty => PageEnd::Contradicts(format!(
+            "page {} of a realtime query was empty after {} of its `total` of {total} records",
+            pass.page_number, pass.received
+        )),
+        (None, _) if empty => PageEnd::Last,
+        (None, _) => PageEnd::More,
+    }
 }
 
 struct RealtimeSource {
@@ -565,6 +601,8 @@ impl RealtimeSource {
             from,
             until,
             page_number: 1,
+            received: 0,
+            confirming: false,
         })
     }
 }
@@ -587,7 +625,12 @@ impl PageSource for RealtimeSource {
                 }
                 self.passes += 1;
                 match self.start_pass() {
-                    Some(pass) => self.pass = Some(pass),
+                    Some(pass) => {
+                        // The pass's query starts at the high-water mark: what it reads
+                        // before the mark again was exported already.
+                        self.settings.high_water.reread();
+                        self.pass = Some(pass);
+                    }
                     None => continue,
                 }
             }
@@ -600,14 +643,33 @@ impl PageSource for RealtimeSource {
             query.service_name = settings.service.clone();
             query.filters = settings.filters.clone();
             let answer = settings.client.realtime_query(&query).await?;
+            let received = answer.entities.len();
+            pass.received += received as u64;
+            let caught_up = match pass_end(&answer, pass) {
+                PageEnd::More => false,
+                PageEnd::Last => true,
+                PageEnd::Contradicts(message) => {
+                    pass.received -= received as u64;
+                    if pass.confirming {
+                        return Err(Error::Inconsistent {
+                            operation: REALTIME.name,
+                            message,
+                        });
+                    }
+                    // Asked for again before it is believed.
+                    tracing::info!(stream = STREAM, %message, "asking for the page again");
+                    pass.confirming = true;
+                    continue;
+                }
+            };
             let since = settings.options.window.since;
             let tenant = Arc::<str>::from(settings.client.tenant());
-            let received = answer.entities.len();
             let mut events = Vec::with_capacity(received);
             let mut duplicates = 0;
             for record in answer.entities {
-                let event =
+                let mut event =
                     mapping::audit_event_owned(&tenant, StreamKind::GenesysRealtime, record);
+                self.settings.high_water.place(&mut event, pass.from);
                 let at = event.occurred_at;
                 if at < since || at < pass.from || at > pass.until {
                     continue;
@@ -626,12 +688,7 @@ impl PageSource for RealtimeSource {
                 .client
                 .stats_counter()
                 .page(events.len(), duplicates);
-            let page_count = answer.page_count.map(|n| n.max(0) as u32);
-            let caught_up = received == 0
-                || match page_count {
-                    Some(count) => pass.page_number >= count,
-                    None => received < self.settings.page_size as usize,
-                };
+            pass.confirming = false;
             pass.page_number += 1;
             if caught_up {
                 self.pass = None;
@@ -647,5 +704,58 @@ impl PageSource for RealtimeSource {
                 caught_up,
             }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(records: usize, page_count: Option<i32>, total: Option<i64>) -> types::AuditRealtimeQueryResultsResponse {
+        let entities = (0..records)
+            .map(|i| serde_json::from_str(&format!(r#"{{"id":"r{i}"}}"#)).unwrap())
+            .collect();
+        types::AuditRealtimeQueryResultsResponse {
+            entities,
+            page_count,
+            page_number: None,
+            page_size: None,
+            total,
+        }
+    }
+
+    fn pass(page_number: u32, received: u64) -> RealtimePass {
+        RealtimePass {
+            from: DateTime::<Utc>::UNIX_EPOCH,
+            until: DateTime::<Utc>::UNIX_EPOCH,
+            page_number,
+            received,
+            confirming: false,
+        }
+    }
+
+    #[test]
+    fn the_page_count_says_which_page_is_last() {
+        assert_eq!(pass_end(&answer(25, Some(3), None), &pass(2, 50)), PageEnd::More);
+        assert_eq!(pass_end(&answer(10, Some(3), None), &pass(3, 60)), PageEnd::Last);
+        assert_eq!(pass_end(&answer(0, Some(0), None), &pass(1, 0)), PageEnd::Last);
+        assert!(matches!(
+            pass_end(&answer(0, Some(3), None), &pass(2, 25)),
+            PageEnd::Contradicts(_)
+        ));
+    }
+
+    #[test]
+    fn without_a_page_count_a_short_page_is_not_the_end() {
+        // The vendor served 25 where 500 were asked for, and no `pageCount`.
+        assert_eq!(pass_end(&answer(25, None, None), &pass(1, 25)), PageEnd::More);
+        assert_eq!(pass_end(&answer(0, None, None), &pass(4, 75)), PageEnd::Last);
+        // `total` ends the pass without asking for an empty page.
+        assert_eq!(pass_end(&answer(25, None, Some(75)), &pass(3, 75)), PageEnd::Last);
+        assert_eq!(pass_end(&answer(25, None, Some(75)), &pass(2, 50)), PageEnd::More);
+        assert!(matches!(
+            pass_end(&answer(0, None, Some(75)), &pass(2, 25)),
+            PageEnd::Contradicts(_)
+        ));
     }
 }

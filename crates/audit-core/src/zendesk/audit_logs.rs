@@ -557,6 +557,9 @@ impl AuditLogSource {
         if from > until {
             return None;
         }
+        // The query starts at the high-water mark's second: what it reads before the mark
+        // again was exported already.
+        self.settings.high_water.reread();
         let query = Arc::new(AuditLogQuery {
             filter: AuditLogFilter {
                 created_at: Some((from, until)),
@@ -613,7 +616,8 @@ impl PageSource for AuditLogSource {
             let mut events = Vec::with_capacity(received);
             let mut duplicates = 0;
             for record in page.items {
-                let event = mapping::audit_log_event_owned(&tenant, record);
+                let mut event = mapping::audit_log_event_owned(&tenant, record);
+                self.settings.high_water.place(&mut event, since);
                 let at = event.occurred_at;
                 if at < since || at > until {
                     continue;

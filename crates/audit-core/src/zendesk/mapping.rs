@@ -134,6 +134,7 @@ pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditE
         vendor_action,
         audit.raw_json().clone(),
     );
+    event.occurred_at_inferred = typed.created_at.is_none();
     event.action = if has("Create") {
         Action::Create
     } else {
@@ -431,6 +432,7 @@ fn map_audit_log(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent {
         vendor_action.clone(),
         Value::Null,
     );
+    event.occurred_at_inferred = log.created_at.is_none();
     event.action = match vendor_action.as_str() {
         "create" => Action::Create,
         "update" => Action::Update,

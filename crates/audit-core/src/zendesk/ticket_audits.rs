@@ -236,11 +236,10 @@ fn with_query_param(url: &Url, name: &str, value: &str) -> Url {
     url
 }
 
-/// The legacy walk goes to older records: `before_cursor` (or `before_url`).
+/// The legacy walk goes to older records: `before_cursor` (or `before_url`); both null is
+/// Zendesk's "nothing older". An empty page that still has a cursor is not an end (the walk
+/// follows it; the paginator stops a run of them that makes no progress).
 fn legacy_next(body: &types::TicketAuditsResponse) -> Option<PageToken> {
-    if body.audits.is_empty() {
-        return None;
-    }
     let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
     let token = PageToken {
         cursor: non_empty(&body.before_cursor),
@@ -263,15 +262,31 @@ async fn fetch_legacy_page(
         (None, Some(url)) => Some(client.base_url().check_vendor_url(LIST_ALL.name, url)?),
         _ => None,
     };
+    loop {
+        match fetch_legacy_attempt(client, size, &request, url.as_ref(), cursor).await {
+            // A page over the body cap is asked for again, smaller (audits carrying large
+            // comments make pages of hundreds of megabytes).
+            Err(Error::BodyTooLarge { .. }) if size.too_large() => continue,
+            result => return result,
+        }
+    }
+}
+
+/// One retried request of a legacy page at the current page size.
+async fn fetch_legacy_attempt(
+    client: &ZendeskClient,
+    size: &AdaptivePageSize,
+    request: &PageRequest<PageToken>,
+    url: Option<&Url>,
+    cursor: Option<&str>,
+) -> Result<CursorPage<Recorded<types::TicketAudit>, PageToken>, Error> {
     let response = client
         .retrier()
         .send_checked(
             LIST_ALL,
             || {
                 let limit = size.current();
-                let url = url
-                    .as_ref()
-                    .map(|url| with_query_param(url, "limit", &limit.to_string()));
+                let url = url.map(|url| with_query_param(url, "limit", &limit.to_string()));
                 async move {
                     let result = match url {
                         Some(url) => get_json(client.http(), "zendesk", LIST_ALL.name, url).await,
@@ -640,6 +655,7 @@ impl TicketAuditEvents {
             page_size,
             pass: None,
             passes: 0,
+            cursor_fallbacks: 0,
             done: false,
         })
     }
@@ -660,7 +676,19 @@ struct TicketAuditSource {
     page_size: Arc<AdaptivePageSize>,
     pass: Option<AuditPaginator>,
     passes: u64,
+    /// How many times this stream has read a pass again after its cursor was refused.
+    cursor_fallbacks: u32,
     done: bool,
+}
+
+/// How many times a stream reads a pass again after the vendor refused its cursor, before
+/// the refusal is an error.
+const MAX_CURSOR_FALLBACKS: u32 = 3;
+
+/// Whether `error` is the vendor refusing a page's cursor: a 400 or 422 (an expired or
+/// unknown legacy cursor), as opposed to access, rate-limit or server trouble.
+fn cursor_refused(error: &Error) -> bool {
+    matches!(error, Error::Api { status: 400 | 422, .. })
 }
 
 impl TicketAuditSource {
@@ -759,7 +787,31 @@ impl PageSource for TicketAuditSource {
                 );
             }
             let pass = self.pass.as_mut().expect("a pass is running");
-            let Some(page) = pass.next_page().await? else {
+            let page = match pass.next_page().await {
+                Ok(page) => page,
+                Err(error)
+                    if self.position.next.is_some()
+                        && cursor_refused(&error)
+                        && self.cursor_fallbacks < MAX_CURSOR_FALLBACKS =>
+                {
+                    // Legacy cursors expire (a checkpoint kept for a while holds a dead one).
+                    // The pass is read again from its newest page with the same bounds; the
+                    // edge refuses what this pass has already emitted.
+                    tracing::warn!(
+                        stream = STREAM,
+                        %error,
+                        "the vendor refused the pass's cursor (it may have expired); reading \
+                         the pass again from its newest page, skipping what was exported"
+                    );
+                    self.cursor_fallbacks += 1;
+                    self.pass = None;
+                    self.position.next = None;
+                    self.position.edge.reread();
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            let Some(page) = page else {
                 self.pass = None;
                 self.position.complete = true;
                 self.position.next = None;
@@ -773,7 +825,8 @@ impl PageSource for TicketAuditSource {
             let mut duplicates = 0;
             let mut reached_since = false;
             for audit in &page.items {
-                let event = mapping::ticket_audit_event(&tenant, audit);
+                let mut event = mapping::ticket_audit_event(&tenant, audit);
+                self.position.edge.place(&mut event, until);
                 let at = event.occurred_at;
                 if at > until {
                     continue;
@@ -978,7 +1031,8 @@ impl PageSource for TicketSource {
             let mut duplicates = 0;
             let mut reached_until = false;
             for audit in &page.items {
-                let event = mapping::ticket_audit_event(&tenant, audit);
+                let mut event = mapping::ticket_audit_event(&tenant, audit);
+                self.settings.high_water.place(&mut event, since);
                 let at = event.occurred_at;
                 if at < since {
                     continue;

@@ -91,6 +91,65 @@ async fn a_retry_after_http_date_is_honoured() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_retry_after_date_in_the_past_backs_off_instead_of_retrying_at_once() {
+    // Regression (issue 13): six attempts went out within 0.2 s and the call failed.
+    let server = MockServer::start().await;
+    let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(3600));
+    Mock::given(method("GET"))
+        .and(show_path())
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", past.as_str()))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_ok(&server).await;
+    let client = builder(&server.uri())
+        .retry_policy(
+            RetryPolicy::default()
+                .with_backoff(Duration::from_secs(1), Duration::from_secs(30))
+                .without_jitter(),
+        )
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    client.show_audit_log(19283775120).await.unwrap();
+    // Backoff of 1, 2 and 4 s: the date said nothing about how long to wait.
+    assert_eq!(started.elapsed(), Duration::from_secs(7));
+    assert_eq!(client.stats().requests, 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_that_resets_in_a_day_fails_at_once_and_says_so() {
+    // Regression (issue 13): the pacer slept until the announced reset, up to a year.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-rate-limit", "700")
+                .insert_header("x-rate-limit-remaining", "0")
+                .insert_header("ratelimit-reset", "86400")
+                .set_body_json(fixture("show_audit_log.json")),
+        )
+        .mount(&server)
+        .await;
+    let client = builder(&server.uri())
+        .pacing(PacingConfig::default())
+        .build()
+        .unwrap();
+    client.show_audit_log(19283775120).await.unwrap();
+    let started = Instant::now();
+    let error = client.show_audit_log(19283775120).await.unwrap_err();
+    assert_eq!(started.elapsed(), Duration::ZERO, "no sleep before failing");
+    assert!(
+        matches!(error, Error::RateLimitResetTooLong { operation: "show_audit_log", .. }),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("86401 s"), "{message}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_429_pauses_every_request_of_the_client() {
     let server = MockServer::start().await;
     mount_once(
