@@ -378,7 +378,10 @@ mod tests {
         assert!(edge.admit(d, t(1), "a"));
         assert!(edge.admit(d, t(1), "b"));
         assert!(!edge.admit(d, t(1), "a"), "same id at the edge");
-        assert!(edge.admit(d, t(0), "z"), "behind the edge, never seen: out of order");
+        assert!(
+            edge.admit(d, t(0), "z"),
+            "behind the edge, never seen: out of order"
+        );
         assert!(!edge.admit(d, t(0), "z"), "behind the edge, seen lately");
         assert!(edge.admit(d, t(2), "c"));
         assert!(!edge.admit(d, t(2), "c"), "same id at the moved edge");
@@ -421,10 +424,16 @@ mod tests {
             ids: vec!["e".into()],
         })
         .into();
-        assert!(!resumed.admit(d, t(8), "x"), "emitted before the checkpoint");
+        assert!(
+            !resumed.admit(d, t(8), "x"),
+            "emitted before the checkpoint"
+        );
         assert!(!resumed.admit(d, t(5), "e"));
         assert!(resumed.admit(d, t(4), "f"), "past the edge: new");
-        assert!(resumed.admit(d, t(6), "g"), "the edge moved: out of order again");
+        assert!(
+            resumed.admit(d, t(6), "g"),
+            "the edge moved: out of order again"
+        );
         resumed.reread();
         assert!(!resumed.admit(d, t(7), "h"));
         let mut fresh = Edge::default();

@@ -312,7 +312,10 @@ impl Pacer {
     /// longer than `max_wait` (a rate-limit window that resets in a day) is not made: its
     /// length is the error. A wait longer than [`crate::retry::LONG_WAIT`] is logged as a
     /// warning, so it is visible at the default verbosity.
-    pub(crate) async fn acquire(&self, max_wait: Duration) -> Result<(Permit<'_>, Duration), Duration> {
+    pub(crate) async fn acquire(
+        &self,
+        max_wait: Duration,
+    ) -> Result<(Permit<'_>, Duration), Duration> {
         let started = Instant::now();
         let mut told = false;
         loop {
@@ -482,8 +485,16 @@ mod tests {
         ]));
         let started = Instant::now();
         let refused = pacer.acquire(Duration::from_secs(180)).await.err();
-        assert_eq!(started.elapsed(), Duration::ZERO, "no sleep before refusing");
-        assert_eq!(refused, Some(Duration::from_secs(86_401)), "the reset plus the margin");
+        assert_eq!(
+            started.elapsed(),
+            Duration::ZERO,
+            "no sleep before refusing"
+        );
+        assert_eq!(
+            refused,
+            Some(Duration::from_secs(86_401)),
+            "the reset plus the margin"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -720,7 +720,10 @@ mod tests {
         assert_eq!(size.current(), 200, "it does not grow back into the cap");
         assert!(size.too_large());
         assert_eq!(size.current(), 100);
-        assert!(!size.too_large(), "at the floor: nothing smaller to ask for");
+        assert!(
+            !size.too_large(),
+            "at the floor: nothing smaller to ask for"
+        );
     }
 
     #[test]

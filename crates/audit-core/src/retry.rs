@@ -205,7 +205,8 @@ pub const LONG_WAIT: Duration = Duration::from_secs(5);
 
 /// The wall-clock time `wait` from now, to the second, for messages.
 pub(crate) fn wall_clock_after(wait: Duration) -> String {
-    let at = chrono::Utc::now() + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::MAX);
+    let at =
+        chrono::Utc::now() + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::MAX);
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 

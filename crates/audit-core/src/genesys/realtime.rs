@@ -711,7 +711,11 @@ impl PageSource for RealtimeSource {
 mod tests {
     use super::*;
 
-    fn answer(records: usize, page_count: Option<i32>, total: Option<i64>) -> types::AuditRealtimeQueryResultsResponse {
+    fn answer(
+        records: usize,
+        page_count: Option<i32>,
+        total: Option<i64>,
+    ) -> types::AuditRealtimeQueryResultsResponse {
         let entities = (0..records)
             .map(|i| serde_json::from_str(&format!(r#"{{"id":"r{i}"}}"#)).unwrap())
             .collect();
@@ -736,9 +740,18 @@ mod tests {
 
     #[test]
     fn the_page_count_says_which_page_is_last() {
-        assert_eq!(pass_end(&answer(25, Some(3), None), &pass(2, 50)), PageEnd::More);
-        assert_eq!(pass_end(&answer(10, Some(3), None), &pass(3, 60)), PageEnd::Last);
-        assert_eq!(pass_end(&answer(0, Some(0), None), &pass(1, 0)), PageEnd::Last);
+        assert_eq!(
+            pass_end(&answer(25, Some(3), None), &pass(2, 50)),
+            PageEnd::More
+        );
+        assert_eq!(
+            pass_end(&answer(10, Some(3), None), &pass(3, 60)),
+            PageEnd::Last
+        );
+        assert_eq!(
+            pass_end(&answer(0, Some(0), None), &pass(1, 0)),
+            PageEnd::Last
+        );
         assert!(matches!(
             pass_end(&answer(0, Some(3), None), &pass(2, 25)),
             PageEnd::Contradicts(_)
@@ -748,11 +761,23 @@ mod tests {
     #[test]
     fn without_a_page_count_a_short_page_is_not_the_end() {
         // The vendor served 25 where 500 were asked for, and no `pageCount`.
-        assert_eq!(pass_end(&answer(25, None, None), &pass(1, 25)), PageEnd::More);
-        assert_eq!(pass_end(&answer(0, None, None), &pass(4, 75)), PageEnd::Last);
+        assert_eq!(
+            pass_end(&answer(25, None, None), &pass(1, 25)),
+            PageEnd::More
+        );
+        assert_eq!(
+            pass_end(&answer(0, None, None), &pass(4, 75)),
+            PageEnd::Last
+        );
         // `total` ends the pass without asking for an empty page.
-        assert_eq!(pass_end(&answer(25, None, Some(75)), &pass(3, 75)), PageEnd::Last);
-        assert_eq!(pass_end(&answer(25, None, Some(75)), &pass(2, 50)), PageEnd::More);
+        assert_eq!(
+            pass_end(&answer(25, None, Some(75)), &pass(3, 75)),
+            PageEnd::Last
+        );
+        assert_eq!(
+            pass_end(&answer(25, None, Some(75)), &pass(2, 50)),
+            PageEnd::More
+        );
         assert!(matches!(
             pass_end(&answer(0, None, Some(75)), &pass(2, 25)),
             PageEnd::Contradicts(_)

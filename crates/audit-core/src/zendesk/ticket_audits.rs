@@ -688,7 +688,13 @@ const MAX_CURSOR_FALLBACKS: u32 = 3;
 /// Whether `error` is the vendor refusing a page's cursor: a 400 or 422 (an expired or
 /// unknown legacy cursor), as opposed to access, rate-limit or server trouble.
 fn cursor_refused(error: &Error) -> bool {
-    matches!(error, Error::Api { status: 400 | 422, .. })
+    matches!(
+        error,
+        Error::Api {
+            status: 400 | 422,
+            ..
+        }
+    )
 }
 
 impl TicketAuditSource {

@@ -3,6 +3,7 @@
 //! realtime pages, retries and pacing on tokio's paused clock, checkpoints and resume, and
 //! credential safety.
 
+mod anomalies;
 mod auth;
 mod query;
 mod realtime;

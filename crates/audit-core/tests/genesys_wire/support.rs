@@ -112,6 +112,21 @@ pub struct State {
     pub download_base: Mutex<Option<String>>,
     pub log: Mutex<Vec<String>>,
     pub realtime_bodies: Mutex<Vec<Value>>,
+    /// The results page at this cursor answers `200 {}` once.
+    pub empty_envelope_at: Mutex<Option<String>>,
+    /// Realtime pages hold this many records whatever was asked (0: as asked).
+    pub realtime_page_size: AtomicUsize,
+    /// Realtime pages carry neither `pageCount` nor `total`.
+    pub realtime_omit_counts: AtomicBool,
+}
+
+/// When a record happened, for the fake's filters: its `eventDate`, or for a record made
+/// without one, the `x_time` the test placed it at.
+fn placed_at(record: &Value) -> DateTime<Utc> {
+    at(record["eventDate"]
+        .as_str()
+        .or(record["x_time"].as_str())
+        .unwrap())
 }
 
 impl State {
@@ -135,12 +150,12 @@ impl State {
             .unwrap()
             .iter()
             .filter(|r| {
-                let t = at(r["eventDate"].as_str().unwrap());
+                let t = placed_at(r);
                 t >= start && t < end
             })
             .cloned()
             .collect();
-        selected.sort_by_key(|r| at(r["eventDate"].as_str().unwrap()));
+        selected.sort_by_key(placed_at);
         selected
     }
 }
@@ -244,7 +259,10 @@ impl Respond for FakeApi {
                 state.realtime_bodies.lock().unwrap().push(body.clone());
                 let (start, end) = parse_interval(body["interval"].as_str().unwrap());
                 let number = body["pageNumber"].as_u64().unwrap_or(1) as usize;
-                let size = body["pageSize"].as_u64().unwrap_or(25) as usize;
+                let size = match state.realtime_page_size.load(Ordering::SeqCst) {
+                    0 => body["pageSize"].as_u64().unwrap_or(25) as usize,
+                    own => own,
+                };
                 let all = state.select(start, end);
                 let from = ((number - 1) * size).min(all.len());
                 let to = (from + size).min(all.len());
@@ -253,6 +271,11 @@ impl Respond for FakeApi {
                     .lock()
                     .unwrap()
                     .push(format!("REALTIME {number} {size}"));
+                if state.realtime_omit_counts.load(Ordering::SeqCst) {
+                    return ResponseTemplate::new(200).set_body_json(json!({
+                        "entities": all[from..to], "pageSize": size, "pageNumber": number
+                    }));
+                }
                 ResponseTemplate::new(200).set_body_json(json!({
                     "entities": all[from..to], "pageSize": size, "pageNumber": number,
                     "total": all.len(), "pageCount": all.len().div_ceil(size)
@@ -296,6 +319,12 @@ impl Respond for FakeApi {
                     "RESULTS {id} {} {size}",
                     cursor.as_deref().unwrap_or("-")
                 ));
+                let mut envelope_gone = state.empty_envelope_at.lock().unwrap();
+                if envelope_gone.is_some() && *envelope_gone == cursor {
+                    *envelope_gone = None;
+                    return ResponseTemplate::new(200).set_body_json(json!({}));
+                }
+                drop(envelope_gone);
                 let limit = state.too_large_above.load(Ordering::SeqCst);
                 if limit > 0 && size > limit {
                     return error(

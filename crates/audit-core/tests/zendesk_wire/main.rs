@@ -1,6 +1,7 @@
 //! Wire behaviour of the Zendesk facade against local servers: pagination in every style,
 //! retries and pacing on tokio's paused clock, checkpoints and resume, and credential safety.
 
+mod anomalies;
 mod audit_logs;
 mod retries;
 mod security;

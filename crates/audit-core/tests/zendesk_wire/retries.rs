@@ -141,7 +141,13 @@ async fn a_rate_limit_that_resets_in_a_day_fails_at_once_and_says_so() {
     let error = client.show_audit_log(19283775120).await.unwrap_err();
     assert_eq!(started.elapsed(), Duration::ZERO, "no sleep before failing");
     assert!(
-        matches!(error, Error::RateLimitResetTooLong { operation: "show_audit_log", .. }),
+        matches!(
+            error,
+            Error::RateLimitResetTooLong {
+                operation: "show_audit_log",
+                ..
+            }
+        ),
         "{error:?}"
     );
     let message = error.to_string();
