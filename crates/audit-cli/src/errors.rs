@@ -67,9 +67,16 @@ impl CliError {
             CoreError::Transport { .. } => Some(
                 "check the network and the base URL; trail retried before giving up".to_string(),
             ),
-            CoreError::RetriesExhausted { .. } | CoreError::RetryAfterTooLong { .. } => Some(
+            CoreError::RetriesExhausted { .. }
+            | CoreError::RetryAfterTooLong { .. }
+            | CoreError::RateLimitResetTooLong { .. } => Some(
                 "the vendor kept failing or rate-limiting; run the same command again later \
                  (with --state it continues where it stopped)"
+                    .to_string(),
+            ),
+            CoreError::NoProgress { .. } | CoreError::Inconsistent { .. } => Some(
+                "nothing after the last complete page was written or checkpointed; run the same \
+                 command again later (with --state it continues where it stopped)"
                     .to_string(),
             ),
             _ => None,
