@@ -75,6 +75,11 @@ pub struct Boundary {
     /// The native ids emitted at it, in the order they were emitted (shared, so a checkpoint
     /// per page copies pointers, not strings, however many records share the instant).
     pub ids: Vec<Arc<str>>,
+    /// The walk is reading again what lies behind the boundary (a pass walked again after the
+    /// vendor refused its cursor): every record behind it was emitted before. Omitted from
+    /// JSON when `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rereading: bool,
 }
 
 /// Which way a walk moves through time.
@@ -104,9 +109,6 @@ pub(crate) struct Edge {
     recent_order: VecDeque<Arc<str>>,
     /// The time of the last record placed (see [`Edge::place`]), in the vendor's order.
     last_placed: Option<DateTime<Utc>>,
-    /// Refuse every record behind the edge until it moves: the walk is reading again what
-    /// was emitted before (see [`Edge::reread`]).
-    rereading: bool,
 }
 
 impl From<Option<Boundary>> for Edge {
@@ -116,7 +118,6 @@ impl From<Option<Boundary>> for Edge {
             .flat_map(|boundary| boundary.ids.iter().cloned())
             .collect();
         Edge {
-            rereading: boundary.is_some(),
             boundary,
             seen,
             ..Edge::default()
@@ -130,7 +131,12 @@ impl Edge {
     pub(crate) fn from_high_water(position: Position, stream: &str) -> Result<Self, Error> {
         match position {
             Position::Start => Ok(Edge::default()),
-            Position::HighWater { at, ids } => Ok(Some(Boundary { at, ids }).into()),
+            Position::HighWater { at, ids } => Ok(Some(Boundary {
+                at,
+                ids,
+                rereading: false,
+            })
+            .into()),
             other => Err(Error::InvalidCheckpoint(format!(
                 "a `{stream}` checkpoint holds a high-water mark, not {other:?}"
             ))),
@@ -163,17 +169,25 @@ impl Edge {
         self.boundary = Some(Boundary {
             at,
             ids: Vec::new(),
+            rereading: false,
         });
         self.seen.clear();
-        self.rereading = false;
     }
 
     /// The walk is about to read again what lies behind the edge (a query that starts from
     /// the high-water mark, or a pass walked again from its first page): until the edge
-    /// moves, every record behind it was emitted before, out of order or not. (An edge built
-    /// from a checkpoint starts this way, since the ids it admitted lately are not stored.)
+    /// moves, every record behind it was emitted before, out of order or not. The state is
+    /// part of the boundary, so a checkpoint taken while reading again resumes reading again.
+    /// (A walk that continues with the vendor's cursor after a checkpoint does not: what comes
+    /// is new, and a record of the next page sent out of order must not be lost.)
     pub(crate) fn reread(&mut self) {
-        self.rereading = self.boundary.is_some();
+        if let Some(boundary) = self.boundary.as_mut() {
+            boundary.rereading = true;
+        }
+    }
+
+    fn rereading(&self) -> bool {
+        self.boundary.as_ref().is_some_and(|b| b.rereading)
     }
 
     /// Gives `event` its place in the walk: an event whose record has no timestamp
@@ -200,7 +214,7 @@ impl Edge {
         };
         match self.at() {
             Some(edge) if behind(edge) => {
-                if self.rereading || self.recent.contains(id) {
+                if self.rereading() || self.recent.contains(id) {
                     return false;
                 }
                 self.remember(id.into());
@@ -422,13 +436,25 @@ mod tests {
         let mut resumed: Edge = Some(Boundary {
             at: t(5),
             ids: vec!["e".into()],
+            rereading: false,
         })
         .into();
+        let mut continued = resumed.clone();
+        assert!(
+            continued.admit(d, t(8), "x"),
+            "a walk that goes on with the vendor's cursor takes it as out of order"
+        );
+        resumed.reread();
         assert!(
             !resumed.admit(d, t(8), "x"),
             "emitted before the checkpoint"
         );
         assert!(!resumed.admit(d, t(5), "e"));
+        let mut carried: Edge = resumed.boundary().cloned().into();
+        assert!(
+            !carried.admit(d, t(7), "y"),
+            "a checkpoint taken while reading again reads again"
+        );
         assert!(resumed.admit(d, t(4), "f"), "past the edge: new");
         assert!(
             resumed.admit(d, t(6), "g"),
@@ -471,6 +497,7 @@ mod tests {
         let mut resumed: Edge = Some(Boundary {
             at: t(9),
             ids: vec![],
+            rereading: false,
         })
         .into();
         let mut untimed = event(None);
@@ -535,6 +562,7 @@ mod tests {
                 boundary: Some(Boundary {
                     at: t(12),
                     ids: vec!["24871093215771".into()],
+                    rereading: false,
                 }),
                 complete: false,
             },

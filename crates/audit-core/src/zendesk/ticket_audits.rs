@@ -999,6 +999,7 @@ impl PageSource for TicketSource {
                     // A finished read, resumed: read again, keeping only what is new.
                     self.settings.complete = false;
                     self.settings.next = None;
+                    self.settings.high_water.reread();
                 }
                 let until = self
                     .settings
