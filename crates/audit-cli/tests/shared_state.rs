@@ -1,7 +1,7 @@
 //! The state file and the outputs are safe to share: the `trail` binary against the simulator.
 //!
 //! - two processes on one state file keep each other's entries (50 rounds, both outputs
-//!   exact);
+//!   exact), and one export started twice at once writes its output once;
 //! - an output belongs to one export: a second owner, an output no state records, `--out` =
 //!   `--state`, and one file spelled two ways are refused before the first request;
 //! - one stream written to two outputs keeps two entries and resumes both;
@@ -125,6 +125,54 @@ async fn two_processes_sharing_a_state_file_keep_each_others_entries() {
                 "round {round}: entries of {state}: {entries:?}"
             );
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_export_started_twice_at_once_writes_its_output_once() {
+    let sim = start(config(450, 10)).await;
+    let env = zendesk_env(&sim);
+    let window = window_args();
+    let logs = ground_truth(&sim, Stream::ZendeskAuditLogs);
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let args = export_args("zendesk-audit-logs", "out.ndjson", "state.json", &window);
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                trail(&args, &env, dir.path())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outputs = tokio::task::spawn_blocking(move || {
+            children
+                .into_iter()
+                .map(|child| child.wait_with_output().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
+        // Each run either did the export (or found it done), or was refused while the other
+        // one wrote.
+        for output in &outputs {
+            match output.status.code() {
+                Some(0) => {}
+                Some(2) => assert!(
+                    stderr(output).contains("another trail process is writing out.ndjson"),
+                    "round {round}: {}",
+                    stderr(output)
+                ),
+                _ => panic!("round {round}: {}", stderr(output)),
+            }
+        }
+        assert!(outputs.iter().any(|o| o.status.success()), "round {round}");
+        assert_eq!(
+            exported_ids(&dir.path().join("out.ndjson")),
+            logs,
+            "round {round}"
+        );
+        assert_eq!(state_entries(&dir.path().join("state.json")).len(), 1);
     }
 }
 
