@@ -14,7 +14,7 @@
 //! vendor's next page on its way). A page read ahead is not written, nor its checkpoint
 //! recorded, until the loop takes it; a stop drops it, and a resumed run reads it again.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ use crate::errors::CliError;
 use crate::output::{Format, Output, OutputError};
 use crate::resume::{check_realtime_reach, reconcile};
 use crate::sources::StreamSource;
-use crate::state::{OutputPosition, RecordedWindow, StateStore, StreamState, entry_key};
+use crate::state::{OutputPosition, RecordedWindow, State, StateStore, StreamState, entry_key};
 
 /// One stream to export.
 pub struct ExportPlan {
@@ -100,69 +100,34 @@ pub fn prepare(
 ) -> Result<Vec<PreparedExport>, CliError> {
     let outputs: Vec<_> = plans.iter().map(|plan| plan.out.as_deref()).collect();
     let mut claims = claim_outputs(&outputs, state.map(StateStore::path))?;
-    let decided = match state {
-        None => plans
+    let decide_all = |file: Option<(&State, &Path)>| {
+        plans
             .iter()
             .zip(&claims)
-            .map(|(plan, claim)| {
-                claim.check_owner(&plan.key(), None, overwrite)?;
-                check_realtime_reach(plan.stream, plan.options.window.since, None, now)?;
-                Ok((None, plan.requested.clone(), false))
-            })
-            .collect::<Result<Vec<_>, CliError>>(),
+            .map(|(plan, claim)| decide(plan, claim, file, overwrite, now))
+            .collect::<Result<Vec<_>, CliError>>()
+    };
+    let decisions = match state {
+        None => decide_all(None),
+        // Under the state lock: the entries checked are the entries claimed.
         Some(store) => store
             .update(|file| {
-                let mut decided = Vec::new();
-                for (plan, claim) in plans.iter().zip(&claims) {
-                    let entry = entry_key(&plan.key(), &claim.resolved);
-                    let saved = claim.check_owner(&entry, Some((file, store.path())), overwrite)?;
-                    let mut resume = None;
-                    let mut window = plan.requested.clone();
-                    if let Some(saved) = saved
-                        && let Some((mut checkpoint, at)) =
-                            resume_point(store.path(), &entry, saved, plan.format)?
-                    {
-                        window = reconcile(
-                            &mut checkpoint,
-                            saved.window.as_ref(),
-                            &plan.requested,
-                            (plan.options.window.since, plan.options.window.until),
-                            &format!("the export of {} to {}", plan.key(), plan.output_name()),
-                        )?;
-                        resume = Some((checkpoint, at));
-                    }
-                    check_realtime_reach(
-                        plan.stream,
-                        plan.options.window.since,
-                        resume.as_ref().map(|(checkpoint, _)| checkpoint),
-                        now,
-                    )?;
-                    decided.push((resume, window, saved.is_none()));
-                }
-                for ((plan, claim), (_, window, new)) in plans.iter().zip(&claims).zip(&decided) {
-                    if *new {
+                let decisions = decide_all(Some((file, store.path())))?;
+                for ((plan, claim), decision) in plans.iter().zip(&claims).zip(&decisions) {
+                    if decision.new_entry {
                         file.streams.insert(
                             entry_key(&plan.key(), &claim.resolved),
-                            StreamState {
-                                checkpoint: None,
-                                output: OutputPosition {
-                                    path: claim.resolved.clone(),
-                                    format: Output::format_label(plan.format).into(),
-                                    bytes: 0,
-                                    records: 0,
-                                },
-                                window: Some(window.clone()),
-                            },
+                            claim_entry(plan, claim, &decision.window),
                         );
                     }
                 }
-                Ok(decided)
+                Ok(decisions)
             })
             .map_err(state_error)
-            .and_then(|decided| decided),
+            .and_then(|decisions| decisions),
     };
-    let decided = match decided {
-        Ok(decided) => decided,
+    let decisions = match decisions {
+        Ok(decisions) => decisions,
         Err(error) => {
             claims.iter_mut().for_each(OutputClaim::release);
             return Err(error);
@@ -171,19 +136,81 @@ pub fn prepare(
     Ok(plans
         .into_iter()
         .zip(claims)
-        .zip(decided)
-        .map(
-            |((plan, claim), (resume, window, claimed_entry))| PreparedExport {
-                entry: entry_key(&plan.key(), &claim.resolved),
-                plan,
-                claim,
-                resume,
-                window,
-                claimed_entry,
-            },
-        )
+        .zip(decisions)
+        .map(|((plan, claim), decision)| PreparedExport {
+            entry: entry_key(&plan.key(), &claim.resolved),
+            plan,
+            claim,
+            resume: decision.resume,
+            window: decision.window,
+            claimed_entry: decision.new_entry,
+        })
         .collect())
 }
+
+/// What a run does with one export.
+struct Decision {
+    /// Where it resumes (`None`: from the start).
+    resume: Option<ResumePoint>,
+    /// The window it records.
+    window: RecordedWindow,
+    /// Whether it adds the state entry that claims its output.
+    new_entry: bool,
+}
+
+/// Checks one export against the state file's entries (`state`: the state and its path) and
+/// decides where it resumes.
+fn decide(
+    plan: &ExportPlan,
+    claim: &OutputClaim,
+    state: Option<(&State, &Path)>,
+    overwrite: bool,
+    now: DateTime<Utc>,
+) -> Result<Decision, CliError> {
+    let entry = entry_key(&plan.key(), &claim.resolved);
+    let saved = claim.check_owner(&entry, state, overwrite)?;
+    let mut resume = None;
+    let mut window = plan.requested.clone();
+    if let (Some(saved), Some((_, state_path))) = (saved, state)
+        && let Some((mut checkpoint, at)) = resume_point(state_path, &entry, saved, plan.format)?
+    {
+        window = reconcile(
+            &mut checkpoint,
+            saved.window.as_ref(),
+            &plan.requested,
+            (plan.options.window.since, plan.options.window.until),
+            &format!("the export of {} to {}", plan.key(), plan.output_name()),
+        )?;
+        resume = Some((checkpoint, at));
+    }
+    check_realtime_reach(
+        plan.stream,
+        plan.options.window.since,
+        resume.as_ref().map(|(checkpoint, _)| checkpoint),
+        now,
+    )?;
+    Ok(Decision {
+        resume,
+        window,
+        new_entry: state.is_some() && saved.is_none(),
+    })
+}
+
+/// The entry that claims `claim`'s output for `plan` before anything is committed: the next
+/// run of the same export finds it (and resumes from the start), another export is refused.
+fn claim_entry(plan: &ExportPlan, claim: &OutputClaim, window: &RecordedWindow) -> StreamState {
+    StreamState {
+        checkpoint: None,
+        output: OutputPosition {
+            path: claim.resolved.clone(),
+            format: Output::format_label(plan.format).into(),
+            bytes: 0,
+            records: 0,
+        },
+        window: Some(window.clone()),
+    }
+}
+
 /// What a finished (or interrupted) export did.
 #[derive(Debug, Clone)]
 pub struct ExportReport {
@@ -479,7 +506,7 @@ impl Committer {
 /// The checkpoint and output position to resume the entry `entry` from, after checking the
 /// state matches this run's format; `None` when the entry holds no checkpoint yet.
 fn resume_point(
-    state_path: &std::path::Path,
+    state_path: &Path,
     entry: &str,
     saved: &StreamState,
     format: Format,

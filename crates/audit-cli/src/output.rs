@@ -328,6 +328,31 @@ mod tests {
     }
 
     #[test]
+    fn rolling_back_cuts_the_file_to_the_last_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        let mut out = Output::open(Some(&path), Format::Ndjson, None).unwrap();
+        out.write_event(&event(1)).unwrap();
+        out.write_event(&event(2)).unwrap();
+        let (committed, _) = out.commit().unwrap();
+        // Buffered, and half a line that reached the file (a write cut short by a full disk).
+        out.write_event(&event(3)).unwrap();
+        let Target::File { file, .. } = &mut out.target else {
+            unreachable!("a file output")
+        };
+        file.get_mut().write_all(b"{\"half\":").unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > committed);
+
+        out.roll_back().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), committed);
+        let ids: Vec<String> = lines(&path)
+            .iter()
+            .map(|l| l["native_id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids, ["1", "2"]);
+    }
+
+    #[test]
     fn resuming_refuses_a_file_shorter_than_the_state_says() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.ndjson");
