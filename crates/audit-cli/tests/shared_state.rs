@@ -6,7 +6,8 @@
 //!   `--state`, and one file spelled two ways are refused before the first request;
 //! - one stream written to two outputs keeps two entries and resumes both;
 //! - a state directory that does not exist is refused before the first request;
-//! - a failed write leaves no partial line and no temporary file behind.
+//! - a failed write leaves no partial line and no temporary file behind, in the output or
+//!   in the state file.
 
 mod common;
 
@@ -412,4 +413,28 @@ async fn a_failed_write_leaves_no_partial_line_and_no_temporary_file() {
         exported_ids(&dir.path().join("out.ndjson")),
         ground_truth(&sim, Stream::ZendeskAuditLogs)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_state_write_leaves_no_temporary_file_and_no_output() {
+    let sim = start(config(50, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let window = window_args();
+    // Room for no state file at all: the first state write (the claim of the output, before
+    // the first request) fails half-way.
+    let args = export_args("zendesk-audit-logs", "out.ndjson", "state.json", &window);
+    let output = run_trail_with_file_size_limit(&args, &zendesk_env(&sim), dir.path(), 64).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cannot sync the state file state.json")
+            || stderr(&output).contains("cannot write the state file state.json"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(requests(&sim), 0);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.is_empty(), "left behind: {names:?}");
 }
