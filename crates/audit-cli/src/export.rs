@@ -5,8 +5,12 @@
 //! checkpoint is recorded with the output position it matches (see [`crate::state`]). A
 //! resumed run truncates the output to that position and reopens the stream at that
 //! checkpoint, so whatever happened after the last commit — a SIGKILL included — is replayed
-//! exactly once. The output is opened when the first page arrives: a run that fails before
-//! (bad credentials, no access) leaves the output and the state as they were.
+//! exactly once; a write that fails cuts the output back to the last commit at once.
+//!
+//! Before any request, [`prepare`] checks and claims the outputs of a run (locked, and
+//! recorded in the state file) and decides where each export resumes. The output is only
+//! truncated when the first page arrives: a run that fails before (bad credentials, no
+//! access) leaves the output as it was, and undoes its claim.
 //!
 //! Pages are read one ahead of the writer ([`read_ahead`]): while a page is written, the next
 //! one is requested, fetched and mapped by a task of its own (on the runtime's worker thread),
