@@ -19,7 +19,14 @@ Examples:
     trail export genesys-audits --since 2024-01-01T00:00:00Z --format ocsf --out genesys.ocsf
       Export Genesys Cloud audits since January as OCSF events.
   trail export --all --config trail.toml --state trail-state.json --follow
-      Export every stream of trail.toml concurrently and keep following new records.";
+      Export every stream of trail.toml concurrently and keep following new records.
+
+Exit codes:
+  0    done: the window is complete in the output
+  1    failed: run the same command again to continue where it stopped
+  2    usage: a flag, path, config or state file was refused (nothing was written)
+  3    done, but some records could not be decoded and were quarantined
+  130  interrupted (Ctrl-C): what was written is committed; run again to continue";
 
 /// Export Zendesk and Genesys Cloud audit trails — every record, in order, exactly once.
 #[derive(Debug, Parser)]
@@ -85,7 +92,19 @@ impl From<StreamArg> for StreamKind {
            or ZENDESK_OAUTH_TOKEN
   Genesys: GENESYS_REGION (or GENESYS_API_BASE_URL + GENESYS_LOGIN_BASE_URL),
            GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET
-With --all they come from the config file (see README).")]
+With --all they come from the config file (see README).
+
+Resuming (--state): one state file may be shared by several exports and processes; it keeps
+one entry per stream and output. Run the same command again to continue. A later or absent
+--until extends the window, --follow switches to following; an earlier --since or --until
+than the export started with is refused.
+
+Exit codes:
+  0    done: the window is complete in the output
+  1    failed: run the same command again to continue where it stopped
+  2    usage: a flag, path, config or state file was refused (nothing was written)
+  3    done, but some records could not be decoded and were quarantined
+  130  interrupted (Ctrl-C): what was written is committed; run again to continue")]
 pub struct ExportArgs {
     /// The stream to export.
     #[arg(value_enum, required_unless_present = "all", conflicts_with = "all")]
@@ -111,6 +130,10 @@ pub struct ExportArgs {
     /// State file: resume where the last run stopped, writing every record exactly once.
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
+    /// Replace an existing output file that no state entry records (by default such a file
+    /// is refused, so that a new or mistyped --state cannot overwrite an export).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Keep polling for new records after catching up.
     #[arg(long, conflicts_with = "until")]
     pub follow: bool,

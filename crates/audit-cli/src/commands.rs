@@ -2,7 +2,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use audit_core::{StreamKind, StreamOptions, Vendor, Window};
 use chrono::{DateTime, Utc};
@@ -13,9 +13,9 @@ use tokio::sync::watch;
 use crate::cli::{CountArgs, ExportArgs, MakePrivateArgs, SchemaArgs};
 use crate::config::ConfigFile;
 use crate::errors::CliError;
-use crate::export::{ExportPlan, ExportReport, ProgressSink, SharedState, run_export};
+use crate::export::{ExportPlan, ExportReport, ProgressSink, SharedState, prepare, run_export};
 use crate::sources::{Env, GenesysSettings, StreamSource, ZendeskSettings};
-use crate::state::StateStore;
+use crate::state::{RecordedWindow, StateError, StateStore};
 use crate::time_arg::TimeArg;
 
 /// `trail export`: one stream, or with `--all` every stream of the config file.
@@ -26,23 +26,33 @@ pub async fn export(
     stop: watch::Receiver<bool>,
 ) -> Result<Vec<ExportReport>, CliError> {
     let now = Utc::now();
-    let state = open_state(args.state.as_deref())?;
     if args.all {
-        return export_all(args, env, now, state, progress, stop).await;
+        return export_all(args, env, now, progress, stop).await;
     }
     let stream: StreamKind = args
         .stream
         .expect("clap requires a stream without --all")
         .into();
     let source = source_from_env(stream, args, env)?;
+    let state = open_state(args.state.as_deref())?;
     let plan = ExportPlan {
         stream,
         source,
         options: stream_options(args, args.since, now)?,
+        requested: requested_window(args, args.since),
         out: args.out.clone(),
         format: args.format,
     };
-    let report = run_export(plan, state, progress.as_ref(), stop, args.commit_interval).await?;
+    let prepared = prepare(vec![plan], state.as_deref(), args.overwrite, now)?;
+    let prepared = prepared.into_iter().next().expect("one plan, one export");
+    let report = run_export(
+        prepared,
+        state,
+        progress.as_ref(),
+        stop,
+        args.commit_interval,
+    )
+    .await?;
     Ok(vec![report])
 }
 
@@ -52,7 +62,6 @@ async fn export_all(
     args: &ExportArgs,
     env: Env<'_>,
     now: DateTime<Utc>,
-    state: Option<SharedState>,
     progress: Arc<dyn ProgressSink>,
     stop: watch::Receiver<bool>,
 ) -> Result<Vec<ExportReport>, CliError> {
@@ -71,17 +80,21 @@ async fn export_all(
                 Arc::new(GenesysSettings::from_account(&entry.account, account, env)?.client()?)
             }
         };
+        let since = entry.since.unwrap_or(args.since);
         plans.push(ExportPlan {
             stream,
             source,
-            options: stream_options(args, entry.since.unwrap_or(args.since), now)?,
+            options: stream_options(args, since, now)?,
+            requested: requested_window(args, since),
             out: Some(entry.out),
             format: entry.format,
         });
     }
+    let state = open_state(args.state.as_deref())?;
+    let prepared = prepare(plans, state.as_deref(), args.overwrite, now)?;
     // The exports run here, concurrently, rather than as spawned tasks: their writers stay on
     // this thread and their read-aheads run on the runtime's worker, as for one stream.
-    let exports = plans.into_iter().map(|plan| {
+    let exports = prepared.into_iter().map(|plan| {
         let key = plan.key();
         let (state, progress, stop) = (state.clone(), progress.clone(), stop.clone());
         let commit_every = args.commit_interval;
@@ -151,6 +164,15 @@ fn source_from_env(
     }
 }
 
+/// The window and mode as the user gave them, for the state file.
+fn requested_window(args: &ExportArgs, since: TimeArg) -> RecordedWindow {
+    RecordedWindow {
+        since: since.to_string(),
+        until: args.until.map(|until| until.to_string()),
+        follow: args.follow,
+    }
+}
+
 /// The window and follow settings of an export.
 fn stream_options(
     args: &ExportArgs,
@@ -188,8 +210,12 @@ fn open_state(path: Option<&Path>) -> Result<Option<SharedState>, CliError> {
     let Some(path) = path else {
         return Ok(None);
     };
-    let store = StateStore::open(path).map_err(|e| CliError::usage(e.to_string(), None))?;
-    Ok(Some(Arc::new(Mutex::new(store))))
+    let store = StateStore::open(path).map_err(|e| {
+        let hint = matches!(e, StateError::Io { .. })
+            .then(|| "choose a --state path in an existing, writable directory".to_string());
+        CliError::usage(e.to_string(), hint)
+    })?;
+    Ok(Some(Arc::new(store)))
 }
 
 /// `trail count`.

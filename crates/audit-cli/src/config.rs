@@ -130,13 +130,13 @@ impl ConfigFile {
     }
 
     /// The exports, checked: known streams, existing accounts of the right vendor, valid
-    /// formats and times, and no two exports writing the same file.
+    /// formats and times (that no two exports write one file is checked with the paths
+    /// resolved, in [`crate::claim`]).
     pub fn plan(&self) -> Result<Vec<PlannedExport>, String> {
         if self.exports.is_empty() {
             return Err("the config file lists no [[export]] entries".into());
         }
         let mut planned = Vec::new();
-        let mut outputs = BTreeMap::new();
         for (index, entry) in self.exports.iter().enumerate() {
             let at = format!("[[export]] #{} ({})", index + 1, entry.stream);
             let stream =
@@ -179,12 +179,6 @@ impl ConfigFile {
                         .map_err(|e| format!("{at}: since: {e}"))
                 })
                 .transpose()?;
-            if let Some(previous) = outputs.insert(entry.out.clone(), index + 1) {
-                return Err(format!(
-                    "{at}: writes to {} like [[export]] #{previous}; give each export its own file",
-                    entry.out.display()
-                ));
-            }
             planned.push(PlannedExport {
                 stream,
                 account: entry.account.clone(),
@@ -253,10 +247,6 @@ mod tests {
             (
                 EXAMPLE.replace("since = \"30d\"", "since = \"last week\""),
                 "#2 (genesys-audits): since:",
-            ),
-            (
-                EXAMPLE.replace("out = \"emea.ocsf\"", "out = \"acme.ndjson\""),
-                "writes to acme.ndjson like [[export]] #1",
             ),
         ];
         for (text, expected) in cases {

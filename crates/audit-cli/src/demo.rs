@@ -2,7 +2,7 @@
 //! credentials of the user's and nothing beyond 127.0.0.1.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use audit_core::genesys::GenesysClient;
@@ -16,10 +16,10 @@ use tokio::sync::watch;
 
 use crate::cli::DemoArgs;
 use crate::errors::CliError;
-use crate::export::{ExportPlan, ExportReport, ProgressSink, run_export};
+use crate::export::{ExportPlan, ExportReport, ProgressSink, prepare, run_export};
 use crate::output::Format;
 use crate::sources::StreamSource;
-use crate::state::StateStore;
+use crate::state::{RecordedWindow, StateStore};
 
 /// The tenant the demo's simulated accounts are named after.
 const TENANT: &str = "acme";
@@ -70,21 +70,29 @@ pub async fn run(
         .expect("the demo configures its tenant");
     let state = StateStore::open(&args.dir.join("state.json"))
         .map_err(|e| CliError::failure(e.to_string(), None))?;
-    let state = Arc::new(Mutex::new(state));
+    let state = Arc::new(state);
 
     let (data_start, _) = sim.span(TENANT).expect("the demo configures its tenant");
     let until = Utc::now();
-    let mut tasks = Vec::new();
+    let mut plans = Vec::new();
     for (stream, source) in sources(&sim, &credentials)? {
         let window = Window::between(window_start(stream, data_start, until), until)
             .expect("the data starts in the past");
-        let plan = ExportPlan {
+        plans.push(ExportPlan {
             stream,
             source,
             options: StreamOptions::new(window),
+            requested: RecordedWindow {
+                since: window.since.to_rfc3339(),
+                until: Some(until.to_rfc3339()),
+                follow: false,
+            },
             out: Some(args.dir.join(format!("{stream}.ndjson"))),
             format: Format::Ndjson,
-        };
+        });
+    }
+    let mut tasks = Vec::new();
+    for plan in prepare(plans, Some(&state), false, until)? {
         let (state, progress, stop) = (state.clone(), progress.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             run_export(

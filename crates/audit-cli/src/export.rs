@@ -5,8 +5,12 @@
 //! checkpoint is recorded with the output position it matches (see [`crate::state`]). A
 //! resumed run truncates the output to that position and reopens the stream at that
 //! checkpoint, so whatever happened after the last commit — a SIGKILL included — is replayed
-//! exactly once. The output is opened when the first page arrives: a run that fails before
-//! (bad credentials, no access) leaves the output and the state as they were.
+//! exactly once; a write that fails cuts the output back to the last commit at once.
+//!
+//! Before any request, [`prepare`] checks and claims the outputs of a run (locked, and
+//! recorded in the state file) and decides where each export resumes. The output is only
+//! truncated when the first page arrives: a run that fails before (bad credentials, no
+//! access) leaves the output as it was, and undoes its claim.
 //!
 //! Pages are read one ahead of the writer ([`read_ahead`]): while a page is written, the next
 //! one is requested, fetched and mapped by a task of its own (on the runtime's worker thread),
@@ -15,8 +19,7 @@
 //! recorded, until the loop takes it; a stop drops it, and a resumed run reads it again.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use audit_core::{
@@ -27,10 +30,12 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::claim::{OutputClaim, claim_outputs};
 use crate::errors::CliError;
 use crate::output::{Format, Output, OutputError};
+use crate::resume::{check_realtime_reach, reconcile};
 use crate::sources::StreamSource;
-use crate::state::{OutputPosition, StateStore, StreamState};
+use crate::state::{OutputPosition, RecordedWindow, State, StateStore, StreamState, entry_key};
 
 /// One stream to export.
 pub struct ExportPlan {
@@ -40,6 +45,8 @@ pub struct ExportPlan {
     pub source: Arc<dyn StreamSource>,
     /// Window, settle lag, follow (the engine adds the resume checkpoint).
     pub options: StreamOptions,
+    /// The window and mode as the user gave them, recorded in the state file.
+    pub requested: RecordedWindow,
     /// The output file; standard output when `None`.
     pub out: Option<PathBuf>,
     /// How events are written.
@@ -47,7 +54,7 @@ pub struct ExportPlan {
 }
 
 impl ExportPlan {
-    /// The stream's key in the state file: `<stream>@<tenant>`.
+    /// The stream's name in messages and the summary: `<stream>@<tenant>`.
     pub fn key(&self) -> String {
         format!("{}@{}", self.stream, self.source.tenant())
     }
@@ -63,8 +70,150 @@ impl ExportPlan {
 /// Where a stream resumes: the checkpoint, and the output's (bytes, records) it matches.
 type ResumePoint = (Checkpoint, (u64, u64));
 
-/// A state file shared by the streams of one run.
-pub type SharedState = Arc<Mutex<StateStore>>;
+/// A state file shared by the streams of one run (and perhaps by other runs).
+pub type SharedState = Arc<StateStore>;
+
+/// An export checked and ready to run: its output claimed, its resume point decided.
+pub struct PreparedExport {
+    plan: ExportPlan,
+    /// The state file entry.
+    entry: String,
+    claim: OutputClaim,
+    resume: Option<ResumePoint>,
+    window: RecordedWindow,
+    /// Whether this run added the entry (with no checkpoint yet) to claim the output.
+    claimed_entry: bool,
+}
+
+impl PreparedExport {
+    /// The stream's name in messages and the summary: `<stream>@<tenant>`.
+    pub fn key(&self) -> String {
+        self.plan.key()
+    }
+}
+
+/// Checks every export of a run before its first request — outputs (see [`crate::claim`]),
+/// the state entries, the resumed windows (see [`crate::resume`]) — and claims the outputs:
+/// each is locked for the run, and a state file gets an entry for each new one. Refused
+/// with nothing written.
+pub fn prepare(
+    plans: Vec<ExportPlan>,
+    state: Option<&StateStore>,
+    overwrite: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<PreparedExport>, CliError> {
+    let outputs: Vec<_> = plans.iter().map(|plan| plan.out.as_deref()).collect();
+    let mut claims = claim_outputs(&outputs, state.map(StateStore::path))?;
+    let decide_all = |file: Option<(&State, &Path)>| {
+        plans
+            .iter()
+            .zip(&claims)
+            .map(|(plan, claim)| decide(plan, claim, file, overwrite, now))
+            .collect::<Result<Vec<_>, CliError>>()
+    };
+    let decisions = match state {
+        None => decide_all(None),
+        // Under the state lock: the entries checked are the entries claimed.
+        Some(store) => store
+            .update(|file| {
+                let decisions = decide_all(Some((file, store.path())))?;
+                for ((plan, claim), decision) in plans.iter().zip(&claims).zip(&decisions) {
+                    if decision.new_entry {
+                        file.streams.insert(
+                            entry_key(&plan.key(), &claim.resolved),
+                            claim_entry(plan, claim, &decision.window),
+                        );
+                    }
+                }
+                Ok(decisions)
+            })
+            .map_err(state_error)
+            .and_then(|decisions| decisions),
+    };
+    let decisions = match decisions {
+        Ok(decisions) => decisions,
+        Err(error) => {
+            claims.iter_mut().for_each(OutputClaim::release);
+            return Err(error);
+        }
+    };
+    Ok(plans
+        .into_iter()
+        .zip(claims)
+        .zip(decisions)
+        .map(|((plan, claim), decision)| PreparedExport {
+            entry: entry_key(&plan.key(), &claim.resolved),
+            plan,
+            claim,
+            resume: decision.resume,
+            window: decision.window,
+            claimed_entry: decision.new_entry,
+        })
+        .collect())
+}
+
+/// What a run does with one export.
+struct Decision {
+    /// Where it resumes (`None`: from the start).
+    resume: Option<ResumePoint>,
+    /// The window it records.
+    window: RecordedWindow,
+    /// Whether it adds the state entry that claims its output.
+    new_entry: bool,
+}
+
+/// Checks one export against the state file's entries (`state`: the state and its path) and
+/// decides where it resumes.
+fn decide(
+    plan: &ExportPlan,
+    claim: &OutputClaim,
+    state: Option<(&State, &Path)>,
+    overwrite: bool,
+    now: DateTime<Utc>,
+) -> Result<Decision, CliError> {
+    let entry = entry_key(&plan.key(), &claim.resolved);
+    let saved = claim.check_owner(&entry, state, overwrite)?;
+    let mut resume = None;
+    let mut window = plan.requested.clone();
+    if let (Some(saved), Some((_, state_path))) = (saved, state)
+        && let Some((mut checkpoint, at)) = resume_point(state_path, &entry, saved, plan.format)?
+    {
+        window = reconcile(
+            &mut checkpoint,
+            saved.window.as_ref(),
+            &plan.requested,
+            (plan.options.window.since, plan.options.window.until),
+            &format!("the export of {} to {}", plan.key(), plan.output_name()),
+        )?;
+        resume = Some((checkpoint, at));
+    }
+    check_realtime_reach(
+        plan.stream,
+        plan.options.window.since,
+        resume.as_ref().map(|(checkpoint, _)| checkpoint),
+        now,
+    )?;
+    Ok(Decision {
+        resume,
+        window,
+        new_entry: state.is_some() && saved.is_none(),
+    })
+}
+
+/// The entry that claims `claim`'s output for `plan` before anything is committed: the next
+/// run of the same export finds it (and resumes from the start), another export is refused.
+fn claim_entry(plan: &ExportPlan, claim: &OutputClaim, window: &RecordedWindow) -> StreamState {
+    StreamState {
+        checkpoint: None,
+        output: OutputPosition {
+            path: claim.resolved.clone(),
+            format: Output::format_label(plan.format).into(),
+            bytes: 0,
+            records: 0,
+        },
+        window: Some(window.clone()),
+    }
+}
 
 /// What a finished (or interrupted) export did.
 #[derive(Debug, Clone)]
@@ -93,31 +242,26 @@ pub trait ProgressSink: Send + Sync {
     fn finish(&self, key: &str);
 }
 
-/// Exports one stream. `stop` turns true on Ctrl-C: the engine commits and returns
-/// [`CliError::interrupted`].
+/// Exports one stream, prepared by [`prepare`] with the same `state`. `stop` turns true on
+/// Ctrl-C: the engine commits and returns [`CliError::interrupted`].
 pub async fn run_export(
-    plan: ExportPlan,
+    prepared: PreparedExport,
     state: Option<SharedState>,
     progress: &dyn ProgressSink,
     mut stop: watch::Receiver<bool>,
     commit_every: Duration,
 ) -> Result<ExportReport, CliError> {
     let started = Instant::now();
+    let PreparedExport {
+        plan,
+        entry,
+        mut claim,
+        resume,
+        window,
+        claimed_entry,
+    } = prepared;
     let key = plan.key();
     let output_name = plan.output_name();
-    let resume = match &state {
-        Some(state) => resume_point(
-            &state.lock().expect("state lock"),
-            &key,
-            &output_name,
-            plan.format,
-        )?,
-        None => None,
-    };
-    if let Some(path) = &plan.out {
-        check_writable(path)?;
-    }
-
     let mut options = plan.options.clone();
     let mut position = None;
     if let Some((checkpoint, at)) = resume {
@@ -125,18 +269,33 @@ pub async fn run_export(
         position = Some(at);
     }
     let doing = format!("exporting {key}");
-    let mut pages = read_ahead(
-        plan.source
-            .event_pages(plan.stream, options)
-            .map_err(|e| CliError::from_core(&doing, plan.stream.vendor(), &e))?,
-    );
+    let pages = plan
+        .source
+        .event_pages(plan.stream, options)
+        .map_err(|e| CliError::from_core(&doing, plan.stream.vendor(), &e));
+    let mut pages = match pages {
+        Ok(pages) => read_ahead(pages),
+        Err(error) => {
+            release(&mut claim, state.as_deref(), &entry, claimed_entry);
+            return Err(error);
+        }
+    };
 
     let mut committer = Committer {
-        key: key.clone(),
+        entry: entry.clone(),
         state,
+        output_path: claim.resolved.clone(),
+        window,
         output: None,
         pending: None,
         last_commit: Instant::now(),
+    };
+    let open = |claim: &mut OutputClaim| -> Result<Output, CliError> {
+        match (claim.take_file(), claim.given.as_deref()) {
+            (Some(file), Some(path)) => Output::from_file(file, path, plan.format, position),
+            _ => Output::open(None, plan.format, position),
+        }
+        .map_err(output_error)
     };
     let first_records = position.map_or(0, |(_, records)| records);
     let outcome: Result<(), CliError> = loop {
@@ -153,9 +312,7 @@ pub async fn run_export(
             Some(Ok(page)) => page,
         };
         if committer.output.is_none() {
-            let opened =
-                Output::open(plan.out.as_deref(), plan.format, position).map_err(output_error);
-            match opened {
+            match open(&mut claim) {
                 Ok(output) => committer.output = Some(output),
                 Err(error) => break Err(error),
             }
@@ -166,7 +323,7 @@ pub async fn run_export(
             .iter()
             .try_for_each(|event| output.write_event(event))
         {
-            break Err(output_error(error));
+            break Err(committer.roll_back(error));
         }
         let latest = page.events.last().map(|event| event.occurred_at);
         pages.recycle(page.events);
@@ -178,10 +335,18 @@ pub async fn run_export(
         }
     };
     // Whatever happened, make what was written durable and recorded.
-    if committer.output.is_none() && outcome.is_ok() {
-        // An empty window still produces its (empty) output file.
-        committer.output =
-            Some(Output::open(plan.out.as_deref(), plan.format, position).map_err(output_error)?);
+    if committer.output.is_none() {
+        match &outcome {
+            // An empty window still produces its (empty) output file.
+            Ok(()) => committer.output = Some(open(&mut claim)?),
+            // Nothing was written: leave the output and the state as they were.
+            Err(_) => release(
+                &mut claim,
+                committer.state.as_deref(),
+                &entry,
+                claimed_entry,
+            ),
+        }
     }
     let committed = committer.commit();
     progress.finish(&key);
@@ -200,6 +365,24 @@ pub async fn run_export(
         elapsed: started.elapsed(),
         stats: plan.source.stats(),
     })
+}
+
+/// Undoes the claim of a run that wrote nothing: the output it created, and the entry it
+/// added (unless a checkpoint was committed to it since, by another run of the same entry).
+fn release(claim: &mut OutputClaim, state: Option<&StateStore>, entry: &str, claimed: bool) {
+    claim.release();
+    if let (Some(state), true) = (state, claimed) {
+        let _ = state.update(|file| {
+            if file
+                .streams
+                .get(entry)
+                .is_some_and(|saved| saved.checkpoint.is_none())
+            {
+                file.streams.remove(entry);
+            }
+            Ok::<_, std::convert::Infallible>(())
+        });
+    }
 }
 
 /// The pages of a stream, read one page ahead of the consumer by a task of their own.
@@ -275,8 +458,11 @@ impl Drop for ReadAhead {
 
 /// Fsyncs the output and records the pending checkpoint with the matching position.
 struct Committer {
-    key: String,
+    entry: String,
     state: Option<SharedState>,
+    /// The output's resolved path, as the state file records it.
+    output_path: String,
+    window: RecordedWindow,
     output: Option<Output>,
     pending: Option<Checkpoint>,
     last_commit: Instant,
@@ -288,70 +474,67 @@ impl Committer {
         let Some(output) = self.output.as_mut() else {
             return Ok(());
         };
-        let (bytes, records) = output.commit().map_err(output_error)?;
+        let (bytes, records) = match output.commit() {
+            Ok(position) => position,
+            Err(error) => return Err(self.roll_back(error)),
+        };
         let (Some(state), Some(checkpoint)) = (&self.state, &self.pending) else {
             return Ok(());
         };
         let checkpoint = serde_json::from_str(&checkpoint.to_json()).expect("checkpoints are JSON");
         let stream_state = StreamState {
-            checkpoint,
+            checkpoint: Some(checkpoint),
             output: OutputPosition {
-                path: output.name(),
+                path: self.output_path.clone(),
                 format: output.format_name().into(),
                 bytes,
                 records,
             },
+            window: Some(self.window.clone()),
         };
-        let mut store = state.lock().expect("state lock");
-        store.commit(&self.key, stream_state).map_err(|e| {
-            CliError::failure(
-                e.to_string(),
-                Some("choose a writable --state path".to_string()),
-            )
-        })
+        state.commit(&self.entry, stream_state).map_err(state_error)
+    }
+
+    /// After a failed write: cuts the output back to its last commit (no partial line stays
+    /// behind) and stops writing it; returns `error` for the user.
+    fn roll_back(&mut self, error: OutputError) -> CliError {
+        if let Some(output) = self.output.take()
+            && let Err(undo) = output.roll_back()
+        {
+            tracing::warn!(%undo, "cannot cut the output back to its last commit");
+        }
+        output_error(error)
     }
 }
 
-/// The checkpoint and output position to resume `key` from, after checking the state matches
-/// this run's output and format.
+/// The checkpoint and output position to resume the entry `entry` from, after checking the
+/// state matches this run's format; `None` when the entry holds no checkpoint yet.
 fn resume_point(
-    store: &StateStore,
-    key: &str,
-    output: &str,
+    state_path: &Path,
+    entry: &str,
+    saved: &StreamState,
     format: Format,
 ) -> Result<Option<ResumePoint>, CliError> {
-    let Some(saved) = store.stream(key) else {
-        return Ok(None);
-    };
-    let state_path = store.path().display();
-    if saved.output.path != output {
-        return Err(CliError::usage(
-            format!(
-                "the state file {state_path} records {key} as written to {}, but this run writes to {output}",
-                saved.output.path
-            ),
-            Some(format!(
-                "use --out {} to continue that export, or another --state file to start a new one",
-                saved.output.path
-            )),
-        ));
-    }
+    let state_path = state_path.display();
     let format_name = Output::format_label(format);
     if saved.output.format != format_name {
         return Err(CliError::usage(
             format!(
-                "the state file {state_path} records {key} as written in {} format, but this run writes {format_name}",
-                saved.output.format
+                "the state file {state_path} records {} as written in {} format, but this run writes {format_name}",
+                saved.output.path, saved.output.format
             ),
             Some(format!(
-                "use --format {} to continue that export",
+                "use --format {} to continue that export, or another --out for a copy in {format_name}",
                 saved.output.format
             )),
         ));
     }
-    let checkpoint = Checkpoint::from_json(&saved.checkpoint.to_string()).map_err(|e| {
+    let Some(checkpoint) = &saved.checkpoint else {
+        return Ok(None);
+    };
+    let checkpoint = Checkpoint::from_json(&checkpoint.to_string()).map_err(|e| {
         CliError::usage(
-            format!("the state file {state_path} holds an unusable checkpoint for {key}: {e}"),
+            format!("the state file {state_path} holds an unusable checkpoint for {entry}: {e}"),
             Some("delete the state file and the output to export again from the start".to_string()),
         )
     })?;
@@ -361,45 +544,11 @@ fn resume_point(
     )))
 }
 
-/// Fails early, before any request, when `path` cannot be written — without creating or
-/// truncating anything.
-fn check_writable(path: &Path) -> Result<(), CliError> {
-    let unwritable = |detail: String| {
-        CliError::usage(
-            format!("cannot write the output {}: {detail}", path.display()),
-            Some("choose a --out path in an existing, writable directory".to_string()),
-        )
-    };
-    if path.is_dir() {
-        return Err(unwritable("it is a directory".into()));
-    }
-    if path.exists() {
-        return std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map(drop)
-            .map_err(|e| unwritable(e.to_string()));
-    }
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !directory.is_dir() {
-        return Err(unwritable(format!(
-            "the directory {} does not exist",
-            directory.display()
-        )));
-    }
-    // Unique per call: the streams of one run probe the same directory concurrently.
-    static PROBES: AtomicU64 = AtomicU64::new(0);
-    let probe = directory.join(format!(
-        ".trail-write-probe-{}-{}",
-        std::process::id(),
-        PROBES.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::File::create(&probe)
-        .and_then(|_| std::fs::remove_file(&probe))
-        .map_err(|e| unwritable(e.to_string()))
+fn state_error(error: crate::state::StateError) -> CliError {
+    CliError::failure(
+        error.to_string(),
+        Some("choose a --state path in an existing, writable directory".to_string()),
+    )
 }
 
 fn output_error(error: OutputError) -> CliError {

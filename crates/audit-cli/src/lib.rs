@@ -1,15 +1,18 @@
 //! `trail`: export Zendesk and Genesys Cloud audit trails as NDJSON or OCSF, with exactly-once
 //! resume. The binary is a thin wrapper; the modules are here so they can be tested directly.
 
+pub mod claim;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod errors;
 pub mod export;
+pub mod lock;
 pub mod ocsf;
 pub mod output;
 pub mod progress;
+pub mod resume;
 pub mod sources;
 pub mod state;
 pub mod summary;

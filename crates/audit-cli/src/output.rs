@@ -2,7 +2,8 @@
 //!
 //! A file output knows how many bytes and records it holds. Resuming truncates the file to the
 //! position the state file recorded, dropping whatever a killed run wrote after its last
-//! commit (including a partial line), before appending again.
+//! commit (including a partial line), before appending again. A run whose write fails (a full
+//! disk) [rolls back](Output::roll_back) to its last commit itself.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
@@ -65,7 +66,27 @@ pub struct Output {
     format: Format,
     bytes: u64,
     records: u64,
+    /// Bytes made durable by the last [`Output::commit`].
+    committed: u64,
     line: Vec<u8>,
+}
+
+/// The path `path` names once symbolic links, `.` and `..` are resolved, whether or not the
+/// file exists yet (its directory must): `dup.ndjson` and `./dup.ndjson` are one file.
+pub fn resolve_path(path: &Path) -> io::Result<PathBuf> {
+    match path.canonicalize() {
+        Ok(resolved) => return Ok(resolved),
+        Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+        Err(_) => {}
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "it names no file"))?;
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    Ok(directory.canonicalize()?.join(name))
 }
 
 impl Output {
@@ -76,50 +97,90 @@ impl Output {
         format: Format,
         resume: Option<(u64, u64)>,
     ) -> Result<Self, OutputError> {
+        let Some(path) = path else {
+            let (bytes, records) = resume.unwrap_or((0, 0));
+            return Ok(Output::new(
+                Target::Stdout(BufWriter::new(io::stdout())),
+                format,
+                (bytes, records),
+            ));
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|source| OutputError::Io {
+                action: "open",
+                path: path.display().to_string(),
+                source,
+            })?;
+        Output::from_file(file, path, format, resume)
+    }
+
+    /// Writes to `file`, already open for writing at `path` (and perhaps locked): with
+    /// `resume` = `(bytes, records)` it is truncated to `bytes` and appended to; without, it
+    /// is emptied.
+    pub fn from_file(
+        mut file: File,
+        path: &Path,
+        format: Format,
+        resume: Option<(u64, u64)>,
+    ) -> Result<Self, OutputError> {
         let (bytes, records) = resume.unwrap_or((0, 0));
-        let target = match path {
-            None => Target::Stdout(BufWriter::new(io::stdout())),
-            Some(path) => {
-                let shown = path.display().to_string();
-                let io = |action: &'static str| {
-                    let shown = shown.clone();
-                    move |source| OutputError::Io {
-                        action,
-                        path: shown,
-                        source,
-                    }
-                };
-                let mut file = OpenOptions::new()
-                    .create(true)
-                    .write(true)
-                    .truncate(resume.is_none())
-                    .open(path)
-                    .map_err(io("open"))?;
-                if resume.is_some() {
-                    let actual = file.metadata().map_err(io("inspect"))?.len();
-                    if actual < bytes {
-                        return Err(OutputError::Shrunk {
-                            path: shown,
-                            expected: bytes,
-                            actual,
-                        });
-                    }
-                    file.set_len(bytes).map_err(io("truncate"))?;
-                    file.seek(SeekFrom::Start(bytes)).map_err(io("seek in"))?;
-                }
-                Target::File {
-                    file: BufWriter::with_capacity(256 * 1024, file),
-                    path: path.to_path_buf(),
-                }
+        let shown = path.display().to_string();
+        let io = |action: &'static str| {
+            let shown = shown.clone();
+            move |source| OutputError::Io {
+                action,
+                path: shown,
+                source,
             }
         };
-        Ok(Output {
+        let actual = file.metadata().map_err(io("inspect"))?.len();
+        if actual < bytes {
+            return Err(OutputError::Shrunk {
+                path: shown,
+                expected: bytes,
+                actual,
+            });
+        }
+        file.set_len(bytes).map_err(io("truncate"))?;
+        file.seek(SeekFrom::Start(bytes)).map_err(io("seek in"))?;
+        let target = Target::File {
+            file: BufWriter::with_capacity(256 * 1024, file),
+            path: path.to_path_buf(),
+        };
+        Ok(Output::new(target, format, (bytes, records)))
+    }
+
+    fn new(target: Target, format: Format, (bytes, records): (u64, u64)) -> Self {
+        Output {
             target,
             format,
             bytes,
             records,
+            committed: bytes,
             line: Vec::with_capacity(4096),
-        })
+        }
+    }
+
+    /// Drops everything written since the last commit (what is buffered, and whatever part
+    /// of it reached the file: a full disk can leave half a line), so the file ends at the
+    /// position the state file records.
+    pub fn roll_back(self) -> Result<(), OutputError> {
+        let name = self.name();
+        let Target::File { file, .. } = self.target else {
+            return Ok(());
+        };
+        let (file, _unwritten) = file.into_parts();
+        file.set_len(self.committed)
+            .and_then(|()| file.sync_data())
+            .map_err(|source| OutputError::Io {
+                action: "truncate",
+                path: name,
+                source,
+            })
     }
 
     /// `-` for standard output, else the path.
@@ -179,6 +240,7 @@ impl Output {
             Target::Stdout(out) => out.flush(),
         };
         result.map_err(|source| self.io_error("sync", source))?;
+        self.committed = self.bytes;
         Ok((self.bytes, self.records))
     }
 
@@ -258,6 +320,31 @@ mod tests {
         assert_eq!((out.bytes(), out.records()), committed);
         out.write_event(&event(2)).unwrap();
         out.commit().unwrap();
+        let ids: Vec<String> = lines(&path)
+            .iter()
+            .map(|l| l["native_id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids, ["1", "2"]);
+    }
+
+    #[test]
+    fn rolling_back_cuts_the_file_to_the_last_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        let mut out = Output::open(Some(&path), Format::Ndjson, None).unwrap();
+        out.write_event(&event(1)).unwrap();
+        out.write_event(&event(2)).unwrap();
+        let (committed, _) = out.commit().unwrap();
+        // Buffered, and half a line that reached the file (a write cut short by a full disk).
+        out.write_event(&event(3)).unwrap();
+        let Target::File { file, .. } = &mut out.target else {
+            unreachable!("a file output")
+        };
+        file.get_mut().write_all(b"{\"half\":").unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > committed);
+
+        out.roll_back().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), committed);
         let ids: Vec<String> = lines(&path)
             .iter()
             .map(|l| l["native_id"].as_str().unwrap().to_string())

@@ -25,6 +25,32 @@ impl TimeArg {
     }
 }
 
+/// The argument as it can be given again: an RFC 3339 instant, or the duration in its largest
+/// whole unit (`30d`, `36h`).
+impl fmt::Display for TimeArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimeArg::At(at) => {
+                f.write_str(&at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            }
+            TimeArg::Ago(ago) => {
+                let ms = ago.num_milliseconds();
+                let units = [
+                    ("w", 604_800_000),
+                    ("d", 86_400_000),
+                    ("h", 3_600_000),
+                    ("m", 60_000),
+                    ("s", 1_000),
+                ];
+                match units.iter().find(|(_, size)| ms != 0 && ms % size == 0) {
+                    Some((unit, size)) => write!(f, "{}{unit}", ms / size),
+                    None => write!(f, "{ms}ms"),
+                }
+            }
+        }
+    }
+}
+
 /// Why a time argument was not understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeArgError(String);
@@ -117,6 +143,24 @@ mod tests {
             arg.resolve(Utc::now()),
             Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap()
         );
+    }
+
+    #[test]
+    fn arguments_display_as_text_that_parses_to_them_again() {
+        for text in [
+            "30d",
+            "2w",
+            "36h",
+            "90m",
+            "45s",
+            "1500ms",
+            "2024-05-01T00:00:00Z",
+        ] {
+            let arg: TimeArg = text.parse().unwrap();
+            assert_eq!(arg.to_string(), text);
+            assert_eq!(arg.to_string().parse::<TimeArg>().unwrap(), arg);
+        }
+        assert_eq!("14d".parse::<TimeArg>().unwrap().to_string(), "2w");
     }
 
     #[test]

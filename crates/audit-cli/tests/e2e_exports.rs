@@ -165,13 +165,23 @@ async fn export_all_runs_every_stream_of_the_config_file_concurrently() {
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
             .unwrap();
-    let keys: Vec<&String> = state["streams"].as_object().unwrap().keys().collect();
+    // One entry per stream and output: `<stream>@<tenant> -> <resolved output>`.
+    let resolved = dir.path().canonicalize().unwrap();
+    let keys: Vec<String> = state["streams"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     assert_eq!(
         keys,
         [
-            "genesys-audits@acme",
-            "zendesk-audit-logs@acme",
-            "zendesk-ticket-audits@acme"
+            "genesys-audits@acme -> ".to_string()
+                + &resolved.join("genesys.ocsf").display().to_string(),
+            "zendesk-audit-logs@acme -> ".to_string()
+                + &resolved.join("logs.ndjson").display().to_string(),
+            "zendesk-ticket-audits@acme -> ".to_string()
+                + &resolved.join("audits.ndjson").display().to_string(),
         ]
     );
 }
@@ -258,6 +268,7 @@ async fn a_failed_run_leaves_output_and_state_untouched() {
     env.retain(|(name, _)| *name != "ZENDESK_API_TOKEN");
     env.push(("ZENDESK_API_TOKEN", "wrong-token".into()));
     let window = window_args();
+    // --overwrite: without it, a file no state records is refused before any request.
     let mut args = vec![
         "export",
         "zendesk-audit-logs",
@@ -265,6 +276,7 @@ async fn a_failed_run_leaves_output_and_state_untouched() {
         "logs.ndjson",
         "--state",
         "state.json",
+        "--overwrite",
     ];
     args.extend(window.iter().map(String::as_str));
     let output = run_trail(&args, &env, dir.path()).await;
