@@ -80,6 +80,11 @@ pub struct Boundary {
     /// JSON when `false`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rereading: bool,
+    /// The ids emitted *behind* the instant since the walk reached it: records the vendor
+    /// sent out of order. Kept so that a resumed walk knows them again if the vendor repeats
+    /// one across the page boundary. Omitted from JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub behind: Vec<Arc<str>>,
 }
 
 /// Which way a walk moves through time.
@@ -117,11 +122,20 @@ impl From<Option<Boundary>> for Edge {
             .iter()
             .flat_map(|boundary| boundary.ids.iter().cloned())
             .collect();
-        Edge {
+        let mut edge = Edge {
             boundary,
             seen,
             ..Edge::default()
+        };
+        let behind: Vec<Arc<str>> = edge
+            .boundary
+            .iter()
+            .flat_map(|boundary| boundary.behind.iter().cloned())
+            .collect();
+        for id in behind {
+            edge.remember(id);
         }
+        edge
     }
 }
 
@@ -135,6 +149,7 @@ impl Edge {
                 at,
                 ids,
                 rereading: false,
+                behind: Vec::new(),
             })
             .into()),
             other => Err(Error::InvalidCheckpoint(format!(
@@ -170,6 +185,7 @@ impl Edge {
             at,
             ids: Vec::new(),
             rereading: false,
+            behind: Vec::new(),
         });
         self.seen.clear();
     }
@@ -217,7 +233,11 @@ impl Edge {
                 if self.rereading() || self.recent.contains(id) {
                     return false;
                 }
-                self.remember(id.into());
+                let id: Arc<str> = id.into();
+                self.remember(id.clone());
+                if let Some(boundary) = self.boundary.as_mut() {
+                    boundary.behind.push(id);
+                }
                 return true;
             }
             Some(edge) if at == edge => {
@@ -422,6 +442,16 @@ mod tests {
             assert!(!edge.admit(d, behind, "b"), "{d:?}: a repeat of it is not");
             assert!(!edge.admit(d, ahead, "a"), "{d:?}: nor one of the edge's");
         }
+        // A walk resumed from a checkpoint after the one behind knows it again.
+        let mut edge = Edge::default();
+        let d = Direction::OldestFirst;
+        assert!(edge.admit(d, t(5), "a"));
+        assert!(edge.admit(d, t(4), "b"));
+        let mut resumed: Edge = edge.boundary().cloned().into();
+        assert!(
+            !resumed.admit(d, t(4), "b"),
+            "a repeat after the checkpoint"
+        );
         // Only the latest ids are remembered: memory stays bounded.
         let mut edge = Edge::default();
         for i in 0..RECENT_IDS + 10 {
@@ -437,6 +467,7 @@ mod tests {
             at: t(5),
             ids: vec!["e".into()],
             rereading: false,
+            behind: vec![],
         })
         .into();
         let mut continued = resumed.clone();
@@ -498,6 +529,7 @@ mod tests {
             at: t(9),
             ids: vec![],
             rereading: false,
+            behind: vec![],
         })
         .into();
         let mut untimed = event(None);
@@ -563,6 +595,7 @@ mod tests {
                     at: t(12),
                     ids: vec!["24871093215771".into()],
                     rereading: false,
+                    behind: vec![],
                 }),
                 complete: false,
             },
