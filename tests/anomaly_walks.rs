@@ -55,7 +55,7 @@ fn time(i: i64) -> DateTime<Utc> {
 }
 
 /// The records, newest first: `untimed` lose `created_at`; each of `swapped` trades places
-/// with its older neighbour (both in one page: pages start at multiples of 100).
+/// with its older neighbour (in one page, or across two).
 fn records(untimed: &[i64], swapped: &[i64]) -> Vec<Value> {
     let mut records: Vec<Value> = (0..RECORDS)
         .map(|i| {
@@ -72,7 +72,7 @@ fn records(untimed: &[i64], swapped: &[i64]) -> Vec<Value> {
     }
     for &i in swapped {
         let i = i as usize;
-        if i % 100 != 99 && i + 1 < records.len() {
+        if i + 1 < records.len() {
             records.swap(i, i + 1);
         }
     }

@@ -192,7 +192,8 @@ impl Edge {
 
     /// The walk is about to read again what lies behind the edge (a query that starts from
     /// the high-water mark, or a pass walked again from its first page): until the edge
-    /// moves, every record behind it was emitted before, out of order or not. The state is
+    /// moves, or the walk comes back to the last record emitted at it, every record behind
+    /// it was emitted before, out of order or not. The state is
     /// part of the boundary, so a checkpoint taken while reading again resumes reading again.
     /// (A walk that continues with the vendor's cursor after a checkpoint does not: what comes
     /// is new, and a record of the next page sent out of order must not be lost.)
@@ -200,6 +201,7 @@ impl Edge {
         if let Some(boundary) = self.boundary.as_mut() {
             boundary.rereading = true;
         }
+        self.last_placed = None;
     }
 
     fn rereading(&self) -> bool {
@@ -207,13 +209,18 @@ impl Edge {
     }
 
     /// Gives `event` its place in the walk: an event whose record has no timestamp
-    /// (`occurred_at_inferred`) takes the time of the record before it in the vendor's order
-    /// (or the edge's, or `start` when nothing has been read), so it is exported where the
-    /// vendor put it and never read as "outside the window". Call it for every record of a
-    /// page, in order, before looking at its time.
+    /// (`occurred_at_inferred`) takes the time of the record before it in the vendor's order;
+    /// first in a walk, the edge's (a walk that goes on from a checkpoint), or `start`, where
+    /// the walk's query starts (a new walk, or one reading again). So it is exported where
+    /// the vendor put it and never read as "outside the window". Call it for every record of
+    /// a page, in order, before looking at its time.
     pub(crate) fn place(&mut self, event: &mut AuditEvent, start: DateTime<Utc>) {
         if event.occurred_at_inferred {
-            event.occurred_at = self.last_placed.or(self.at()).unwrap_or(start);
+            event.occurred_at = match self.last_placed {
+                Some(before) => before,
+                None if self.rereading() => start,
+                None => self.at().unwrap_or(start),
+            };
         }
         self.last_placed = Some(event.occurred_at);
     }
@@ -242,6 +249,14 @@ impl Edge {
             }
             Some(edge) if at == edge => {
                 if self.seen.contains(id) {
+                    // Reading again, the walk has come back to the last record it emitted:
+                    // what follows in the vendor's order is new, even behind the edge.
+                    if let Some(boundary) = self.boundary.as_mut()
+                        && boundary.rereading
+                        && boundary.ids.last().is_some_and(|last| **last == *id)
+                    {
+                        boundary.rereading = false;
+                    }
                     return false;
                 }
             }
@@ -480,12 +495,12 @@ mod tests {
             !resumed.admit(d, t(8), "x"),
             "emitted before the checkpoint"
         );
-        assert!(!resumed.admit(d, t(5), "e"));
         let mut carried: Edge = resumed.boundary().cloned().into();
         assert!(
             !carried.admit(d, t(7), "y"),
             "a checkpoint taken while reading again reads again"
         );
+        assert!(!resumed.admit(d, t(5), "e"));
         assert!(resumed.admit(d, t(4), "f"), "past the edge: new");
         assert!(
             resumed.admit(d, t(6), "g"),
@@ -493,6 +508,12 @@ mod tests {
         );
         resumed.reread();
         assert!(!resumed.admit(d, t(7), "h"));
+        // Back at the last record emitted at the edge: what follows is new.
+        assert!(!resumed.admit(d, t(4), "f"));
+        assert!(
+            resumed.admit(d, t(6), "i"),
+            "after the edge's last id, out of order"
+        );
         let mut fresh = Edge::default();
         fresh.reread();
         assert!(fresh.admit(d, t(7), "h"), "nothing read: nothing to refuse");

@@ -532,6 +532,8 @@ impl AuditLogEvents {
 
 struct Pass {
     paginator: Paginator<Recorded<types::AuditLog>, PageToken>,
+    /// Where the pass's query starts (the high-water mark's second, or `since`).
+    from: DateTime<Utc>,
     until: DateTime<Utc>,
 }
 
@@ -577,7 +579,11 @@ impl AuditLogSource {
         })
         .read_ahead();
         tracing::debug!(stream = STREAM, %from, %until, "starting a pass");
-        Some(Pass { paginator, until })
+        Some(Pass {
+            paginator,
+            from,
+            until,
+        })
     }
 }
 
@@ -609,7 +615,7 @@ impl PageSource for AuditLogSource {
                 self.pass = None;
                 continue;
             };
-            let until = pass.until;
+            let (from, until) = (pass.from, pass.until);
             let since = self.settings.options.window.since;
             let tenant = self.settings.client.tenant().to_string();
             let received = page.items.len();
@@ -617,7 +623,7 @@ impl PageSource for AuditLogSource {
             let mut duplicates = 0;
             for record in page.items {
                 let mut event = mapping::audit_log_event_owned(&tenant, record);
-                self.settings.high_water.place(&mut event, since);
+                self.settings.high_water.place(&mut event, from);
                 let at = event.occurred_at;
                 if at < since || at > until {
                     continue;
