@@ -502,6 +502,9 @@ pub struct FaultConfig {
     pub large_record_bytes: u64,
     /// Page size of a realtime query that ignores `pageSize`.
     pub realtime_own_page_size: u64,
+    /// After a `retry_after_past_date`, every request of the tenant for this many
+    /// milliseconds gets one too (0 = only the requests drawn).
+    pub retry_after_past_date_window_ms: u64,
     /// `Retry-After` of injected 429s and 503s, in seconds.
     pub retry_after_secs: u64,
     /// Delay of `slow_response`, in milliseconds.
@@ -544,6 +547,7 @@ impl Default for FaultConfig {
             realtime_ignores_page_size: 0.0,
             large_record_bytes: 200_000,
             realtime_own_page_size: 25,
+            retry_after_past_date_window_ms: 0,
             retry_after_secs: 1,
             slow_response_ms: 1500,
             page_latency_ms: 0,

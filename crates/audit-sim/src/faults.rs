@@ -42,7 +42,10 @@
 //!   until a reset a day away (Zendesk `x-rate-limit-remaining: 0`, `ratelimit-remaining: 0`,
 //!   `ratelimit-reset: 86400`; Genesys `inin-ratelimit-count` = `inin-ratelimit-allowed`,
 //!   `inin-ratelimit-reset: 86400`).
-//! - `retry_after_past_date`: a 429 whose `Retry-After` is an HTTP date an hour ago.
+//! - `retry_after_past_date`: a 429 whose `Retry-After` is an HTTP date an hour ago. With
+//!   `retry_after_past_date_window_ms`, every request of the tenant in that many
+//!   milliseconds after one also gets it (a vendor still limited while it names a past
+//!   time); this part depends on the clock, not only on the seed.
 //!
 //! Per record (seed, kind, record id: the same record always renders the same), see
 //! [`crate::anomalies`]: `null_timestamp`, `large_records` (ticket audits), `lone_surrogate`,
@@ -218,6 +221,9 @@ pub struct FaultPlan {
 pub struct Faults {
     cfg: FaultConfig,
     seen: Mutex<HashMap<u64, u64>>,
+    /// Per tenant: until when every request meets `retry_after_past_date`
+    /// (`retry_after_past_date_window_ms`).
+    past_date_until: Mutex<HashMap<u64, std::time::Instant>>,
 }
 
 const REPLACING: [FaultKind; 8] = [
@@ -237,6 +243,7 @@ impl Faults {
         Faults {
             cfg,
             seen: Mutex::new(HashMap::new()),
+            past_date_until: Mutex::new(HashMap::new()),
         }
     }
 
@@ -264,11 +271,24 @@ impl Faults {
             *e += 1;
             n
         };
-        let replace = REPLACING
+        let mut replace = REPLACING
             .iter()
             .copied()
             .filter(|k| genesys_api || *k != FaultKind::ExpiredToken)
             .find(|k| self.fires(*k, key, n));
+        let window = self.cfg.retry_after_past_date_window_ms;
+        if window > 0 {
+            // A vendor still rate limited for a while, asking every request meanwhile to
+            // retry at a time already past.
+            let now = std::time::Instant::now();
+            let mut until = self.past_date_until.lock().expect("faults lock");
+            let tenant_key = hash_str(tenant);
+            if replace == Some(FaultKind::RetryAfterPastDate) {
+                until.insert(tenant_key, now + std::time::Duration::from_millis(window));
+            } else if until.get(&tenant_key).is_some_and(|t| now < *t) {
+                replace = Some(FaultKind::RetryAfterPastDate);
+            }
+        }
         FaultPlan {
             replace,
             slow: self.fires(FaultKind::SlowResponse, key, n),

@@ -733,6 +733,31 @@ async fn huge_rate_limit_resets_and_retry_after_dates_in_the_past() {
             .expect("an HTTP date");
         assert!(date < chrono::Utc::now() - chrono::Duration::minutes(30));
     }
+
+    // With a window, every request for a while after one meets it too.
+    let mut c = with_faults(|f| f.retry_after_past_date = 0.2);
+    c.faults.retry_after_past_date_window_ms = 800;
+    let sim = start(c).await;
+    let z = &sim.sim().tenants[0].zendesk;
+    let mut i = 0;
+    while zd_get(&sim, &format!("/api/v2/audit_logs/{}", z.log_id(i)))
+        .await
+        .status
+        != 429
+    {
+        i += 1;
+    }
+    for k in 1..=5 {
+        let r = zd_get(&sim, &format!("/api/v2/audit_logs/{}", z.log_id(i + k))).await;
+        assert_eq!(r.status, 429, "within the window");
+    }
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let mut ok = 0;
+    for k in 6..=10 {
+        let r = zd_get(&sim, &format!("/api/v2/audit_logs/{}", z.log_id(i + k))).await;
+        ok += usize::from(r.status == 200);
+    }
+    assert!(ok > 0, "after the window, requests go through again");
 }
 
 #[tokio::test]
