@@ -2,8 +2,9 @@
 //! anomaly each. The contract, per anomaly:
 //!
 //! - the same command (with a state file), run again after a non-zero exit, ends after at most
-//!   [`MAX_RUNS`] runs with exactly the ground truth once, in order; each non-zero exit is
-//!   exit 1 with a message on stderr;
+//!   [`MAX_RUNS`] runs with exactly the ground truth once, in order (for records the vendor
+//!   swapped within a page: the same records, each once); each non-zero exit is exit 1 with a
+//!   message on stderr saying what the vendor answered;
 //! - `fresh_cursor` at 1.0: a non-zero exit after a bounded number of requests, never a loop;
 //! - `huge_rate_limit_reset`: a non-zero exit within seconds whose message names the wait;
 //! - an expired ticket-audit cursor in the state: the rerun ends exactly once;
@@ -108,9 +109,11 @@ async fn export_until_complete(
                     "{stream}: a failed run exits 1; stderr:\n{}",
                     run.stderr
                 );
+                let said = run.stderr.to_lowercase();
                 assert!(
-                    !run.stderr.trim().is_empty(),
-                    "{stream}: a failed run says what the vendor answered"
+                    said.contains("answered") || said.contains("vendor"),
+                    "{stream}: a failed run says what the vendor answered:\n{}",
+                    run.stderr
                 );
                 runs.push(run);
             }
@@ -350,7 +353,7 @@ async fn fresh_cursors_forever_end_in_an_error_not_a_loop() {
     );
     assert_eq!(run.code, Some(1), "stderr:\n{}", run.stderr);
     assert!(
-        requests <= 60,
+        requests <= 200,
         "{requests} list requests before giving up: not bounded"
     );
     assert!(!run.stderr.trim().is_empty());
