@@ -157,6 +157,21 @@ fn assert_exact(dir: &Path, truth: &[String], what: &str) {
     );
 }
 
+/// Records committed in the state file for the one stream it holds (0 when there is none).
+fn committed_records(state: &Path) -> u64 {
+    let Ok(text) = std::fs::read_to_string(state) else {
+        return 0;
+    };
+    let Ok(state) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return 0;
+    };
+    state["streams"]
+        .as_object()
+        .and_then(|streams| streams.values().next())
+        .and_then(|stream| stream["output"]["records"].as_u64())
+        .unwrap_or(0)
+}
+
 fn with(mut config: SimConfig, f: impl FnOnce(&mut SimConfig)) -> SimConfig {
     config.faults.seed = 13;
     // Injected 429s and 503s ask for no wait, so that reruns stay fast.
@@ -443,7 +458,16 @@ async fn a_resumed_ticket_audit_export_whose_cursor_expired_ends_exactly_once() 
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Once some pages are committed (the state then holds the next page's cursor).
+    let state_path = dir.path().join("state.json");
+    let started = Instant::now();
+    while committed_records(&state_path) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "nothing committed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
@@ -454,8 +478,12 @@ async fn a_resumed_ticket_audit_export_whose_cursor_expired_ends_exactly_once() 
         !status.success(),
         "the first run was interrupted: {status:?}"
     );
-    let state = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
-    assert!(state.contains("cursor"), "a cursor is stored: {state}");
+    let committed = committed_records(&state_path);
+    let total = ground_truth(&sim, Stream::ZendeskTicketAudits).len() as u64;
+    assert!(
+        committed > 0 && committed < total,
+        "interrupted part-way: {committed} of {total} committed"
+    );
     // Let the stored cursor expire.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let run = run_bounded(&args, &env, dir.path(), RUN_TIMEOUT).await;
