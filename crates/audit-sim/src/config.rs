@@ -369,6 +369,9 @@ pub struct ZendeskConfig {
     pub rate_limit: RateLimitConfig,
     /// Seconds between two accepted audit-log exports of one tenant (Zendesk: 60).
     pub export_interval_secs: u64,
+    /// Lifetime of `/ticket_audits` legacy cursors in seconds (0 = never expire): an older
+    /// cursor answers `400 InvalidPaginationParameter`. Cursors carry their issue time.
+    pub cursor_ttl_secs: u64,
 }
 
 impl Default for ZendeskConfig {
@@ -376,6 +379,7 @@ impl Default for ZendeskConfig {
         ZendeskConfig {
             rate_limit: RateLimitConfig::default(),
             export_interval_secs: 60,
+            cursor_ttl_secs: 0,
         }
     }
 }
@@ -464,6 +468,43 @@ pub struct FaultConfig {
     pub repeated_cursor: f64,
     /// Genesys API: 401 `bad.credentials` as for an expired token, although it is valid.
     pub expired_token: f64,
+    /// A list or results page answered `200 {}`: no records, no cursor, no envelope.
+    pub empty_envelope: f64,
+    /// A page that is not the last answered with its envelope, no records and an end signal
+    /// (no next cursor, `has_more: false`, `pageCount == pageNumber`): a premature end.
+    pub empty_page: f64,
+    /// A page reached by a cursor answered with no records and a new, never-seen cursor that
+    /// leads back to the same position.
+    pub fresh_cursor: f64,
+    /// Per record: its timestamp is `null` (Zendesk `created_at`) or absent (Genesys
+    /// `eventDate`).
+    pub null_timestamp: f64,
+    /// Two neighbouring records of a page are swapped (timestamps unchanged).
+    pub out_of_order: f64,
+    /// The answer's rate-limit headers say nothing is left until a reset a day away.
+    pub huge_rate_limit_reset: f64,
+    /// 429 whose `Retry-After` is an HTTP date in the past.
+    pub retry_after_past_date: f64,
+    /// Per ticket audit: a comment of `large_record_bytes` bytes.
+    pub large_records: f64,
+    /// Per record: a string holds the JSON escape of a lone surrogate (`\ud800`).
+    pub lone_surrogate: f64,
+    /// Per record: a string holds the raw bytes `0xff 0xfe` (the body is not UTF-8).
+    pub invalid_utf8: f64,
+    /// Per record: an extra field `"x_score": 1e400` (beyond `f64`).
+    pub huge_number: f64,
+    /// Per Zendesk record: its `id` is beyond `i64` (the id plus 2^65).
+    pub big_id: f64,
+    /// Genesys realtime: per query, pages of `realtime_own_page_size` whatever `pageSize`
+    /// asks, and no `pageCount`.
+    pub realtime_ignores_page_size: f64,
+    /// Size of the comment of a `large_records` audit, in bytes.
+    pub large_record_bytes: u64,
+    /// Page size of a realtime query that ignores `pageSize`.
+    pub realtime_own_page_size: u64,
+    /// After a `retry_after_past_date`, every request of the tenant for this many
+    /// milliseconds gets one too (0 = only the requests drawn).
+    pub retry_after_past_date_window_ms: u64,
     /// `Retry-After` of injected 429s and 503s, in seconds.
     pub retry_after_secs: u64,
     /// Delay of `slow_response`, in milliseconds.
@@ -491,6 +532,22 @@ impl Default for FaultConfig {
             duplicate_across_pages: 0.0,
             repeated_cursor: 0.0,
             expired_token: 0.0,
+            empty_envelope: 0.0,
+            empty_page: 0.0,
+            fresh_cursor: 0.0,
+            null_timestamp: 0.0,
+            out_of_order: 0.0,
+            huge_rate_limit_reset: 0.0,
+            retry_after_past_date: 0.0,
+            large_records: 0.0,
+            lone_surrogate: 0.0,
+            invalid_utf8: 0.0,
+            huge_number: 0.0,
+            big_id: 0.0,
+            realtime_ignores_page_size: 0.0,
+            large_record_bytes: 200_000,
+            realtime_own_page_size: 25,
+            retry_after_past_date_window_ms: 0,
             retry_after_secs: 1,
             slow_response_ms: 1500,
             page_latency_ms: 0,
@@ -502,7 +559,7 @@ impl Default for FaultConfig {
 
 impl FaultConfig {
     /// Every rate, by name.
-    pub fn rates(&self) -> [(&'static str, f64); 11] {
+    pub fn rates(&self) -> [(&'static str, f64); 24] {
         [
             ("status_429", self.status_429),
             ("status_500", self.status_500),
@@ -515,6 +572,22 @@ impl FaultConfig {
             ("duplicate_across_pages", self.duplicate_across_pages),
             ("repeated_cursor", self.repeated_cursor),
             ("expired_token", self.expired_token),
+            ("empty_envelope", self.empty_envelope),
+            ("empty_page", self.empty_page),
+            ("fresh_cursor", self.fresh_cursor),
+            ("null_timestamp", self.null_timestamp),
+            ("out_of_order", self.out_of_order),
+            ("huge_rate_limit_reset", self.huge_rate_limit_reset),
+            ("retry_after_past_date", self.retry_after_past_date),
+            ("large_records", self.large_records),
+            ("lone_surrogate", self.lone_surrogate),
+            ("invalid_utf8", self.invalid_utf8),
+            ("huge_number", self.huge_number),
+            ("big_id", self.big_id),
+            (
+                "realtime_ignores_page_size",
+                self.realtime_ignores_page_size,
+            ),
         ]
     }
 

@@ -12,10 +12,52 @@
 //! `Content-Length`, flushes the first half of the body, then aborts the connection.
 //!
 //! The kinds that replace the answer are tried in this order, and the first that fires wins:
-//! `connection_reset`, `status_429`, `status_500`, `status_502`, `status_503`, `status_504`,
-//! `expired_token` (Genesys API only). `slow_response` and `truncated_body` combine with a
-//! normal answer; `duplicate_across_pages` and `repeated_cursor` change list pages reached by a
-//! cursor; `page_latency` delays every list page by a fixed amount.
+//! `connection_reset`, `status_429`, `retry_after_past_date`, `status_500`, `status_502`,
+//! `status_503`, `status_504`, `expired_token` (Genesys API only). `slow_response` and
+//! `truncated_body` combine with a normal answer; `duplicate_across_pages` and
+//! `repeated_cursor` change list pages reached by a cursor; `page_latency` delays every list
+//! page by a fixed amount.
+//!
+//! # The vendor on a bad day
+//!
+//! These kinds model answers that are well-formed HTTP but wrong or hostile. None of them
+//! changes the ground truth: every record is still there to be exported once (only a
+//! `big_id` record is *named* differently, see [`crate::ground_truth`]).
+//!
+//! Per request (seed, kind, tenant, canonical request, n) — asking again draws again:
+//!
+//! - `empty_envelope`: a list or results page answered `200 {}` (no records, no cursor, no
+//!   envelope fields): Zendesk audit logs and `/ticket_audits`, Genesys results and realtime
+//!   pages.
+//! - `empty_page`: a page that is *not* the last answered with its envelope, no records and an
+//!   end signal (`has_more: false` and no `links.next`; no `before_cursor`; no Genesys
+//!   `cursor`; realtime `pageCount` equal to the page asked for).
+//! - `fresh_cursor`: a page reached by a cursor answered with no records and a new cursor,
+//!   never handed out before, to the same position (the cursor carries a nonce). At 1.0 a
+//!   client that follows it never gets anywhere; at 0.1 it reaches everything.
+//! - `out_of_order`: two neighbouring records of a page swapped (timestamps unchanged, the
+//!   pair picked from the draw among neighbours whose timestamps differ, so the second is
+//!   older than the first). A Genesys page answered by a redirect swaps in the download.
+//! - `huge_rate_limit_reset`: a normal answer whose rate-limit headers say nothing is left
+//!   until a reset a day away (Zendesk `x-rate-limit-remaining: 0`, `ratelimit-remaining: 0`,
+//!   `ratelimit-reset: 86400`; Genesys `inin-ratelimit-count` = `inin-ratelimit-allowed`,
+//!   `inin-ratelimit-reset: 86400`).
+//! - `retry_after_past_date`: a 429 whose `Retry-After` is an HTTP date an hour ago. With
+//!   `retry_after_past_date_window_ms`, every request of the tenant in that many
+//!   milliseconds after one also gets it (a vendor still limited while it names a past
+//!   time); this part depends on the clock, not only on the seed.
+//!
+//! Per record (seed, kind, record id: the same record always renders the same), see
+//! [`crate::anomalies`]: `null_timestamp`, `large_records` (ticket audits), `lone_surrogate`,
+//! `invalid_utf8`, `huge_number`, `big_id` (Zendesk).
+//!
+//! Per query (seed, kind, tenant, the realtime body without `pageNumber`/`pageSize`):
+//! `realtime_ignores_page_size` serves pages of `realtime_own_page_size` records whatever
+//! `pageSize` asks (and echoes that size) and leaves out `pageCount`.
+//!
+//! Not a rate: `zendesk.cursor_ttl_secs` makes `/ticket_audits` legacy cursors carry their
+//! issue time and answer `400 {"error":"InvalidPaginationParameter",...}` once older than
+//! that (counted as `expired_cursor`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -50,6 +92,34 @@ pub enum FaultKind {
     ExpiredToken,
     /// Fixed latency per list page.
     PageLatency,
+    /// `200 {}` for a list or results page.
+    EmptyEnvelope,
+    /// A premature end: the envelope, no records, no next cursor.
+    EmptyPage,
+    /// No records and a new cursor to the same position.
+    FreshCursor,
+    /// A record without its timestamp (per record).
+    NullTimestamp,
+    /// Two neighbouring records of a page swapped.
+    OutOfOrder,
+    /// Rate-limit headers: nothing left, reset in a day.
+    HugeRateLimitReset,
+    /// 429 whose `Retry-After` is a date in the past.
+    RetryAfterPastDate,
+    /// A ticket audit with a huge comment (per record).
+    LargeRecords,
+    /// A string with a lone surrogate escape (per record).
+    LoneSurrogate,
+    /// A string with bytes that are not UTF-8 (per record).
+    InvalidUtf8,
+    /// An extra field `1e400` (per record).
+    HugeNumber,
+    /// An `id` beyond `i64` (per Zendesk record).
+    BigId,
+    /// Realtime pages of the vendor's own size, no `pageCount` (per query).
+    RealtimeIgnoresPageSize,
+    /// A `/ticket_audits` cursor older than `zendesk.cursor_ttl_secs` (not a rate).
+    ExpiredCursor,
 }
 
 impl FaultKind {
@@ -68,6 +138,20 @@ impl FaultKind {
             FaultKind::RepeatedCursor => "repeated_cursor",
             FaultKind::ExpiredToken => "expired_token",
             FaultKind::PageLatency => "page_latency",
+            FaultKind::EmptyEnvelope => "empty_envelope",
+            FaultKind::EmptyPage => "empty_page",
+            FaultKind::FreshCursor => "fresh_cursor",
+            FaultKind::NullTimestamp => "null_timestamp",
+            FaultKind::OutOfOrder => "out_of_order",
+            FaultKind::HugeRateLimitReset => "huge_rate_limit_reset",
+            FaultKind::RetryAfterPastDate => "retry_after_past_date",
+            FaultKind::LargeRecords => "large_records",
+            FaultKind::LoneSurrogate => "lone_surrogate",
+            FaultKind::InvalidUtf8 => "invalid_utf8",
+            FaultKind::HugeNumber => "huge_number",
+            FaultKind::BigId => "big_id",
+            FaultKind::RealtimeIgnoresPageSize => "realtime_ignores_page_size",
+            FaultKind::ExpiredCursor => "expired_cursor",
         }
     }
 
@@ -88,7 +172,20 @@ impl FaultKind {
             FaultKind::DuplicateAcrossPages => c.duplicate_across_pages,
             FaultKind::RepeatedCursor => c.repeated_cursor,
             FaultKind::ExpiredToken => c.expired_token,
-            FaultKind::PageLatency => 0.0,
+            FaultKind::PageLatency | FaultKind::ExpiredCursor => 0.0,
+            FaultKind::EmptyEnvelope => c.empty_envelope,
+            FaultKind::EmptyPage => c.empty_page,
+            FaultKind::FreshCursor => c.fresh_cursor,
+            FaultKind::NullTimestamp => c.null_timestamp,
+            FaultKind::OutOfOrder => c.out_of_order,
+            FaultKind::HugeRateLimitReset => c.huge_rate_limit_reset,
+            FaultKind::RetryAfterPastDate => c.retry_after_past_date,
+            FaultKind::LargeRecords => c.large_records,
+            FaultKind::LoneSurrogate => c.lone_surrogate,
+            FaultKind::InvalidUtf8 => c.invalid_utf8,
+            FaultKind::HugeNumber => c.huge_number,
+            FaultKind::BigId => c.big_id,
+            FaultKind::RealtimeIgnoresPageSize => c.realtime_ignores_page_size,
         }
     }
 }
@@ -106,17 +203,33 @@ pub struct FaultPlan {
     pub duplicate: bool,
     /// Repeat the cursor (list pages requested with a cursor).
     pub repeat_cursor: bool,
+    /// Answer a list page `200 {}`.
+    pub empty_envelope: bool,
+    /// End a list early: envelope, no records, no next cursor (pages that are not the last).
+    pub empty_page: bool,
+    /// No records and a new cursor to the same position (pages reached by a cursor).
+    pub fresh_cursor: bool,
+    /// Swap two neighbouring records of the page.
+    pub out_of_order: bool,
+    /// Rate-limit headers saying nothing is left until a reset a day away.
+    pub huge_reset: bool,
+    /// Where the request falls among the draws (used to pick the swapped pair).
+    pub draw: u64,
 }
 
 /// The fault engine.
 pub struct Faults {
     cfg: FaultConfig,
     seen: Mutex<HashMap<u64, u64>>,
+    /// Per tenant: until when every request meets `retry_after_past_date`
+    /// (`retry_after_past_date_window_ms`).
+    past_date_until: Mutex<HashMap<u64, std::time::Instant>>,
 }
 
-const REPLACING: [FaultKind; 7] = [
+const REPLACING: [FaultKind; 8] = [
     FaultKind::ConnectionReset,
     FaultKind::Status429,
+    FaultKind::RetryAfterPastDate,
     FaultKind::Status500,
     FaultKind::Status502,
     FaultKind::Status503,
@@ -130,6 +243,7 @@ impl Faults {
         Faults {
             cfg,
             seen: Mutex::new(HashMap::new()),
+            past_date_until: Mutex::new(HashMap::new()),
         }
     }
 
@@ -157,18 +271,49 @@ impl Faults {
             *e += 1;
             n
         };
-        let replace = REPLACING
+        let mut replace = REPLACING
             .iter()
             .copied()
             .filter(|k| genesys_api || *k != FaultKind::ExpiredToken)
             .find(|k| self.fires(*k, key, n));
+        let window = self.cfg.retry_after_past_date_window_ms;
+        if window > 0 {
+            // A vendor still rate limited for a while, asking every request meanwhile to
+            // retry at a time already past.
+            let now = std::time::Instant::now();
+            let mut until = self.past_date_until.lock().expect("faults lock");
+            let tenant_key = hash_str(tenant);
+            if replace == Some(FaultKind::RetryAfterPastDate) {
+                until.insert(tenant_key, now + std::time::Duration::from_millis(window));
+            } else if until.get(&tenant_key).is_some_and(|t| now < *t) {
+                replace = Some(FaultKind::RetryAfterPastDate);
+            }
+        }
         FaultPlan {
             replace,
             slow: self.fires(FaultKind::SlowResponse, key, n),
             truncate: self.fires(FaultKind::TruncatedBody, key, n),
             duplicate: self.fires(FaultKind::DuplicateAcrossPages, key, n),
             repeat_cursor: self.fires(FaultKind::RepeatedCursor, key, n),
+            empty_envelope: self.fires(FaultKind::EmptyEnvelope, key, n),
+            empty_page: self.fires(FaultKind::EmptyPage, key, n),
+            fresh_cursor: self.fires(FaultKind::FreshCursor, key, n),
+            out_of_order: self.fires(FaultKind::OutOfOrder, key, n),
+            huge_reset: self.fires(FaultKind::HugeRateLimitReset, key, n),
+            draw: mix(&[self.cfg.seed, key, n]),
         }
+    }
+
+    /// Whether a per-record kind hits the record whose native id hashes to `record`: the
+    /// same record always renders the same, whichever request reads it.
+    pub fn record_fires(&self, kind: FaultKind, record: u64) -> bool {
+        self.fires(kind, record, 0)
+    }
+
+    /// Whether a per-query kind (`realtime_ignores_page_size`) hits the query of `tenant`
+    /// whose paging-free form hashes to `query`: every page of the query answers alike.
+    pub fn query_fires(&self, kind: FaultKind, tenant: &str, query: u64) -> bool {
+        self.fires(kind, mix(&[hash_str(tenant), query]), 0)
     }
 }
 

@@ -10,11 +10,17 @@
 //! | [`Stream::GenesysRealtime`] | ascending, realtime services only, not older than `realtime_days` | as above |
 //!
 //! Only records visible at the time of the call (timestamp not after now) are included.
+//!
+//! No fault changes the ground truth: a record without a timestamp, out of order, huge or
+//! undecodable is still in it, where the vendor keeps it. The one difference is the id of a
+//! Zendesk record hit by `big_id`: it is named as the vendor writes it, the id plus 2^65 in
+//! decimal (see [`crate::anomalies::native_id`]).
 
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
+use crate::anomalies::{RecordType, native_id};
 use crate::genesys::{QuerySpec, matches};
 use crate::paging::Selection;
 use crate::server::Sim;
@@ -108,7 +114,9 @@ pub fn ground_truth(
                 .first_after(u)
                 .min(z.logs().first_after(now.timestamp()))
                 .max(lo);
-            (lo..hi).map(|i| z.log_id(i).to_string()).collect()
+            (lo..hi)
+                .map(|i| native_id(sim, RecordType::ZendeskLog, z.log_id(i)))
+                .collect()
         }
         Stream::ZendeskTicketAudits => {
             let lo = z.audits().first_at_or_after(s);
@@ -120,7 +128,7 @@ pub fn ground_truth(
             (lo..hi)
                 .rev()
                 .filter(|&i| !z.audit_archived(i))
-                .map(|i| z.audit_id(i).to_string())
+                .map(|i| native_id(sim, RecordType::ZendeskAudit, z.audit_id(i)))
                 .collect()
         }
         Stream::ZendeskTicketAuditsOfTicket(id) => {
@@ -131,7 +139,7 @@ pub fn ground_truth(
             (0..visible)
                 .map(|m| z.audit_index(k, m))
                 .filter(|&i| (s..=u).contains(&z.audit_time(i)))
-                .map(|i| z.audit_id(i).to_string())
+                .map(|i| native_id(sim, RecordType::ZendeskAudit, z.audit_id(i)))
                 .collect()
         }
         Stream::GenesysAudits { service } | Stream::GenesysRealtime { service } => {

@@ -35,6 +35,9 @@ pub struct PageReport {
     pub had_cursor: bool,
     /// `repeated_cursor` was applied.
     pub repeated: bool,
+    /// Page-level anomalies applied (`empty_envelope`, `empty_page`, `fresh_cursor`,
+    /// `out_of_order`, `realtime_ignores_page_size`, `expired_cursor`).
+    pub anomalies: Vec<crate::faults::FaultKind>,
 }
 
 /// The query string's pairs, decoded, in order.
@@ -153,6 +156,13 @@ pub fn set_header(r: &mut Response, name: &'static str, value: impl ToString) {
     if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
         r.headers_mut().insert(name, v);
     }
+}
+
+/// An HTTP date an hour ago (the `Retry-After` of `retry_after_past_date`).
+pub fn past_http_date() -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(1))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
 }
 
 /// Adds a page report to a response.

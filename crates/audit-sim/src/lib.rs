@@ -203,6 +203,7 @@
 // Handlers return their error answers (`Response`) in `Err`; boxing them would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod anomalies;
 pub mod config;
 pub mod control;
 pub mod data;

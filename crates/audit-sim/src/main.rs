@@ -86,6 +86,9 @@ struct Args {
     /// Seconds between two accepted audit-log exports of a tenant. [default: 60]
     #[arg(long, help_heading = "Zendesk")]
     export_interval_secs: Option<u64>,
+    /// Lifetime of /ticket_audits cursors in seconds; older ones answer 400 (0 = never). [default: 0]
+    #[arg(long, help_heading = "Zendesk")]
+    cursor_ttl_secs: Option<u64>,
 
     // ---------------------------------------------------------------- Genesys
     /// Genesys requests per window and tenant (0 = unlimited, no headers). [default: 0]
@@ -169,6 +172,54 @@ struct Args {
     /// Rate of Genesys 401s as for an expired token. [default: 0]
     #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
     fault_expired_token: Option<f64>,
+    /// Rate of list or results pages answered 200 {}. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_empty_envelope: Option<f64>,
+    /// Rate of pages, not the last, answered empty as if they were the last. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_empty_page: Option<f64>,
+    /// Rate of cursor pages answered empty with a new cursor to the same place. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_fresh_cursor: Option<f64>,
+    /// Rate of records with created_at null (Zendesk) or no eventDate (Genesys). [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_null_timestamp: Option<f64>,
+    /// Rate of pages with two neighbouring records swapped. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_out_of_order: Option<f64>,
+    /// Rate of answers whose rate-limit headers say: nothing left, reset in a day. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_huge_rate_limit_reset: Option<f64>,
+    /// Rate of 429 whose Retry-After is an HTTP date in the past. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_retry_after_past_date: Option<f64>,
+    /// Rate of ticket audits with a comment of --large-record-bytes. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_large_records: Option<f64>,
+    /// Rate of records with a lone surrogate escape (\ud800) in a string. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_lone_surrogate: Option<f64>,
+    /// Rate of records with bytes that are not UTF-8 in a string. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_invalid_utf8: Option<f64>,
+    /// Rate of records with an extra field x_score = 1e400. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_huge_number: Option<f64>,
+    /// Rate of Zendesk records with an id beyond i64 (the id plus 2^65). [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_big_id: Option<f64>,
+    /// Rate of realtime queries paged by --realtime-own-page-size, no pageCount. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_realtime_ignores_page_size: Option<f64>,
+    /// Size of a large_records comment, in bytes. [default: 200000]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    large_record_bytes: Option<u64>,
+    /// Page size of a realtime query that ignores pageSize. [default: 25]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    realtime_own_page_size: Option<u64>,
+    /// After a retry_after_past_date, every request of the tenant gets one for this many ms. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    retry_after_past_date_window_ms: Option<u64>,
     /// Retry-After of injected 429s and 503s, in seconds. [default: 1]
     #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
     retry_after_secs: Option<u64>,
@@ -223,6 +274,7 @@ impl Args {
         set(&mut z.rate_limit.requests, self.zendesk_rate_limit);
         set(&mut z.rate_limit.window_secs, self.zendesk_rate_window_secs);
         set(&mut z.export_interval_secs, self.export_interval_secs);
+        set(&mut z.cursor_ttl_secs, self.cursor_ttl_secs);
         let g = &mut c.genesys;
         set(&mut g.rate_limit.requests, self.genesys_rate_limit);
         set(&mut g.rate_limit.window_secs, self.genesys_rate_window_secs);
@@ -256,6 +308,34 @@ impl Args {
         );
         set(&mut f.repeated_cursor, self.fault_repeated_cursor);
         set(&mut f.expired_token, self.fault_expired_token);
+        set(&mut f.empty_envelope, self.fault_empty_envelope);
+        set(&mut f.empty_page, self.fault_empty_page);
+        set(&mut f.fresh_cursor, self.fault_fresh_cursor);
+        set(&mut f.null_timestamp, self.fault_null_timestamp);
+        set(&mut f.out_of_order, self.fault_out_of_order);
+        set(
+            &mut f.huge_rate_limit_reset,
+            self.fault_huge_rate_limit_reset,
+        );
+        set(
+            &mut f.retry_after_past_date,
+            self.fault_retry_after_past_date,
+        );
+        set(&mut f.large_records, self.fault_large_records);
+        set(&mut f.lone_surrogate, self.fault_lone_surrogate);
+        set(&mut f.invalid_utf8, self.fault_invalid_utf8);
+        set(&mut f.huge_number, self.fault_huge_number);
+        set(&mut f.big_id, self.fault_big_id);
+        set(
+            &mut f.realtime_ignores_page_size,
+            self.fault_realtime_ignores_page_size,
+        );
+        set(&mut f.large_record_bytes, self.large_record_bytes);
+        set(&mut f.realtime_own_page_size, self.realtime_own_page_size);
+        set(
+            &mut f.retry_after_past_date_window_ms,
+            self.retry_after_past_date_window_ms,
+        );
         set(&mut f.retry_after_secs, self.retry_after_secs);
         set(&mut f.slow_response_ms, self.slow_response_ms);
         set(&mut f.page_latency_ms, self.page_latency_ms);

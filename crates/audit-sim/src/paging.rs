@@ -196,6 +196,17 @@ pub fn decode_cursor(text: &str, n: usize) -> Option<Vec<u64>> {
     (check == &mix(&words).to_be_bytes()[..2]).then_some(words)
 }
 
+/// Decodes a cursor of `n` words, or of `n` words and a nonce (a `fresh_cursor`: a new
+/// cursor text to the same position); returns the `n` words.
+pub fn decode_cursor_nonced(text: &str, n: usize) -> Option<Vec<u64>> {
+    decode_cursor(text, n + 1)
+        .map(|mut w| {
+            w.truncate(n);
+            w
+        })
+        .or_else(|| decode_cursor(text, n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +223,10 @@ mod tests {
             );
         }
         assert_eq!(decode_cursor("bm9wZQ==", 4), None);
+        let fresh = encode_cursor(&[1, 2, 3, 4, 99]);
+        assert_eq!(decode_cursor_nonced(&fresh, 4), Some(vec![1, 2, 3, 4]));
+        let plain = encode_cursor(&[1, 2, 3, 4]);
+        assert_eq!(decode_cursor_nonced(&plain, 4), Some(vec![1, 2, 3, 4]));
     }
 
     #[test]

@@ -108,6 +108,13 @@ pub struct Sim {
 }
 
 impl Sim {
+    /// A number never handed out before (the nonce of a `fresh_cursor`), deterministic in the
+    /// order of calls.
+    pub(crate) fn next_nonce(&self) -> u64 {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        crate::data::prng::mix(&[self.config.faults.seed, 0x0A0C, n])
+    }
+
     /// A fresh id-like value, deterministic in the order of calls.
     pub(crate) fn next_uuid(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
@@ -608,6 +615,9 @@ async fn pipeline(
         if report.repeated {
             sim.stats.fault(FaultKind::RepeatedCursor.name());
         }
+        for anomaly in &report.anomalies {
+            sim.stats.fault(anomaly.name());
+        }
         let latency = sim.config.faults.page_latency_ms;
         if latency > 0 && faults_apply {
             sim.stats.fault(FaultKind::PageLatency.name());
@@ -615,6 +625,10 @@ async fn pipeline(
         }
     }
     finish(&sim, kind, &correlation, verdict, &mut r, genesys);
+    if plan.huge_reset && tenant.is_some() {
+        sim.stats.fault(FaultKind::HugeRateLimitReset.name());
+        huge_reset(kind, &mut r);
+    }
     if plan.truncate {
         r = truncate(&sim, r).await;
     }
@@ -626,6 +640,7 @@ fn count_opportunities(sim: &Sim, plan: &FaultPlan, genesys_api: bool) {
     let order = [
         (FaultKind::ConnectionReset, c.connection_reset),
         (FaultKind::Status429, c.status_429),
+        (FaultKind::RetryAfterPastDate, c.retry_after_past_date),
         (FaultKind::Status500, c.status_500),
         (FaultKind::Status502, c.status_502),
         (FaultKind::Status503, c.status_503),
@@ -677,6 +692,22 @@ fn finish(
         }
     }
     let _ = sim;
+}
+
+/// `huge_rate_limit_reset`: the headers say the budget is spent and resets in a day.
+fn huge_reset(kind: Listener, r: &mut Response<Body>) {
+    const DAY: u64 = 86_400;
+    if kind == Listener::Zendesk {
+        set_header(r, "x-rate-limit", 700);
+        set_header(r, "x-rate-limit-remaining", 0);
+        set_header(r, "ratelimit-limit", 700);
+        set_header(r, "ratelimit-remaining", 0);
+        set_header(r, "ratelimit-reset", DAY);
+    } else {
+        set_header(r, "inin-ratelimit-count", 300);
+        set_header(r, "inin-ratelimit-allowed", 300);
+        set_header(r, "inin-ratelimit-reset", DAY);
+    }
 }
 
 /// Sends the headers with the full `Content-Length`, then half the body, then drops the

@@ -63,6 +63,23 @@ fn help_documents_every_knob_with_its_default() {
         "--page-latency-ms",
         "--faults-on-login",
         "--faults-on-download",
+        "--cursor-ttl-secs",
+        "--fault-empty-envelope",
+        "--fault-empty-page",
+        "--fault-fresh-cursor",
+        "--fault-null-timestamp",
+        "--fault-out-of-order",
+        "--fault-huge-rate-limit-reset",
+        "--fault-retry-after-past-date",
+        "--fault-large-records",
+        "--fault-lone-surrogate",
+        "--fault-invalid-utf8",
+        "--fault-huge-number",
+        "--fault-big-id",
+        "--fault-realtime-ignores-page-size",
+        "--large-record-bytes",
+        "--realtime-own-page-size",
+        "--retry-after-past-date-window-ms",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }

@@ -57,8 +57,9 @@ fn signature(sim: &Sim, path: &str, date: &str, expires: &str) -> String {
         .collect()
 }
 
-/// The presigned URL of the `count` records after `after` of a query's results.
-pub fn url(sim: &Sim, q: &QueryState, after: Option<u64>, count: u32) -> String {
+/// The presigned URL of the `count` records after `after` of a query's results; `swap` (an
+/// `out_of_order` draw of the results request) swaps two neighbours in the file.
+pub fn url(sim: &Sim, q: &QueryState, after: Option<u64>, count: u32, swap: Option<u64>) -> String {
     let org = &sim.tenants[q.tenant].genesys.org_id().to_string();
     let start = after.map_or_else(|| "start".to_string(), |p| p.to_string());
     let path = format!(
@@ -68,8 +69,9 @@ pub fn url(sim: &Sim, q: &QueryState, after: Option<u64>, count: u32) -> String 
     let date = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let expires = sim.config.genesys.download_expires_secs.to_string();
     let sig = signature(sim, &path, &date, &expires);
+    let swap = swap.map_or_else(String::new, |d| format!("&x-sim-swap={d}"));
     format!(
-        "{}{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-Expires={expires}&X-Amz-SignedHeaders=host&X-Amz-Signature={sig}",
+        "{}{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-Expires={expires}&X-Amz-SignedHeaders=host&X-Amz-Signature={sig}{swap}",
         sim.urls.download
     )
 }
@@ -136,13 +138,16 @@ async fn download(State(sim): State<Arc<Sim>>, headers: HeaderMap, uri: Uri) -> 
             "The specified key does not exist.",
         );
     };
-    let positions = query.with_selection(&sim, |sel| sel.forward(after, count).0);
+    let mut positions = query.with_selection(&sim, |sel| sel.forward(after, count).0);
     let g = &sim.tenants[query.tenant].genesys;
+    if let Some(draw) = q.get("x-sim-swap").and_then(|d| d.parse().ok()) {
+        crate::anomalies::swap_neighbours(&mut positions, draw, |i| g.time_of(i));
+    }
     let report = PageReport {
         records: positions.len() as u64,
         ..PageReport::default()
     };
     let mut body = Vec::new();
-    g.write_records(&mut body, &positions, false);
+    crate::anomalies::write_genesys_records(&sim, g, &mut body, &positions, false);
     with_report(json_text(StatusCode::OK, body), report)
 }

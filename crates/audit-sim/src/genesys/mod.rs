@@ -113,6 +113,11 @@ pub fn fault_response(sim: &Sim, fault: FaultKind, correlation: &str) -> Respons
     let retry = sim.config.faults.retry_after_secs;
     match fault {
         FaultKind::Status429 => too_many(sim, retry, None, correlation),
+        FaultKind::RetryAfterPastDate => {
+            let mut r = too_many(sim, 0, None, correlation);
+            set_header(&mut r, "retry-after", crate::http::past_http_date());
+            r
+        }
         FaultKind::Status500 => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal.server.error",

@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 use super::{QuerySpec, body_json, error, expand_user, matches, parse_spec, restricts, too_many};
 use crate::data::json_text::{write_str, write_u64};
 use crate::data::prng::{hash_str, mix, unit};
+use crate::faults::FaultKind;
 use crate::http::{Ctx, PageReport, Query, json, json_text, with_report};
-use crate::paging::{Selection, decode_cursor, encode_cursor};
+use crate::paging::{Selection, decode_cursor_nonced, encode_cursor};
 use crate::server::Sim;
 
 const TAG_RESULTS: u64 = 0x6A01;
@@ -256,11 +257,18 @@ pub async fn results(
     let allow_redirect = params
         .get("allowRedirect")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if ctx.plan.empty_envelope {
+        let report = PageReport {
+            anomalies: vec![crate::faults::FaultKind::EmptyEnvelope],
+            ..PageReport::default()
+        };
+        return with_report(json(StatusCode::OK, &json!({})), report);
+    }
     let request_cursor = params.get("cursor").filter(|c| !c.is_empty());
     let order = u64::from(q.spec.desc);
     let after = match request_cursor {
         None => None,
-        Some(c) => match decode_cursor(c, 4) {
+        Some(c) => match decode_cursor_nonced(c, 4) {
             Some(w) if w[0] == TAG_RESULTS && w[1] == order && w[3] == q.key() => Some(w[2]),
             _ => return bad("bad.request", "The cursor is invalid for this query."),
         },
@@ -289,11 +297,33 @@ pub async fn results(
         next = Some(c.to_string());
     }
     let g = &sim.tenants[q.tenant].genesys;
+    let mut swap = None;
+    if let Some(p) = after.filter(|_| ctx.plan.fresh_cursor) {
+        // No records, and a cursor never seen before that leads back to the same place.
+        report.anomalies.push(FaultKind::FreshCursor);
+        positions.clear();
+        next = Some(encode_cursor(&[
+            TAG_RESULTS,
+            order,
+            p,
+            q.key(),
+            sim.next_nonce(),
+        ]));
+    } else if ctx.plan.empty_page && next.is_some() {
+        // A premature end: the entities, none, and no cursor.
+        report.anomalies.push(FaultKind::EmptyPage);
+        positions.clear();
+        next = None;
+    } else if ctx.plan.out_of_order && positions.len() >= 2 {
+        report.anomalies.push(FaultKind::OutOfOrder);
+        swap = Some(ctx.plan.draw);
+        crate::anomalies::swap_neighbours(&mut positions, ctx.plan.draw, |i| g.time_of(i));
+    }
     let cfg = &sim.config.genesys;
     let n = positions.len() as u32;
     if allow_redirect && n > cfg.redirect_threshold {
         report.records = u64::from(n);
-        let url = super::download::url(&sim, &q, after, n);
+        let url = super::download::url(&sim, &q, after, n, swap);
         let mut body = json!({"id": q.id, "pageSize": page_size, "downloadUrl": url});
         if let Some(c) = next {
             body["cursor"] = json!(c);
@@ -306,7 +336,7 @@ pub async fn results(
             "The response is over the size limit. Reduce pageSize or expand list to reduce response size if applicable",
         );
     }
-    if ctx.plan.duplicate && reached {
+    if ctx.plan.duplicate && reached && !positions.is_empty() && !ctx.plan.fresh_cursor {
         report.duplicated = true;
         positions.insert(0, after.expect("reached by a cursor"));
     }
@@ -322,7 +352,7 @@ pub async fn results(
         write_str(&mut body, &c);
     }
     body.extend_from_slice(b",\"entities\":");
-    g.write_records(&mut body, &positions, expand);
+    crate::anomalies::write_genesys_records(&sim, g, &mut body, &positions, expand);
     body.push(b'}');
     with_report(json_text(StatusCode::OK, body), report)
 }

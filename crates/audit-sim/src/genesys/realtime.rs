@@ -14,6 +14,8 @@ use serde_json::json;
 use super::{body_json, error, expand_user, matches, parse_spec};
 use crate::data::genesys::GenesysData;
 use crate::data::json_text::write_u64;
+use crate::data::prng::hash_str;
+use crate::faults::FaultKind;
 use crate::http::{Ctx, PageReport, Query, json, json_text, with_report};
 use crate::paging::Selection;
 use crate::server::Sim;
@@ -80,6 +82,33 @@ pub async fn realtime(
             _ => return bad("invalid.value", "pageSize must be between 1 and 500"),
         },
     };
+    if ctx.plan.empty_envelope {
+        let report = PageReport {
+            anomalies: vec![FaultKind::EmptyEnvelope],
+            ..PageReport::default()
+        };
+        return with_report(json(StatusCode::OK, &json!({})), report);
+    }
+    // `realtime_ignores_page_size` is decided per query (the body without its paging), so
+    // every page of a query answers alike.
+    let own_size = {
+        let mut unpaged = body.clone();
+        if let Some(o) = unpaged.as_object_mut() {
+            o.remove("pageNumber");
+            o.remove("pageSize");
+        }
+        let tenant = &sim.tenants[ctx.tenant].config.name;
+        sim.faults.query_fires(
+            FaultKind::RealtimeIgnoresPageSize,
+            tenant,
+            hash_str(&unpaged.to_string()),
+        )
+    };
+    let page_size = if own_size {
+        sim.config.faults.realtime_own_page_size.max(1)
+    } else {
+        page_size
+    };
     let g = &sim.tenants[ctx.tenant].genesys;
     let (lo, hi) = realtime_range(
         &sim,
@@ -96,24 +125,39 @@ pub async fn realtime(
         pred: Some(&pred),
     };
     let total = sel.count();
-    let positions = sel.skip_take((page_number - 1) * page_size, page_size as usize);
-    let report = PageReport {
-        records: positions.len() as u64,
-        ..PageReport::default()
-    };
+    let mut positions = sel.skip_take((page_number - 1) * page_size, page_size as usize);
+    let mut page_count = total.div_ceil(page_size);
+    let mut report = PageReport::default();
+    if own_size {
+        report.anomalies.push(FaultKind::RealtimeIgnoresPageSize);
+    }
+    if ctx.plan.empty_page && page_number < page_count {
+        // A premature end: no records, and this page said to be the last.
+        report.anomalies.push(FaultKind::EmptyPage);
+        positions.clear();
+        page_count = page_number;
+    } else if ctx.plan.out_of_order
+        && crate::anomalies::swap_neighbours(&mut positions, ctx.plan.draw, |i| g.time_of(i))
+    {
+        report.anomalies.push(FaultKind::OutOfOrder);
+    }
+    report.records = positions.len() as u64;
     // {"entities", "pageSize", "pageNumber", "total", "pageCount"}, the records written
     // straight into the body.
     let mut body = Vec::new();
     body.extend_from_slice(b"{\"entities\":");
-    g.write_records(&mut body, &positions, expand);
+    crate::anomalies::write_genesys_records(&sim, g, &mut body, &positions, expand);
     for (key, n) in [
         (&b",\"pageSize\":"[..], page_size),
         (b",\"pageNumber\":", page_number),
         (b",\"total\":", total),
-        (b",\"pageCount\":", total.div_ceil(page_size)),
     ] {
         body.extend_from_slice(key);
         write_u64(&mut body, n);
+    }
+    if !own_size {
+        body.extend_from_slice(b",\"pageCount\":");
+        write_u64(&mut body, page_count);
     }
     body.push(b'}');
     with_report(json_text(StatusCode::OK, body), report)
@@ -166,7 +210,7 @@ pub async fn related(
     };
     let mut body = Vec::new();
     body.extend_from_slice(b"{\"entities\":");
-    g.write_records(&mut body, &indices, expand);
+    crate::anomalies::write_genesys_records(&sim, g, &mut body, &indices, expand);
     body.push(b'}');
     with_report(json_text(StatusCode::OK, body), report)
 }

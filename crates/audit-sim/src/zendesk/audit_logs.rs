@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{cursor_mode, error, jsonapi_error, not_found, now_secs, offset_page, standard_page};
+use crate::anomalies::{RecordType, list_body, zendesk_record};
 use crate::data::zendesk::ZendeskData;
-use crate::http::{Ctx, PageReport, Query, json, set_header, with_report};
+use crate::http::{Ctx, PageReport, Query, json_text, set_header, with_report};
 use crate::paging::Selection;
 use crate::server::{Sim, tenant_key};
 
@@ -129,6 +130,9 @@ pub async fn list(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -
         Ok(f) => f,
         Err(r) => return r,
     };
+    if ctx.plan.empty_envelope {
+        return super::empty_envelope();
+    }
     let (lo, hi) = filters.range(z, now_secs());
     let pred = |i: u64| filters.accepts(z, i);
     let pred_ref: Option<&dyn Fn(u64) -> bool> = if filters.restricts() {
@@ -137,9 +141,13 @@ pub async fn list(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -
         None
     };
     let base = sim.urls.zendesk.clone();
-    let render = |positions: &[u64]| -> Vec<serde_json::Value> {
-        positions.iter().map(|&i| z.render_log(i, &base)).collect()
+    let render = |positions: &[u64]| -> Vec<Vec<u8>> {
+        positions
+            .iter()
+            .map(|&i| zendesk_record(&sim, RecordType::ZendeskLog, z.render_log(i, &base)))
+            .collect()
     };
+    let time = |i: u64| z.log_time(i);
     if cursor_mode(&q) {
         let desc = match q.get("sort") {
             None | Some("-created_at") => true,
@@ -158,14 +166,24 @@ pub async fn list(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -
             desc,
             pred: pred_ref,
         };
-        let page = match standard_page(&sim, &ctx, &q, &sel, TAG_LOGS, tenant_key(&sim, ctx.tenant))
-        {
+        let page = match standard_page(
+            &sim,
+            &ctx,
+            &q,
+            &sel,
+            TAG_LOGS,
+            tenant_key(&sim, ctx.tenant),
+            &time,
+        ) {
             Ok(p) => p,
             Err(r) => return r,
         };
-        let body =
-            json!({"audit_logs": render(&page.positions), "meta": page.meta, "links": page.links});
-        return with_report(json(StatusCode::OK, &body), page.report);
+        let body = list_body(
+            "audit_logs",
+            &render(&page.positions),
+            &json!({"meta": page.meta, "links": page.links}),
+        );
+        return with_report(json_text(StatusCode::OK, body), page.report);
     }
     if q.get("sort_by").is_some_and(|s| s != "created_at") {
         return error(
@@ -195,17 +213,20 @@ pub async fn list(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -
         Ok(p) => p,
         Err(r) => return r,
     };
-    let body = json!({
-        "audit_logs": render(&page.positions),
-        "next_page": page.next_page,
-        "previous_page": page.previous_page,
-        "count": page.count,
-    });
+    let body = list_body(
+        "audit_logs",
+        &render(&page.positions),
+        &json!({
+            "next_page": page.next_page,
+            "previous_page": page.previous_page,
+            "count": page.count,
+        }),
+    );
     let report = PageReport {
         records: page.positions.len() as u64,
         ..PageReport::default()
     };
-    with_report(json(StatusCode::OK, &body), report)
+    with_report(json_text(StatusCode::OK, body), report)
 }
 
 /// `GET /api/v2/audit_logs/{audit_log_id}`.
@@ -217,10 +238,13 @@ pub async fn show(
     let z = &sim.tenants[ctx.tenant].zendesk;
     let visible = z.logs().first_after(now_secs());
     match id.parse().ok().and_then(|id| z.log_index_of_id(id)) {
-        Some(i) if i < visible => json(
-            StatusCode::OK,
-            &json!({"audit_log": z.render_log(i, &sim.urls.zendesk)}),
-        ),
+        Some(i) if i < visible => {
+            let record = z.render_log(i, &sim.urls.zendesk);
+            let mut body = b"{\"audit_log\":".to_vec();
+            body.extend(zendesk_record(&sim, RecordType::ZendeskLog, record));
+            body.push(b'}');
+            json_text(StatusCode::OK, body)
+        }
         _ => not_found(),
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::faults::FaultKind;
 use crate::http::{Ctx, PageReport, Query, encode_query, gateway_page, json, set_header};
-use crate::paging::{Selection, decode_cursor, encode_cursor};
+use crate::paging::{Selection, decode_cursor_nonced, encode_cursor};
 use crate::server::Sim;
 
 /// The Zendesk listener's routes (paths without `.json`; the pipeline strips it).
@@ -91,6 +91,11 @@ pub fn fault_response(sim: &Sim, fault: FaultKind) -> Response {
     let retry = sim.config.faults.retry_after_secs;
     match fault {
         FaultKind::Status429 => rate_limited(retry),
+        FaultKind::RetryAfterPastDate => {
+            let mut r = rate_limited(0);
+            set_header(&mut r, "retry-after", crate::http::past_http_date());
+            r
+        }
         FaultKind::Status500 => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",
@@ -129,12 +134,21 @@ pub struct StdPage {
     pub report: PageReport,
 }
 
+/// `empty_envelope`: a list page answered `200 {}`.
+pub fn empty_envelope() -> Response {
+    let report = PageReport {
+        anomalies: vec![FaultKind::EmptyEnvelope],
+        ..PageReport::default()
+    };
+    crate::http::with_report(json(StatusCode::OK, &json!({})), report)
+}
+
 /// Whether the request selects cursor pagination.
 pub fn cursor_mode(q: &Query) -> bool {
     q.keys().any(|k| k.starts_with("page["))
 }
 
-/// Builds a standard cursor page.
+/// Builds a standard cursor page. `time` gives a position's timestamp (for `out_of_order`).
 pub fn standard_page(
     sim: &Sim,
     ctx: &Ctx,
@@ -142,6 +156,7 @@ pub fn standard_page(
     sel: &Selection<'_>,
     tag: u64,
     scope: u64,
+    time: &dyn Fn(u64) -> i64,
 ) -> Result<StdPage, Response> {
     if q.has("page") {
         return Err(pagination_error(
@@ -168,7 +183,7 @@ pub fn standard_page(
     }
     let order = u64::from(sel.desc);
     let decode = |c: &str| -> Result<u64, Response> {
-        match decode_cursor(c, 4) {
+        match decode_cursor_nonced(c, 4) {
             Some(w) if w[0] == tag && w[1] == order && w[3] == scope => Ok(w[2]),
             _ => Err(pagination_error("The cursor is invalid")),
         }
@@ -216,7 +231,36 @@ pub fn standard_page(
             prev = Some(url("page[before]", c));
         }
     }
-    if ctx.plan.duplicate && report.cursor_reached {
+    if let Some(p) = cursor_pos.filter(|_| ctx.plan.fresh_cursor) {
+        // No records, and a cursor never seen before that leads back to the same place.
+        report.anomalies.push(FaultKind::FreshCursor);
+        positions.clear();
+        let fresh = encode_cursor(&[tag, order, p, scope, sim.next_nonce()]);
+        if forward {
+            has_more = true;
+            next = Some(url("page[after]", &fresh));
+            after_cursor = Some(fresh);
+        } else {
+            prev = Some(url("page[before]", &fresh));
+        }
+    } else if ctx.plan.empty_page && has_more {
+        // A premature end: the envelope says this was the last page.
+        report.anomalies.push(FaultKind::EmptyPage);
+        positions.clear();
+        has_more = false;
+        after_cursor = None;
+        next = None;
+        prev = None;
+    } else if ctx.plan.out_of_order
+        && crate::anomalies::swap_neighbours(&mut positions, ctx.plan.draw, time)
+    {
+        report.anomalies.push(FaultKind::OutOfOrder);
+    }
+    let emptied = report
+        .anomalies
+        .iter()
+        .any(|a| matches!(a, FaultKind::FreshCursor | FaultKind::EmptyPage));
+    if ctx.plan.duplicate && report.cursor_reached && !emptied {
         let p = cursor_pos.expect("reached by a cursor");
         report.duplicated = true;
         if forward {
@@ -225,6 +269,11 @@ pub fn standard_page(
             positions.push(p);
         }
     }
+    let before_cursor = if positions.is_empty() {
+        None
+    } else {
+        before_cursor
+    };
     report.records = positions.len() as u64;
     let meta =
         json!({"has_more": has_more, "after_cursor": after_cursor, "before_cursor": before_cursor});

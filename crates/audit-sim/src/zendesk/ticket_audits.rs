@@ -11,22 +11,25 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 use super::{cursor_mode, error, not_found, now_secs, offset_page, standard_page};
+use crate::anomalies::{RecordType, list_body, zendesk_record};
 use crate::data::zendesk::ZendeskData;
 use crate::data::{from_secs, zendesk_time};
-use crate::http::{Ctx, PageReport, Query, encode_query, json, with_report};
+use crate::faults::FaultKind;
+use crate::http::{Ctx, PageReport, Query, encode_query, json, json_text, with_report};
 use crate::paging::Selection;
 use crate::server::{Sim, tenant_key};
 
 const TAG_ACCOUNT: u64 = 0x7A01;
 const TAG_TICKET: u64 = 0x7A02;
 
+/// The audits as JSON text, with the record-level anomalies that hit them.
 fn audits_json(
     sim: &Sim,
     tenant: usize,
     z: &ZendeskData,
     indices: &[u64],
     filter_events: &[&str],
-) -> Vec<Value> {
+) -> Vec<Vec<u8>> {
     let private = sim.private_audits.lock().expect("private lock");
     indices
         .iter()
@@ -41,26 +44,41 @@ fn audits_json(
                         .is_some_and(|t| filter_events.contains(&t))
                 });
             }
-            a
+            zendesk_record(sim, RecordType::ZendeskAudit, a)
         })
         .collect()
 }
 
 /// Legacy cursor text: `"{ts}.0||{id}|"` (newer than that audit) or `"|{ts}.0||{id}"` (older),
-/// base64 — the shape of Zendesk's own legacy cursors.
-fn legacy_cursor(z: &ZendeskData, i: u64, older: bool) -> String {
+/// base64 — the shape of Zendesk's own legacy cursors. With `zendesk.cursor_ttl_secs` set, the
+/// text ends in `"@{issued}"` (the Unix second it was handed out), and a `fresh_cursor` adds
+/// `"~{nonce}"`, so that the text is new while the position is the same.
+fn legacy_cursor(sim: &Sim, z: &ZendeskData, i: u64, older: bool, nonce: Option<u64>) -> String {
     let (ts, id) = (z.audit_time(i), z.audit_id(i));
-    let text = if older {
+    let mut text = if older {
         format!("|{ts}.0||{id}")
     } else {
         format!("{ts}.0||{id}|")
     };
+    if sim.config.zendesk.cursor_ttl_secs > 0 {
+        text.push_str(&format!("@{}", now_secs()));
+    }
+    if let Some(n) = nonce {
+        text.push_str(&format!("~{n}"));
+    }
     STANDARD.encode(text)
 }
 
-fn parse_legacy(z: &ZendeskData, c: &str) -> Option<(bool, u64)> {
+/// A legacy cursor: its direction (toward older), the audit it points at, and when it was
+/// handed out (if it says).
+fn parse_legacy(z: &ZendeskData, c: &str) -> Option<(bool, u64, Option<i64>)> {
     let bytes = STANDARD.decode(c.replace(' ', "+").trim()).ok()?;
     let text = String::from_utf8(bytes).ok()?;
+    let text = text.split_once('~').map_or(text.as_str(), |(t, _)| t);
+    let (text, issued) = match text.split_once('@') {
+        Some((t, at)) => (t, Some(at.parse().ok()?)),
+        None => (text, None),
+    };
     let (older, body) = match text.strip_prefix('|') {
         Some(rest) => (true, rest.to_string()),
         None => (false, text.strip_suffix('|')?.to_string()),
@@ -68,7 +86,7 @@ fn parse_legacy(z: &ZendeskData, c: &str) -> Option<(bool, u64)> {
     let (ts, id) = body.split_once("||")?;
     let ts: i64 = ts.strip_suffix(".0")?.parse().ok()?;
     let i = z.audit_index_of_id(id.parse().ok()?)?;
-    (z.audit_time(i) == ts).then_some((older, i))
+    (z.audit_time(i) == ts).then_some((older, i, issued))
 }
 
 /// `GET /api/v2/ticket_audits`.
@@ -76,6 +94,9 @@ pub async fn list_ticket_audits(
     State(sim): State<Arc<Sim>>,
     Extension(ctx): Extension<Ctx>,
 ) -> Response {
+    if ctx.plan.empty_envelope {
+        return super::empty_envelope();
+    }
     let z = &sim.tenants[ctx.tenant].zendesk;
     let q = Query::parse(ctx.query.as_deref());
     let visible = z.audits().first_after(now_secs());
@@ -94,16 +115,17 @@ pub async fn list_ticket_audits(
             &sel,
             TAG_ACCOUNT,
             tenant_key(&sim, ctx.tenant),
+            &|i| z.audit_time(i),
         ) {
             Ok(p) => p,
             Err(r) => return r,
         };
-        let body = json!({
-            "audits": audits_json(&sim, ctx.tenant, z, &page.positions, &[]),
-            "meta": page.meta,
-            "links": page.links,
-        });
-        return with_report(json(StatusCode::OK, &body), page.report);
+        let body = list_body(
+            "audits",
+            &audits_json(&sim, ctx.tenant, z, &page.positions, &[]),
+            &json!({"meta": page.meta, "links": page.links}),
+        );
+        return with_report(json_text(StatusCode::OK, body), page.report);
     }
 
     // Legacy cursor.
@@ -134,6 +156,19 @@ pub async fn list_ticket_audits(
             }
         },
     };
+    let ttl = sim.config.zendesk.cursor_ttl_secs as i64;
+    if let Some((_, _, Some(issued))) = parsed
+        && ttl > 0
+        && now_secs() - issued > ttl
+    {
+        sim.stats.fault(FaultKind::ExpiredCursor.name());
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidPaginationParameter",
+            "The cursor has expired. Start again from the first page, without a cursor.",
+        );
+    }
+    let parsed = parsed.map(|(older, i, _)| (older, i));
     let (mut positions, toward_older) = match parsed {
         None => (sel.forward(None, limit).0, true),
         Some((true, i)) => (sel.forward(Some(i), limit).0, true),
@@ -147,11 +182,11 @@ pub async fn list_ticket_audits(
     let mut before = positions
         .last()
         .filter(|&&p| sel.any_after(p))
-        .map(|&p| legacy_cursor(z, p, true));
+        .map(|&p| legacy_cursor(&sim, z, p, true, None));
     let mut after = positions
         .first()
         .filter(|&&p| sel.previous(p).is_some())
-        .map(|&p| legacy_cursor(z, p, false));
+        .map(|&p| legacy_cursor(&sim, z, p, false, None));
     if ctx.plan.repeat_cursor
         && let (Some(c), Some((older, _))) = (cursor, parsed)
     {
@@ -162,7 +197,32 @@ pub async fn list_ticket_audits(
             after = Some(c.to_string());
         }
     }
-    if ctx.plan.duplicate && report.cursor_reached {
+    if let Some((older, i)) = parsed.filter(|_| ctx.plan.fresh_cursor) {
+        // No records, and a cursor never seen before that leads back to the same place.
+        report.anomalies.push(FaultKind::FreshCursor);
+        positions.clear();
+        let fresh = Some(legacy_cursor(&sim, z, i, older, Some(sim.next_nonce())));
+        if older {
+            before = fresh;
+        } else {
+            after = fresh;
+        }
+    } else if ctx.plan.empty_page && toward_older && before.is_some() {
+        // A premature end: no records and no cursor toward older ones.
+        report.anomalies.push(FaultKind::EmptyPage);
+        positions.clear();
+        before = None;
+        after = None;
+    } else if ctx.plan.out_of_order
+        && crate::anomalies::swap_neighbours(&mut positions, ctx.plan.draw, |i| z.audit_time(i))
+    {
+        report.anomalies.push(FaultKind::OutOfOrder);
+    }
+    if ctx.plan.duplicate
+        && report.cursor_reached
+        && !ctx.plan.fresh_cursor
+        && !positions.is_empty()
+    {
         let (_, i) = parsed.expect("reached by a cursor");
         report.duplicated = true;
         if toward_older {
@@ -181,14 +241,17 @@ pub async fn list_ticket_audits(
             format!("{}{}?{}", sim.urls.zendesk, ctx.path, encode_query(pairs))
         })
     };
-    let body = json!({
-        "audits": audits_json(&sim, ctx.tenant, z, &positions, &[]),
-        "before_cursor": before,
-        "after_cursor": after,
-        "before_url": url(&before),
-        "after_url": url(&after),
-    });
-    with_report(json(StatusCode::OK, &body), report)
+    let body = list_body(
+        "audits",
+        &audits_json(&sim, ctx.tenant, z, &positions, &[]),
+        &json!({
+            "before_cursor": before,
+            "after_cursor": after,
+            "before_url": url(&before),
+            "after_url": url(&after),
+        }),
+    );
+    with_report(json_text(StatusCode::OK, body), report)
 }
 
 fn ticket_of(sim: &Sim, ctx: &Ctx, id: &str) -> Option<(u64, u64)> {
@@ -264,10 +327,6 @@ pub async fn list_for_ticket(
             .map(index)
             .collect();
         let mut body = Map::new();
-        body.insert(
-            "audits".into(),
-            Value::Array(audits_json(&sim, ctx.tenant, z, &indices, &filter_events)),
-        );
         users(&indices, &mut body);
         body.insert("count".into(), json!(indices.len()));
         body.insert("next_page".into(), Value::Null);
@@ -276,24 +335,41 @@ pub async fn list_for_ticket(
             records: indices.len() as u64,
             ..PageReport::default()
         };
-        return with_report(json(StatusCode::OK, &Value::Object(body)), report);
+        return with_report(
+            json_text(
+                StatusCode::OK,
+                list_body(
+                    "audits",
+                    &audits_json(&sim, ctx.tenant, z, &indices, &filter_events),
+                    &Value::Object(body),
+                ),
+            ),
+            report,
+        );
     }
     if cursor_mode(&q) {
         let scope = crate::data::prng::mix(&[tenant_key(&sim, ctx.tenant), k]);
-        let page = match standard_page(&sim, &ctx, &q, &sel, TAG_TICKET, scope) {
+        let time = |m: u64| z.audit_time(z.audit_index(k, m));
+        let page = match standard_page(&sim, &ctx, &q, &sel, TAG_TICKET, scope, &time) {
             Ok(p) => p,
             Err(r) => return r,
         };
         let indices: Vec<u64> = page.positions.iter().map(index).collect();
         let mut body = Map::new();
-        body.insert(
-            "audits".into(),
-            Value::Array(audits_json(&sim, ctx.tenant, z, &indices, &filter_events)),
-        );
         users(&indices, &mut body);
         body.insert("meta".into(), page.meta);
         body.insert("links".into(), page.links);
-        return with_report(json(StatusCode::OK, &Value::Object(body)), page.report);
+        return with_report(
+            json_text(
+                StatusCode::OK,
+                list_body(
+                    "audits",
+                    &audits_json(&sim, ctx.tenant, z, &indices, &filter_events),
+                    &Value::Object(body),
+                ),
+            ),
+            page.report,
+        );
     }
     let page = match offset_page(&sim, &ctx, &q, &sel) {
         Ok(p) => p,
@@ -301,10 +377,6 @@ pub async fn list_for_ticket(
     };
     let indices: Vec<u64> = page.positions.iter().map(index).collect();
     let mut body = Map::new();
-    body.insert(
-        "audits".into(),
-        Value::Array(audits_json(&sim, ctx.tenant, z, &indices, &filter_events)),
-    );
     users(&indices, &mut body);
     body.insert("count".into(), json!(page.count));
     body.insert("next_page".into(), json!(page.next_page));
@@ -313,7 +385,17 @@ pub async fn list_for_ticket(
         records: indices.len() as u64,
         ..PageReport::default()
     };
-    with_report(json(StatusCode::OK, &Value::Object(body)), report)
+    with_report(
+        json_text(
+            StatusCode::OK,
+            list_body(
+                "audits",
+                &audits_json(&sim, ctx.tenant, z, &indices, &filter_events),
+                &Value::Object(body),
+            ),
+        ),
+        report,
+    )
 }
 
 fn audit_of(sim: &Sim, ctx: &Ctx, ticket_id: &str, audit_id: &str) -> Option<u64> {
@@ -334,8 +416,10 @@ pub async fn show(
         return not_found();
     };
     let z = &sim.tenants[ctx.tenant].zendesk;
-    let audit = audits_json(&sim, ctx.tenant, z, &[i], &[]).remove(0);
-    json(StatusCode::OK, &json!({ "audit": audit }))
+    let mut body = b"{\"audit\":".to_vec();
+    body.extend(audits_json(&sim, ctx.tenant, z, &[i], &[]).remove(0));
+    body.push(b'}');
+    json_text(StatusCode::OK, body)
 }
 
 /// `GET /api/v2/tickets/{ticket_id}/audits/count`: capped at 100,000 with a null

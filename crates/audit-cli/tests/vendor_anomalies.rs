@@ -1,0 +1,612 @@
+//! The vendor on a bad day (issue 13): the `trail` binary against the simulator with one
+//! anomaly each. The contract, per anomaly:
+//!
+//! - the same command (with a state file), run again after a non-zero exit, ends after at most
+//!   [`MAX_RUNS`] runs with exactly the ground truth once, in order (for records the vendor
+//!   swapped within a page: the same records, each once); each non-zero exit is exit 1 with a
+//!   message on stderr saying what the vendor answered;
+//! - `fresh_cursor` at 1.0: a non-zero exit after a bounded number of requests, never a loop;
+//! - `huge_rate_limit_reset`: a non-zero exit within seconds whose message names the wait;
+//! - an expired ticket-audit cursor in the state: the rerun ends exactly once;
+//! - records the decoder refuses: exit 3, every record present (verbatim JSON text in the
+//!   output; invalid UTF-8 in `<out>.quarantine.ndjson` beside it).
+//!
+//! Every run is bounded by [`RUN_TIMEOUT`]: a hang is a failure, not a stuck test.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use audit_sim::anomalies::{RecordType, hits};
+use audit_sim::config::SimConfig;
+use audit_sim::faults::FaultKind;
+use audit_sim::{SimHandle, Stream};
+use common::*;
+
+/// Runs of the same command allowed before the export must be complete.
+const MAX_RUNS: usize = 4;
+
+/// Longest a single run may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// What one run did.
+struct Run {
+    /// Exit code, or `None` when it was killed at the timeout.
+    code: Option<i32>,
+    stderr: String,
+    elapsed: Duration,
+}
+
+/// Runs `trail` with a deadline; a run still going at `timeout` is killed.
+async fn run_bounded(args: &[&str], env: &[(&str, String)], dir: &Path, timeout: Duration) -> Run {
+    let stderr_path = dir.join(format!("stderr-{}.txt", std::process::id()));
+    let mut command = trail(args, env, dir);
+    command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
+    let started = Instant::now();
+    let mut child = command.spawn().expect("trail starts");
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    Run {
+        code,
+        stderr: std::fs::read_to_string(&stderr_path).unwrap_or_default(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// `export <stream> --out out.ndjson --state state.json` plus `extra`.
+fn export_args<'a>(stream: &'a str, extra: &'a [String]) -> Vec<&'a str> {
+    let mut args = vec![
+        "export",
+        stream,
+        "--out",
+        "out.ndjson",
+        "--state",
+        "state.json",
+    ];
+    args.extend(extra.iter().map(String::as_str));
+    args
+}
+
+/// Runs the same export until it exits 0, at most [`MAX_RUNS`] times; every failed run must
+/// exit 1 and say why. Returns the runs.
+async fn export_until_complete(
+    stream: &str,
+    extra: &[String],
+    env: &[(&str, String)],
+    dir: &Path,
+) -> Vec<Run> {
+    let args = export_args(stream, extra);
+    let mut runs = Vec::new();
+    for _ in 0..MAX_RUNS {
+        let run = run_bounded(&args, env, dir, RUN_TIMEOUT).await;
+        let code = run.code;
+        match code {
+            Some(0) => {
+                runs.push(run);
+                return runs;
+            }
+            None => panic!(
+                "{stream}: run {} hung (killed after {:?}); stderr:\n{}",
+                runs.len() + 1,
+                RUN_TIMEOUT,
+                run.stderr
+            ),
+            Some(code) => {
+                assert_eq!(
+                    code, 1,
+                    "{stream}: a failed run exits 1; stderr:\n{}",
+                    run.stderr
+                );
+                let said = run.stderr.to_lowercase();
+                assert!(
+                    said.contains("answered") || said.contains("vendor"),
+                    "{stream}: a failed run says what the vendor answered:\n{}",
+                    run.stderr
+                );
+                runs.push(run);
+            }
+        }
+    }
+    panic!(
+        "{stream}: still failing after {MAX_RUNS} runs; last stderr:\n{}",
+        runs.last().map_or("", |r| r.stderr.as_str())
+    );
+}
+
+/// The native ids of the output, read as text (a line may hold JSON no `Value` can hold,
+/// such as a lone surrogate).
+fn output_ids(path: &Path) -> Vec<String> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .map(|line| {
+            let key = "\"native_id\":\"";
+            let at = line.find(key).expect("every line has a native_id") + key.len();
+            let end = line[at..].find('"').expect("a closed string");
+            line[at..at + end].to_string()
+        })
+        .collect()
+}
+
+/// Asserts the output is exactly `truth`, saying how it differs.
+fn assert_exact(dir: &Path, truth: &[String], what: &str) {
+    let ids = output_ids(&dir.join("out.ndjson"));
+    if ids == truth {
+        return;
+    }
+    let set: std::collections::HashSet<&String> = ids.iter().collect();
+    let missing = truth.iter().filter(|id| !set.contains(id)).count();
+    let mut seen = std::collections::HashSet::new();
+    let duplicates = ids.iter().filter(|id| !seen.insert(*id)).count();
+    panic!(
+        "{what}: {} exported, {} in the ground truth ({missing} missing, {duplicates} duplicates)",
+        ids.len(),
+        truth.len()
+    );
+}
+
+/// Records committed in the state file for the one stream it holds (0 when there is none).
+fn committed_records(state: &Path) -> u64 {
+    let Ok(text) = std::fs::read_to_string(state) else {
+        return 0;
+    };
+    let Ok(state) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return 0;
+    };
+    state["streams"]
+        .as_object()
+        .and_then(|streams| streams.values().next())
+        .and_then(|stream| stream["output"]["records"].as_u64())
+        .unwrap_or(0)
+}
+
+fn with(mut config: SimConfig, f: impl FnOnce(&mut SimConfig)) -> SimConfig {
+    config.faults.seed = 13;
+    // Injected 429s and 503s ask for no wait, so that reruns stay fast.
+    config.faults.retry_after_secs = 0;
+    f(&mut config);
+    config
+}
+
+fn window() -> Vec<String> {
+    window_args().to_vec()
+}
+
+/// Runs the contract for a stream over the fixed span and checks the ground truth.
+async fn survives(sim: &SimHandle, stream: &str, truth: Stream, what: &str) -> Vec<Run> {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = export_until_complete(stream, &window(), &all_env(sim), dir.path()).await;
+    let truth = ground_truth(sim, truth);
+    assert!(!truth.is_empty());
+    assert_exact(dir.path(), &truth, what);
+    runs
+}
+
+// ---------------------------------------------------------------- silent loss
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_envelope_in_the_ticket_audit_walk_loses_nothing() {
+    let sim = start(with(config(10, 1_000), |c| {
+        c.tenants[0].zendesk.archived_fraction = 0.0;
+        c.faults.empty_envelope = 0.2;
+    }))
+    .await;
+    survives(
+        &sim,
+        "zendesk-ticket-audits",
+        Stream::ZendeskTicketAudits,
+        "ticket audits with `200 {}` pages",
+    )
+    .await;
+    assert!(sim.stats().faults_of("empty_envelope") > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_envelope_among_genesys_results_loses_nothing() {
+    let sim = start(with(config(5_000, 10), |c| c.faults.empty_envelope = 0.4)).await;
+    survives(
+        &sim,
+        "genesys-audits",
+        Stream::GenesysAudits { service: None },
+        "Genesys results with `200 {}` pages",
+    )
+    .await;
+    assert!(sim.stats().faults_of("empty_envelope") > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_page_before_the_end_is_not_believed() {
+    let sim = start(with(config(10, 1_000), |c| {
+        c.tenants[0].zendesk.archived_fraction = 0.0;
+        c.faults.empty_page = 0.2;
+    }))
+    .await;
+    survives(
+        &sim,
+        "zendesk-ticket-audits",
+        Stream::ZendeskTicketAudits,
+        "ticket audits with premature empty last pages",
+    )
+    .await;
+    assert!(sim.stats().faults_of("empty_page") > 0);
+
+    let sim = start(with(config(3_000, 10), |c| c.faults.empty_page = 0.3)).await;
+    survives(
+        &sim,
+        "genesys-audits",
+        Stream::GenesysAudits { service: None },
+        "Genesys results with premature empty last pages",
+    )
+    .await;
+    assert!(sim.stats().faults_of("empty_page") > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_without_a_timestamp_are_exported_where_the_vendor_placed_them() {
+    for (stream, truth, records) in [
+        (
+            "zendesk-ticket-audits",
+            Stream::ZendeskTicketAudits,
+            (10, 1_000),
+        ),
+        ("zendesk-audit-logs", Stream::ZendeskAuditLogs, (1_000, 10)),
+        (
+            "genesys-audits",
+            Stream::GenesysAudits { service: None },
+            (1_000, 10),
+        ),
+    ] {
+        let sim = start(with(config(records.0, records.1), |c| {
+            c.tenants[0].zendesk.archived_fraction = 0.0;
+            c.faults.null_timestamp = 0.01;
+        }))
+        .await;
+        survives(
+            &sim,
+            stream,
+            truth,
+            &format!("{stream} with null timestamps"),
+        )
+        .await;
+        assert!(sim.stats().faults_of("null_timestamp") > 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_out_of_order_within_a_page_are_not_lost() {
+    for (stream, truth, records) in [
+        (
+            "zendesk-ticket-audits",
+            Stream::ZendeskTicketAudits,
+            (10, 1_000),
+        ),
+        (
+            "genesys-audits",
+            Stream::GenesysAudits { service: None },
+            (3_000, 10),
+        ),
+    ] {
+        let sim = start(with(config(records.0, records.1), |c| {
+            c.tenants[0].zendesk.archived_fraction = 0.0;
+            c.faults.out_of_order = 0.3;
+        }))
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        export_until_complete(stream, &window(), &all_env(&sim), dir.path()).await;
+        assert!(sim.stats().faults_of("out_of_order") > 0);
+        // The vendor's own order within a page is not the stream's order: the same records,
+        // each once, is the contract here.
+        let mut ids = output_ids(&dir.path().join("out.ndjson"));
+        let mut expected = ground_truth(&sim, truth);
+        assert_eq!(
+            ids.len(),
+            expected.len(),
+            "{stream}: records lost or repeated"
+        );
+        ids.sort();
+        expected.sort();
+        assert_eq!(
+            ids, expected,
+            "{stream}: other records than the ground truth"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn realtime_that_ignores_page_size_is_read_to_the_end() {
+    let sim = start(with(recent_config(1_500), |c| {
+        c.faults.realtime_ignores_page_size = 1.0;
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = vec!["--since".to_string(), "12d".to_string()];
+    export_until_complete("genesys-realtime", &extra, &genesys_env(&sim), dir.path()).await;
+    let (start_, end) = sim.span("acme").unwrap();
+    let truth = sim
+        .ground_truth(
+            "acme",
+            Stream::GenesysRealtime { service: None },
+            start_,
+            end,
+        )
+        .unwrap();
+    assert!(truth.len() > 100, "more than a few pages of 25");
+    assert_exact(dir.path(), &truth, "realtime pages of 25 without pageCount");
+}
+
+// ---------------------------------------------------------------- hangs and dead ends
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fresh_cursors_forever_end_in_an_error_not_a_loop() {
+    let sim = start(with(config(1_000, 10), |c| c.faults.fresh_cursor = 1.0)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let window = window();
+    let args = export_args("zendesk-audit-logs", &window);
+    let run = run_bounded(
+        &args,
+        &zendesk_env(&sim),
+        dir.path(),
+        Duration::from_secs(30),
+    )
+    .await;
+    let requests = sim.stats().requests_of("zendesk.ListAuditLogs");
+    assert!(
+        run.code.is_some(),
+        "still running after 30 s: a loop ({requests} list requests)"
+    );
+    assert_eq!(run.code, Some(1), "stderr:\n{}", run.stderr);
+    assert!(
+        requests <= 200,
+        "{requests} list requests before giving up: not bounded"
+    );
+    assert!(!run.stderr.trim().is_empty());
+
+    // At a tenth, following the cursors reaches everything.
+    let sim = start(with(config(1_000, 10), |c| c.faults.fresh_cursor = 0.1)).await;
+    survives(
+        &sim,
+        "zendesk-audit-logs",
+        Stream::ZendeskAuditLogs,
+        "audit logs with a tenth of fresh cursors",
+    )
+    .await;
+    assert!(sim.stats().faults_of("fresh_cursor") > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limit_reset_a_day_away_fails_fast_and_names_the_wait() {
+    let sim = start(with(config(500, 10), |c| {
+        c.faults.huge_rate_limit_reset = 1.0
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let window = window();
+    let args = export_args("zendesk-audit-logs", &window);
+    let run = run_bounded(
+        &args,
+        &zendesk_env(&sim),
+        dir.path(),
+        Duration::from_secs(20),
+    )
+    .await;
+    assert!(
+        run.code.is_some(),
+        "still sleeping after 20 s (the vendor asked for a day)"
+    );
+    assert_eq!(run.code, Some(1), "stderr:\n{}", run.stderr);
+    assert!(run.elapsed < Duration::from_secs(20));
+    let stderr = run.stderr.to_lowercase();
+    assert!(
+        ["86400", "86,400", "24h", "24 h", "1 day", "a day", "1d"]
+            .iter()
+            .any(|w| stderr.contains(w)),
+        "the message names the wait:\n{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_dates_in_the_past_do_not_burn_the_retries() {
+    // A vendor still limited for 2 s after each such 429, asking every request meanwhile to
+    // retry at a time already past: retrying at once burns every attempt within the 2 s.
+    let sim = start(with(config(2_000, 10), |c| {
+        c.faults.retry_after_past_date = 0.2;
+        c.faults.retry_after_past_date_window_ms = 2_000;
+    }))
+    .await;
+    let runs = survives(
+        &sim,
+        "zendesk-audit-logs",
+        Stream::ZendeskAuditLogs,
+        "audit logs with 429s asking to retry in the past",
+    )
+    .await;
+    assert!(sim.stats().faults_of("retry_after_past_date") > 0);
+    for run in &runs[..runs.len() - 1] {
+        assert!(run.stderr.contains("429"), "names the 429:\n{}", run.stderr);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resumed_ticket_audit_export_whose_cursor_expired_ends_exactly_once() {
+    let sim = start(with(config(10, 3_000), |c| {
+        c.tenants[0].zendesk.archived_fraction = 0.0;
+        c.zendesk.cursor_ttl_secs = 2;
+        // About 30 pages at 150 ms: a run to interrupt in.
+        c.faults.page_latency_ms = 150;
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let window = window();
+    let mut args = export_args("zendesk-ticket-audits", &window);
+    args.extend(["--commit-interval", "100ms"]);
+    let env = zendesk_env(&sim);
+    // Interrupt the first run part-way (Ctrl-C commits the output and the cursor).
+    let mut child = trail(&args, &env, dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once some pages are committed (the state then holds the next page's cursor).
+    let state_path = dir.path().join("state.json");
+    let started = Instant::now();
+    while committed_records(&state_path) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "nothing committed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        !status.success(),
+        "the first run was interrupted: {status:?}"
+    );
+    let committed = committed_records(&state_path);
+    let total = ground_truth(&sim, Stream::ZendeskTicketAudits).len() as u64;
+    assert!(
+        committed > 0 && committed < total,
+        "interrupted part-way: {committed} of {total} committed"
+    );
+    // Let the stored cursor expire.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let run = run_bounded(&args, &env, dir.path(), RUN_TIMEOUT).await;
+    assert_eq!(run.code, Some(0), "the rerun ends; stderr:\n{}", run.stderr);
+    assert!(
+        sim.stats().faults_of("expired_cursor") > 0,
+        "the cursor had expired"
+    );
+    assert_exact(
+        dir.path(),
+        &ground_truth(&sim, Stream::ZendeskTicketAudits),
+        "ticket audits resumed past an expired cursor",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ticket_audits_too_large_for_the_body_cap_shrink_the_page() {
+    // 100 audits of 800 KB: 80 MB, over the client's 64 MiB body cap.
+    let sim = start(with(config(10, 250), |c| {
+        c.tenants[0].zendesk.archived_fraction = 0.0;
+        c.faults.large_records = 1.0;
+        c.faults.large_record_bytes = 800_000;
+    }))
+    .await;
+    survives(
+        &sim,
+        "zendesk-ticket-audits",
+        Stream::ZendeskTicketAudits,
+        "ticket audits of 800 KB each",
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------- records the decoder refuses
+
+/// Exports audit logs with one record-level kind at `rate`; returns the ids hit, the
+/// directory and the ground truth.
+async fn refused(kind: FaultKind) -> (Vec<String>, tempfile::TempDir, Vec<String>, Run) {
+    let sim = start(with(config(300, 10), |c| match kind {
+        FaultKind::LoneSurrogate => c.faults.lone_surrogate = 0.02,
+        FaultKind::InvalidUtf8 => c.faults.invalid_utf8 = 0.02,
+        FaultKind::HugeNumber => c.faults.huge_number = 0.02,
+        FaultKind::BigId => c.faults.big_id = 0.02,
+        other => panic!("{other:?} is not a record kind"),
+    }))
+    .await;
+    let truth = ground_truth(&sim, Stream::ZendeskAuditLogs);
+    let z = &sim.sim().tenants[0].zendesk;
+    let (start_, end) = fixed_span();
+    let hit: Vec<String> = (0..300)
+        .filter(|&i| (start_.timestamp()..=end.timestamp()).contains(&z.log_time(i)))
+        .map(|i| z.log_id(i).to_string())
+        .filter(|id| hits(sim.sim(), kind, RecordType::ZendeskLog, id))
+        .collect();
+    assert!(!hit.is_empty(), "{kind:?} hit some record");
+    let dir = tempfile::tempdir().unwrap();
+    let window = window();
+    let args = export_args("zendesk-audit-logs", &window);
+    let run = run_bounded(&args, &zendesk_env(&sim), dir.path(), RUN_TIMEOUT).await;
+    assert_eq!(
+        run.code,
+        Some(3),
+        "{kind:?}: complete with refused records is exit 3; stderr:\n{}",
+        run.stderr
+    );
+    (hit, dir, truth, run)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lone_surrogate_is_written_verbatim() {
+    let (hit, dir, truth, _) = refused(FaultKind::LoneSurrogate).await;
+    assert_exact(dir.path(), &truth, "audit logs with lone surrogates");
+    let text = std::fs::read_to_string(dir.path().join("out.ndjson")).unwrap();
+    assert_eq!(
+        text.matches("\\ud800").count(),
+        hit.len(),
+        "the escape is kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_number_beyond_f64_is_written_verbatim() {
+    let (hit, dir, truth, _) = refused(FaultKind::HugeNumber).await;
+    assert_exact(dir.path(), &truth, "audit logs with 1e400");
+    let text = std::fs::read_to_string(dir.path().join("out.ndjson")).unwrap();
+    assert_eq!(
+        text.matches("1e400").count(),
+        hit.len(),
+        "the number is kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_id_beyond_i64_is_written_verbatim() {
+    let (hit, dir, truth, _) = refused(FaultKind::BigId).await;
+    // The ground truth names those records by their big ids (the id plus 2^65).
+    assert_exact(dir.path(), &truth, "audit logs with ids beyond i64");
+    for id in &hit {
+        let big = (id.parse::<u128>().unwrap() + audit_sim::anomalies::BIG_ID_OFFSET).to_string();
+        assert!(truth.contains(&big));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_utf8_goes_to_the_quarantine_file_byte_for_byte() {
+    let (hit, dir, truth, _) = refused(FaultKind::InvalidUtf8).await;
+    let expected: Vec<String> = truth.into_iter().filter(|id| !hit.contains(id)).collect();
+    assert_exact(
+        dir.path(),
+        &expected,
+        "audit logs with invalid UTF-8 (the rest)",
+    );
+    let quarantine = dir.path().join("out.ndjson.quarantine.ndjson");
+    let bytes =
+        std::fs::read(&quarantine).unwrap_or_else(|e| panic!("{}: {e}", quarantine.display()));
+    assert!(
+        bytes.windows(2).any(|w| w == [0xff, 0xfe]),
+        "the record's original bytes are kept"
+    );
+    for id in &hit {
+        assert!(
+            String::from_utf8_lossy(&bytes).contains(id.as_str()),
+            "record {id} is in the quarantine file"
+        );
+    }
+}
