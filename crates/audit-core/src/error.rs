@@ -146,6 +146,22 @@ impl fmt::Display for Human {
     }
 }
 
+/// A long duration in the largest unit that fits: "about 24 h", "about 7 min".
+pub(crate) struct Approx(pub Duration);
+
+impl fmt::Display for Approx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seconds = self.0.as_secs_f64();
+        if seconds >= 3600.0 {
+            write!(f, "about {:.0} h", seconds / 3600.0)
+        } else if seconds >= 60.0 {
+            write!(f, "about {:.0} min", seconds / 60.0)
+        } else {
+            write!(f, "{}", Human(self.0))
+        }
+    }
+}
+
 /// ` (detail)` or nothing.
 struct Paren<'a>(&'a VendorDetail);
 
@@ -369,9 +385,10 @@ pub enum Error {
     /// The vendor's rate-limit headers said the budget is spent and resets later than the
     /// longest wait allowed (`RetryPolicy::with_max_retry_after`): the request was not sent.
     #[error(
-        "{operation}: the vendor's rate-limit headers say the budget is spent until {} from now, \
-         more than the allowed maximum wait of {}; try again later",
+        "{operation}: the vendor's rate-limit headers say the budget is spent for {} ({}), more \
+         than the allowed maximum wait of {}; try again later",
         Human(*.requested),
+        Approx(*.requested),
         Human(*.max)
     )]
     RateLimitResetTooLong {

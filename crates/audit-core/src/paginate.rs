@@ -12,8 +12,8 @@
 //! is often a transient fault.
 //!
 //! A walk ends only on the vendor's end signal (the fetch function's `next: None`), and only
-//! when the data agrees: an empty last page reached by a cursor contradicts the page before
-//! it and is asked for again once before it is believed; [`MAX_EMPTY_PAGES`] empty pages in a
+//! when the data agrees: an empty last page (which contradicts the page before it, if any) is
+//! asked for again once before it is believed; [`MAX_EMPTY_PAGES`] empty pages in a
 //! row under new cursors fail with [`Error::NoProgress`] instead of looping.
 //!
 //! The facade's event streams ([`EventPages`], [`EventStream`]) are built on it: every
@@ -293,14 +293,14 @@ where
             None => self.request(cursor.clone()).await,
         };
         let fetched = match fetched {
-            // An empty last page reached by a cursor contradicts the page before it, which
-            // said there was more: it is asked for again before the end is believed (vendors
-            // have answered a page in the middle of a walk that way).
-            Ok(page) if page.items.is_empty() && page.next.is_none() && cursor.is_some() => {
+            // An empty last page is asked for again before the end is believed: reached by a
+            // cursor it contradicts the page before it, which said there was more, and vendors
+            // have answered a page in the middle of a walk (or a first page) that way. It
+            // costs one request at the end of a walk that finds nothing more.
+            Ok(page) if page.items.is_empty() && page.next.is_none() => {
                 tracing::info!(
                     operation = self.operation,
-                    "an empty last page after a page that announced more; asking again to \
-                     confirm the end"
+                    "an empty last page; asking again to confirm the end"
                 );
                 self.request(cursor.clone()).await
             }

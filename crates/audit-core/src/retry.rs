@@ -409,7 +409,8 @@ impl Retrier {
                 Err(requested) => {
                     return Err(Error::RateLimitResetTooLong {
                         operation: operation.name,
-                        requested,
+                        // Whole seconds: the headers say seconds.
+                        requested: Duration::from_secs(requested.as_secs_f64().round() as u64),
                         max: self.policy.max_retry_after,
                     });
                 }

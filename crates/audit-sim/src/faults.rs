@@ -31,7 +31,8 @@
 //!   pages.
 //! - `empty_page`: a page that is *not* the last answered with its envelope, no records and an
 //!   end signal (`has_more: false` and no `links.next`; no `before_cursor`; no Genesys
-//!   `cursor`; realtime `pageCount` equal to the page asked for).
+//!   `cursor`; realtime `pageCount` equal to the page asked for). Only the first time the page
+//!   is asked for: asking again (as a client confirming a contradicting end does) gets it.
 //! - `fresh_cursor`: a page reached by a cursor answered with no records and a new cursor,
 //!   never handed out before, to the same position (the cursor carries a nonce). At 1.0 a
 //!   client that follows it never gets anywhere; at 0.1 it reaches everything.
@@ -296,7 +297,9 @@ impl Faults {
             duplicate: self.fires(FaultKind::DuplicateAcrossPages, key, n),
             repeat_cursor: self.fires(FaultKind::RepeatedCursor, key, n),
             empty_envelope: self.fires(FaultKind::EmptyEnvelope, key, n),
-            empty_page: self.fires(FaultKind::EmptyPage, key, n),
+            // Only the first time a page is asked for: a vendor that says "the end" every
+            // time looks exactly like the real end, so a client can only be asked to confirm.
+            empty_page: n == 0 && self.fires(FaultKind::EmptyPage, key, n),
             fresh_cursor: self.fires(FaultKind::FreshCursor, key, n),
             out_of_order: self.fires(FaultKind::OutOfOrder, key, n),
             huge_reset: self.fires(FaultKind::HugeRateLimitReset, key, n),

@@ -151,7 +151,7 @@ async fn a_rate_limit_that_resets_in_a_day_fails_at_once_and_says_so() {
         "{error:?}"
     );
     let message = error.to_string();
-    assert!(message.contains("86401 s"), "{message}");
+    assert!(message.contains("86401 s (about 24 h)"), "{message}");
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
