@@ -543,15 +543,17 @@ enum PageEnd {
 /// Where a realtime pass stands after `answer` (page `pass.page_number`, the pass having
 /// received `pass.received` records with it): the last page is the one whose number reaches
 /// `pageCount`; without a page count, the one that completes `total`, else the first empty
-/// page. The page size asked for is not a guide: vendors have served their own.
+/// page. The page size asked for is not a guide: vendors have served their own. No page
+/// within the page count is empty (the last one holds the remainder), so an empty one
+/// contradicts the count.
 fn pass_end(answer: &types::AuditRealtimeQueryResultsResponse, pass: &RealtimePass) -> PageEnd {
     let empty = answer.entities.is_empty();
+    let number = i64::from(pass.page_number);
     match (answer.page_count, answer.total) {
-        (Some(count), _) if i64::from(pass.page_number) >= i64::from(count) => PageEnd::Last,
-        (Some(count), _) if empty => PageEnd::Contradicts(format!(
-            "page {} of a realtime query was empty, though its `pageCount` is {count}",
-            pass.page_number
+        (Some(count), _) if empty && number <= i64::from(count) => PageEnd::Contradicts(format!(
+            "page {number} of a realtime query was empty, though its `pageCount` is {count}"
         )),
+        (Some(count), _) if number >= i64::from(count) => PageEnd::Last,
         (Some(_), _) => PageEnd::More,
         (None, Some(total)) if pass.received >= total.max(0) as u64 => PageEnd::Last,
         (None, Some(total)) if empty => PageEnd::Contradicts(format!(
@@ -754,6 +756,11 @@ mod tests {
         );
         assert!(matches!(
             pass_end(&answer(0, Some(3), None), &pass(2, 25)),
+            PageEnd::Contradicts(_)
+        ));
+        // The last page by the count, but empty: the count says it holds the remainder.
+        assert!(matches!(
+            pass_end(&answer(0, Some(3), None), &pass(3, 50)),
             PageEnd::Contradicts(_)
         ));
     }
