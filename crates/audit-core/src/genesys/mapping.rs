@@ -165,6 +165,7 @@ pub fn audit_event(
     record: &Recorded<AuditLogMessage>,
 ) -> AuditEvent {
     let mut event = map_record(tenant, stream, record);
+    crate::decode::mark(&mut event, record);
     event.raw = record.raw_json().clone();
     event
 }
@@ -177,6 +178,7 @@ pub fn audit_event_owned(
     record: Recorded<AuditLogMessage>,
 ) -> AuditEvent {
     let mut event = map_record(tenant, stream, &record);
+    crate::decode::mark(&mut event, &record);
     event.raw = record.into_parts().0;
     event
 }

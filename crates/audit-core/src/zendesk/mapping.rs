@@ -170,6 +170,7 @@ pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditE
     event.correlation_id = typed.ticket_id.map(|id| id.to_string());
     event.changes = events.iter().filter_map(change_of).collect();
     event.description = Some(summary(typed, &events));
+    crate::decode::mark(&mut event, audit);
     event
 }
 
@@ -401,6 +402,7 @@ fn summary(audit: &TicketAudit, events: &[TicketEvent]) -> String {
 /// ```
 pub fn audit_log_event(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent {
     let mut event = map_audit_log(tenant, record);
+    crate::decode::mark(&mut event, record);
     event.raw = record.raw_json().clone();
     event
 }
@@ -409,6 +411,7 @@ pub fn audit_log_event(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent 
 /// [`AuditEvent::raw`] instead of being copied (what the event streams use).
 pub fn audit_log_event_owned(tenant: &str, record: Recorded<AuditLog>) -> AuditEvent {
     let mut event = map_audit_log(tenant, &record);
+    crate::decode::mark(&mut event, &record);
     event.raw = record.into_parts().0;
     event
 }

@@ -4,6 +4,7 @@
 //! credential safety.
 
 mod auth;
+mod decode;
 mod query;
 mod realtime;
 mod retries;
