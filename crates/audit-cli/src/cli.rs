@@ -85,7 +85,12 @@ impl From<StreamArg> for StreamKind {
            or ZENDESK_OAUTH_TOKEN
   Genesys: GENESYS_REGION (or GENESYS_API_BASE_URL + GENESYS_LOGIN_BASE_URL),
            GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET
-With --all they come from the config file (see README).")]
+With --all they come from the config file (see README).
+
+Exit codes: 0 complete; 1 failed (run the same command again to continue); 2 usage mistake;
+3 complete, but some records did not decode as sent: they are written as received and marked
+with `decode_issue`, and the original bytes of those that were not UTF-8 text are in
+<out>.quarantine.ndjson (trail.quarantine.ndjson for standard output); 130 interrupted.")]
 pub struct ExportArgs {
     /// The stream to export.
     #[arg(value_enum, required_unless_present = "all", conflicts_with = "all")]

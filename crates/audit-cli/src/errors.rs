@@ -9,6 +9,8 @@ use audit_core::{Error as CoreError, Vendor};
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code of a usage mistake (bad flag, bad date, missing variable, bad config).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code of a complete run that quarantined records it could not decode.
+pub const EXIT_QUARANTINED: u8 = 3;
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 

@@ -10,6 +10,7 @@ pub mod export;
 pub mod ocsf;
 pub mod output;
 pub mod progress;
+pub mod quarantine;
 pub mod sources;
 pub mod state;
 pub mod summary;

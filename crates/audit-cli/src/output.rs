@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use audit_core::AuditEvent;
 
 use crate::ocsf::to_ocsf;
+use crate::quarantine::Quarantine;
 
 /// How each event is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -66,6 +67,10 @@ pub struct Output {
     bytes: u64,
     records: u64,
     line: Vec<u8>,
+    /// Where the original bytes of records that were not UTF-8 text go.
+    quarantine: Quarantine,
+    /// Records written by this run whose event has a `decode_issue`.
+    marked: u64,
 }
 
 impl Output {
@@ -77,6 +82,20 @@ impl Output {
         resume: Option<(u64, u64)>,
     ) -> Result<Self, OutputError> {
         let (bytes, records) = resume.unwrap_or((0, 0));
+        let quarantine = match path {
+            None => Quarantine::for_stdout(),
+            Some(path) => {
+                let quarantine = Quarantine::path_for(Some(path));
+                let shown = quarantine.display().to_string();
+                Quarantine::open(quarantine, resume.map(|(_, records)| records)).map_err(
+                    |source| OutputError::Io {
+                        action: "prepare the quarantine file",
+                        path: shown,
+                        source,
+                    },
+                )?
+            }
+        };
         let target = match path {
             None => Target::Stdout(BufWriter::new(io::stdout())),
             Some(path) => {
@@ -119,6 +138,8 @@ impl Output {
             bytes,
             records,
             line: Vec::with_capacity(4096),
+            quarantine,
+            marked: 0,
         })
     }
 
@@ -153,8 +174,35 @@ impl Output {
         self.records
     }
 
-    /// Writes one event as one line.
+    /// Records written by this run that did not decode as sent (`decode_issue`).
+    pub fn marked(&self) -> u64 {
+        self.marked
+    }
+
+    /// Records of this run whose original bytes went to the quarantine file.
+    pub fn quarantined(&self) -> u64 {
+        self.quarantine.count()
+    }
+
+    /// The quarantine file's path.
+    pub fn quarantine_path(&self) -> &Path {
+        self.quarantine.path()
+    }
+
+    /// Writes one event as one line (and its original bytes to the quarantine file, when it
+    /// has any).
     pub fn write_event(&mut self, event: &AuditEvent) -> Result<(), OutputError> {
+        if event.decode_issue.is_some() {
+            self.marked += 1;
+            let record = self.records;
+            self.quarantine
+                .write(record, event)
+                .map_err(|source| OutputError::Io {
+                    action: "write to",
+                    path: self.quarantine.path().display().to_string(),
+                    source,
+                })?;
+        }
         self.line.clear();
         match self.format {
             Format::Ndjson => event.write_json(&mut self.line),
@@ -171,14 +219,20 @@ impl Output {
         Ok(())
     }
 
-    /// Makes everything written so far durable: flushed, and for files fsynced. Returns the
-    /// position (bytes, records) the caller may now record in the state file.
+    /// Makes everything written so far durable: flushed, and for files fsynced, then the
+    /// quarantine file likewise. Returns the position (bytes, records) the caller may now
+    /// record in the state file.
     pub fn commit(&mut self) -> Result<(u64, u64), OutputError> {
         let result = match &mut self.target {
             Target::File { file, .. } => file.flush().and_then(|()| file.get_ref().sync_data()),
             Target::Stdout(out) => out.flush(),
         };
         result.map_err(|source| self.io_error("sync", source))?;
+        self.quarantine.commit().map_err(|source| OutputError::Io {
+            action: "sync",
+            path: self.quarantine.path().display().to_string(),
+            source,
+        })?;
         Ok((self.bytes, self.records))
     }
 
