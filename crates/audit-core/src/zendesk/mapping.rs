@@ -98,6 +98,7 @@ pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditE
     let native_id = typed
         .id
         .map(|id| id.to_string())
+        .or_else(|| crate::decode::id_from_text(audit))
         .unwrap_or_else(|| fallback_id(raw));
     let occurred_at = typed.created_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let events = TicketEvent::all_from_audit(raw);
@@ -423,6 +424,7 @@ fn map_audit_log(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent {
     let native_id = log
         .id
         .map(|id| id.to_string())
+        .or_else(|| crate::decode::id_from_text(record))
         .unwrap_or_else(|| fallback_id(record.raw()));
     let occurred_at = log.created_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let vendor_action = log.action.clone().unwrap_or_default();
