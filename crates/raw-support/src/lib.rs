@@ -77,15 +77,16 @@ pub async fn execute_traced(
     );
     async move {
         let started = Instant::now();
-        // Only the path and query: credentials travel in headers.
-        let page = match request.url().query() {
+        // Only the path and query (credentials travel in headers), and only when it may be
+        // needed.
+        let page = lossy::enabled().then(|| match request.url().query() {
             Some(query) => format!("{}?{query}", request.url().path()),
             None => request.url().path().to_string(),
-        };
+        });
         let result = match client.execute(request).await {
             Ok(response) if response.status().as_u16() >= 400 => json_error_body(response).await,
-            Ok(response) if lossy::enabled() => {
-                Ok(read_lossily(cap_body(response, max_body_bytes()), &page).await)
+            Ok(response) if let Some(page) = &page => {
+                Ok(read_lossily(cap_body(response, max_body_bytes()), page).await)
             }
             Ok(response) => Ok(cap_body(response, max_body_bytes())),
             Err(error) => Err(error),
