@@ -103,7 +103,9 @@ Exit codes:
   0    done: the window is complete in the output
   1    failed: run the same command again to continue where it stopped
   2    usage: a flag, path, config or state file was refused (nothing was written)
-  3    done, but some records could not be decoded and were quarantined
+  3    done, but some records did not decode as sent: they are written as received and
+       marked with `decode_issue`; the original bytes of those that were not UTF-8 text
+       are in <out>.quarantine.ndjson (trail.quarantine.ndjson for standard output)
   130  interrupted (Ctrl-C): what was written is committed; run again to continue")]
 pub struct ExportArgs {
     /// The stream to export.

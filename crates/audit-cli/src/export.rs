@@ -232,6 +232,12 @@ pub struct ExportReport {
     pub elapsed: Duration,
     /// The client's counters.
     pub stats: StatsSnapshot,
+    /// Records of this run that did not decode as sent, written marked with `decode_issue`.
+    pub marked: u64,
+    /// Of those, records whose original bytes (not UTF-8 text) went to the quarantine file.
+    pub quarantined: u64,
+    /// The quarantine file, when this run quarantined records.
+    pub quarantine: Option<String>,
 }
 
 /// Progress of the streams of a run, for a progress bar or log lines.
@@ -352,10 +358,13 @@ pub async fn run_export(
     progress.finish(&key);
     outcome?;
     committed?;
-    let total = committer
-        .output
-        .as_ref()
-        .map_or(first_records, Output::records);
+    let output = committer.output.as_ref();
+    let total = output.map_or(first_records, Output::records);
+    let marked = output.map_or(0, Output::marked);
+    let quarantined = output.map_or(0, Output::quarantined);
+    let quarantine = output
+        .filter(|_| quarantined > 0)
+        .map(|output| output.quarantine_path().display().to_string());
     Ok(ExportReport {
         key,
         stream: plan.stream,
@@ -364,6 +373,9 @@ pub async fn run_export(
         total,
         elapsed: started.elapsed(),
         stats: plan.source.stats(),
+        marked,
+        quarantined,
+        quarantine,
     })
 }
 

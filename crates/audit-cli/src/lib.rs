@@ -12,6 +12,7 @@ pub mod lock;
 pub mod ocsf;
 pub mod output;
 pub mod progress;
+pub mod quarantine;
 pub mod resume;
 pub mod sources;
 pub mod state;

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use audit_cli::cli::{Cli, Command};
-use audit_cli::errors::{CliError, EXIT_INTERRUPTED};
+use audit_cli::errors::{CliError, EXIT_INTERRUPTED, EXIT_QUARANTINED};
 use audit_cli::progress::{self, Verbosity};
 use audit_cli::sources::process_env;
 use audit_cli::{commands, demo, summary};
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         Err(error) => return fail(&CliError::failure(format!("cannot start: {error}"), None)),
     };
     match runtime.block_on(run(cli.command, progress, verbosity)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(error) => fail(&error),
     }
 }
@@ -52,11 +52,12 @@ fn fail(error: &CliError) -> ExitCode {
     ExitCode::from(error.code)
 }
 
+/// Runs `command`; the exit code of a run that did not fail (0, or [`EXIT_QUARANTINED`]).
 async fn run(
     command: Command,
     progress: Arc<progress::Progress>,
     verbosity: Verbosity,
-) -> Result<(), CliError> {
+) -> Result<u8, CliError> {
     let stop = stop_on_ctrl_c();
     let quiet = verbosity == Verbosity::Quiet;
     match command {
@@ -64,6 +65,11 @@ async fn run(
             let reports = commands::export(&args, &process_env, progress, stop).await?;
             if !quiet {
                 eprint!("{}", summary::render(&reports));
+            }
+            if let Some(issues) = summary::decode_issues(&reports) {
+                // Even with --quiet: the exit code alone would not say where the records are.
+                eprintln!("warning: {issues}");
+                return Ok(EXIT_QUARANTINED);
             }
         }
         Command::Count(args) => println!("{}", commands::count(&args, &process_env).await?),
@@ -90,7 +96,7 @@ async fn run(
             );
         }
     }
-    Ok(())
+    Ok(0)
 }
 
 /// Turns Ctrl-C (and SIGTERM, how services are stopped) into a stop request the exports honour

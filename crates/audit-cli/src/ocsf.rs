@@ -16,7 +16,8 @@
 //! Genesys role *assignments* stay in Entity Management: the record names the role but not
 //! reliably the user who received it, and User Access Management requires that user.
 //!
-//! Fields without an OCSF home go to `unmapped`; the vendor record is in `raw_data`.
+//! Fields without an OCSF home go to `unmapped` (`decode_issue` too, when the record did not
+//! decode as sent); the vendor record is in `raw_data`.
 
 use std::sync::LazyLock;
 
@@ -406,6 +407,10 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
     }
     if let Some(target) = target {
         unmapped.insert("target".into(), json!(target));
+    }
+    // The record did not decode as sent: the same mark as in NDJSON (`raw_data` is the record).
+    if let Some(issue) = &event.decode_issue {
+        unmapped.insert("decode_issue".into(), json!(issue));
     }
 
     let class_uid = class.uid();

@@ -3,7 +3,9 @@
 //! A file output knows how many bytes and records it holds. Resuming truncates the file to the
 //! position the state file recorded, dropping whatever a killed run wrote after its last
 //! commit (including a partial line), before appending again. A run whose write fails (a full
-//! disk) [rolls back](Output::roll_back) to its last commit itself.
+//! disk) [rolls back](Output::roll_back) to its last commit itself. Records that did not decode
+//! as sent carry their original bytes into a quarantine file beside the output
+//! ([`Quarantine`]), committed with it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
@@ -12,6 +14,7 @@ use std::path::{Path, PathBuf};
 use audit_core::AuditEvent;
 
 use crate::ocsf::to_ocsf;
+use crate::quarantine::Quarantine;
 
 /// How each event is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -69,6 +72,9 @@ pub struct Output {
     /// Bytes made durable by the last [`Output::commit`].
     committed: u64,
     line: Vec<u8>,
+    quarantine: Quarantine,
+    /// Records of this run written with a `decode_issue`.
+    marked: u64,
 }
 
 /// The path `path` names once symbolic links, `.` and `..` are resolved, whether or not the
@@ -103,6 +109,7 @@ impl Output {
                 Target::Stdout(BufWriter::new(io::stdout())),
                 format,
                 (bytes, records),
+                Quarantine::for_stdout(),
             ));
         };
         let file = OpenOptions::new()
@@ -147,14 +154,28 @@ impl Output {
         }
         file.set_len(bytes).map_err(io("truncate"))?;
         file.seek(SeekFrom::Start(bytes)).map_err(io("seek in"))?;
+        let quarantine_path = Quarantine::path_for(Some(path));
+        let quarantine =
+            Quarantine::open(quarantine_path.clone(), resume.map(|(_, records)| records)).map_err(
+                |source| OutputError::Io {
+                    action: "prepare the quarantine file",
+                    path: quarantine_path.display().to_string(),
+                    source,
+                },
+            )?;
         let target = Target::File {
             file: BufWriter::with_capacity(256 * 1024, file),
             path: path.to_path_buf(),
         };
-        Ok(Output::new(target, format, (bytes, records)))
+        Ok(Output::new(target, format, (bytes, records), quarantine))
     }
 
-    fn new(target: Target, format: Format, (bytes, records): (u64, u64)) -> Self {
+    fn new(
+        target: Target,
+        format: Format,
+        (bytes, records): (u64, u64),
+        quarantine: Quarantine,
+    ) -> Self {
         Output {
             target,
             format,
@@ -162,6 +183,8 @@ impl Output {
             records,
             committed: bytes,
             line: Vec::with_capacity(4096),
+            quarantine,
+            marked: 0,
         }
     }
 
@@ -214,8 +237,35 @@ impl Output {
         self.records
     }
 
-    /// Writes one event as one line.
+    /// Records written by this run that did not decode as sent (`decode_issue`).
+    pub fn marked(&self) -> u64 {
+        self.marked
+    }
+
+    /// Records of this run whose original bytes went to the quarantine file.
+    pub fn quarantined(&self) -> u64 {
+        self.quarantine.count()
+    }
+
+    /// The quarantine file's path.
+    pub fn quarantine_path(&self) -> &Path {
+        self.quarantine.path()
+    }
+
+    /// Writes one event as one line (and its original bytes to the quarantine file, when it
+    /// has any).
     pub fn write_event(&mut self, event: &AuditEvent) -> Result<(), OutputError> {
+        if event.decode_issue.is_some() {
+            self.marked += 1;
+            let record = self.records;
+            self.quarantine
+                .write(record, event)
+                .map_err(|source| OutputError::Io {
+                    action: "write to",
+                    path: self.quarantine.path().display().to_string(),
+                    source,
+                })?;
+        }
         self.line.clear();
         match self.format {
             Format::Ndjson => event.write_json(&mut self.line),
@@ -232,14 +282,20 @@ impl Output {
         Ok(())
     }
 
-    /// Makes everything written so far durable: flushed, and for files fsynced. Returns the
-    /// position (bytes, records) the caller may now record in the state file.
+    /// Makes everything written so far durable: flushed, and for files fsynced, then the
+    /// quarantine file likewise. Returns the position (bytes, records) the caller may now
+    /// record in the state file.
     pub fn commit(&mut self) -> Result<(u64, u64), OutputError> {
         let result = match &mut self.target {
             Target::File { file, .. } => file.flush().and_then(|()| file.get_ref().sync_data()),
             Target::Stdout(out) => out.flush(),
         };
         result.map_err(|source| self.io_error("sync", source))?;
+        self.quarantine.commit().map_err(|source| OutputError::Io {
+            action: "sync",
+            path: self.quarantine.path().display().to_string(),
+            source,
+        })?;
         self.committed = self.bytes;
         Ok((self.bytes, self.records))
     }

@@ -67,6 +67,33 @@ pub fn render(reports: &[ExportReport]) -> String {
     out
 }
 
+/// What the summary adds when records did not decode as sent (`None` when every record did):
+/// one line per stream, saying how many were marked and where the quarantined ones are. Such a
+/// run exits with [`crate::errors::EXIT_QUARANTINED`].
+pub fn decode_issues(reports: &[ExportReport]) -> Option<String> {
+    let lines: Vec<String> = reports
+        .iter()
+        .filter(|r| r.marked > 0)
+        .map(|r| {
+            let mut line = format!(
+                "{}: {} record(s) did not decode as sent; they are written as received, marked \
+                 with `decode_issue`",
+                r.key, r.marked
+            );
+            if let Some(quarantine) = &r.quarantine {
+                let _ = write!(
+                    line,
+                    "; {} of them were not UTF-8 text: written from a lossy copy, their original \
+                     bytes are in {quarantine}",
+                    r.quarantined
+                );
+            }
+            line
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
 fn seconds(duration: Duration) -> String {
     format!("{:.1}s", duration.as_secs_f64())
 }

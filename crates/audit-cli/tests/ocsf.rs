@@ -226,6 +226,20 @@ fn metadata_and_raw_data_carry_the_source() {
 }
 
 #[test]
+fn a_record_that_did_not_decode_as_sent_carries_its_mark_and_its_record_verbatim() {
+    let text = r#"{"id":4242,"action":"login","actor_name":"Ann \ud800"}"#;
+    let mut e = event(StreamKind::ZendeskAuditLogs, "login", None);
+    e.raw = serde_json::from_str(text).unwrap();
+    e.decode_issue = Some("1 lone surrogate escape(s) read as U+FFFD".into());
+    let (_, _, rendered) = render(&e);
+    assert_eq!(rendered["unmapped"]["decode_issue"], json!(e.decode_issue));
+    assert_eq!(rendered["raw_data"], text, "the record as sent");
+    let plain = event(StreamKind::ZendeskAuditLogs, "login", None);
+    let (_, _, rendered) = render(&plain);
+    assert!(rendered["unmapped"].get("decode_issue").is_none());
+}
+
+#[test]
 fn an_event_without_a_target_still_satisfies_its_class() {
     let e = event(StreamKind::ZendeskAuditLogs, "login", None);
     let (class, _, rendered) = render(&e);

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-pub use raw_support::RawJson;
+pub use raw_support::{Quarantined, RawJson};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -65,6 +65,21 @@ pub struct AuditEvent {
     /// without parsing it.
     #[schemars(with = "Value", description = "The vendor record, untouched.")]
     pub raw: RawJson,
+    /// Set when the vendor record did not decode as the vendor's schema says, so the fields
+    /// above were read from a repaired copy of it (a lone surrogate escape read as U+FFFD, a
+    /// number beyond the range of f64 or a field of the wrong type read as null, bytes that
+    /// are not UTF-8 replaced by U+FFFD); says what was repaired. `raw` is still the record
+    /// as sent, except when its bytes were not UTF-8: `raw` then holds a lossy copy, and the
+    /// original bytes are kept apart (`trail` writes them to `<out>.quarantine.ndjson`).
+    /// Omitted when the record decoded as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_issue: Option<String>,
+    /// The record's bytes as received, with the page and position they were read at, when they
+    /// were not UTF-8 text (`raw` then holds a lossy copy). Not part of the event's JSON: an
+    /// exporter writes them to a quarantine file of their own.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub quarantined: Option<Box<Quarantined>>,
 }
 
 impl AuditEvent {
@@ -104,6 +119,8 @@ impl AuditEvent {
             description: None,
             correlation_id: None,
             raw: raw.into(),
+            decode_issue: None,
+            quarantined: None,
         }
     }
 

@@ -85,6 +85,7 @@
 #![deny(missing_docs)]
 
 pub mod checkpoint;
+mod decode;
 pub mod error;
 pub mod event;
 pub mod genesys;
@@ -99,8 +100,8 @@ pub mod zendesk;
 pub use checkpoint::{Boundary, Checkpoint, PageToken, Position};
 pub use error::{Error, ErrorBody, GiveUpReason, TransportKind, VendorDetail};
 pub use event::{
-    Action, Actor, ActorKind, AuditEvent, Change, Outcome, RawJson, RecordKind, Source, StreamKind,
-    Target, Vendor, audit_event_schema,
+    Action, Actor, ActorKind, AuditEvent, Change, Outcome, Quarantined, RawJson, RecordKind,
+    Source, StreamKind, Target, Vendor, audit_event_schema,
 };
 pub use http::{BaseUrl, HttpConfig};
 pub use pacing::PacingConfig;

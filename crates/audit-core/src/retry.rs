@@ -220,6 +220,10 @@ pub(crate) struct Operation {
     /// Whether a 401 is transient: set after the caller has replaced a refused token, so a
     /// refusal of the fresh one is retried with backoff (with that token) instead of failing.
     pub(crate) unauthorized_is_transient: bool,
+    /// Whether a body that is not UTF-8 text is asked for again and read from a lossy copy
+    /// (`raw_support::with_lossy_bodies`), its records that held invalid bytes marked and
+    /// their bytes kept. Off for an answer whose records are not decoded inside the call.
+    pub(crate) lossy_bodies: bool,
 }
 
 impl Operation {
@@ -229,7 +233,16 @@ impl Operation {
             name,
             idempotent: true,
             unauthorized_is_transient: false,
+            lossy_bodies: true,
         }
+    }
+
+    /// The same operation, with a body that is not UTF-8 text a decoding failure like any
+    /// other (for an answer whose records are decoded after the call, where they could not
+    /// be marked).
+    pub(crate) const fn without_lossy_bodies(mut self) -> Self {
+        self.lossy_bodies = false;
+        self
     }
 
     /// The same operation, with 401s retried with backoff (a refused request was not
@@ -245,6 +258,7 @@ impl Operation {
             name,
             idempotent: false,
             unauthorized_is_transient: false,
+            lossy_bodies: true,
         }
     }
 }
@@ -402,6 +416,7 @@ impl Retrier {
         let mut attempts = 0u32;
         let mut waited = Duration::ZERO;
         let mut retry_waited = Duration::ZERO;
+        let mut lossy = false;
         loop {
             attempts += 1;
             let (permit, paced) = match self.pacer.acquire(self.policy.max_retry_after).await {
@@ -418,23 +433,43 @@ impl Retrier {
             waited += paced;
             self.stats.waited_pacing(paced);
             self.stats.request();
-            let failure =
-                match raw_support::with_max_body_bytes(self.max_body_bytes, attempt()).await {
-                    Ok(response) => {
-                        permit.observe(response.headers());
-                        match check(&response) {
-                            Ok(()) => return Ok(response),
-                            Err(error) => Failure::transient(error),
-                        }
+            let call = raw_support::with_max_body_bytes(self.max_body_bytes, attempt());
+            let result = if lossy {
+                raw_support::with_lossy_bodies(call).await
+            } else {
+                call.await
+            };
+            let failure = match result {
+                // A body that is not UTF-8 text: no single record may stop an export, so
+                // the page is asked for again at once and read from a lossy copy.
+                Err(RawError::InvalidResponsePayload(body, error))
+                    if operation.lossy_bodies && !lossy && std::str::from_utf8(&body).is_err() =>
+                {
+                    drop(permit);
+                    tracing::warn!(
+                        operation = operation.name,
+                        %error,
+                        "the answer is not UTF-8 text; asking again to read it from a lossy \
+                         copy and quarantine the records it cannot hold"
+                    );
+                    lossy = true;
+                    continue;
+                }
+                Ok(response) => {
+                    permit.observe(response.headers());
+                    match check(&response) {
+                        Ok(()) => return Ok(response),
+                        Err(error) => Failure::transient(error),
                     }
-                    Err(raw) => {
-                        match raw_headers(&raw) {
-                            Some(headers) => permit.observe(headers),
-                            None => drop(permit),
-                        }
-                        self.classify(operation, raw)
+                }
+                Err(raw) => {
+                    match raw_headers(&raw) {
+                        Some(headers) => permit.observe(headers),
+                        None => drop(permit),
                     }
-                };
+                    self.classify(operation, raw)
+                }
+            };
             let rate_limited = failure.status == Some(429);
             if rate_limited {
                 self.stats.rate_limited();

@@ -13,6 +13,9 @@
 //! - [`cap_body`] (called by [`execute_traced`] on every success): a body larger than the cap
 //!   in force ([`with_max_body_bytes`], default [`DEFAULT_MAX_BODY_BYTES`]), or one that never
 //!   ends, is refused with [`BodyTooLarge`] after at most the cap was read.
+//! - [`with_lossy_bodies`]: inside it, [`execute_traced`] reads a success body that is not
+//!   UTF-8 text from a lossy copy and notes the records that held invalid bytes, which the
+//!   page's [`Recorded`] records then carry as their [`Quarantined`] bytes.
 //! - [`json_error_body`] (called by [`execute_traced`]): gateways and some vendor endpoints
 //!   answer errors with HTML, plain text or nothing at all. progenitor parses every error body
 //!   as the spec's error schema and, when that fails, reports `InvalidResponsePayload` *without
@@ -24,15 +27,18 @@
 #![deny(missing_docs)]
 
 mod body_cap;
+mod lossy;
 mod raw_json;
 mod recorded;
+mod repair;
 
 pub use body_cap::{
     BodyTooLarge, DEFAULT_MAX_BODY_BYTES, body_too_large, cap_body, max_body_bytes,
     with_max_body_bytes,
 };
+pub use lossy::with_lossy_bodies;
 pub use raw_json::{RawJson, write_verbatim};
-pub use recorded::Recorded;
+pub use recorded::{DecodeIssue, Quarantined, Recorded};
 
 use std::time::Instant;
 
@@ -71,8 +77,17 @@ pub async fn execute_traced(
     );
     async move {
         let started = Instant::now();
+        // Only the path and query (credentials travel in headers), and only when it may be
+        // needed.
+        let page = lossy::enabled().then(|| match request.url().query() {
+            Some(query) => format!("{}?{query}", request.url().path()),
+            None => request.url().path().to_string(),
+        });
         let result = match client.execute(request).await {
             Ok(response) if response.status().as_u16() >= 400 => json_error_body(response).await,
+            Ok(response) if let Some(page) = &page => {
+                Ok(read_lossily(cap_body(response, max_body_bytes()), page).await)
+            }
             Ok(response) => Ok(cap_body(response, max_body_bytes())),
             Err(error) => Err(error),
         };
@@ -87,6 +102,29 @@ pub async fn execute_traced(
     }
     .instrument(span)
     .await
+}
+
+/// `response` with its body read whole and made UTF-8 text (see [`with_lossy_bodies`]). A body
+/// that cannot be read is handed on as the same failure, to be met when it is decoded.
+async fn read_lossily(response: reqwest::Response, page: &str) -> reqwest::Response {
+    let status = response.status();
+    let version = response.version();
+    let mut headers = response.headers().clone();
+    let body = match response.bytes().await {
+        Ok(body) => {
+            let body = lossy::lossy_body(body, page);
+            headers.insert(reqwest::header::CONTENT_LENGTH, body.len().into());
+            reqwest::Body::from(body)
+        }
+        Err(error) => reqwest::Body::wrap_stream(futures::stream::once(async move {
+            Err::<bytes::Bytes, _>(error)
+        })),
+    };
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    reqwest::Response::from(rebuilt)
 }
 
 /// Returns `response` unchanged unless it is an error whose body is not a JSON object; such a

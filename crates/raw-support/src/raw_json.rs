@@ -69,6 +69,28 @@ impl RawJson {
         self.text.get()
     }
 
+    /// The JSON text of the member `key` of this object, as it arrived; `None` when this is
+    /// not an object or has no such member. It reads nothing but the text, so it gives what a
+    /// [`Value`] cannot hold exactly, such as an integer beyond 64 bits.
+    ///
+    /// ```
+    /// use raw_support::RawJson;
+    ///
+    /// let raw: RawJson = serde_json::from_str(r#"{"id": 18446744073709551616, "a": "\ud800"}"#).unwrap();
+    /// assert_eq!(raw.member_json("id"), Some("18446744073709551616"));
+    /// assert_eq!(raw.member_json("a"), Some(r#""\ud800""#));
+    /// assert_eq!(raw.member_json("b"), None);
+    /// ```
+    pub fn member_json(&self, key: &str) -> Option<&str> {
+        let members: Vec<(String, &RawValue)> =
+            serde_json::from_str::<Members<'_>>(self.json()).ok()?.0;
+        members
+            .into_iter()
+            .rev()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.get())
+    }
+
     /// The value, parsed on first use.
     pub fn value(&self) -> &Value {
         self.value.get_or_init(|| parse(self.text.get()))
@@ -83,10 +105,42 @@ impl RawJson {
 }
 
 /// `text` as a `Value`. The text was checked as JSON when it was read; what can still fail to
-/// parse is a number beyond `f64` (`1e400`), which `Value` cannot hold: such a text is kept as
-/// a string.
+/// parse is legal JSON that `Value` cannot hold — a lone surrogate escape (`"\ud800"`), a
+/// number beyond `f64` (`1e400`) — which is read from a repaired copy (U+FFFD, `null`; see
+/// [`crate::repair`]), and text nested too deeply, which is kept as a string.
 fn parse(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+    serde_json::from_str(text).unwrap_or_else(|_| {
+        crate::repair::repair(text)
+            .and_then(|(repaired, _)| serde_json::from_str(&repaired).ok())
+            .unwrap_or_else(|| Value::String(text.to_string()))
+    })
+}
+
+/// An object's members as text, in order (duplicates kept: the last one wins, as in a
+/// [`Value`]).
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Members<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visit(std::marker::PhantomData))
+    }
 }
 
 impl From<Value> for RawJson {
@@ -268,9 +322,13 @@ mod tests {
     }
 
     #[test]
-    fn a_number_beyond_f64_is_kept_as_text() {
-        let raw: RawJson = serde_json::from_str("[1e400]").unwrap();
-        assert_eq!(raw.json(), "[1e400]");
-        assert_eq!(*raw, Value::String("[1e400]".into()));
+    fn legal_json_a_value_cannot_hold_is_kept_as_text_and_read_repaired() {
+        let text = r#"[1e400, "a\ud800"]"#;
+        let raw: RawJson = serde_json::from_str(text).unwrap();
+        assert_eq!(raw.json(), text);
+        assert_eq!(*raw, json!([null, "a\u{FFFD}"]));
+        let mut line = Vec::new();
+        write_verbatim(&mut line, &raw).unwrap();
+        assert_eq!(line, text.as_bytes());
     }
 }

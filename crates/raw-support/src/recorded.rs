@@ -33,10 +33,59 @@ use crate::RawJson;
 /// assert_eq!(record.raw()["brand_new_field"], serde_json::Value::Null);
 /// assert_eq!(serde_json::to_string(&record).unwrap(), r#"{"id":7,"brand_new_field":null}"#);
 /// ```
+///
+/// A record whose typed view does not decode as sent still decodes, marked with a
+/// [`DecodeIssue`] (see [`from_json`](Recorded::from_json)):
+///
+/// ```
+/// # use raw_support::Recorded;
+/// # #[derive(serde::Deserialize)]
+/// # struct Log { id: Option<i64>, actor: Option<String> }
+/// let text = r#"{"id": 18446744073709551616, "actor": "Ann\ud800"}"#;
+/// let record: Recorded<Log> = serde_json::from_str(text).unwrap();
+/// assert_eq!(record.raw_json().json(), text, "kept verbatim");
+/// assert_eq!(record.id, None, "beyond i64: read as null");
+/// assert_eq!(record.actor.as_deref(), Some("Ann\u{FFFD}"));
+/// assert!(record.decode_issue().unwrap().message.contains("`id`"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recorded<T> {
     raw: RawJson,
     typed: T,
+    issue: Option<Box<DecodeIssue>>,
+}
+
+/// Why a record's typed view is not exactly what the vendor sent: it was decoded from a
+/// repaired copy of the record. The record itself ([`Recorded::raw_json`]) is kept as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeIssue {
+    /// What was repaired, in words (for people: its wording may change).
+    pub message: String,
+    /// The record's bytes as they arrived, when they were not UTF-8 text (the record's
+    /// [`RawJson`] then holds a lossy copy, invalid sequences replaced by U+FFFD).
+    pub quarantined: Option<Quarantined>,
+}
+
+/// The original bytes of a record that was not UTF-8 text, and where it was read.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// The page's request: its path and query (never a credential: those travel in headers).
+    pub page: String,
+    /// The record's position in the page's list of records, from 0.
+    pub position: usize,
+    /// The record's bytes, exactly as received.
+    pub bytes: Vec<u8>,
+}
+
+/// Shows the page, position and length, not the bytes.
+impl std::fmt::Debug for Quarantined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Quarantined")
+            .field("page", &self.page)
+            .field("position", &self.position)
+            .field("bytes", &format_args!("[{} bytes]", self.bytes.len()))
+            .finish()
+    }
 }
 
 impl<T> Recorded<T> {
@@ -55,9 +104,29 @@ impl<T> Recorded<T> {
         &self.typed
     }
 
+    /// Why the typed view is not exactly the record as sent, if it is not.
+    pub fn decode_issue(&self) -> Option<&DecodeIssue> {
+        self.issue.as_deref()
+    }
+
     /// Both halves, by value.
     pub fn into_parts(self) -> (RawJson, T) {
         (self.raw, self.typed)
+    }
+
+    fn add_issue(&mut self, message: String, quarantined: Option<Quarantined>) {
+        match &mut self.issue {
+            Some(issue) => {
+                issue.message = format!("{message}; {}", issue.message);
+                issue.quarantined = quarantined.or(issue.quarantined.take());
+            }
+            None => {
+                self.issue = Some(Box::new(DecodeIssue {
+                    message,
+                    quarantined,
+                }))
+            }
+        }
     }
 }
 
@@ -73,15 +142,115 @@ impl<T: DeserializeOwned> Recorded<T> {
     }
 
     /// [`from_raw`](Recorded::from_raw) for JSON text: the typed view is decoded from the
-    /// text, and no [`Value`] is built unless the record has `null`s where they are refused.
+    /// text, and no [`Value`] is built unless the record does not decode as it is.
+    ///
+    /// No single record can stop an export, so a record that still does not decode is read
+    /// from a repaired copy, and marked with a [`DecodeIssue`] saying what was repaired: lone
+    /// surrogate escapes read as U+FFFD, numbers beyond `f64` as `null` (legal JSON that
+    /// `serde_json` cannot hold), then every member (at any depth of objects) whose value does
+    /// not fit the typed view (a type mismatch, an integer beyond 64 bits) as `null`. The
+    /// record's text is kept as sent. Only a record that is not a JSON object, or whose
+    /// typed view does not decode even from `{}`, fails.
     pub fn from_json(raw: RawJson) -> Result<Self, serde_json::Error> {
         match serde_json::from_str::<T>(raw.json()) {
-            Ok(typed) => Ok(Recorded { raw, typed }),
-            Err(error) => match T::deserialize(&without_nulls(raw.value())) {
-                Ok(typed) => Ok(Recorded { raw, typed }),
-                Err(_) => Err(error),
-            },
+            Ok(typed) => Ok(Recorded {
+                raw,
+                typed,
+                issue: None,
+            }),
+            Err(error) => Self::from_repaired(raw, error),
         }
+    }
+
+    /// The slow path of [`from_json`](Recorded::from_json), for records that do not decode
+    /// as sent.
+    #[cold]
+    fn from_repaired(raw: RawJson, error: serde_json::Error) -> Result<Self, serde_json::Error> {
+        // `value()` reads the repaired copy when the text has anything to repair.
+        let value = without_nulls(raw.value());
+        let mut repairs = match crate::repair::repair(raw.json()) {
+            Some((_, repairs)) => repairs.describe(),
+            None => Vec::new(),
+        };
+        let typed = match T::deserialize(&value) {
+            Ok(typed) => typed,
+            Err(_) => {
+                let (typed, unfit) = fit::<T>(&value).ok_or(error)?;
+                repairs.extend(unfit);
+                typed
+            }
+        };
+        let issue = (!repairs.is_empty()).then(|| {
+            Box::new(DecodeIssue {
+                message: format!(
+                    "the record does not decode as sent; its typed view was read from a repaired \
+                     copy: {}",
+                    repairs.join("; ")
+                ),
+                quarantined: None,
+            })
+        });
+        Ok(Recorded { raw, typed, issue })
+    }
+}
+
+/// The typed view of `record` (an object) with every member that does not fit it left out
+/// (which the optional fields read as `null`), and the members left out in words; `None` when
+/// `record` is not an object or `T` does not decode even from `{}`.
+///
+/// Members are added one at a time to a copy that decodes, and one that makes the copy fail
+/// is left out, or for an object, added as `{}` and filled the same way. This decodes the
+/// record once per member: slow, and only for records that failed every other way.
+fn fit<T: DeserializeOwned>(record: &Value) -> Option<(T, Vec<String>)> {
+    let Value::Object(members) = record else {
+        return None;
+    };
+    let mut copy = Value::Object(serde_json::Map::new());
+    T::deserialize(&copy).ok()?;
+    let mut unfit = Vec::new();
+    fill::<T>(&mut copy, &mut Vec::new(), members, &mut unfit);
+    let typed = T::deserialize(&copy).ok()?;
+    Some((typed, unfit))
+}
+
+/// Adds `members` to the object at `path` in `copy`, leaving out those that do not fit.
+fn fill<T: DeserializeOwned>(
+    copy: &mut Value,
+    path: &mut Vec<String>,
+    members: &serde_json::Map<String, Value>,
+    unfit: &mut Vec<String>,
+) {
+    fn object_at<'v>(
+        copy: &'v mut Value,
+        path: &[String],
+    ) -> &'v mut serde_json::Map<String, Value> {
+        let mut at = copy;
+        for key in path {
+            at = at.get_mut(key).expect("the path was built in the copy");
+        }
+        at.as_object_mut().expect("the path leads to an object")
+    }
+    for (key, value) in members {
+        object_at(copy, path).insert(key.clone(), value.clone());
+        let Err(error) = T::deserialize(&*copy) else {
+            continue;
+        };
+        if let Value::Object(inner) = value {
+            object_at(copy, path).insert(key.clone(), Value::Object(serde_json::Map::new()));
+            if T::deserialize(&*copy).is_ok() {
+                path.push(key.clone());
+                fill::<T>(copy, path, inner, unfit);
+                path.pop();
+                continue;
+            }
+        }
+        object_at(copy, path).shift_remove(key);
+        let mut name = path.join(".");
+        if !name.is_empty() {
+            name.push('.');
+        }
+        name.push_str(key);
+        unfit.push(format!("`{name}` read as null ({error})"));
     }
 }
 
@@ -116,7 +285,19 @@ impl<T> Deref for Recorded<T> {
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Recorded<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = Box::<RawValue>::deserialize(deserializer)?;
-        Recorded::from_json(RawJson::from_raw_value(text)).map_err(D::Error::custom)
+        // Only a page read from a lossy copy (see `crate::lossy`) has records to claim.
+        let quarantined = crate::lossy::claim(text.get());
+        let mut record =
+            Recorded::<T>::from_json(RawJson::from_raw_value(text)).map_err(D::Error::custom)?;
+        if let Some(quarantined) = quarantined {
+            record.add_issue(
+                "the record was not UTF-8 text: it was read from a copy with each invalid \
+                 byte sequence replaced by U+FFFD, and its bytes as received are quarantined"
+                    .into(),
+                Some(quarantined),
+            );
+        }
+        Ok(record)
     }
 }
 
@@ -140,6 +321,9 @@ mod tests {
         remote_ip: Vec<String>,
         #[serde(default)]
         context: std::collections::HashMap<String, String>,
+        /// Unknown members, as the generated types keep them.
+        #[serde(flatten)]
+        _extra: serde_json::Map<String, Value>,
     }
 
     #[test]
@@ -167,8 +351,60 @@ mod tests {
     }
 
     #[test]
-    fn a_record_that_is_wrong_for_another_reason_still_fails() {
-        let error = Recorded::<Message>::from_raw(json!({"id": 7})).unwrap_err();
-        assert!(error.to_string().contains("expected a string"), "{error}");
+    fn a_record_that_does_not_fit_is_read_with_the_unfit_members_as_null_and_marked() {
+        let record = Recorded::<Message>::from_raw(json!({"id": 7, "remote_ip": ["a"]})).unwrap();
+        assert_eq!(record.id, None);
+        assert_eq!(record.remote_ip, ["a"]);
+        let issue = record.decode_issue().unwrap();
+        assert!(issue.message.contains("`id` read as null"), "{issue:?}");
+        assert!(issue.message.contains("expected a string"), "{issue:?}");
+        assert_eq!(record.raw(), &json!({"id": 7, "remote_ip": ["a"]}));
+    }
+
+    #[test]
+    fn unfit_members_of_nested_objects_are_left_out_one_by_one() {
+        let record =
+            Recorded::<Message>::from_raw(json!({"context": {"k": 1, "j": "v"}, "id": "x"}))
+                .unwrap();
+        assert_eq!(record.id.as_deref(), Some("x"));
+        assert_eq!(record.context.get("j").map(String::as_str), Some("v"));
+        let issue = record.decode_issue().unwrap();
+        assert!(
+            issue.message.contains("`context.k` read as null"),
+            "{issue:?}"
+        );
+    }
+
+    #[test]
+    fn legal_json_serde_json_cannot_hold_is_read_repaired_and_kept_verbatim() {
+        for (text, said) in [
+            (r#"{"id": "a\ud800b"}"#, "lone surrogate"),
+            (
+                r#"{"id": "a", "unknown": 1e400}"#,
+                "beyond the range of f64",
+            ),
+        ] {
+            let record: Recorded<Message> = serde_json::from_str(text).unwrap();
+            assert_eq!(record.raw_json().json(), text);
+            assert!(record.id.as_deref().unwrap().starts_with('a'));
+            let issue = record.decode_issue().unwrap();
+            assert!(issue.message.contains(said), "{issue:?}");
+            assert_eq!(issue.quarantined, None);
+        }
+        let record: Recorded<Message> = serde_json::from_str(r#"{"id": "a\ud800b"}"#).unwrap();
+        assert_eq!(record.id.as_deref(), Some("a\u{FFFD}b"));
+    }
+
+    #[test]
+    fn a_good_record_has_no_issue_and_nulls_alone_are_no_issue() {
+        let record: Recorded<Message> =
+            serde_json::from_str(r#"{"id": "a", "remote_ip": null}"#).unwrap();
+        assert_eq!(record.decode_issue(), None);
+    }
+
+    #[test]
+    fn only_a_record_that_is_not_an_object_still_fails() {
+        let error = serde_json::from_str::<Recorded<Message>>(r#""a record""#).unwrap_err();
+        assert!(error.to_string().contains("expected struct"), "{error}");
     }
 }

@@ -125,9 +125,12 @@ pub fn occurred_at(record: &Recorded<AuditLogMessage>) -> Option<DateTime<Utc>> 
     })
 }
 
-/// The record's native id: its `id`, or a stable `no-id-…` hash of the record.
+/// The record's native id: its `id` (as its text says when the typed view could not hold it,
+/// a number say), or a stable `no-id-…` hash of the record.
 pub fn native_id(record: &Recorded<AuditLogMessage>) -> String {
-    non_empty(record.id.as_deref()).unwrap_or_else(|| fallback_native_id(record.raw()))
+    non_empty(record.id.as_deref())
+        .or_else(|| crate::decode::id_from_text(record))
+        .unwrap_or_else(|| fallback_native_id(record.raw()))
 }
 
 fn strings(values: &[String]) -> Value {
@@ -165,6 +168,7 @@ pub fn audit_event(
     record: &Recorded<AuditLogMessage>,
 ) -> AuditEvent {
     let mut event = map_record(tenant, stream, record);
+    crate::decode::mark(&mut event, record);
     event.raw = record.raw_json().clone();
     event
 }
@@ -177,6 +181,7 @@ pub fn audit_event_owned(
     record: Recorded<AuditLogMessage>,
 ) -> AuditEvent {
     let mut event = map_record(tenant, stream, &record);
+    crate::decode::mark(&mut event, &record);
     event.raw = record.into_parts().0;
     event
 }

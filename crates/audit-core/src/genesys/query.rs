@@ -67,7 +67,8 @@ use crate::window::{StreamOptions, Window};
 const SUBMIT: Operation = Operation::read("post_audits_query");
 const STATUS: Operation = Operation::read("get_audits_query_transaction_id");
 const RESULTS: Operation = Operation::read("get_audits_query_transaction_id_results");
-const DOWNLOAD: Operation = Operation::read("download_audit_query_results");
+// Its records are decoded after the call (from a `Value`), where they could not be marked.
+const DOWNLOAD: Operation = Operation::read("download_audit_query_results").without_lossy_bodies();
 const STREAM: &str = "genesys-audits";
 
 /// The largest `pageSize` of the results operation.

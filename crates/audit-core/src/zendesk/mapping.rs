@@ -98,6 +98,7 @@ pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditE
     let native_id = typed
         .id
         .map(|id| id.to_string())
+        .or_else(|| crate::decode::id_from_text(audit))
         .unwrap_or_else(|| fallback_id(raw));
     let occurred_at = typed.created_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let events = TicketEvent::all_from_audit(raw);
@@ -171,6 +172,7 @@ pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditE
     event.correlation_id = typed.ticket_id.map(|id| id.to_string());
     event.changes = events.iter().filter_map(change_of).collect();
     event.description = Some(summary(typed, &events));
+    crate::decode::mark(&mut event, audit);
     event
 }
 
@@ -402,6 +404,7 @@ fn summary(audit: &TicketAudit, events: &[TicketEvent]) -> String {
 /// ```
 pub fn audit_log_event(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent {
     let mut event = map_audit_log(tenant, record);
+    crate::decode::mark(&mut event, record);
     event.raw = record.raw_json().clone();
     event
 }
@@ -410,6 +413,7 @@ pub fn audit_log_event(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent 
 /// [`AuditEvent::raw`] instead of being copied (what the event streams use).
 pub fn audit_log_event_owned(tenant: &str, record: Recorded<AuditLog>) -> AuditEvent {
     let mut event = map_audit_log(tenant, &record);
+    crate::decode::mark(&mut event, &record);
     event.raw = record.into_parts().0;
     event
 }
@@ -421,6 +425,7 @@ fn map_audit_log(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent {
     let native_id = log
         .id
         .map(|id| id.to_string())
+        .or_else(|| crate::decode::id_from_text(record))
         .unwrap_or_else(|| fallback_id(record.raw()));
     let occurred_at = log.created_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let vendor_action = log.action.clone().unwrap_or_default();

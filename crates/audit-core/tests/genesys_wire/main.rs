@@ -5,6 +5,7 @@
 
 mod anomalies;
 mod auth;
+mod decode;
 mod query;
 mod realtime;
 mod retries;

@@ -3,6 +3,7 @@
 
 mod anomalies;
 mod audit_logs;
+mod decode;
 mod retries;
 mod security;
 mod support;
