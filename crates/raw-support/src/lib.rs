@@ -26,6 +26,7 @@
 mod body_cap;
 mod raw_json;
 mod recorded;
+mod secret;
 
 pub use body_cap::{
     BodyTooLarge, DEFAULT_MAX_BODY_BYTES, body_too_large, cap_body, max_body_bytes,
@@ -33,6 +34,7 @@ pub use body_cap::{
 };
 pub use raw_json::{RawJson, write_verbatim};
 pub use recorded::Recorded;
+pub use secret::Secret;
 
 use std::time::Instant;
 
