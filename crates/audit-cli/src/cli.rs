@@ -81,8 +81,13 @@ impl From<StreamArg> for StreamKind {
 /// `trail export`.
 #[derive(Debug, Args)]
 #[command(after_help = "Credentials come from the environment:
-  Zendesk: ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL), ZENDESK_EMAIL + ZENDESK_API_TOKEN,
-           or ZENDESK_OAUTH_TOKEN
+  Zendesk: ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL), and one of:
+           ZENDESK_CLIENT_ID + ZENDESK_CLIENT_SECRET (+ ZENDESK_OAUTH_SCOPES, space separated)
+             OAuth client credentials, renewed automatically (recommended);
+           the same + ZENDESK_TOKEN_STORE (+ ZENDESK_REFRESH_TOKEN): a rotating refresh
+             token, kept in that file;
+           ZENDESK_OAUTH_TOKEN: a static OAuth access token;
+           ZENDESK_EMAIL + ZENDESK_API_TOKEN: an API token (switched off on 2027-04-30)
   Genesys: GENESYS_REGION (or GENESYS_API_BASE_URL + GENESYS_LOGIN_BASE_URL),
            GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET
 With --all they come from the config file (see README).")]

@@ -2,6 +2,7 @@
 //! retries and pacing on tokio's paused clock, checkpoints and resume, and credential safety.
 
 mod audit_logs;
+mod oauth;
 mod retries;
 mod security;
 mod support;
