@@ -134,8 +134,12 @@ impl Found {
             .map(|(n, _)| n.clone())
             .or_else(|| self.client_secret.as_ref().map(|(n, _)| n.clone()));
         let schemes: Vec<String> = [
-            self.oauth_token.as_ref().map(|(n, _)| format!("{n} (a static OAuth token)")),
-            self.api_token.as_ref().map(|(n, _)| format!("{n} (an API token)")),
+            self.oauth_token
+                .as_ref()
+                .map(|(n, _)| format!("{n} (a static OAuth token)")),
+            self.api_token
+                .as_ref()
+                .map(|(n, _)| format!("{n} (an API token)")),
             client.map(|n| format!("{n} (an OAuth client)")),
         ]
         .into_iter()
@@ -187,9 +191,9 @@ impl Found {
                     (None, None) => Ok(ZendeskCredentials::ClientCredentials {
                         client_id,
                         client_secret,
-                        scopes: self.scopes.map(|s| {
-                            s.split_whitespace().map(str::to_string).collect::<Vec<_>>()
-                        }),
+                        scopes: self
+                            .scopes
+                            .map(|s| s.split_whitespace().map(str::to_string).collect::<Vec<_>>()),
                     }),
                 }
             }
@@ -284,9 +288,8 @@ impl ZendeskSettings {
                     }),
             }
         };
-        let plain = |key: &str, value: &Option<String>| {
-            value.clone().map(|v| (format!("{at} `{key}`"), v))
-        };
+        let plain =
+            |key: &str, value: &Option<String>| value.clone().map(|v| (format!("{at} `{key}`"), v));
         let credentials = Found {
             oauth_token: secret("oauth_token_env", &account.oauth_token_env)?,
             api_token: secret("api_token_env", &account.api_token_env)?,

@@ -44,7 +44,14 @@ fn refresh_env(sim: &SimHandle, store: &Path) -> Vec<(&'static str, String)> {
 }
 
 fn export_args<'a>(stream: &'a str, window: &'a [String; 4]) -> Vec<&'a str> {
-    let mut args = vec!["export", stream, "--out", "out.ndjson", "--state", "state.json"];
+    let mut args = vec![
+        "export",
+        stream,
+        "--out",
+        "out.ndjson",
+        "--state",
+        "state.json",
+    ];
     args.extend(window.iter().map(String::as_str));
     args
 }
@@ -70,7 +77,10 @@ async fn exports_outlive_tokens(stream: &str, truth: Stream, refresh: bool) {
         ground_truth(&sim, truth.clone())
     );
     let tokens = sim.stats().tokens_issued;
-    assert!(tokens >= 3, "the export outlived several tokens, got {tokens}");
+    assert!(
+        tokens >= 3,
+        "the export outlived several tokens, got {tokens}"
+    );
     assert!(
         !stderr(&output).contains("2027-04-30"),
         "no API-token warning with OAuth: {}",
@@ -78,8 +88,14 @@ async fn exports_outlive_tokens(stream: &str, truth: Stream, refresh: bool) {
     );
     if refresh {
         let stored = std::fs::read_to_string(&store).unwrap();
-        let initial = sim.tenant_credentials("acme").unwrap().zendesk_refresh_token;
-        assert!(!stored.contains(&initial), "the store holds the rotated token");
+        let initial = sim
+            .tenant_credentials("acme")
+            .unwrap()
+            .zendesk_refresh_token;
+        assert!(
+            !stored.contains(&initial),
+            "the store holds the rotated token"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -152,7 +168,12 @@ async fn a_wrong_secret_fails_clearly_within_seconds_and_few_token_requests() {
     env.push(("ZENDESK_CLIENT_SECRET", "Wr0ngS3cr3t-value".to_string()));
     let window = window_args();
     let started = Instant::now();
-    let output = run_trail(&export_args("zendesk-audit-logs", &window), &env, dir.path()).await;
+    let output = run_trail(
+        &export_args("zendesk-audit-logs", &window),
+        &env,
+        dir.path(),
+    )
+    .await;
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stderr(&output);
@@ -170,7 +191,12 @@ async fn two_schemes_at_once_is_a_usage_error_naming_both() {
     let mut env = client_credentials_env(&sim);
     env.push(("ZENDESK_OAUTH_TOKEN", "some-static-token".to_string()));
     let window = window_args();
-    let output = run_trail(&export_args("zendesk-audit-logs", &window), &env, dir.path()).await;
+    let output = run_trail(
+        &export_args("zendesk-audit-logs", &window),
+        &env,
+        dir.path(),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let text = stderr(&output);
     assert!(text.contains("ZENDESK_OAUTH_TOKEN"), "{text}");

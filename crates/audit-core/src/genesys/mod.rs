@@ -78,12 +78,12 @@ pub use rules::{InInRateLimitHeaders, retry_after_in_message};
 use crate::error::Error;
 use crate::event::StreamKind;
 use crate::http::{BaseUrl, HttpConfig, build_plain_client};
+use crate::oauth::Authorized;
 use crate::pacing::{Pacer, PacingConfig};
 use crate::paginate::{EventPages, PageSizePolicy};
 use crate::retry::{Operation, Retrier, RetryPolicy};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::window::StreamOptions;
-use crate::oauth::Authorized;
 use auth::{Session, TokenProvider};
 use rules::GenesysRules;
 

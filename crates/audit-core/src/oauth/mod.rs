@@ -221,7 +221,11 @@ impl<S: Send + Sync + 'static> TokenManager<S> {
         };
         let (token, requested) = self.remember_refusal(state, result)?;
         let lifetime = self.lifetime(token.expires_in);
-        self.install(state, token.access_token, requested + lifetime - renew_margin(lifetime))
+        self.install(
+            state,
+            token.access_token,
+            requested + lifetime - renew_margin(lifetime),
+        )
     }
 
     /// The refresh grant: under the store's lock, reuse an access token another client
@@ -285,7 +289,9 @@ impl<S: Send + Sync + 'static> TokenManager<S> {
             .endpoint
             .request(GrantRequest::RefreshToken(&refresh), retrier)
             .await;
-        let token = self.remember_refusal(state, result.map(|t| (t, requested)))?.0;
+        let token = self
+            .remember_refusal(state, result.map(|t| (t, requested)))?
+            .0;
         let lifetime = self.lifetime(token.expires_in);
         // The presented refresh token is now invalid: its successor must be durable before
         // anything else happens. A vendor that does not rotate keeps the old one valid.
@@ -295,8 +301,15 @@ impl<S: Send + Sync + 'static> TokenManager<S> {
             access_token: Some(token.access_token.clone()),
             access_expires_at: Some(now_unix + lifetime.as_secs() as i64),
         })?;
-        tracing::debug!(expires_in_s = lifetime.as_secs(), "stored the rotated refresh token");
-        self.install(state, token.access_token, requested + lifetime - renew_margin(lifetime))
+        tracing::debug!(
+            expires_in_s = lifetime.as_secs(),
+            "stored the rotated refresh token"
+        );
+        self.install(
+            state,
+            token.access_token,
+            requested + lifetime - renew_margin(lifetime),
+        )
     }
 
     fn remember_refusal<T>(
@@ -334,8 +347,7 @@ impl<S: Send + Sync + 'static> TokenManager<S> {
                 .map_err(|_| Error::Decode {
                     operation: self.endpoint.operation(),
                     status: Some(200),
-                    message: "the access token holds characters an HTTP header cannot carry"
-                        .into(),
+                    message: "the access token holds characters an HTTP header cannot carry".into(),
                     waited: Duration::ZERO,
                 })?;
         bearer.set_sensitive(true);
@@ -344,7 +356,10 @@ impl<S: Send + Sync + 'static> TokenManager<S> {
             refresh_at,
             access_token: Some(access_token),
         });
-        tracing::debug!(operation = self.endpoint.operation(), "issued an access token");
+        tracing::debug!(
+            operation = self.endpoint.operation(),
+            "issued an access token"
+        );
         state.current = Some(Arc::clone(&authorized));
         Ok(authorized)
     }
@@ -363,9 +378,21 @@ mod tests {
 
     #[test]
     fn the_renew_margin_scales_with_the_lifetime() {
-        assert_eq!(renew_margin(Duration::from_secs(86_400)), Duration::from_secs(60));
-        assert_eq!(renew_margin(Duration::from_secs(1_800)), Duration::from_secs(60));
-        assert_eq!(renew_margin(Duration::from_secs(100)), Duration::from_secs(20));
-        assert_eq!(renew_margin(Duration::from_secs(3)), Duration::from_millis(600));
+        assert_eq!(
+            renew_margin(Duration::from_secs(86_400)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            renew_margin(Duration::from_secs(1_800)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            renew_margin(Duration::from_secs(100)),
+            Duration::from_secs(20)
+        );
+        assert_eq!(
+            renew_margin(Duration::from_secs(3)),
+            Duration::from_millis(600)
+        );
     }
 }

@@ -387,7 +387,7 @@ impl ZendeskClient {
                 .send()
                 .await
         })
-            .await?;
+        .await?;
         Ok(())
     }
 

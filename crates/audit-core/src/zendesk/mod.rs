@@ -524,9 +524,9 @@ impl ZendeskClientBuilder {
             })
         };
         let credentials = match (&auth, static_header) {
-            (_, Some(header)) => Credentials::Fixed(Arc::new(Authorized::fixed(session(Some(
-                header,
-            ))?))),
+            (_, Some(header)) => {
+                Credentials::Fixed(Arc::new(Authorized::fixed(session(Some(header))?)))
+            }
             (
                 ZendeskAuth::ClientCredentials {
                     client_id,
@@ -804,7 +804,7 @@ impl ZendeskClient {
                     .await
             },
         )
-            .await?;
+        .await?;
         Ok(())
     }
 

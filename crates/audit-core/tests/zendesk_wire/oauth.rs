@@ -42,8 +42,10 @@ async fn client_credentials_send_one_json_token_request_shared_by_concurrent_cal
     Mock::given(method("POST"))
         .and(path("/oauth/tokens"))
         .and(header("content-type", "application/json"))
-        .and(body_partial_json(json!({"grant_type": "client_credentials",
-            "client_id": "trail_export", "client_secret": SECRET, "scope": "read auditlogs:read"})))
+        .and(body_partial_json(
+            json!({"grant_type": "client_credentials",
+            "client_id": "trail_export", "client_secret": SECRET, "scope": "read auditlogs:read"}),
+        ))
         .respond_with(token_answer("at-1", None))
         .expect(1)
         .mount(&server)
@@ -82,7 +84,11 @@ async fn a_401_renews_the_token_once() {
     show_log_with(&server, "at-1", 401).await;
     show_log_with(&server, "at-2", 200).await;
     let client = builder(&server.uri())
-        .auth(ZendeskAuth::client_credentials("trail_export", SECRET, ["read"]))
+        .auth(ZendeskAuth::client_credentials(
+            "trail_export",
+            SECRET,
+            ["read"],
+        ))
         .build()
         .unwrap();
     client.show_audit_log(19283775120).await.unwrap();
@@ -100,7 +106,11 @@ async fn invalid_client_fails_at_once_and_is_not_asked_again() {
         .mount(&server)
         .await;
     let client = builder(&server.uri())
-        .auth(ZendeskAuth::client_credentials("trail_export", SECRET, ["read"]))
+        .auth(ZendeskAuth::client_credentials(
+            "trail_export",
+            SECRET,
+            ["read"],
+        ))
         .build()
         .unwrap();
     for _ in 0..3 {
