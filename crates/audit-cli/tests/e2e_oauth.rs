@@ -260,3 +260,81 @@ async fn no_secret_or_token_in_any_output_state_or_log_at_vv() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn follow_runs_across_many_expiries() {
+    // Records keep arriving for the next 8 seconds; access tokens live 1 second.
+    let mut sim_config = config(2_000, 10);
+    sim_config.zendesk.token_expires_in = 1;
+    sim_config.tenants[0].start = audit_sim::config::TimeSpec::Now(chrono::Duration::seconds(-60));
+    sim_config.tenants[0].end = audit_sim::config::TimeSpec::Now(chrono::Duration::seconds(8));
+    let sim = start(sim_config).await;
+    let (start_at, end_at) = sim.span("acme").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let since = (start_at - chrono::Duration::seconds(1)).to_rfc3339();
+    let args = [
+        "export",
+        "zendesk-audit-logs",
+        "--since",
+        &since,
+        "--follow",
+        "--poll-interval",
+        "500ms",
+        "--settle-lag",
+        "1s",
+        "--commit-interval",
+        "200ms",
+        "--out",
+        "out.ndjson",
+        "--state",
+        "state.json",
+    ];
+    let mut child = trail(&args, &client_credentials_env(&sim), dir.path())
+        .spawn()
+        .unwrap();
+    let until_end = (end_at - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(until_end).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while committed_records(&dir.path().join("state.json")) < 2_000 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the follower is still running"
+    );
+    signal(child.id(), libc::SIGTERM);
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    let tokens = sim.stats().tokens_issued;
+    assert!(
+        tokens >= 6,
+        "the follower renewed its token, {tokens} issued"
+    );
+    let expected = sim
+        .ground_truth("acme", Stream::ZendeskAuditLogs, start_at, end_at)
+        .unwrap();
+    assert_eq!(expected.len(), 2_000);
+    assert_eq!(exported_ids(&dir.path().join("out.ndjson")), expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_requests_go_only_to_the_configured_host() {
+    let sim = start(short_lived(600, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let window = window_args();
+    let output = run_trail(
+        &export_args("zendesk-audit-logs", &window),
+        &client_credentials_env(&sim),
+        dir.path(),
+    )
+    .await;
+    assert_success(&output);
+    // Every token the export used came from the account's own `/oauth/tokens` (the Zendesk
+    // listener), none from the Genesys login host of the same simulator.
+    let stats = sim.stats();
+    assert!(stats.requests_of("zendesk.token") >= 2);
+    assert_eq!(stats.requests_of("genesys.token"), 0);
+    assert_eq!(stats.tokens_issued, stats.requests_of("zendesk.token"));
+}
