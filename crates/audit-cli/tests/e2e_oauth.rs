@@ -338,3 +338,40 @@ async fn token_requests_go_only_to_the_configured_host() {
     assert_eq!(stats.requests_of("genesys.token"), 0);
     assert_eq!(stats.tokens_issued, stats.requests_of("zendesk.token"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_without_the_needed_scope_names_it() {
+    let sim = start(config(50, 100)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = client_credentials_env(&sim);
+    env.push(("ZENDESK_OAUTH_SCOPES", "auditlogs:read".to_string()));
+    let window = window_args();
+    let output = run_trail(
+        &export_args("zendesk-ticket-audits", &window),
+        &env,
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(text.contains("lack the OAuth scope `read`"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_static_token_says_so_and_names_client_credentials() {
+    let sim = start(config(50, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = account_env(&sim);
+    env.push(("ZENDESK_OAUTH_TOKEN", "an-expired-access-token".to_string()));
+    let window = window_args();
+    let output = run_trail(
+        &export_args("zendesk-audit-logs", &window),
+        &env,
+        dir.path(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(text.contains("probably expired"), "{text}");
+    assert!(text.contains("client credentials"), "{text}");
+}
