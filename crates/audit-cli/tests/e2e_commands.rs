@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use audit_sim::Stream;

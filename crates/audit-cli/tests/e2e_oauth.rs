@@ -375,3 +375,99 @@ async fn an_expired_static_token_says_so_and_names_client_credentials() {
     assert!(text.contains("probably expired"), "{text}");
     assert!(text.contains("client credentials"), "{text}");
 }
+
+/// A scripted browser step: `GET url` over plain HTTP; the status and the `Location` header.
+fn browser_get(url: &str) -> (u16, Option<String>) {
+    use std::io::{Read, Write};
+    let url = url::Url::parse(url).unwrap();
+    let mut stream =
+        std::net::TcpStream::connect((url.host_str().unwrap(), url.port().unwrap())).unwrap();
+    let target = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_string(),
+    };
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        url.host_str().unwrap()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let location = answer
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("location: ")
+                .or(line.strip_prefix("Location: "))
+        })
+        .map(|l| l.trim().to_string());
+    (status, location)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn auth_zendesk_obtains_a_refresh_token_that_exports_then_use() {
+    use std::io::BufRead;
+    let sim = start(short_lived(600, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("zendesk-token.json");
+    let mut env = client_credentials_env(&sim);
+    env.push(("ZENDESK_TOKEN_STORE", store.display().to_string()));
+    env.push(("ZENDESK_OAUTH_SCOPES", "read auditlogs:read".to_string()));
+    let mut child = trail(&["auth", "zendesk"], &env, dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (url, status, rest) = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = lines
+            .by_ref()
+            .map(Result::unwrap)
+            .find(|line| line.starts_with("http"))
+            .expect("trail prints the authorization URL");
+        // The browser: Zendesk's page approves and redirects to trail's loopback listener.
+        let (status, location) = browser_get(&url);
+        assert_eq!(status, 302, "the simulator approves");
+        let location = location.expect("a redirect");
+        assert!(location.starts_with("http://127.0.0.1:"), "{location}");
+        let (status, _) = browser_get(&location);
+        // Keep reading (trail's last line) so its stdout stays open.
+        let rest: Vec<String> = lines.map(Result::unwrap).collect();
+        (url, status, rest)
+    })
+    .await
+    .unwrap();
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    assert_eq!(status, 200);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(rest.concat().contains("Authorized"), "{rest:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&store).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let secret = sim
+        .tenant_credentials("acme")
+        .unwrap()
+        .zendesk_client_secret;
+    assert!(!std::fs::read_to_string(&store).unwrap().contains(&secret));
+    // An export with the store (no ZENDESK_REFRESH_TOKEN) uses it and rotates it.
+    let window = window_args();
+    let export = run_trail(
+        &export_args("zendesk-audit-logs", &window),
+        &env,
+        dir.path(),
+    )
+    .await;
+    assert_success(&export);
+    assert_eq!(
+        exported_ids(&dir.path().join("out.ndjson")),
+        ground_truth(&sim, Stream::ZendeskAuditLogs)
+    );
+}

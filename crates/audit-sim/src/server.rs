@@ -498,7 +498,9 @@ async fn pipeline(
     // Authentication and tenant selection (the login and download hosts do their own).
     let (tenant, vendor): (Option<usize>, &'static str) = match kind {
         // The token endpoint authenticates the client from the body.
-        Listener::Zendesk if path == "/oauth/tokens" => (None, "zendesk"),
+        Listener::Zendesk if path == "/oauth/tokens" || path == "/oauth/authorizations/new" => {
+            (None, "zendesk")
+        }
         Listener::Zendesk => {
             match zendesk::auth::authenticate(&sim, &parts.headers, &path, &method) {
                 Ok(t) => (Some(t), "zendesk"),

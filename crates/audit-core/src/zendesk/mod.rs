@@ -31,6 +31,7 @@
 
 pub mod audit_logs;
 pub mod auth;
+pub mod authorize;
 pub mod description;
 pub mod events;
 pub mod mapping;
@@ -51,6 +52,7 @@ use zendesk_raw::types;
 
 pub use audit_logs::{AuditLogEvents, AuditLogFilter, AuditLogQuery, SortOrder};
 pub use auth::ZendeskAuth;
+pub use authorize::{Pkce, pkce_challenge};
 pub use events::TicketEvent;
 pub use ticket_audits::{
     AuditsForTicketEvents, AuditsForTicketQuery, TicketAuditEvents, TicketAuditsQuery,

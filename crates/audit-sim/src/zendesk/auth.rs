@@ -34,6 +34,8 @@ pub(crate) struct Issued {
 pub(crate) struct OAuthState {
     access: HashMap<String, Issued>,
     refresh: HashMap<String, Issued>,
+    /// Authorization codes: the grant, its PKCE challenge and redirect URI (one use, 120 s).
+    codes: HashMap<String, (Issued, String, String)>,
 }
 
 impl OAuthState {
@@ -59,6 +61,64 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         status,
         &json!({"error": error, "error_description": description}),
     )
+}
+
+/// `GET /oauth/authorizations/new`: the user's approval, scripted: a known client with a PKCE
+/// `S256` challenge is approved at once and redirected to `redirect_uri` with a code (valid
+/// 120 s, once) and the `state`.
+pub async fn authorize(
+    State(sim): State<Arc<Sim>>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| query.get(k).cloned().unwrap_or_default();
+    let Some(tenant) = sim
+        .tenants
+        .iter()
+        .position(|t| t.config.zendesk.oauth_client_id == get("client_id"))
+    else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "Unknown client");
+    };
+    let redirect = get("redirect_uri");
+    let loopback =
+        redirect.starts_with("http://127.0.0.1:") || redirect.starts_with("http://localhost:");
+    if get("response_type") != "code"
+        || get("code_challenge_method") != "S256"
+        || get("code_challenge").is_empty()
+        || !loopback
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "response_type=code, a loopback redirect_uri and an S256 code_challenge are required",
+        );
+    }
+    let allowed = &sim.tenants[tenant].config.zendesk.oauth_client_scopes;
+    let scopes: Vec<String> = get("scope")
+        .split_whitespace()
+        .filter(|s| allowed.iter().any(|a| a == s))
+        .map(str::to_string)
+        .collect();
+    let code = URL_SAFE_NO_PAD.encode(sim.next_uuid());
+    sim.zendesk_oauth.lock().expect("oauth lock").codes.insert(
+        code.clone(),
+        (
+            Issued {
+                tenant,
+                scopes,
+                expires: Utc::now() + Duration::seconds(120),
+            },
+            get("code_challenge"),
+            redirect.clone(),
+        ),
+    );
+    let mut location = url::Url::parse(&redirect).expect("checked above");
+    location
+        .query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair("state", &get("state"));
+    let mut r = json(StatusCode::FOUND, &json!({}));
+    set_header(&mut r, "location", location.as_str());
+    r
 }
 
 /// `POST /oauth/tokens`: a JSON body with `grant_type` `client_credentials` or
@@ -113,6 +173,30 @@ pub async fn token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes)
                 asked
             }
         },
+        Some("authorization_code") => {
+            let code = field("code").unwrap_or_default();
+            let verifier = field("code_verifier").unwrap_or_default();
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+            let challenge = URL_SAFE_NO_PAD.encode(digest.as_ref());
+            match state.codes.remove(&code) {
+                Some((issued, expected, redirect))
+                    if issued.tenant == tenant
+                        && issued.expires > Utc::now()
+                        && expected == challenge
+                        && field("redirect_uri").as_deref() == Some(redirect.as_str()) =>
+                {
+                    issued.scopes
+                }
+                _ => {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "The authorization code is invalid, expired, or does not match the \
+                         code verifier or redirect URI.",
+                    );
+                }
+            }
+        }
         Some("refresh_token") => {
             let presented = field("refresh_token").unwrap_or_default();
             match state.refresh.remove(&presented) {
@@ -144,7 +228,10 @@ pub async fn token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes)
             );
         }
     };
-    let refresh = field("grant_type").as_deref() == Some("refresh_token");
+    let refresh = matches!(
+        field("grant_type").as_deref(),
+        Some("refresh_token" | "authorization_code")
+    );
     let expires_in = sim.config.zendesk.token_expires_in;
     let token = || {
         let mut d = Draw::new(&[
