@@ -192,3 +192,37 @@ async fn invalid_grant_says_the_refresh_token_was_refused() {
         assert!(text.contains("refresh token"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn a_429_or_5xx_on_the_token_endpoint_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/tokens"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/tokens"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>bad gateway</html>"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/tokens"))
+        .respond_with(token_answer("at-1", None))
+        .expect(1)
+        .mount(&server)
+        .await;
+    show_log_with(&server, "at-1", 200).await;
+    let client = builder(&server.uri())
+        .auth(ZendeskAuth::client_credentials(
+            "trail_export",
+            SECRET,
+            ["read"],
+        ))
+        .build()
+        .unwrap();
+    client.show_audit_log(19283775120).await.unwrap();
+    assert!(client.stats().retries >= 2);
+}
