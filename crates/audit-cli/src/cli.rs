@@ -12,7 +12,7 @@ const EXAMPLES: &str = "\
 Examples:
   trail demo
       Run every stream against the built-in simulator and print a summary.
-  ZENDESK_SUBDOMAIN=acme ZENDESK_EMAIL=ops@acme.com ZENDESK_API_TOKEN=… \\
+  ZENDESK_SUBDOMAIN=acme ZENDESK_CLIENT_ID=trail_export ZENDESK_CLIENT_SECRET=… \\
     trail export zendesk-audit-logs --since 30d --out audit.ndjson --state trail-state.json
       Export the last 30 days of Zendesk audit logs; run it again to continue where it stopped.
   GENESYS_REGION=mypurecloud.ie GENESYS_CLIENT_ID=… GENESYS_CLIENT_SECRET=… \\
@@ -59,6 +59,34 @@ pub enum Command {
     Regions,
     /// Run every stream against the built-in simulator, on loopback, and print a summary.
     Demo(DemoArgs),
+    /// Obtain OAuth tokens interactively (authorization code with PKCE).
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+/// `trail auth`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Obtain the first Zendesk refresh token (for users who cannot use client credentials):
+    /// prints the authorization URL, receives the redirect on 127.0.0.1 and writes
+    /// ZENDESK_TOKEN_STORE.
+    #[command(
+        after_help = "Reads ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL), ZENDESK_CLIENT_ID, \
+ZENDESK_CLIENT_SECRET, ZENDESK_TOKEN_STORE and ZENDESK_OAUTH_SCOPES (default: read)."
+    )]
+    Zendesk(AuthZendeskArgs),
+}
+
+/// `trail auth zendesk`.
+#[derive(Debug, Args)]
+pub struct AuthZendeskArgs {
+    /// The loopback port of the redirect (0: any free port; the OAuth client must allow the
+    /// redirect URL http://127.0.0.1:<port>/callback).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Zendesk API base URL instead of https://<subdomain>.zendesk.com.
+    #[arg(long, env = "ZENDESK_BASE_URL", value_name = "URL")]
+    pub zendesk_base_url: Option<String>,
 }
 
 /// The audit streams, as named on the command line.
@@ -88,8 +116,13 @@ impl From<StreamArg> for StreamKind {
 /// `trail export`.
 #[derive(Debug, Args)]
 #[command(after_help = "Credentials come from the environment:
-  Zendesk: ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL), ZENDESK_EMAIL + ZENDESK_API_TOKEN,
-           or ZENDESK_OAUTH_TOKEN
+  Zendesk: ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL), and one of:
+           ZENDESK_CLIENT_ID + ZENDESK_CLIENT_SECRET (+ ZENDESK_OAUTH_SCOPES, space separated)
+             OAuth client credentials, renewed automatically (recommended);
+           the same + ZENDESK_TOKEN_STORE (+ ZENDESK_REFRESH_TOKEN): a rotating refresh
+             token, kept in that file;
+           ZENDESK_OAUTH_TOKEN: a static OAuth access token;
+           ZENDESK_EMAIL + ZENDESK_API_TOKEN: an API token (switched off on 2027-04-30)
   Genesys: GENESYS_REGION (or GENESYS_API_BASE_URL + GENESYS_LOGIN_BASE_URL),
            GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET
 With --all they come from the config file (see README).

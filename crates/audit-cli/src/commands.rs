@@ -73,7 +73,11 @@ async fn export_all(
         let source: Arc<dyn StreamSource> = match stream.vendor() {
             Vendor::Zendesk => {
                 let account = &config.zendesk[&entry.account];
-                Arc::new(ZendeskSettings::from_account(&entry.account, account, env)?.client()?)
+                Arc::new(
+                    ZendeskSettings::from_account(&entry.account, account, env)?
+                        .needing(zendesk_scope(stream))
+                        .client()?,
+                )
             }
             Vendor::Genesys => {
                 let account = &config.genesys[&entry.account];
@@ -144,6 +148,14 @@ async fn export_all(
     }
 }
 
+/// The least OAuth scope a Zendesk stream needs.
+fn zendesk_scope(stream: StreamKind) -> &'static str {
+    match stream {
+        StreamKind::ZendeskAuditLogs => "auditlogs:read",
+        _ => "read",
+    }
+}
+
 fn source_from_env(
     stream: StreamKind,
     args: &ExportArgs,
@@ -151,7 +163,9 @@ fn source_from_env(
 ) -> Result<Arc<dyn StreamSource>, CliError> {
     match stream.vendor() {
         Vendor::Zendesk => Ok(Arc::new(
-            ZendeskSettings::from_env(env, args.zendesk_base_url.clone())?.client()?,
+            ZendeskSettings::from_env(env, args.zendesk_base_url.clone())?
+                .needing(zendesk_scope(stream))
+                .client()?,
         )),
         Vendor::Genesys => Ok(Arc::new(
             GenesysSettings::from_env(
@@ -248,7 +262,9 @@ pub async fn count(args: &CountArgs, env: Env<'_>) -> Result<String, CliError> {
 
 /// `trail make-private`.
 pub async fn make_private(args: &MakePrivateArgs, env: Env<'_>) -> Result<String, CliError> {
-    let client = ZendeskSettings::from_env(env, args.zendesk_base_url.clone())?.client()?;
+    let client = ZendeskSettings::from_env(env, args.zendesk_base_url.clone())?
+        .needing("write")
+        .client()?;
     client
         .make_ticket_comment_private(args.ticket_id, args.audit_id)
         .await

@@ -64,6 +64,16 @@ pub struct ZendeskAccount {
     pub api_token_env: Option<String>,
     /// The variable holding an OAuth access token (instead of email + API token).
     pub oauth_token_env: Option<String>,
+    /// The OAuth client's id (client credentials, or the refresh-token flow).
+    pub client_id: Option<String>,
+    /// The variable holding the OAuth client's secret.
+    pub client_secret_env: Option<String>,
+    /// The scopes to ask for, space-separated (default: the least the stream needs).
+    pub oauth_scopes: Option<String>,
+    /// The variable holding the first refresh token (refresh-token flow).
+    pub refresh_token_env: Option<String>,
+    /// The file that keeps the rotating refresh token (refresh-token flow).
+    pub token_store: Option<String>,
 }
 
 /// A Genesys Cloud organisation.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit_core::genesys::GenesysClient;
-use audit_core::zendesk::ZendeskClient;
+use audit_core::zendesk::{ZendeskAuth, ZendeskClient};
 use audit_core::{StreamKind, StreamOptions, Window};
 use audit_sim::Stream;
 use audit_sim::config::{RateLimitConfig, SimConfig, TenantConfig, TimeSpec};
@@ -190,10 +190,12 @@ fn sources(
         let client = ZendeskClient::builder()
             .base_url(sim.zendesk_url())
             .tenant(TENANT)
-            .api_token(
-                credentials.zendesk_email.clone(),
-                credentials.zendesk_api_token.clone(),
-            )
+            // OAuth client credentials, as a new setup uses (API tokens end on 2027-04-30).
+            .auth(ZendeskAuth::client_credentials(
+                credentials.zendesk_client_id.clone(),
+                credentials.zendesk_client_secret.clone(),
+                ["read", "auditlogs:read"],
+            ))
             .build()
             .map_err(|e| {
                 CliError::failure(format!("cannot set up the Zendesk client: {e}"), None)

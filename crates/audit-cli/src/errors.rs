@@ -56,8 +56,9 @@ impl CliError {
     pub fn from_core(doing: &str, vendor: Vendor, error: &CoreError) -> Self {
         let hint = match error {
             CoreError::Api { status: 401, .. } => Some(match vendor {
-                Vendor::Zendesk => "set ZENDESK_EMAIL with ZENDESK_API_TOKEN, or \
-                     ZENDESK_OAUTH_TOKEN (with --all: the variables the config file names)"
+                Vendor::Zendesk => "set ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET (OAuth \
+                     client credentials), or ZENDESK_OAUTH_TOKEN, or ZENDESK_EMAIL with \
+                     ZENDESK_API_TOKEN (with --all: the keys of the config file)"
                     .to_string(),
                 Vendor::Genesys => "set GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET of an OAuth \
                      client with the Client Credentials grant, in the region where it was created"

@@ -1,6 +1,7 @@
 //! `trail`: export Zendesk and Genesys Cloud audit trails as NDJSON or OCSF, with exactly-once
 //! resume. The binary is a thin wrapper; the modules are here so they can be tested directly.
 
+pub mod authorize;
 pub mod claim;
 pub mod cli;
 pub mod commands;

@@ -5,7 +5,7 @@ use audit_cli::cli::{Cli, Command};
 use audit_cli::errors::{CliError, EXIT_INTERRUPTED, EXIT_QUARANTINED};
 use audit_cli::progress::{self, Verbosity};
 use audit_cli::sources::process_env;
-use audit_cli::{commands, demo, summary};
+use audit_cli::{authorize, cli, commands, demo, summary};
 use clap::Parser;
 use tokio::sync::watch;
 
@@ -78,6 +78,9 @@ async fn run(
         }
         Command::Schema(args) => println!("{}", commands::schema(&args)),
         Command::Regions => print!("{}", commands::regions()),
+        Command::Auth(cli::AuthCommand::Zendesk(args)) => {
+            println!("{}", authorize::zendesk(&args, &process_env).await?)
+        }
         Command::Demo(args) => {
             if !quiet {
                 eprintln!(

@@ -2,7 +2,10 @@
 //! of `trail.toml` (`--all`), behind one small trait the export engine uses.
 
 use audit_core::genesys::GenesysClient;
-use audit_core::zendesk::ZendeskClient;
+use std::path::PathBuf;
+
+use audit_core::oauth::TokenStore;
+use audit_core::zendesk::{ZendeskAuth, ZendeskClient};
 use audit_core::{EventPages, StatsSnapshot, StreamKind, StreamOptions};
 use secrecy::SecretString;
 
@@ -69,8 +72,15 @@ impl StreamSource for GenesysClient {
     }
 }
 
-const ZENDESK_CREDENTIALS_HINT: &str = "set ZENDESK_EMAIL and ZENDESK_API_TOKEN (an API token \
-     from Admin Center > Apps and integrations > Zendesk API), or ZENDESK_OAUTH_TOKEN";
+const ZENDESK_CREDENTIALS_HINT: &str = "set ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET of a \
+     confidential OAuth client (Admin Center > Apps and integrations > APIs > OAuth clients); or \
+     ZENDESK_OAUTH_TOKEN; or ZENDESK_EMAIL and ZENDESK_API_TOKEN (API tokens stop working on \
+     2027-04-30)";
+
+/// Printed once when a Zendesk API token is used.
+pub const API_TOKEN_WARNING: &str = "warning: Zendesk switches every API token off on \
+     2027-04-30 (and deactivates tokens unused for 30 days): move to OAuth client credentials \
+     (ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET; see the README's migration section)";
 
 /// How to reach and authenticate to one Zendesk account.
 #[derive(Debug)]
@@ -78,17 +88,145 @@ pub struct ZendeskSettings {
     subdomain: Option<String>,
     base_url: Option<String>,
     credentials: ZendeskCredentials,
+    /// The scope asked for when none is configured: the least the command needs.
+    default_scope: &'static str,
 }
 
 #[derive(Debug)]
 enum ZendeskCredentials {
-    ApiToken { email: String, token: SecretString },
+    ApiToken {
+        email: String,
+        token: SecretString,
+    },
     OAuth(SecretString),
+    ClientCredentials {
+        client_id: String,
+        client_secret: SecretString,
+        scopes: Option<Vec<String>>,
+    },
+    RefreshToken {
+        client_id: String,
+        client_secret: SecretString,
+        refresh_token: Option<SecretString>,
+        store: PathBuf,
+    },
+}
+
+/// The Zendesk credential settings as found (in the environment or a config table), each
+/// with the name to show for it in messages.
+struct Found {
+    oauth_token: Option<(String, SecretString)>,
+    api_token: Option<(String, SecretString)>,
+    email: Option<(String, String)>,
+    client_id: Option<(String, String)>,
+    client_secret: Option<(String, SecretString)>,
+    scopes: Option<String>,
+    refresh_token: Option<(String, SecretString)>,
+    token_store: Option<(String, String)>,
+}
+
+impl Found {
+    /// One scheme, or a usage error naming the two that are configured at once.
+    fn credentials(self, missing_hint: &str) -> Result<ZendeskCredentials, CliError> {
+        let client = self
+            .client_id
+            .as_ref()
+            .map(|(n, _)| n.clone())
+            .or_else(|| self.client_secret.as_ref().map(|(n, _)| n.clone()));
+        let schemes: Vec<String> = [
+            self.oauth_token
+                .as_ref()
+                .map(|(n, _)| format!("{n} (a static OAuth token)")),
+            self.api_token
+                .as_ref()
+                .map(|(n, _)| format!("{n} (an API token)")),
+            client.map(|n| format!("{n} (an OAuth client)")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if schemes.len() > 1 {
+            return Err(CliError::usage(
+                format!(
+                    "two Zendesk authentication schemes are configured at once: {}",
+                    schemes.join(" and ")
+                ),
+                Some("keep one: OAuth client credentials are the recommended one".to_string()),
+            ));
+        }
+        if let Some((_, token)) = self.oauth_token {
+            return Ok(ZendeskCredentials::OAuth(token));
+        }
+        if let Some((name, token)) = self.api_token {
+            let (_, email) = self.email.ok_or_else(|| {
+                CliError::usage(
+                    format!("{name} is set but no e-mail address is"),
+                    Some(
+                        "API tokens authenticate as `{email}/token`: set ZENDESK_EMAIL (`email` \
+                         in the config file) to the agent or admin who owns the token"
+                            .to_string(),
+                    ),
+                )
+            })?;
+            return Ok(ZendeskCredentials::ApiToken { email, token });
+        }
+        match (self.client_id, self.client_secret) {
+            (Some((_, client_id)), Some((_, client_secret))) => {
+                match (self.refresh_token, self.token_store) {
+                    (refresh_token, Some((_, store))) => Ok(ZendeskCredentials::RefreshToken {
+                        client_id,
+                        client_secret,
+                        refresh_token: refresh_token.map(|(_, t)| t),
+                        store: PathBuf::from(store),
+                    }),
+                    (Some((name, _)), None) => Err(CliError::usage(
+                        format!("{name} is set without a token store"),
+                        Some(
+                            "each refresh replaces the refresh token, so trail must keep the \
+                             new one: set ZENDESK_TOKEN_STORE (`token_store` in the config file) \
+                             to a file path"
+                                .to_string(),
+                        ),
+                    )),
+                    (None, None) => Ok(ZendeskCredentials::ClientCredentials {
+                        client_id,
+                        client_secret,
+                        scopes: self
+                            .scopes
+                            .map(|s| s.split_whitespace().map(str::to_string).collect::<Vec<_>>()),
+                    }),
+                }
+            }
+            (Some((name, _)), None) => Err(CliError::usage(
+                format!("{name} is set but the OAuth client secret is not"),
+                Some(
+                    "set ZENDESK_CLIENT_SECRET (`client_secret_env` in the config file) to the \
+                     secret of that OAuth client"
+                        .to_string(),
+                ),
+            )),
+            (None, Some((name, _))) => Err(CliError::usage(
+                format!("{name} is set but the OAuth client id is not"),
+                Some(
+                    "set ZENDESK_CLIENT_ID (`client_id` in the config file) to the OAuth \
+                     client's unique identifier"
+                        .to_string(),
+                ),
+            )),
+            (None, None) => Err(CliError::missing_variable(
+                "ZENDESK_CLIENT_ID",
+                "to authenticate to Zendesk",
+                missing_hint,
+            )),
+        }
+    }
 }
 
 impl ZendeskSettings {
-    /// From `ZENDESK_SUBDOMAIN`, `ZENDESK_EMAIL`, `ZENDESK_API_TOKEN` / `ZENDESK_OAUTH_TOKEN`,
-    /// and a base URL (the flag, or `ZENDESK_BASE_URL`).
+    /// From `ZENDESK_SUBDOMAIN`, a base URL (the flag, or `ZENDESK_BASE_URL`) and one scheme:
+    /// `ZENDESK_CLIENT_ID` + `ZENDESK_CLIENT_SECRET` (+ `ZENDESK_OAUTH_SCOPES`; with
+    /// `ZENDESK_TOKEN_STORE` and maybe `ZENDESK_REFRESH_TOKEN`: the refresh-token flow),
+    /// `ZENDESK_OAUTH_TOKEN`, or `ZENDESK_EMAIL` + `ZENDESK_API_TOKEN`.
     pub fn from_env(env: Env<'_>, base_url: Option<String>) -> Result<Self, CliError> {
         let subdomain = env("ZENDESK_SUBDOMAIN");
         if subdomain.is_none() && base_url.is_none() {
@@ -99,30 +237,24 @@ impl ZendeskSettings {
                  --zendesk-base-url) to reach the API through a proxy",
             ));
         }
-        let credentials = match (env("ZENDESK_OAUTH_TOKEN"), env("ZENDESK_API_TOKEN")) {
-            (Some(token), _) => ZendeskCredentials::OAuth(SecretString::from(token)),
-            (None, Some(token)) => ZendeskCredentials::ApiToken {
-                email: env("ZENDESK_EMAIL").ok_or_else(|| {
-                    CliError::missing_variable(
-                        "ZENDESK_EMAIL",
-                        "with ZENDESK_API_TOKEN (API tokens authenticate as `{email}/token`)",
-                        "set it to the email of the agent or admin who owns the token",
-                    )
-                })?,
-                token: SecretString::from(token),
-            },
-            (None, None) => {
-                return Err(CliError::missing_variable(
-                    "ZENDESK_API_TOKEN",
-                    "to authenticate to Zendesk",
-                    ZENDESK_CREDENTIALS_HINT,
-                ));
-            }
-        };
+        let named = |name: &str| env(name).map(|v| (name.to_string(), v));
+        let secret = |name: &str| named(name).map(|(n, v)| (n, SecretString::from(v)));
+        let credentials = Found {
+            oauth_token: secret("ZENDESK_OAUTH_TOKEN"),
+            api_token: secret("ZENDESK_API_TOKEN"),
+            email: named("ZENDESK_EMAIL"),
+            client_id: named("ZENDESK_CLIENT_ID"),
+            client_secret: secret("ZENDESK_CLIENT_SECRET"),
+            scopes: env("ZENDESK_OAUTH_SCOPES"),
+            refresh_token: secret("ZENDESK_REFRESH_TOKEN"),
+            token_store: named("ZENDESK_TOKEN_STORE"),
+        }
+        .credentials(ZENDESK_CREDENTIALS_HINT)?;
         Ok(ZendeskSettings {
             subdomain,
             base_url,
             credentials,
+            default_scope: "read",
         })
     }
 
@@ -139,48 +271,71 @@ impl ZendeskSettings {
                 Some("add `subdomain = \"acme\"` for acme.zendesk.com".to_string()),
             ));
         }
-        let secret = |variable: &Option<String>| -> Result<Option<SecretString>, CliError> {
+        let secret = |key: &str,
+                      variable: &Option<String>|
+         -> Result<Option<(String, SecretString)>, CliError> {
             match variable {
                 None => Ok(None),
-                Some(variable) => env(variable).map(|v| Some(SecretString::from(v))).ok_or_else(|| {
-                    CliError::missing_variable(
-                        variable,
-                        &format!("by {at} of the config file"),
-                        "export it before running trail, or point the config at another variable",
-                    )
-                }),
+                Some(variable) => env(variable)
+                    .map(|v| Some((format!("{at} `{key}`"), SecretString::from(v))))
+                    .ok_or_else(|| {
+                        CliError::missing_variable(
+                            variable,
+                            &format!("by {at} of the config file"),
+                            "export it before running trail, or point the config at another \
+                             variable",
+                        )
+                    }),
             }
         };
-        let credentials = match (
-            secret(&account.oauth_token_env)?,
-            secret(&account.api_token_env)?,
-        ) {
-            (Some(token), _) => ZendeskCredentials::OAuth(token),
-            (None, Some(token)) => ZendeskCredentials::ApiToken {
-                email: account.email.clone().ok_or_else(|| {
-                    CliError::usage(
-                        format!("{at} has `api_token_env` but no `email`"),
-                        Some("API tokens authenticate as `{email}/token`: add `email`".to_string()),
-                    )
-                })?,
-                token,
-            },
-            (None, None) => {
-                return Err(CliError::usage(
-                    format!("{at} has no credentials"),
-                    Some("add `email` and `api_token_env`, or `oauth_token_env`".to_string()),
-                ));
+        let plain =
+            |key: &str, value: &Option<String>| value.clone().map(|v| (format!("{at} `{key}`"), v));
+        let credentials = Found {
+            oauth_token: secret("oauth_token_env", &account.oauth_token_env)?,
+            api_token: secret("api_token_env", &account.api_token_env)?,
+            email: plain("email", &account.email),
+            client_id: plain("client_id", &account.client_id),
+            client_secret: secret("client_secret_env", &account.client_secret_env)?,
+            scopes: account.oauth_scopes.clone(),
+            refresh_token: secret("refresh_token_env", &account.refresh_token_env)?,
+            token_store: plain("token_store", &account.token_store),
+        }
+        .credentials(
+            "add `client_id` and `client_secret_env` (OAuth client credentials), or \
+             `oauth_token_env`, or `email` and `api_token_env`",
+        )
+        .map_err(|mut error| {
+            if error.message.starts_with("ZENDESK_CLIENT_ID is not set") {
+                error.message = format!("{at} has no credentials");
             }
-        };
+            error
+        })?;
         Ok(ZendeskSettings {
             subdomain: account.subdomain.clone(),
             base_url: account.base_url.clone(),
             credentials,
+            default_scope: "read",
         })
     }
 
-    /// Builds the client.
+    /// The scope to ask for when `ZENDESK_OAUTH_SCOPES` is not set: the least the command
+    /// needs (`auditlogs:read` for the audit log, `read` for ticket audits).
+    pub fn needing(mut self, scope: &'static str) -> Self {
+        self.default_scope = scope;
+        self
+    }
+
+    /// Whether the settings use a Zendesk API token (which trail warns about).
+    pub fn uses_api_token(&self) -> bool {
+        matches!(self.credentials, ZendeskCredentials::ApiToken { .. })
+    }
+
+    /// Builds the client (and prints the API-token warning once).
     pub fn client(&self) -> Result<ZendeskClient, CliError> {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        if self.uses_api_token() {
+            WARNED.call_once(|| eprintln!("{API_TOKEN_WARNING}"));
+        }
         let mut builder = ZendeskClient::builder();
         // With a base URL (a proxy, the simulator) the subdomain only names the tenant.
         builder = match (&self.base_url, &self.subdomain) {
@@ -191,12 +346,34 @@ impl ZendeskSettings {
             (None, Some(subdomain)) => builder.subdomain(subdomain.clone()),
             (None, None) => builder,
         };
-        builder = match &self.credentials {
+        builder = builder.auth(match &self.credentials {
             ZendeskCredentials::ApiToken { email, token } => {
-                builder.api_token(email.clone(), token.clone())
+                ZendeskAuth::api_token(email.clone(), token.clone())
             }
-            ZendeskCredentials::OAuth(token) => builder.oauth_token(token.clone()),
-        };
+            ZendeskCredentials::OAuth(token) => ZendeskAuth::oauth(token.clone()),
+            ZendeskCredentials::ClientCredentials {
+                client_id,
+                client_secret,
+                scopes,
+            } => ZendeskAuth::client_credentials(
+                client_id.clone(),
+                client_secret.clone(),
+                scopes
+                    .clone()
+                    .unwrap_or_else(|| vec![self.default_scope.to_string()]),
+            ),
+            ZendeskCredentials::RefreshToken {
+                client_id,
+                client_secret,
+                refresh_token,
+                store,
+            } => ZendeskAuth::refresh_token(
+                client_id.clone(),
+                client_secret.clone(),
+                refresh_token.clone(),
+                TokenStore::new(store.clone()),
+            ),
+        });
         builder.build().map_err(|error| {
             CliError::usage(
                 format!("cannot set up the Zendesk client: {error}"),

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use audit_sim::Stream;
@@ -52,30 +51,8 @@ async fn make_private_succeeds_and_an_unknown_ticket_is_a_clear_error() {
     assert!(stderr.contains("hint:"), "{stderr}");
 }
 
-fn signal(pid: u32, signal: libc::c_int) {
-    // SAFETY: sending a signal to a child process we own.
-    let sent = unsafe { libc::kill(pid as libc::pid_t, signal) };
-    assert_eq!(sent, 0, "could not signal trail");
-}
-
 fn interrupt(pid: u32) {
     signal(pid, libc::SIGINT);
-}
-
-fn committed_records(state: &Path) -> u64 {
-    std::fs::read_to_string(state)
-        .ok()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .and_then(|state| {
-            state["streams"]
-                .as_object()?
-                .values()
-                .next()?
-                .get("output")?
-                .get("records")?
-                .as_u64()
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -451,6 +451,16 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
 
+    /// The OAuth token store (the file holding a rotating refresh token) cannot be read or
+    /// written, or holds nothing usable. Its content is never shown.
+    #[error("the OAuth token store `{path}` {message}")]
+    TokenStore {
+        /// The store's path.
+        path: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+
     /// A checkpoint cannot be used to resume this stream.
     #[error("invalid checkpoint: {0}")]
     InvalidCheckpoint(String),
@@ -483,7 +493,9 @@ impl Error {
             | Error::QueryFailed { operation, .. }
             | Error::BodyTooLarge { operation, .. }
             | Error::InvalidRequest { operation, .. } => Some(operation),
-            Error::InvalidConfig(_) | Error::InvalidCheckpoint(_) => None,
+            Error::InvalidConfig(_) | Error::InvalidCheckpoint(_) | Error::TokenStore { .. } => {
+                None
+            }
         }
     }
 

@@ -90,6 +90,7 @@ pub mod error;
 pub mod event;
 pub mod genesys;
 pub mod http;
+pub mod oauth;
 pub mod pacing;
 pub mod paginate;
 pub mod retry;

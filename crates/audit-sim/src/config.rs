@@ -256,6 +256,10 @@ impl TenantConfig {
                 api_token: format!("{name}-zendesk-api-token"),
                 oauth_token: format!("{name}-zendesk-oauth-token"),
                 oauth_scopes: vec!["read".into(), "write".into()],
+                oauth_client_id: format!("{name}-zendesk-client"),
+                oauth_client_secret: format!("{name}-zendesk-client-secret"),
+                oauth_refresh_token: format!("{name}-zendesk-refresh-token"),
+                oauth_client_scopes: vec!["read".into(), "write".into(), "auditlogs:read".into()],
                 plan: Plan::Enterprise,
                 ticket_audits: 2000,
                 audits_per_ticket: 6,
@@ -302,6 +306,14 @@ pub struct ZendeskTenant {
     pub oauth_token: String,
     /// Scopes of the OAuth token (`read`, `write`, `auditlogs:read`, …).
     pub oauth_scopes: Vec<String>,
+    /// Identifier of the account's confidential OAuth client (`/oauth/tokens`).
+    pub oauth_client_id: String,
+    /// Its secret.
+    pub oauth_client_secret: String,
+    /// The first refresh token of the client (valid until it is used once: refreshes rotate).
+    pub oauth_refresh_token: String,
+    /// The scopes the client may be granted; a token request without `scope` gets them all.
+    pub oauth_client_scopes: Vec<String>,
     /// Plan: `enterprise` (audit logs) or `professional` (403 on audit logs).
     pub plan: Plan,
     /// Number of ticket audits.
@@ -372,6 +384,9 @@ pub struct ZendeskConfig {
     /// Lifetime of `/ticket_audits` legacy cursors in seconds (0 = never expire): an older
     /// cursor answers `400 InvalidPaginationParameter`. Cursors carry their issue time.
     pub cursor_ttl_secs: u64,
+    /// Lifetime of the access tokens `/oauth/tokens` issues, in seconds (`expires_in`;
+    /// Zendesk's default for new clients: 1,800). They expire for real.
+    pub token_expires_in: u64,
 }
 
 impl Default for ZendeskConfig {
@@ -380,6 +395,7 @@ impl Default for ZendeskConfig {
             rate_limit: RateLimitConfig::default(),
             export_interval_secs: 60,
             cursor_ttl_secs: 0,
+            token_expires_in: 1800,
         }
     }
 }

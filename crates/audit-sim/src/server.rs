@@ -100,6 +100,7 @@ pub struct Sim {
     pub(crate) limiter: RateLimiter,
     pub(crate) faults: Faults,
     pub(crate) tokens: Mutex<HashMap<String, (usize, DateTime<Utc>)>>,
+    pub(crate) zendesk_oauth: Mutex<crate::zendesk::auth::OAuthState>,
     pub(crate) queries: Mutex<HashMap<String, genesys::query::QueryState>>,
     pub(crate) query_seq: Mutex<HashMap<usize, u64>>,
     pub(crate) private_audits: Mutex<HashSet<(usize, i64)>>,
@@ -162,8 +163,14 @@ pub struct TenantCredentials {
     pub zendesk_email: String,
     /// Zendesk API token.
     pub zendesk_api_token: String,
-    /// Zendesk OAuth bearer token.
+    /// Zendesk OAuth bearer token (static, never expires).
     pub zendesk_oauth_token: String,
+    /// Zendesk OAuth client id (client-credentials and refresh-token grants).
+    pub zendesk_client_id: String,
+    /// Zendesk OAuth client secret.
+    pub zendesk_client_secret: String,
+    /// The first refresh token of the Zendesk OAuth client.
+    pub zendesk_refresh_token: String,
     /// Genesys OAuth client id.
     pub genesys_client_id: String,
     /// Genesys OAuth client secret.
@@ -236,6 +243,9 @@ impl SimHandle {
                 zendesk_email: t.config.zendesk.email.clone(),
                 zendesk_api_token: t.config.zendesk.api_token.clone(),
                 zendesk_oauth_token: t.config.zendesk.oauth_token.clone(),
+                zendesk_client_id: t.config.zendesk.oauth_client_id.clone(),
+                zendesk_client_secret: t.config.zendesk.oauth_client_secret.clone(),
+                zendesk_refresh_token: t.config.zendesk.oauth_refresh_token.clone(),
                 genesys_client_id: t.config.genesys.client_id.clone(),
                 genesys_client_secret: t.config.genesys.client_secret.clone(),
                 genesys_org_id: t.config.genesys.org_id.clone(),
@@ -324,6 +334,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, StartError> {
     // Times are resolved at the second, so that `now-30d` spans are whole seconds.
     let now = crate::data::from_secs(Utc::now().timestamp());
     let tenants = config.tenants.iter().map(|t| Tenant::new(t, now)).collect();
+    let zendesk_oauth = crate::zendesk::auth::OAuthState::new(&config.tenants);
     let sim = Arc::new(Sim {
         faults: Faults::new(config.faults.clone()),
         config,
@@ -332,6 +343,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, StartError> {
         stats: Stats::default(),
         limiter: RateLimiter::default(),
         tokens: Mutex::new(HashMap::new()),
+        zendesk_oauth: Mutex::new(zendesk_oauth),
         queries: Mutex::new(HashMap::new()),
         query_seq: Mutex::new(HashMap::new()),
         private_audits: Mutex::new(HashSet::new()),
@@ -423,6 +435,7 @@ fn classify(kind: Listener, method: &str, path: &str) -> String {
         (Listener::Zendesk, "GET", ["api", "v2", "audit_logs"]) => "ListAuditLogs",
         (Listener::Zendesk, "POST", ["api", "v2", "audit_logs", "export"]) => "ExportAuditLogs",
         (Listener::Zendesk, "GET", ["api", "v2", "audit_logs", _]) => "ShowAuditLog",
+        (Listener::Zendesk, "POST", ["oauth", "tokens"]) => "token",
         (Listener::GenesysApi, "POST", ["api", "v2", "audits", "query"]) => "postAuditsQuery",
         (Listener::GenesysApi, "GET", ["api", "v2", "audits", "query", "servicemapping"]) => {
             "getAuditsQueryServicemapping"
@@ -491,6 +504,10 @@ async fn pipeline(
 
     // Authentication and tenant selection (the login and download hosts do their own).
     let (tenant, vendor): (Option<usize>, &'static str) = match kind {
+        // The token endpoint authenticates the client from the body.
+        Listener::Zendesk if path == "/oauth/tokens" || path == "/oauth/authorizations/new" => {
+            (None, "zendesk")
+        }
         Listener::Zendesk => {
             match zendesk::auth::authenticate(&sim, &parts.headers, &path, &method) {
                 Ok(t) => (Some(t), "zendesk"),

@@ -31,6 +31,7 @@ mod lossy;
 mod raw_json;
 mod recorded;
 mod repair;
+mod secret;
 
 pub use body_cap::{
     BodyTooLarge, DEFAULT_MAX_BODY_BYTES, body_too_large, cap_body, max_body_bytes,
@@ -39,6 +40,7 @@ pub use body_cap::{
 pub use lossy::with_lossy_bodies;
 pub use raw_json::{RawJson, write_verbatim};
 pub use recorded::{DecodeIssue, Quarantined, Recorded};
+pub use secret::Secret;
 
 use std::time::Instant;
 

@@ -181,6 +181,9 @@ pub mod types {
         ///Error code (a string), or an object with `title` / `message`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::serde_json::Value>,
+        ///The explanation of an OAuth error (`/oauth/tokens`, `invalid_token`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_description: ::std::option::Option<::std::string::String>,
         ///JSON:API-style errors.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub errors: ::std::option::Option<::std::vec::Vec<ErrorObject>>,
@@ -393,6 +396,66 @@ pub mod types {
     }
     impl TicketAuditsResponse {
         pub fn builder() -> builder::TicketAuditsResponse {
+            Default::default()
+        }
+    }
+    ///The JSON body of `POST /oauth/tokens`; which fields apply depends on `grant_type`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TokenRequest {
+        ///The OAuth client's identifier (Admin Center > Apps and integrations > APIs > OAuth clients).
+        pub client_id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::raw_support::Secret>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::raw_support::Secret>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code_verifier: ::std::option::Option<::raw_support::Secret>,
+        ///Access-token lifetime in seconds (more than 300, less than 172,800).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in: ::std::option::Option<i64>,
+        ///`client_credentials`, `refresh_token` or `authorization_code`.
+        pub grant_type: ::std::string::String,
+        ///The redirect URI of the authorization request (authorization-code grant).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub redirect_uri: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token: ::std::option::Option<::raw_support::Secret>,
+        ///Refresh-token lifetime in seconds (604,800 to 7,776,000; default 2,592,000).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_expires_in: ::std::option::Option<i64>,
+        ///Space-separated scopes (`read`, `auditlogs:read`, …).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+    }
+    impl TokenRequest {
+        pub fn builder() -> builder::TokenRequest {
+            Default::default()
+        }
+    }
+    ///An issued token. `expires_in` and `refresh_token` are present where applicable.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TokenResponse {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_token: ::std::option::Option<::raw_support::Secret>,
+        ///Seconds the access token lives.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token: ::std::option::Option<::raw_support::Secret>,
+        ///Seconds the refresh token lives.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_expires_in: ::std::option::Option<i64>,
+        ///The scopes granted, space-separated.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+        ///`bearer`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token_type: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TokenResponse {
+        pub fn builder() -> builder::TokenResponse {
             Default::default()
         }
     }
@@ -1178,6 +1241,10 @@ pub mod types {
                 ::std::option::Option<::serde_json::Value>,
                 ::std::string::String,
             >,
+            error_description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             errors: ::std::result::Result<
                 ::std::option::Option<::std::vec::Vec<super::ErrorObject>>,
                 ::std::string::String,
@@ -1193,6 +1260,7 @@ pub mod types {
                     description: Ok(Default::default()),
                     details: Ok(Default::default()),
                     error: Ok(Default::default()),
+                    error_description: Ok(Default::default()),
                     errors: Ok(Default::default()),
                     extra: Err("no value supplied for extra".to_string()),
                 }
@@ -1233,6 +1301,16 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for error: {e}"));
                 self
             }
+            pub fn error_description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_description = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for error_description: {e}")
+                });
+                self
+            }
             pub fn errors<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -1267,6 +1345,7 @@ pub mod types {
                     description: value.description?,
                     details: value.details?,
                     error: value.error?,
+                    error_description: value.error_description?,
                     errors: value.errors?,
                     extra: value.extra?,
                 })
@@ -1278,6 +1357,7 @@ pub mod types {
                     description: Ok(value.description),
                     details: Ok(value.details),
                     error: Ok(value.error),
+                    error_description: Ok(value.error_description),
                     errors: Ok(value.errors),
                     extra: Ok(value.extra),
                 }
@@ -2062,6 +2142,333 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct TokenRequest {
+            client_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            client_secret: ::std::result::Result<
+                ::std::option::Option<::raw_support::Secret>,
+                ::std::string::String,
+            >,
+            code: ::std::result::Result<
+                ::std::option::Option<::raw_support::Secret>,
+                ::std::string::String,
+            >,
+            code_verifier: ::std::result::Result<
+                ::std::option::Option<::raw_support::Secret>,
+                ::std::string::String,
+            >,
+            expires_in: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            grant_type: ::std::result::Result<::std::string::String, ::std::string::String>,
+            redirect_uri: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            refresh_token: ::std::result::Result<
+                ::std::option::Option<::raw_support::Secret>,
+                ::std::string::String,
+            >,
+            refresh_token_expires_in:
+                ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            scope: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TokenRequest {
+            fn default() -> Self {
+                Self {
+                    client_id: Err("no value supplied for client_id".to_string()),
+                    client_secret: Ok(Default::default()),
+                    code: Ok(Default::default()),
+                    code_verifier: Ok(Default::default()),
+                    expires_in: Ok(Default::default()),
+                    grant_type: Err("no value supplied for grant_type".to_string()),
+                    redirect_uri: Ok(Default::default()),
+                    refresh_token: Ok(Default::default()),
+                    refresh_token_expires_in: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                }
+            }
+        }
+        impl TokenRequest {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for client_id: {e}"));
+                self
+            }
+            pub fn client_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::raw_support::Secret>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_secret = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for client_secret: {e}"));
+                self
+            }
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::raw_support::Secret>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for code: {e}"));
+                self
+            }
+            pub fn code_verifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::raw_support::Secret>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code_verifier = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for code_verifier: {e}"));
+                self
+            }
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expires_in: {e}"));
+                self
+            }
+            pub fn grant_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grant_type = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for grant_type: {e}"));
+                self
+            }
+            pub fn redirect_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.redirect_uri = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for redirect_uri: {e}"));
+                self
+            }
+            pub fn refresh_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::raw_support::Secret>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for refresh_token: {e}"));
+                self
+            }
+            pub fn refresh_token_expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token_expires_in = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for refresh_token_expires_in: {e}")
+                });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for scope: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TokenRequest> for super::TokenRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TokenRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    client_secret: value.client_secret?,
+                    code: value.code?,
+                    code_verifier: value.code_verifier?,
+                    expires_in: value.expires_in?,
+                    grant_type: value.grant_type?,
+                    redirect_uri: value.redirect_uri?,
+                    refresh_token: value.refresh_token?,
+                    refresh_token_expires_in: value.refresh_token_expires_in?,
+                    scope: value.scope?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TokenRequest> for TokenRequest {
+            fn from(value: super::TokenRequest) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    client_secret: Ok(value.client_secret),
+                    code: Ok(value.code),
+                    code_verifier: Ok(value.code_verifier),
+                    expires_in: Ok(value.expires_in),
+                    grant_type: Ok(value.grant_type),
+                    redirect_uri: Ok(value.redirect_uri),
+                    refresh_token: Ok(value.refresh_token),
+                    refresh_token_expires_in: Ok(value.refresh_token_expires_in),
+                    scope: Ok(value.scope),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TokenResponse {
+            access_token: ::std::result::Result<
+                ::std::option::Option<::raw_support::Secret>,
+                ::std::string::String,
+            >,
+            expires_in: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            refresh_token: ::std::result::Result<
+                ::std::option::Option<::raw_support::Secret>,
+                ::std::string::String,
+            >,
+            refresh_token_expires_in:
+                ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            scope: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            token_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TokenResponse {
+            fn default() -> Self {
+                Self {
+                    access_token: Ok(Default::default()),
+                    expires_in: Ok(Default::default()),
+                    refresh_token: Ok(Default::default()),
+                    refresh_token_expires_in: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                    token_type: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TokenResponse {
+            pub fn access_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::raw_support::Secret>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_token = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for access_token: {e}"));
+                self
+            }
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expires_in: {e}"));
+                self
+            }
+            pub fn refresh_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::raw_support::Secret>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for refresh_token: {e}"));
+                self
+            }
+            pub fn refresh_token_expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token_expires_in = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for refresh_token_expires_in: {e}")
+                });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for scope: {e}"));
+                self
+            }
+            pub fn token_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_type = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for token_type: {e}"));
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for extra: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TokenResponse> for super::TokenResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TokenResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    access_token: value.access_token?,
+                    expires_in: value.expires_in?,
+                    refresh_token: value.refresh_token?,
+                    refresh_token_expires_in: value.refresh_token_expires_in?,
+                    scope: value.scope?,
+                    token_type: value.token_type?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TokenResponse> for TokenResponse {
+            fn from(value: super::TokenResponse) -> Self {
+                Self {
+                    access_token: Ok(value.access_token),
+                    expires_in: Ok(value.expires_in),
+                    refresh_token: Ok(value.refresh_token),
+                    refresh_token_expires_in: Ok(value.refresh_token_expires_in),
+                    scope: Ok(value.scope),
+                    token_type: Ok(value.token_type),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Via {
             channel: ::std::result::Result<
                 ::std::option::Option<::serde_json::Value>,
@@ -2741,6 +3148,35 @@ impl Client {
     /// ```
     pub fn export_audit_logs(&self) -> builder::ExportAuditLogs<'_> {
         builder::ExportAuditLogs::new(self)
+    }
+    /// Issue an OAuth access token for a grant
+    ///
+    /// Exchanges a grant for an access token (Zendesk's "OAuth Tokens for Grant Types"). The
+    /// request is JSON and carries the OAuth client's id and secret in the body; it needs no
+    /// `Authorization` header.
+    ///
+    /// * `client_credentials` (confidential clients): `client_id`, `client_secret`, `scope`.
+    /// * `refresh_token`: `client_id`, `client_secret`, `refresh_token`. The answer holds a
+    ///   new access token **and a new refresh token**; both old ones stop working.
+    /// * `authorization_code` (after the user approved `/oauth/authorizations/new`): `code`
+    ///   (valid 120 s), `redirect_uri`, and `code_verifier` with PKCE.
+    ///
+    /// Access tokens of new global clients live 30 minutes by default (`expires_in`), refresh
+    /// tokens 30 days. Errors follow OAuth 2.0: `400 invalid_grant` (an expired, revoked or
+    /// already rotated refresh token or code), `401 invalid_client` (wrong id or secret),
+    /// `400 invalid_scope`, `400 unsupported_grant_type`.
+    ///
+    ///
+    /// Sends a `POST` request to `/oauth/tokens`
+    ///
+    /// ```ignore
+    /// let response = client.create_oauth_token()
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn create_oauth_token(&self) -> builder::CreateOauthToken<'_> {
+        builder::CreateOauthToken::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -3906,6 +4342,83 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 202u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16..=599u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::create_oauth_token`]
+    ///
+    /// [`Client::create_oauth_token`]: super::Client::create_oauth_token
+    #[derive(Debug, Clone)]
+    pub struct CreateOauthToken<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TokenRequest, String>,
+    }
+    impl<'a> CreateOauthToken<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TokenRequest>,
+            <V as std::convert::TryInto<types::TokenRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `TokenRequest` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::TokenRequest) -> types::builder::TokenRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/oauth/tokens`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorResponse>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::TokenRequest::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/oauth/tokens", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_oauth_token",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16..=499u16 => Err(Error::ErrorResponse(
                     ResponseValue::from_response(response).await?,
                 )),

@@ -161,3 +161,27 @@ pub fn a_ticket(sim: &SimHandle) -> (i64, Vec<String>) {
         .unwrap();
     (ticket, audits)
 }
+
+/// Sends `signal` to a child process.
+pub fn signal(pid: u32, signal: libc::c_int) {
+    // SAFETY: sending a signal to a child process we own.
+    let sent = unsafe { libc::kill(pid as libc::pid_t, signal) };
+    assert_eq!(sent, 0, "could not signal trail");
+}
+
+/// The records the state file says were committed (0 while there is none).
+pub fn committed_records(state: &Path) -> u64 {
+    std::fs::read_to_string(state)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|state| {
+            state["streams"]
+                .as_object()?
+                .values()
+                .next()?
+                .get("output")?
+                .get("records")?
+                .as_u64()
+        })
+        .unwrap_or(0)
+}

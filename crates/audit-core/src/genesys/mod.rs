@@ -78,6 +78,7 @@ pub use rules::{InInRateLimitHeaders, retry_after_in_message};
 use crate::error::Error;
 use crate::event::StreamKind;
 use crate::http::{BaseUrl, HttpConfig, build_plain_client};
+use crate::oauth::Authorized;
 use crate::pacing::{Pacer, PacingConfig};
 use crate::paginate::{EventPages, PageSizePolicy};
 use crate::retry::{Operation, Retrier, RetryPolicy};
@@ -335,7 +336,7 @@ impl GenesysClientBuilder {
             login_host: login.host().to_string(),
         };
         let client_id = credentials.client_id().to_string();
-        let auth = TokenProvider::new(
+        let auth = auth::token_provider(
             credentials,
             &login,
             api.clone(),
@@ -450,10 +451,10 @@ impl GenesysClient {
     /// # }
     /// ```
     pub async fn raw(&self) -> Result<Arc<genesys_raw::Client>, Error> {
-        Ok(Arc::clone(&self.session().await?.raw))
+        Ok(Arc::clone(&self.session().await?.session.raw))
     }
 
-    async fn session(&self) -> Result<Arc<Session>, Error> {
+    async fn session(&self) -> Result<Arc<Authorized<Session>>, Error> {
         self.inner.auth.session(&self.inner.retrier).await
     }
 
@@ -510,7 +511,7 @@ impl GenesysClient {
     {
         let inner = &self.inner;
         let session = self.session().await?;
-        let raw = Arc::clone(&session.raw);
+        let raw = Arc::clone(&session.session.raw);
         let result = inner
             .retrier
             .send_checked(operation, || attempt(Arc::clone(&raw)), &mut check)
@@ -522,7 +523,7 @@ impl GenesysClient {
         // refusal of the fresh token is then retried with backoff within the retry policy,
         // with that token: no second token request, and a lasting refusal still ends.
         let session = inner.auth.renew(&session, &inner.retrier).await?;
-        let raw = Arc::clone(&session.raw);
+        let raw = Arc::clone(&session.session.raw);
         inner
             .retrier
             .send_checked(

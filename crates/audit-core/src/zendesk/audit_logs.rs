@@ -273,15 +273,14 @@ async fn fetch_page(
     };
     let after = token.and_then(|t| t.cursor.as_deref());
     let response = client
-        .retrier()
-        .send_checked(
+        .call_checked(
             LIST,
-            || {
+            |session| {
                 let url = url.clone();
                 async move {
                     match url {
-                        Some(url) => get_json(client.http(), "zendesk", LIST.name, url).await,
-                        None => list_request(client.raw(), query, after).send().await,
+                        Some(url) => get_json(&session.http, "zendesk", LIST.name, url).await,
+                        None => list_request(&session.raw, query, after).send().await,
                     }
                 }
             },
@@ -321,8 +320,9 @@ impl ZendeskClient {
     ) -> Result<types::AuditLogsResponse, Error> {
         query.validate()?;
         let response = self
-            .retrier()
-            .send(LIST, || list_request(self.raw(), query, None).send())
+            .call(LIST, |session| async move {
+                list_request(&session.raw, query, None).send().await
+            })
             .await?;
         Ok(response.into_inner())
     }
@@ -382,11 +382,12 @@ impl ZendeskClient {
     /// ```
     pub async fn export_audit_logs(&self, filter: &AuditLogFilter) -> Result<(), Error> {
         filter.validate(EXPORT.name)?;
-        self.retrier()
-            .send(EXPORT, || {
-                with_filter!(self.raw().export_audit_logs(), filter).send()
-            })
-            .await?;
+        self.call(EXPORT, |session| async move {
+            with_filter!(session.raw.export_audit_logs(), filter)
+                .send()
+                .await
+        })
+        .await?;
         Ok(())
     }
 

@@ -1,12 +1,29 @@
-//! Zendesk authentication: API token or OAuth bearer token.
+//! Zendesk authentication: OAuth client credentials, a rotating OAuth refresh token, a static
+//! OAuth bearer token, or an API token (switched off by Zendesk on 2027-04-30). The two grants
+//! go through the shared [`crate::oauth`] token manager; this module holds Zendesk's token
+//! request (`POST /oauth/tokens`, JSON, on the account's own host).
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use base64::Engine;
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
+use zendesk_raw::types;
 
-use crate::error::Error;
+use crate::error::{Error, VendorDetail};
+use crate::oauth::{GrantRequest, IssuedToken, TokenEndpoint, TokenStore};
+use crate::retry::{Operation, Retrier, VendorRules};
+
+/// The operation name of the token request (the generated `create_oauth_token`).
+pub(crate) const TOKEN_OPERATION: &str = "create_oauth_token";
+
+/// Zendesk's documented default lifetime of an access token of a new global client (used
+/// when an answer has no `expires_in`).
+const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(30 * 60);
 
 /// How a [`super::ZendeskClient`] authenticates. Secrets are `secrecy` strings: `Debug`
 /// prints `[REDACTED]`, and the header built from them is marked sensitive.
@@ -18,10 +35,36 @@ use crate::error::Error;
 /// let shown = format!("{auth:?}");
 /// assert!(shown.contains("admin@acme.example"));
 /// assert!(!shown.contains("6wiIBWbG"));
+///
+/// let auth = ZendeskAuth::client_credentials("trail_export", "c0ffee-s3cr3t", ["auditlogs:read"]);
+/// assert!(!format!("{auth:?}").contains("s3cr3t"));
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub enum ZendeskAuth {
+    /// OAuth client credentials (a confidential OAuth client): access tokens are requested
+    /// from `/oauth/tokens` when needed and renewed before they expire.
+    ClientCredentials {
+        /// The OAuth client's unique identifier.
+        client_id: String,
+        /// The OAuth client's secret.
+        client_secret: SecretString,
+        /// The scopes to ask for (`None`: send none, Zendesk grants the client's default).
+        scopes: Option<Vec<String>>,
+    },
+    /// A rotating OAuth refresh token: each refresh returns a new access token and a new
+    /// refresh token, which is written to `store` before the access token is used. A token
+    /// in the store wins over `refresh_token`.
+    RefreshToken {
+        /// The OAuth client's unique identifier.
+        client_id: String,
+        /// The OAuth client's secret.
+        client_secret: SecretString,
+        /// The first refresh token, used only while the store holds none.
+        refresh_token: Option<SecretString>,
+        /// Where the newest refresh token lives.
+        store: TokenStore,
+    },
     /// An API token: Basic auth as `{email}/token` with the token as password.
     ApiToken {
         /// The agent's or admin's e-mail address.
@@ -49,6 +92,23 @@ impl fmt::Debug for ZendeskAuth {
                 .debug_struct("OAuth")
                 .field("access_token", &"[REDACTED]")
                 .finish(),
+            ZendeskAuth::ClientCredentials {
+                client_id, scopes, ..
+            } => f
+                .debug_struct("ClientCredentials")
+                .field("client_id", client_id)
+                .field("client_secret", &"[REDACTED]")
+                .field("scopes", scopes)
+                .finish(),
+            ZendeskAuth::RefreshToken {
+                client_id, store, ..
+            } => f
+                .debug_struct("RefreshToken")
+                .field("client_id", client_id)
+                .field("client_secret", &"[REDACTED]")
+                .field("refresh_token", &"[REDACTED]")
+                .field("store", store)
+                .finish(),
         }
     }
 }
@@ -69,8 +129,69 @@ impl ZendeskAuth {
         }
     }
 
-    /// The `Authorization` header value, marked sensitive.
-    pub(crate) fn header(&self) -> Result<HeaderValue, Error> {
+    /// OAuth client credentials; `scopes` are asked for exactly (empty: none sent).
+    ///
+    /// ```
+    /// use audit_core::zendesk::ZendeskAuth;
+    ///
+    /// let auth = ZendeskAuth::client_credentials("trail_export", "s3cr3t", ["read"]);
+    /// assert_eq!(auth.scheme(), "OAuth client credentials");
+    /// ```
+    pub fn client_credentials<I, S>(
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+        scopes: I,
+    ) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        ZendeskAuth::ClientCredentials {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            scopes: (!scopes.is_empty()).then_some(scopes),
+        }
+    }
+
+    /// A rotating refresh token kept in `store` (`refresh_token`: the first one, used while
+    /// the store is empty).
+    ///
+    /// ```
+    /// use audit_core::oauth::TokenStore;
+    /// use audit_core::zendesk::ZendeskAuth;
+    ///
+    /// let store = TokenStore::new("/var/lib/trail/zendesk-token.json");
+    /// let auth = ZendeskAuth::refresh_token("trail_export", "s3cr3t", Some("rt-s3cr3t".into()), store);
+    /// assert!(!format!("{auth:?}").contains("s3cr3t"));
+    /// ```
+    pub fn refresh_token(
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+        refresh_token: Option<SecretString>,
+        store: TokenStore,
+    ) -> Self {
+        ZendeskAuth::RefreshToken {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            refresh_token,
+            store,
+        }
+    }
+
+    /// The scheme's name, for messages.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            ZendeskAuth::ApiToken { .. } => "API token",
+            ZendeskAuth::OAuth { .. } => "static OAuth access token",
+            ZendeskAuth::ClientCredentials { .. } => "OAuth client credentials",
+            ZendeskAuth::RefreshToken { .. } => "OAuth refresh token",
+        }
+    }
+
+    /// The `Authorization` header value of a static credential (API token, bearer token),
+    /// marked sensitive; `None` for the grants, whose tokens the manager issues.
+    pub(crate) fn static_header(&self) -> Result<Option<HeaderValue>, Error> {
         let (text, what) = match self {
             ZendeskAuth::ApiToken { email, token } => {
                 let email = email.trim();
@@ -99,6 +220,26 @@ impl ZendeskAuth {
                     "the OAuth access token",
                 )
             }
+            ZendeskAuth::ClientCredentials {
+                client_id,
+                client_secret,
+                ..
+            }
+            | ZendeskAuth::RefreshToken {
+                client_id,
+                client_secret,
+                ..
+            } => {
+                if client_id.trim().is_empty() {
+                    return Err(Error::InvalidConfig("the OAuth client id is empty".into()));
+                }
+                if client_secret.expose_secret().trim().is_empty() {
+                    return Err(Error::InvalidConfig(
+                        "the OAuth client secret is empty".into(),
+                    ));
+                }
+                return Ok(None);
+            }
         };
         let mut value = HeaderValue::from_str(&text).map_err(|_| {
             Error::InvalidConfig(format!(
@@ -106,7 +247,7 @@ impl ZendeskAuth {
             ))
         })?;
         value.set_sensitive(true);
-        Ok(value)
+        Ok(Some(value))
     }
 
     /// A description without secrets, for `Debug` of the client.
@@ -114,8 +255,117 @@ impl ZendeskAuth {
         match self {
             ZendeskAuth::ApiToken { email, .. } => format!("API token of {email}"),
             ZendeskAuth::OAuth { .. } => "OAuth access token".to_string(),
+            ZendeskAuth::ClientCredentials { client_id, .. } => {
+                format!("OAuth client credentials of {client_id}")
+            }
+            ZendeskAuth::RefreshToken {
+                client_id, store, ..
+            } => format!(
+                "OAuth refresh token of {client_id} (store {})",
+                store.path().display()
+            ),
         }
     }
+}
+
+/// The scopes a token was granted (from the token's answer), shared with the error rules so
+/// that a 403 can name what is missing.
+pub(crate) type GrantedScopes = Arc<Mutex<Option<String>>>;
+
+/// Zendesk's `POST /oauth/tokens` on the account's host, sent by the generated client
+/// without credentials (the client's id and secret travel in the JSON body).
+pub(crate) struct AccountTokenEndpoint {
+    pub(crate) raw: zendesk_raw::Client,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretString,
+    pub(crate) scopes: Option<Vec<String>>,
+    pub(crate) granted: GrantedScopes,
+    pub(crate) rules: super::ZendeskRules,
+}
+
+impl TokenEndpoint for AccountTokenEndpoint {
+    fn request<'a>(
+        &'a self,
+        grant: GrantRequest<'a>,
+        retrier: &'a Retrier,
+    ) -> BoxFuture<'a, Result<IssuedToken, Error>> {
+        async move {
+            let secret = Some(raw_support::Secret::from(
+                self.client_secret.expose_secret().to_string(),
+            ));
+            let (grant_type, refresh_token, scope) = match grant {
+                GrantRequest::ClientCredentials => (
+                    "client_credentials",
+                    None,
+                    self.scopes.as_ref().map(|s| s.join(" ")),
+                ),
+                GrantRequest::RefreshToken(token) => (
+                    "refresh_token",
+                    Some(raw_support::Secret::from(token.expose_secret().to_string())),
+                    None,
+                ),
+            };
+            let body = types::TokenRequest {
+                grant_type: grant_type.to_string(),
+                client_id: self.client_id.clone(),
+                client_secret: secret,
+                scope,
+                refresh_token,
+                code: None,
+                code_verifier: None,
+                redirect_uri: None,
+                expires_in: None,
+                refresh_token_expires_in: None,
+            };
+            let answer = retrier
+                .send(Operation::read(TOKEN_OPERATION), || {
+                    self.raw.create_oauth_token().body(body.clone()).send()
+                })
+                .await?
+                .into_inner();
+            issued(answer, &self.granted)
+        }
+        .boxed()
+    }
+
+    fn refused_again(&self, status: u16, detail: VendorDetail) -> Error {
+        self.rules.api_error(TOKEN_OPERATION, status, detail)
+    }
+
+    fn default_lifetime(&self) -> Duration {
+        DEFAULT_EXPIRES_IN
+    }
+
+    fn operation(&self) -> &'static str {
+        TOKEN_OPERATION
+    }
+}
+
+/// The token of an answer (an answer without one is a decode error), noting its scopes.
+pub(crate) fn issued(
+    answer: types::TokenResponse,
+    granted: &GrantedScopes,
+) -> Result<IssuedToken, Error> {
+    let access_token = answer
+        .access_token
+        .filter(|t| !t.expose().trim().is_empty())
+        .ok_or_else(|| Error::Decode {
+            operation: TOKEN_OPERATION,
+            status: Some(200),
+            message: "the token answer has no `access_token`".into(),
+            waited: Duration::ZERO,
+        })?;
+    if let Some(scope) = answer.scope.filter(|s| !s.trim().is_empty()) {
+        *granted.lock().expect("scopes lock") = Some(scope);
+    }
+    Ok(IssuedToken {
+        access_token: SecretString::from(access_token.expose().to_string()),
+        expires_in: answer.expires_in.map(|s| s as f64),
+        refresh_token: answer
+            .refresh_token
+            .filter(|t| !t.expose().trim().is_empty())
+            .map(|t| SecretString::from(t.expose().to_string())),
+    })
 }
 
 #[cfg(test)]
@@ -125,7 +375,8 @@ mod tests {
     #[test]
     fn api_token_header_is_basic_email_slash_token() {
         let header = ZendeskAuth::api_token("jdoe@example.com", "abc123")
-            .header()
+            .static_header()
+            .unwrap()
             .unwrap();
         assert!(header.is_sensitive());
         // base64("jdoe@example.com/token:abc123")
@@ -139,7 +390,8 @@ mod tests {
     #[test]
     fn oauth_header_is_bearer() {
         let header = ZendeskAuth::oauth("gErypPlm4dOVgGRvA1ZzMH5MQ3nLo8bo")
-            .header()
+            .static_header()
+            .unwrap()
             .unwrap();
         assert_eq!(
             header.to_str().unwrap(),
@@ -150,13 +402,13 @@ mod tests {
     #[test]
     fn bad_credentials_are_reported_without_echoing_them() {
         let error = ZendeskAuth::api_token("no-at-sign", "s3cr3t")
-            .header()
+            .static_header()
             .unwrap_err();
         assert!(!error.to_string().contains("s3cr3t"));
         let error = ZendeskAuth::oauth("bad\ntoken-s3cr3t")
-            .header()
+            .static_header()
             .unwrap_err();
         assert!(!error.to_string().contains("s3cr3t"), "{error}");
-        assert!(ZendeskAuth::oauth("  ").header().is_err());
+        assert!(ZendeskAuth::oauth("  ").static_header().is_err());
     }
 }

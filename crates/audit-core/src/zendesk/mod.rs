@@ -31,24 +31,28 @@
 
 pub mod audit_logs;
 pub mod auth;
+pub mod authorize;
 pub mod description;
 pub mod events;
 pub mod mapping;
 pub mod ticket_audits;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use progenitor_client::{Error as RawError, ResponseValue};
 use raw_support::Recorded;
 use regex::Regex;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::SecretString;
 use serde_json::Value;
 use zendesk_raw::types;
 
 pub use audit_logs::{AuditLogEvents, AuditLogFilter, AuditLogQuery, SortOrder};
 pub use auth::ZendeskAuth;
+pub use authorize::{Pkce, pkce_challenge};
 pub use events::TicketEvent;
 pub use ticket_audits::{
     AuditsForTicketEvents, AuditsForTicketQuery, TicketAuditEvents, TicketAuditsQuery,
@@ -58,6 +62,7 @@ use crate::checkpoint::PageToken;
 use crate::error::{Error, ErrorBody, VendorDetail};
 use crate::event::StreamKind;
 use crate::http::{BaseUrl, HttpConfig, build_client};
+use crate::oauth::{Authorized, Grant, TokenManager};
 use crate::pacing::{NamedRateLimitHeaders, Pacer, PacingConfig};
 use crate::paginate::{EventPages, PageSizePolicy};
 use crate::retry::{Operation, Retrier, RetryPolicy, VendorRules};
@@ -108,9 +113,51 @@ impl ErrorBody for types::ErrorResponse {
     }
 }
 
-/// Zendesk's retry and error rules.
-#[derive(Debug)]
-struct ZendeskRules;
+/// Zendesk's retry and error rules. The hints of 401s and 403s depend on how the client
+/// authenticates.
+#[derive(Debug, Clone)]
+pub(crate) struct ZendeskRules {
+    /// The authentication scheme ([`ZendeskAuth::scheme`]).
+    scheme: &'static str,
+    /// The host tokens are requested from.
+    host: String,
+    /// The scopes asked for, when configured.
+    requested_scopes: Option<String>,
+    /// The scopes of the current token, from the token's answer.
+    granted: auth::GrantedScopes,
+}
+
+impl ZendeskRules {
+    /// The scope an operation needs, for a 403 that does not say.
+    fn needed_scope(operation: &str) -> &'static str {
+        if AUDIT_LOG_OPERATIONS.contains(&operation) {
+            "auditlogs:read"
+        } else if operation == "make_ticket_comment_private_from_audits" {
+            "write"
+        } else {
+            "read"
+        }
+    }
+
+    fn token_hint(&self, status: u16, detail: &VendorDetail) -> String {
+        match detail.error.as_deref() {
+            Some("invalid_grant") => format!(
+                "{} refused the refresh token (invalid_grant): it expired, was revoked, or was                  already used. Obtain a new one (`trail auth zendesk`), or set a new refresh                  token and remove the token store",
+                self.host
+            ),
+            Some("invalid_scope") => format!(
+                "{} refused the scopes `{}` (invalid_scope): ask only for scopes the OAuth                  client may have (`read`, `auditlogs:read`)",
+                self.host,
+                self.requested_scopes.as_deref().unwrap_or("(default)")
+            ),
+            _ if status == 401 => format!(
+                "the OAuth client id or secret was not accepted by {} (invalid_client): check                  both, and that the client is a confidential OAuth client of this account",
+                self.host
+            ),
+            _ => format!("{} refused the token request", self.host),
+        }
+    }
+}
 
 impl VendorRules for ZendeskRules {
     fn correlation_id(&self, headers: &HeaderMap) -> Option<String> {
@@ -121,12 +168,38 @@ impl VendorRules for ZendeskRules {
 
     fn api_error(&self, operation: &'static str, status: u16, detail: VendorDetail) -> Error {
         let audit_logs = AUDIT_LOG_OPERATIONS.contains(&operation);
+        if operation == auth::TOKEN_OPERATION && matches!(status, 400 | 401) {
+            let hint = Some(self.token_hint(status, &detail));
+            return Error::Api {
+                operation,
+                status,
+                detail: Box::new(detail),
+                hint,
+                waited: Duration::ZERO,
+            };
+        }
         if status == 403 {
+            let oauth = self.scheme.contains("OAuth");
+            let granted = self.granted.lock().expect("scopes lock").clone();
+            let needed = Self::needed_scope(operation);
+            // Zendesk's 403 rarely names the scope: name it from the token's granted scopes
+            // (or the configured ones) when they lack what the operation needs.
+            let lacks = |scopes: &str| {
+                let has = |s: &str| scopes.split_whitespace().any(|x| x == s);
+                match needed {
+                    "auditlogs:read" => !has("auditlogs:read") && !has("read"),
+                    other => !has(other),
+                }
+            };
+            let known = granted.clone().or_else(|| self.requested_scopes.clone());
             let missing_scope = detail
                 .description
                 .as_deref()
                 .and_then(|d| MISSING_SCOPES.captures(d))
-                .map(|c| c["scopes"].to_string());
+                .map(|c| c["scopes"].to_string())
+                .or_else(|| {
+                    (oauth && known.as_deref().is_some_and(lacks)).then(|| needed.to_string())
+                });
             let needs = if audit_logs {
                 "Zendesk audit logs are only available on the Enterprise plan, to admins; OAuth \
                  tokens need the `auditlogs:read` (or global `read`) scope"
@@ -140,11 +213,15 @@ impl VendorRules for ZendeskRules {
                 "ticket audits need an agent with access to the ticket; OAuth tokens need the \
                  global `read` scope (`tickets:read` is not accepted)"
             };
-            let hint = match &missing_scope {
-                Some(scope) => format!(
+            let hint = match (&missing_scope, &known) {
+                (Some(scope), Some(known)) => format!(
+                    "the token's scopes `{known}` lack the OAuth scope `{scope}`: ask for it. \
+                     ({needs})"
+                ),
+                (Some(scope), None) => format!(
                     "the token lacks the OAuth scope `{scope}`: issue a token with it. ({needs})"
                 ),
-                None => needs.to_string(),
+                (None, _) => needs.to_string(),
             };
             return Error::AccessDenied {
                 operation,
@@ -156,12 +233,21 @@ impl VendorRules for ZendeskRules {
             };
         }
         let hint = match status {
-            401 => Some(
-                "the credentials were not accepted: check the e-mail address and API token \
-                 (sent as `{email}/token`), or that the OAuth access token is valid and not \
-                 expired"
+            401 => Some(match self.scheme {
+                "API token" => "the API token was not accepted: check the e-mail address and \
+                     the token (sent as `{email}/token`). Zendesk deactivates API tokens unused \
+                     for 30 days, and every API token on 2027-04-30: switch to OAuth client \
+                     credentials"
                     .to_string(),
-            ),
+                "static OAuth access token" => "the OAuth access token was refused: it has \
+                     probably expired (Zendesk access tokens now expire, after 30 minutes for new \
+                     clients) or was revoked. Use OAuth client credentials (or a refresh token), \
+                     which are renewed automatically"
+                    .to_string(),
+                _ => "a freshly issued OAuth access token was refused: check that the OAuth \
+                     client belongs to this account"
+                    .to_string(),
+            }),
             404 if operation == "list_audit_logs" || operation == "export_audit_logs" => Some(
                 "this account may not have audit logs: they need the Enterprise plan".to_string(),
             ),
@@ -207,8 +293,7 @@ pub struct ZendeskClient {
 }
 
 struct Inner {
-    raw: zendesk_raw::Client,
-    http: reqwest::Client,
+    credentials: Credentials,
     base: BaseUrl,
     tenant: String,
     auth: String,
@@ -399,21 +484,97 @@ impl ZendeskClientBuilder {
                 "no credentials: call `.api_token(email, token)` or `.oauth_token(token)`".into(),
             )
         })?;
-        let http = build_client(&self.http, &base, Some(auth.header()?))?;
-        let raw = zendesk_raw::Client::new_with_client(base.as_str(), http.clone());
+        let static_header = auth.static_header()?;
+        let granted = auth::GrantedScopes::default();
+        let rules = ZendeskRules {
+            scheme: auth.scheme(),
+            host: base.host().to_string(),
+            requested_scopes: match &auth {
+                ZendeskAuth::ClientCredentials {
+                    scopes: Some(scopes),
+                    ..
+                } => Some(scopes.join(" ")),
+                _ => None,
+            },
+            granted: Arc::clone(&granted),
+        };
+        let session = {
+            let (http, base) = (self.http.clone(), base.clone());
+            move |bearer: Option<HeaderValue>| -> Result<Arc<Session>, Error> {
+                let http = build_client(&http, &base, bearer)?;
+                Ok(Arc::new(Session {
+                    raw: Arc::new(zendesk_raw::Client::new_with_client(
+                        base.as_str(),
+                        http.clone(),
+                    )),
+                    http,
+                }))
+            }
+        };
+        let endpoint = |client_id: &String, client_secret: &SecretString, scopes| {
+            Ok::<_, Error>(auth::AccountTokenEndpoint {
+                // No credentials on this client: the token request carries its own.
+                raw: zendesk_raw::Client::new_with_client(
+                    base.as_str(),
+                    build_client(&self.http, &base, None)?,
+                ),
+                client_id: client_id.trim().to_string(),
+                client_secret: client_secret.clone(),
+                scopes,
+                granted: Arc::clone(&granted),
+                rules: rules.clone(),
+            })
+        };
+        let credentials = match (&auth, static_header) {
+            (_, Some(header)) => {
+                Credentials::Fixed(Arc::new(Authorized::fixed(session(Some(header))?)))
+            }
+            (
+                ZendeskAuth::ClientCredentials {
+                    client_id,
+                    client_secret,
+                    scopes,
+                },
+                None,
+            ) => Credentials::Managed(TokenManager::new(
+                endpoint(client_id, client_secret, scopes.clone())?,
+                Grant::ClientCredentials,
+                move |bearer| session(Some(bearer)),
+            )),
+            (
+                ZendeskAuth::RefreshToken {
+                    client_id,
+                    client_secret,
+                    refresh_token,
+                    store,
+                },
+                None,
+            ) => Credentials::Managed(TokenManager::new(
+                endpoint(client_id, client_secret, None)?,
+                Grant::RefreshToken {
+                    initial: refresh_token.clone(),
+                    store: store.clone(),
+                },
+                move |bearer| session(Some(bearer)),
+            )),
+            (_, None) => {
+                return Err(Error::InvalidConfig(
+                    "this authentication scheme has no header".into(),
+                ));
+            }
+        };
         let stats = Arc::new(Stats::default());
         let pacer = Pacer::new(self.pacing, Box::new(RATE_LIMIT_HEADERS));
         let retrier = Retrier::new(
             self.retry,
             pacer,
             stats,
-            Box::new(ZendeskRules),
+            Box::new(rules),
             self.http.max_body_bytes(),
         );
         Ok(ZendeskClient {
             inner: Arc::new(Inner {
-                raw,
-                http,
+                credentials,
                 base,
                 tenant,
                 auth: auth.describe(),
@@ -424,15 +585,100 @@ impl ZendeskClientBuilder {
     }
 }
 
+/// The API clients that send one credential: the generated client, and a plain
+/// `reqwest::Client` for the vendor's `links.next` URLs. Both carry the `Authorization`
+/// header as a sensitive default header and follow redirects on the base URL's origin only.
+pub(crate) struct Session {
+    pub(crate) raw: Arc<zendesk_raw::Client>,
+    pub(crate) http: reqwest::Client,
+}
+
+/// A static credential (one session for the client's life) or a grant the token manager
+/// renews.
+enum Credentials {
+    Fixed(Arc<Authorized<Arc<Session>>>),
+    Managed(TokenManager<Arc<Session>>),
+}
+
 impl ZendeskClient {
     /// Starts a builder.
     pub fn builder() -> ZendeskClientBuilder {
         ZendeskClientBuilder::default()
     }
 
-    /// The generated client underneath, for calls without retries, pacing or mapping.
-    pub fn raw(&self) -> &zendesk_raw::Client {
-        &self.inner.raw
+    /// The generated client underneath, with a valid credential, for calls without retries,
+    /// pacing or mapping. With an OAuth grant it fetches a token when there is none; hold it
+    /// briefly (it stops working when the token expires).
+    ///
+    /// ```no_run
+    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let raw = client.raw().await?;
+    /// let count = raw.count_audits_for_ticket().ticket_id(48213).send().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn raw(&self) -> Result<Arc<zendesk_raw::Client>, Error> {
+        Ok(Arc::clone(&self.session().await?.session.raw))
+    }
+
+    async fn session(&self) -> Result<Arc<Authorized<Arc<Session>>>, Error> {
+        match &self.inner.credentials {
+            Credentials::Fixed(session) => Ok(Arc::clone(session)),
+            Credentials::Managed(manager) => manager.session(&self.inner.retrier).await,
+        }
+    }
+
+    /// Sends a call through the retry layer with the current credential. With an OAuth grant,
+    /// a 401 replaces the token once and sends the call again; a refusal of the fresh token
+    /// is then retried with backoff within the retry policy (same token), so it still ends.
+    pub(crate) async fn call<X, E, F, Fut>(
+        &self,
+        operation: Operation,
+        attempt: F,
+    ) -> Result<ResponseValue<X>, Error>
+    where
+        E: ErrorBody,
+        F: Fn(Arc<Session>) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<X>, RawError<E>>>,
+    {
+        self.call_checked(operation, attempt, |_| Ok(())).await
+    }
+
+    /// Like [`ZendeskClient::call`], and also retries a response `check` rejects.
+    pub(crate) async fn call_checked<X, E, F, Fut, C>(
+        &self,
+        operation: Operation,
+        attempt: F,
+        mut check: C,
+    ) -> Result<ResponseValue<X>, Error>
+    where
+        E: ErrorBody,
+        F: Fn(Arc<Session>) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<X>, RawError<E>>>,
+        C: FnMut(&X) -> Result<(), Error>,
+    {
+        let inner = &self.inner;
+        let authorized = self.session().await?;
+        let session = Arc::clone(&authorized.session);
+        let result = inner
+            .retrier
+            .send_checked(operation, || attempt(Arc::clone(&session)), &mut check)
+            .await;
+        let (Err(Error::Api { status: 401, .. }), Credentials::Managed(manager)) =
+            (&result, &inner.credentials)
+        else {
+            return result;
+        };
+        let authorized = manager.renew(&authorized, &inner.retrier).await?;
+        let session = Arc::clone(&authorized.session);
+        inner
+            .retrier
+            .send_checked(
+                operation.with_unauthorized_retried(),
+                || attempt(Arc::clone(&session)),
+                &mut check,
+            )
+            .await
     }
 
     /// The base URL.
@@ -455,14 +701,6 @@ impl ZendeskClient {
     /// ```
     pub fn stats(&self) -> StatsSnapshot {
         self.inner.retrier.stats().snapshot()
-    }
-
-    pub(crate) fn retrier(&self) -> &Retrier {
-        &self.inner.retrier
-    }
-
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.inner.http
     }
 
     pub(crate) fn stats_counter(&self) -> &Stats {
@@ -490,13 +728,14 @@ impl ZendeskClient {
     ) -> Result<Recorded<types::TicketAudit>, Error> {
         let operation = Operation::read("show_ticket_audit");
         let response = self
-            .retrier()
-            .send(operation, || {
-                self.raw()
+            .call(operation, |session| async move {
+                session
+                    .raw
                     .show_ticket_audit()
                     .ticket_id(ticket_id)
                     .ticket_audit_id(ticket_audit_id)
                     .send()
+                    .await
             })
             .await?;
         response.into_inner().audit.ok_or_else(|| Error::Decode {
@@ -523,12 +762,13 @@ impl ZendeskClient {
     ) -> Result<types::TicketAuditsCount, Error> {
         let operation = Operation::read("count_audits_for_ticket");
         let response = self
-            .retrier()
-            .send(operation, || {
-                self.raw()
+            .call(operation, |session| async move {
+                session
+                    .raw
                     .count_audits_for_ticket()
                     .ticket_id(ticket_id)
                     .send()
+                    .await
             })
             .await?;
         response.into_inner().count.ok_or_else(|| Error::Decode {
@@ -554,18 +794,19 @@ impl ZendeskClient {
         ticket_id: i64,
         ticket_audit_id: i64,
     ) -> Result<(), Error> {
-        self.retrier()
-            .send(
-                Operation::write("make_ticket_comment_private_from_audits"),
-                || {
-                    self.raw()
-                        .make_ticket_comment_private_from_audits()
-                        .ticket_id(ticket_id)
-                        .ticket_audit_id(ticket_audit_id)
-                        .send()
-                },
-            )
-            .await?;
+        self.call(
+            Operation::write("make_ticket_comment_private_from_audits"),
+            |session| async move {
+                session
+                    .raw
+                    .make_ticket_comment_private_from_audits()
+                    .ticket_id(ticket_id)
+                    .ticket_audit_id(ticket_audit_id)
+                    .send()
+                    .await
+            },
+        )
+        .await?;
         Ok(())
     }
 
@@ -584,12 +825,13 @@ impl ZendeskClient {
     ) -> Result<Recorded<types::AuditLog>, Error> {
         let operation = Operation::read("show_audit_log");
         let response = self
-            .retrier()
-            .send(operation, || {
-                self.raw()
+            .call(operation, |session| async move {
+                session
+                    .raw
                     .show_audit_log()
                     .audit_log_id(audit_log_id)
                     .send()
+                    .await
             })
             .await?;
         response
@@ -683,6 +925,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn test_rules() -> ZendeskRules {
+        ZendeskRules {
+            scheme: "API token",
+            host: "acme.zendesk.com".into(),
+            requested_scopes: None,
+            granted: Default::default(),
+        }
+    }
+
     fn detail(body: Value) -> VendorDetail {
         serde_json::from_value::<types::ErrorResponse>(body)
             .unwrap()
@@ -716,7 +967,7 @@ mod tests {
 
     #[test]
     fn the_missing_scope_is_read_from_the_description() {
-        let error = ZendeskRules.api_error(
+        let error = test_rules().api_error(
             "list_ticket_audits",
             403,
             VendorDetail::new(

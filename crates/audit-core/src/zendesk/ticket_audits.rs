@@ -281,18 +281,17 @@ async fn fetch_legacy_attempt(
     cursor: Option<&str>,
 ) -> Result<CursorPage<Recorded<types::TicketAudit>, PageToken>, Error> {
     let response = client
-        .retrier()
-        .send_checked(
+        .call_checked(
             LIST_ALL,
-            || {
+            |session| {
                 let limit = size.current();
                 let url = url.map(|url| with_query_param(url, "limit", &limit.to_string()));
                 async move {
                     let result = match url {
-                        Some(url) => get_json(client.http(), "zendesk", LIST_ALL.name, url).await,
+                        Some(url) => get_json(&session.http, "zendesk", LIST_ALL.name, url).await,
                         None => {
                             let mut builder =
-                                client.raw().list_ticket_audits().limit(i64::from(limit));
+                                session.raw.list_ticket_audits().limit(i64::from(limit));
                             if let Some(cursor) = cursor {
                                 builder = builder.cursor(cursor.to_string());
                             }
@@ -344,18 +343,17 @@ async fn fetch_ticket_page(
         )
     };
     let response = client
-        .retrier()
-        .send_checked(
+        .call_checked(
             LIST_FOR_TICKET,
-            || {
+            |session| {
                 let url = url.clone();
                 async move {
                     match url {
                         Some(url) => {
-                            get_json(client.http(), "zendesk", LIST_FOR_TICKET.name, url).await
+                            get_json(&session.http, "zendesk", LIST_FOR_TICKET.name, url).await
                         }
                         None => {
-                            for_ticket_request(client.raw(), ticket_id, query, after)
+                            for_ticket_request(&session.raw, ticket_id, query, after)
                                 .send()
                                 .await
                         }
@@ -393,9 +391,8 @@ impl ZendeskClient {
     ) -> Result<types::TicketAuditsResponse, Error> {
         query.validate()?;
         let response = self
-            .retrier()
-            .send(LIST_ALL, || {
-                let mut builder = self.raw().list_ticket_audits();
+            .call(LIST_ALL, |session| async move {
+                let mut builder = session.raw.list_ticket_audits();
                 if let Some(cursor) = &query.cursor {
                     builder = builder.cursor(cursor.clone());
                 }
@@ -411,7 +408,7 @@ impl ZendeskClient {
                 if let Some(before) = &query.page_before {
                     builder = builder.page_before(before.clone());
                 }
-                builder.send()
+                builder.send().await
             })
             .await?;
         Ok(response.into_inner())
@@ -437,9 +434,10 @@ impl ZendeskClient {
     ) -> Result<types::TicketAuditsForTicketResponse, Error> {
         query.validate()?;
         let response = self
-            .retrier()
-            .send(LIST_FOR_TICKET, || {
-                for_ticket_request(self.raw(), ticket_id, query, None).send()
+            .call(LIST_FOR_TICKET, |session| async move {
+                for_ticket_request(&session.raw, ticket_id, query, None)
+                    .send()
+                    .await
             })
             .await?;
         Ok(response.into_inner())

@@ -43,6 +43,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/api/v2/audit_logs", get(audit_logs::list))
         .route("/api/v2/audit_logs/export", post(audit_logs::export))
         .route("/api/v2/audit_logs/{id}", get(audit_logs::show))
+        .route("/oauth/tokens", post(auth::token))
+        .route("/oauth/authorizations/new", get(auth::authorize))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "InvalidEndpoint", "Not found") })
         .with_state(sim)
 }
