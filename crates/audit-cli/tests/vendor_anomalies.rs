@@ -626,3 +626,28 @@ async fn invalid_utf8_goes_to_the_quarantine_file_byte_for_byte() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_wait_is_announced_at_the_default_verbosity() {
+    // Issue 13: every wait longer than a few seconds is visible (what, why, until when). A
+    // warning is shown on a terminal too (where only warnings and errors are logged).
+    let sim = start(with(config(300, 10), |c| {
+        c.faults.status_429 = 0.3;
+        c.faults.retry_after_secs = 6;
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let window = window();
+    let args = export_args("zendesk-audit-logs", &window);
+    let run = run_bounded(&args, &zendesk_env(&sim), dir.path(), RUN_TIMEOUT).await;
+    assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
+    assert!(sim.stats().faults_of("status_429") > 0, "no 429 was met");
+    let announced = run
+        .stderr
+        .lines()
+        .find(|line| line.contains("WARN") && line.contains("waiting before retrying"))
+        .unwrap_or_else(|| panic!("no warning of the wait:\n{}", run.stderr));
+    assert!(announced.contains("wait_s=6"), "how long: {announced}");
+    assert!(announced.contains("until="), "until when: {announced}");
+    assert!(announced.contains("429"), "why: {announced}");
+}
