@@ -51,7 +51,8 @@ fn audits_json(
 
 /// Legacy cursor text: `"{ts}.0||{id}|"` (newer than that audit) or `"|{ts}.0||{id}"` (older),
 /// base64 — the shape of Zendesk's own legacy cursors. With `zendesk.cursor_ttl_secs` set, the
-/// text ends in `"@{issued}"` (the Unix second it was handed out), and a `fresh_cursor` adds
+/// text ends in `"@{issued}"` (the Unix millisecond it was handed out: whole seconds would
+/// let a cursor live up to a second past its TTL), and a `fresh_cursor` adds
 /// `"~{nonce}"`, so that the text is new while the position is the same.
 fn legacy_cursor(sim: &Sim, z: &ZendeskData, i: u64, older: bool, nonce: Option<u64>) -> String {
     let (ts, id) = (z.audit_time(i), z.audit_id(i));
@@ -61,7 +62,7 @@ fn legacy_cursor(sim: &Sim, z: &ZendeskData, i: u64, older: bool, nonce: Option<
         format!("{ts}.0||{id}|")
     };
     if sim.config.zendesk.cursor_ttl_secs > 0 {
-        text.push_str(&format!("@{}", now_secs()));
+        text.push_str(&format!("@{}", chrono::Utc::now().timestamp_millis()));
     }
     if let Some(n) = nonce {
         text.push_str(&format!("~{n}"));
@@ -70,7 +71,7 @@ fn legacy_cursor(sim: &Sim, z: &ZendeskData, i: u64, older: bool, nonce: Option<
 }
 
 /// A legacy cursor: its direction (toward older), the audit it points at, and when it was
-/// handed out (if it says).
+/// handed out, in Unix milliseconds (if it says).
 fn parse_legacy(z: &ZendeskData, c: &str) -> Option<(bool, u64, Option<i64>)> {
     let bytes = STANDARD.decode(c.replace(' ', "+").trim()).ok()?;
     let text = String::from_utf8(bytes).ok()?;
@@ -156,10 +157,10 @@ pub async fn list_ticket_audits(
             }
         },
     };
-    let ttl = sim.config.zendesk.cursor_ttl_secs as i64;
-    if let Some((_, _, Some(issued))) = parsed
-        && ttl > 0
-        && now_secs() - issued > ttl
+    let ttl_ms = sim.config.zendesk.cursor_ttl_secs as i64 * 1_000;
+    if let Some((_, _, Some(issued_ms))) = parsed
+        && ttl_ms > 0
+        && chrono::Utc::now().timestamp_millis() - issued_ms > ttl_ms
     {
         sim.stats.fault(FaultKind::ExpiredCursor.name());
         return error(
