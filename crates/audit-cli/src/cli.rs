@@ -124,8 +124,11 @@ impl From<StreamArg> for StreamKind {
            ZENDESK_OAUTH_TOKEN: a static OAuth access token;
            ZENDESK_EMAIL + ZENDESK_API_TOKEN: an API token (switched off on 2027-04-30)
   Genesys: GENESYS_REGION (or GENESYS_API_BASE_URL + GENESYS_LOGIN_BASE_URL),
-           GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET
-With --all they come from the config file (see README).
+           GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET,
+           GENESYS_TENANT (optional: the organisation's name in event ids and the state file)
+With --all they come from the config file (see README): each variable there is a key of
+the account's table without the vendor prefix (`client_id`, `api_base_url`), and a secret
+is named by the variable that holds it (`client_secret_env = \"EMEA_SECRET\"`).
 
 Resuming (--state): one state file may be shared by several exports and processes; it keeps
 one entry per stream and output. Run the same command again to continue. A later or absent
@@ -147,10 +150,11 @@ pub struct ExportArgs {
     /// Export every stream listed in the config file, concurrently.
     #[arg(long)]
     pub all: bool,
-    /// Config file listing accounts and streams (for --all).
-    #[arg(long, value_name = "PATH", default_value = "trail.toml")]
-    pub config: PathBuf,
-    /// Start of the window: RFC 3339 (2024-05-01T00:00:00Z) or a duration back from now (7d, 12h).
+    /// Config file listing accounts and streams, read with --all [default: trail.toml].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Start of the window: RFC 3339 (2024-05-01T00:00:00Z), a date (2024-05-01, midnight UTC)
+    /// or a duration back from now (7d, 12h; 0s is now).
     #[arg(long, value_name = "TIME", default_value = "7d")]
     pub since: TimeArg,
     /// End of the window (default: now, less a short settle lag).
@@ -188,14 +192,56 @@ pub struct ExportArgs {
     pub zendesk_base_url: Option<String>,
     /// Genesys Cloud API base URL instead of the region's.
     #[arg(long, env = "GENESYS_API_BASE_URL", value_name = "URL")]
-    pub genesys_base_url: Option<String>,
+    pub genesys_api_base_url: Option<String>,
     /// Genesys Cloud login (OAuth) base URL instead of the region's.
     #[arg(long, env = "GENESYS_LOGIN_BASE_URL", value_name = "URL")]
-    pub genesys_login_url: Option<String>,
+    pub genesys_login_base_url: Option<String>,
+    /// The old spelling of --genesys-api-base-url, still accepted.
+    #[arg(long = "genesys-base-url", value_name = "URL", hide = true)]
+    pub old_genesys_base_url: Option<String>,
+    /// The old spelling of --genesys-login-base-url, still accepted.
+    #[arg(long = "genesys-login-url", value_name = "URL", hide = true)]
+    pub old_genesys_login_url: Option<String>,
 }
+
+impl ExportArgs {
+    /// `--genesys-api-base-url`, or its old spelling `--genesys-base-url` (with a note).
+    pub fn genesys_api_base_url(&self) -> Option<String> {
+        self.genesys_api_base_url.clone().or_else(|| {
+            let old = self.old_genesys_base_url.clone()?;
+            renamed("--genesys-base-url", "--genesys-api-base-url");
+            Some(old)
+        })
+    }
+
+    /// `--genesys-login-base-url`, or its old spelling `--genesys-login-url` (with a note).
+    pub fn genesys_login_base_url(&self) -> Option<String> {
+        self.genesys_login_base_url.clone().or_else(|| {
+            let old = self.old_genesys_login_url.clone()?;
+            renamed("--genesys-login-url", "--genesys-login-base-url");
+            Some(old)
+        })
+    }
+}
+
+/// Says that a flag was renamed (flag, variable and config key now share one name).
+fn renamed(old: &str, new: &str) {
+    eprintln!(
+        "warning: {old} is now called {new} (one name with its environment variable and \
+         config key); the old name still works but will be removed"
+    );
+}
+
+const ZENDESK_CREDENTIALS: &str = "\
+Credentials come from the environment: ZENDESK_SUBDOMAIN (or ZENDESK_BASE_URL), and one of
+  ZENDESK_CLIENT_ID + ZENDESK_CLIENT_SECRET (+ ZENDESK_OAUTH_SCOPES): OAuth client credentials;
+  the same + ZENDESK_TOKEN_STORE (+ ZENDESK_REFRESH_TOKEN): a rotating refresh token;
+  ZENDESK_OAUTH_TOKEN: a static OAuth access token;
+  ZENDESK_EMAIL + ZENDESK_API_TOKEN: an API token (switched off on 2027-04-30).";
 
 /// `trail count`.
 #[derive(Debug, Args)]
+#[command(after_help = format!("{ZENDESK_CREDENTIALS}\nThe OAuth scope asked for by default: read."))]
 pub struct CountArgs {
     /// The Zendesk ticket id.
     pub ticket_id: i64,
@@ -206,6 +252,7 @@ pub struct CountArgs {
 
 /// `trail make-private`.
 #[derive(Debug, Args)]
+#[command(after_help = format!("{ZENDESK_CREDENTIALS}\nThe OAuth scope asked for by default: write."))]
 pub struct MakePrivateArgs {
     /// The Zendesk ticket id.
     pub ticket_id: i64,

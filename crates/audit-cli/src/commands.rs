@@ -29,6 +29,16 @@ pub async fn export(
     if args.all {
         return export_all(args, env, now, progress, stop).await;
     }
+    if let Some(config) = &args.config {
+        return Err(CliError::usage(
+            format!(
+                "--config {} is only read with --all; a single stream takes its account from \
+                 the environment",
+                config.display()
+            ),
+            Some("add --all to export the config file's streams, or drop --config".to_string()),
+        ));
+    }
     let stream: StreamKind = args
         .stream
         .expect("clap requires a stream without --all")
@@ -65,7 +75,8 @@ async fn export_all(
     progress: Arc<dyn ProgressSink>,
     stop: watch::Receiver<bool>,
 ) -> Result<Vec<ExportReport>, CliError> {
-    let config = ConfigFile::load(&args.config).map_err(|e| CliError::usage(e, None))?;
+    let path = args.config.as_deref().unwrap_or(Path::new("trail.toml"));
+    let config = ConfigFile::load(path).map_err(|e| CliError::usage(e, None))?;
     let planned = config.plan().map_err(|e| CliError::usage(e, None))?;
     let mut plans = Vec::new();
     for entry in planned {
@@ -170,8 +181,8 @@ fn source_from_env(
         Vendor::Genesys => Ok(Arc::new(
             GenesysSettings::from_env(
                 env,
-                args.genesys_base_url.clone(),
-                args.genesys_login_url.clone(),
+                args.genesys_api_base_url(),
+                args.genesys_login_base_url(),
             )?
             .client()?,
         )),
@@ -195,7 +206,8 @@ fn stream_options(
 ) -> Result<StreamOptions, CliError> {
     let since = since.resolve(now);
     let window = match args.until.map(|until| until.resolve(now)) {
-        None if since >= now => {
+        // `--since 0s` is now: an empty window, or with --follow, everything from now on.
+        None if since > now => {
             return Err(CliError::usage(
                 format!("--since {} is in the future", since.to_rfc3339()),
                 Some("give a time in the past, or a duration such as 7d".to_string()),

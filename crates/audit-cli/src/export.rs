@@ -242,10 +242,49 @@ pub struct ExportReport {
 
 /// Progress of the streams of a run, for a progress bar or log lines.
 pub trait ProgressSink: Send + Sync {
+    /// The stream starts: `span` turns a record's time into how much of the window is done.
+    fn begin(&self, _key: &str, _span: Span) {}
     /// `records` written so far; `position` is the time of the latest record.
     fn update(&self, key: &str, records: u64, position: Option<DateTime<Utc>>);
     /// The stream is done (or failed).
     fn finish(&self, key: &str);
+}
+
+/// The window a stream walks, and in which direction: how far a record's time is through it.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    /// The window's start.
+    pub since: DateTime<Utc>,
+    /// The window's end (now, for an open window).
+    pub until: DateTime<Utc>,
+    /// Whether the stream reads its window newest first (Zendesk ticket audits).
+    pub newest_first: bool,
+}
+
+impl Span {
+    /// The span of `stream` over `window`, an open window ending `now`.
+    pub fn of(stream: StreamKind, window: audit_core::Window, now: DateTime<Utc>) -> Self {
+        Span {
+            since: window.since,
+            until: window.until.unwrap_or(now),
+            newest_first: stream == StreamKind::ZendeskTicketAudits,
+        }
+    }
+
+    /// How much of the window is behind a record at `at`, from 0 to 1; `None` for an empty
+    /// window.
+    pub fn fraction(&self, at: DateTime<Utc>) -> Option<f64> {
+        let total = (self.until - self.since).num_milliseconds();
+        if total <= 0 {
+            return None;
+        }
+        let done = if self.newest_first {
+            self.until - at
+        } else {
+            at - self.since
+        };
+        Some((done.num_milliseconds() as f64 / total as f64).clamp(0.0, 1.0))
+    }
 }
 
 /// Exports one stream, prepared by [`prepare`] with the same `state`. `stop` turns true on
@@ -269,6 +308,7 @@ pub async fn run_export(
     let key = plan.key();
     let output_name = plan.output_name();
     let mut options = plan.options.clone();
+    let options_window = options.window;
     let mut position = None;
     if let Some((checkpoint, at)) = resume {
         options = options.with_resume(checkpoint);
@@ -304,6 +344,7 @@ pub async fn run_export(
         .map_err(output_error)
     };
     let first_records = position.map_or(0, |(_, records)| records);
+    progress.begin(&key, Span::of(plan.stream, options_window, Utc::now()));
     let outcome: Result<(), CliError> = loop {
         let next = tokio::select! {
             biased;

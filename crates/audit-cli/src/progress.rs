@@ -11,7 +11,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::export::ProgressSink;
+use crate::export::{ProgressSink, Span};
 
 /// How chatty the run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -76,9 +76,11 @@ pub fn init(verbosity: Verbosity) -> Progress {
         _ if terminal => Progress::Bars(Bars {
             multi: bars,
             bars: Mutex::new(HashMap::new()),
+            spans: Spans::default(),
         }),
         _ => Progress::Lines(Lines {
             last: Mutex::new(HashMap::new()),
+            spans: Spans::default(),
         }),
     }
 }
@@ -92,6 +94,14 @@ fn with_level(targets: &str, level: &str) -> String {
 }
 
 impl ProgressSink for Progress {
+    fn begin(&self, key: &str, span: Span) {
+        match self {
+            Progress::Bars(bars) => bars.spans.begin(key, span),
+            Progress::Lines(lines) => lines.spans.begin(key, span),
+            Progress::Silent => {}
+        }
+    }
+
     fn update(&self, key: &str, records: u64, position: Option<DateTime<Utc>>) {
         match self {
             Progress::Bars(bars) => bars.update(key, records, position),
@@ -107,10 +117,61 @@ impl ProgressSink for Progress {
     }
 }
 
-/// One spinner line per stream: records, rate, and the time of the latest record.
+/// Each stream's window and when it started, to say how far along it is.
+#[derive(Default)]
+struct Spans(Mutex<HashMap<String, (Span, Instant)>>);
+
+impl Spans {
+    fn begin(&self, key: &str, span: Span) {
+        let mut spans = self.0.lock().expect("progress lock");
+        spans.insert(key.to_string(), (span, Instant::now()));
+    }
+
+    /// "42% of the window, about 3m left", once a record's time says how far the stream is.
+    fn done(&self, key: &str, position: Option<DateTime<Utc>>) -> Option<String> {
+        let spans = self.0.lock().expect("progress lock");
+        let (span, started) = spans.get(key)?;
+        let fraction = span.fraction(position?)?;
+        let percent = format!("{:.0}% of the window", fraction * 100.0);
+        let elapsed = started.elapsed().as_secs_f64();
+        // Too early to tell: a few seconds in, or barely started.
+        if fraction < 0.01 || elapsed < 3.0 || fraction >= 1.0 {
+            return Some(percent);
+        }
+        let left = Duration::from_secs_f64(elapsed * (1.0 - fraction) / fraction);
+        Some(format!("{percent}, about {} left", whole_units(left)))
+    }
+}
+
+/// A duration in its largest unit or two (`45s`, `3m 20s`, `2h 5m`).
+fn whole_units(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3_600, s % 3_600 / 60),
+    }
+}
+
+/// Records per second, rounded to a whole number with thousands separators (`12,345/s`).
+fn per_second(rate: f64) -> String {
+    let digits = format!("{:.0}", rate.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out + "/s"
+}
+
+/// One spinner line per stream: records, rate, the time of the latest record, how much of
+/// the window is done and about how long is left.
 pub struct Bars {
     multi: MultiProgress,
     bars: Mutex<HashMap<String, ProgressBar>>,
+    spans: Spans,
 }
 
 impl Bars {
@@ -120,9 +181,15 @@ impl Bars {
             let bar = self.multi.add(ProgressBar::new_spinner());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} {prefix:.bold} {pos} records ({per_sec}) {msg} [{elapsed}]",
+                    "{spinner} {prefix:.bold} {human_pos} records ({rate}) {msg} [{elapsed}]",
                 )
-                .expect("a valid template"),
+                .expect("a valid template")
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = w.write_str(&per_second(state.per_sec()));
+                    },
+                ),
             );
             bar.set_prefix(key.to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
@@ -130,7 +197,11 @@ impl Bars {
         });
         bar.set_position(records);
         if let Some(at) = position {
-            bar.set_message(format!("at {}", at.format("%Y-%m-%d %H:%M:%S")));
+            let mut message = format!("at {}", at.format("%Y-%m-%d %H:%M:%S"));
+            if let Some(done) = self.spans.done(key, position) {
+                message = format!("{message}, {done}");
+            }
+            bar.set_message(message);
         }
     }
 
@@ -144,6 +215,7 @@ impl Bars {
 /// A log line per stream at most every [`Lines::EVERY`].
 pub struct Lines {
     last: Mutex<HashMap<String, (Instant, u64)>>,
+    spans: Spans,
 }
 
 impl Lines {
@@ -159,11 +231,13 @@ impl Lines {
         }
         let rate = (records - before) as f64 / now.duration_since(since).as_secs_f64();
         let at = position.map(|p| p.to_rfc3339()).unwrap_or_default();
+        let done = self.spans.done(key, position).unwrap_or_default();
         tracing::info!(
             stream = key,
             records,
-            rate = format!("{rate:.0}/s"),
+            rate = per_second(rate),
             at,
+            done,
             "progress"
         );
         last.insert(key.to_string(), (now, records));
@@ -214,5 +288,37 @@ impl Drop for LineWriter {
             Some(bars) => bars.suspend(write),
             None => write(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_whole_numbers_with_separators() {
+        assert_eq!(per_second(296_515.9087), "296,516/s");
+        assert_eq!(per_second(999.4), "999/s");
+        assert_eq!(per_second(1_000.0), "1,000/s");
+        assert_eq!(per_second(0.0), "0/s");
+    }
+
+    #[test]
+    fn durations_left_are_in_their_largest_units() {
+        assert_eq!(whole_units(Duration::from_secs(45)), "45s");
+        assert_eq!(whole_units(Duration::from_secs(200)), "3m 20s");
+        assert_eq!(whole_units(Duration::from_secs(7_500)), "2h 05m");
+    }
+
+    #[test]
+    fn the_fraction_done_follows_the_direction_of_the_walk() {
+        let since = "2026-01-01T00:00:00Z".parse().unwrap();
+        let until = "2026-01-11T00:00:00Z".parse().unwrap();
+        let at = "2026-01-03T12:00:00Z".parse().unwrap();
+        let oldest_first = Span { since, until, newest_first: false };
+        let newest_first = Span { since, until, newest_first: true };
+        assert_eq!(oldest_first.fraction(at), Some(0.25));
+        assert_eq!(newest_first.fraction(at), Some(0.75));
+        assert_eq!(Span { since, until: since, newest_first: false }.fraction(at), None);
     }
 }

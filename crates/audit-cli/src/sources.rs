@@ -1,7 +1,7 @@
 //! Vendor clients, configured from environment variables (single exports) or from the accounts
 //! of `trail.toml` (`--all`), behind one small trait the export engine uses.
 
-use audit_core::genesys::GenesysClient;
+use audit_core::genesys::{GenesysClient, Region};
 use std::path::PathBuf;
 
 use audit_core::oauth::TokenStore;
@@ -336,6 +336,18 @@ impl ZendeskSettings {
         if self.uses_api_token() {
             WARNED.call_once(|| eprintln!("{API_TOKEN_WARNING}"));
         }
+        if let (Some(base_url), None) = (&self.base_url, &self.subdomain)
+            && zendesk_subdomain_of(base_url).is_none()
+        {
+            return Err(CliError::usage(
+                format!("the base URL {base_url} does not say which Zendesk account it reaches"),
+                Some(
+                    "set ZENDESK_SUBDOMAIN (`subdomain` in the account's table of trail.toml) \
+                     as well: it names the account in every event id and in the state file"
+                        .to_string(),
+                ),
+            ));
+        }
         let mut builder = ZendeskClient::builder();
         // With a base URL (a proxy, the simulator) the subdomain only names the tenant.
         builder = match (&self.base_url, &self.subdomain) {
@@ -475,6 +487,7 @@ impl GenesysSettings {
 
     /// Builds the client.
     pub fn client(&self) -> Result<GenesysClient, CliError> {
+        self.check_hosts()?;
         let mut builder = GenesysClient::builder()
             .client_credentials(self.client_id.clone(), self.client_secret.clone());
         builder = match (&self.api_base_url, &self.region) {
@@ -499,4 +512,52 @@ impl GenesysSettings {
             )
         })
     }
+}
+
+impl GenesysSettings {
+    /// What the client builder would refuse, said with the CLI's names for the settings.
+    fn check_hosts(&self) -> Result<(), CliError> {
+        if self.api_base_url.is_none()
+            && let Some(region) = &self.region
+            && Region::find(region).is_none()
+        {
+            return Err(CliError::usage(
+                format!("`{}` is not a Genesys Cloud region", region.trim()),
+                Some(
+                    "`trail regions` lists them (a name such as eu-west-1, or the domain of \
+                     your web app such as mypurecloud.ie); or set GENESYS_API_BASE_URL \
+                     (`api_base_url` in trail.toml)"
+                        .to_string(),
+                ),
+            ));
+        }
+        if self.login_base_url.is_none()
+            && let Some(api) = &self.api_base_url
+            && !url::Url::parse(api)
+                .ok()
+                .and_then(|url| url.host_str().map(|h| h.starts_with("api.")))
+                .unwrap_or(true)
+        {
+            return Err(CliError::usage(
+                format!(
+                    "the login (OAuth) URL cannot be derived from the API base URL {api}: its \
+                     host does not start with `api.`"
+                ),
+                Some(
+                    "set GENESYS_LOGIN_BASE_URL (--genesys-login-base-url, `login_base_url` in \
+                     trail.toml) too"
+                        .to_string(),
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The account name in a `https://<account>.zendesk.com` base URL.
+fn zendesk_subdomain_of(base_url: &str) -> Option<String> {
+    let url = url::Url::parse(base_url).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    let subdomain = host.strip_suffix(".zendesk.com")?;
+    (!subdomain.is_empty() && !subdomain.contains('.')).then(|| subdomain.to_string())
 }

@@ -1,4 +1,5 @@
-//! `--since` / `--until` values: an RFC 3339 instant, or a duration back from now (`7d`, `12h`).
+//! `--since` / `--until` values: an RFC 3339 instant, a date (midnight UTC), or a duration back
+//! from now (`7d`, `12h`, `0s` for now).
 
 use std::fmt;
 use std::str::FromStr;
@@ -42,8 +43,9 @@ impl fmt::Display for TimeArg {
                     ("m", 60_000),
                     ("s", 1_000),
                 ];
-                match units.iter().find(|(_, size)| ms != 0 && ms % size == 0) {
-                    Some((unit, size)) => write!(f, "{}{unit}", ms / size),
+                match units.iter().find(|(_, size)| ms % size == 0) {
+                    Some((unit, size)) if ms != 0 => write!(f, "{}{unit}", ms / size),
+                    Some(_) => f.write_str("0s"),
                     None => write!(f, "{ms}ms"),
                 }
             }
@@ -59,8 +61,8 @@ impl fmt::Display for TimeArgError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "`{}` is neither an RFC 3339 time (2024-05-01T00:00:00Z) nor a duration such as \
-             30m, 12h, 7d or 2w",
+            "`{}` is neither an RFC 3339 time (2024-05-01T00:00:00Z), a date (2024-05-01, \
+             midnight UTC) nor a duration back from now such as 30m, 12h, 7d or 2w",
             self.0
         )
     }
@@ -75,6 +77,9 @@ impl FromStr for TimeArg {
         let text = text.trim();
         if let Ok(at) = DateTime::parse_from_rfc3339(text) {
             return Ok(TimeArg::At(at.with_timezone(&Utc)));
+        }
+        if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            return Ok(TimeArg::At(date.and_time(chrono::NaiveTime::MIN).and_utc()));
         }
         parse_duration(text)
             .map(TimeArg::Ago)
@@ -164,8 +169,28 @@ mod tests {
     }
 
     #[test]
+    fn a_date_is_midnight_utc() {
+        let arg: TimeArg = "2026-11-01".parse().unwrap();
+        assert_eq!(
+            arg.resolve(Utc::now()),
+            Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap()
+        );
+        assert_eq!(arg.to_string(), "2026-11-01T00:00:00Z");
+    }
+
+    #[test]
+    fn zero_is_now() {
+        let now = Utc::now();
+        for text in ["0d", "0s", "0ms"] {
+            let arg: TimeArg = text.parse().unwrap();
+            assert_eq!(arg.resolve(now), now, "{text}");
+            assert_eq!(arg.to_string(), "0s");
+        }
+    }
+
+    #[test]
     fn anything_else_is_refused_with_the_accepted_forms() {
-        for bad in ["", "yesterday", "7", "d", "7y", "2024-05-01", "-3d"] {
+        for bad in ["", "yesterday", "7", "d", "7y", "2024-13-01", "2024-5-1x", "-3d"] {
             let error = bad.parse::<TimeArg>().unwrap_err().to_string();
             assert!(error.contains("RFC 3339"), "{bad}: {error}");
             assert!(error.contains("7d"), "{bad}: {error}");
