@@ -54,6 +54,33 @@ pub const MAX_ERROR_BODY_BYTES: usize = 256 * 1024;
 /// How much of a non-JSON error body is kept in the replacement's `description`.
 const EXCERPT_CHARS: usize = 300;
 
+/// A non-JSON body as one line of readable text for an error message: an HTML page (a
+/// gateway's, a captive portal's) without its tags, whitespace runs (line breaks included)
+/// as one space, at most [`EXCERPT_CHARS`] characters.
+fn readable_excerpt(body: &str) -> String {
+    let body = body.trim();
+    let text = if body.starts_with('<') {
+        let mut text = String::with_capacity(body.len());
+        let mut in_tag = false;
+        for c in body.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => {
+                    in_tag = false;
+                    text.push(' ');
+                }
+                _ if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        text
+    } else {
+        body.to_string()
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.join(" ").chars().take(EXCERPT_CHARS).collect()
+}
+
 /// The header progenitor adds to every request.
 pub const API_VERSION_HEADER: &str = "api-version";
 
@@ -155,8 +182,7 @@ pub async fn json_error_body(
     let body = if is_json_object {
         body
     } else {
-        let text = String::from_utf8_lossy(&body);
-        let excerpt: String = text.trim().chars().take(EXCERPT_CHARS).collect();
+        let excerpt = readable_excerpt(&String::from_utf8_lossy(&body));
         let reason = status.canonical_reason().unwrap_or("error");
         headers.insert(
             reqwest::header::CONTENT_TYPE,

@@ -36,7 +36,9 @@ async fn error_response(template: ResponseTemplate) -> reqwest::Response {
 
 #[tokio::test]
 async fn an_html_error_page_becomes_json_and_keeps_status_and_headers() {
-    let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+    let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
+                <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n\
+                </body>\r\n</html>\r\n";
     let response = error_response(
         ResponseTemplate::new(502)
             .insert_header("content-type", "text/html")
@@ -49,7 +51,11 @@ async fn an_html_error_page_becomes_json_and_keeps_status_and_headers() {
     assert_eq!(response.headers()["content-type"], "application/json");
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "HTTP 502 Bad Gateway");
-    assert_eq!(body["description"], page);
+    // The page's text on one line, for an error message that stays on one log line.
+    assert_eq!(
+        body["description"],
+        "502 Bad Gateway 502 Bad Gateway cloudflare"
+    );
     assert_eq!(body["status"], 502);
     assert_eq!(body["non_json_body"], true);
 }
@@ -61,6 +67,16 @@ async fn an_empty_error_body_becomes_json() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "HTTP 404 Not Found");
     assert_eq!(body["description"], "");
+}
+
+#[tokio::test]
+async fn a_text_error_body_is_kept_on_one_line() {
+    let response = error_response(
+        ResponseTemplate::new(503).set_body_string("upstream  connect error\n  or disconnect\n"),
+    )
+    .await;
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["description"], "upstream connect error or disconnect");
 }
 
 #[tokio::test]
