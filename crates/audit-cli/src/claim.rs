@@ -192,9 +192,16 @@ fn resolve(path: &Path) -> Result<PathBuf, CliError> {
                 Some(parent) if !parent.as_os_str().is_empty() => parent,
                 _ => Path::new("."),
             };
-            unwritable(
-                path,
-                format!("the directory {} does not exist", directory.display()),
+            CliError::usage(
+                format!(
+                    "cannot write the output {}: the directory {} does not exist",
+                    path.display(),
+                    directory.display()
+                ),
+                Some(format!(
+                    "create it first (mkdir -p {}), or choose an output in an existing directory",
+                    directory.display()
+                )),
             )
         } else {
             unwritable(path, error)

@@ -315,10 +315,26 @@ mod tests {
         let since = "2026-01-01T00:00:00Z".parse().unwrap();
         let until = "2026-01-11T00:00:00Z".parse().unwrap();
         let at = "2026-01-03T12:00:00Z".parse().unwrap();
-        let oldest_first = Span { since, until, newest_first: false };
-        let newest_first = Span { since, until, newest_first: true };
+        let oldest_first = Span {
+            since,
+            until,
+            newest_first: false,
+        };
+        let newest_first = Span {
+            since,
+            until,
+            newest_first: true,
+        };
         assert_eq!(oldest_first.fraction(at), Some(0.25));
         assert_eq!(newest_first.fraction(at), Some(0.75));
-        assert_eq!(Span { since, until: since, newest_first: false }.fraction(at), None);
+        assert_eq!(
+            Span {
+                since,
+                until: since,
+                newest_first: false
+            }
+            .fraction(at),
+            None
+        );
     }
 }

@@ -190,7 +190,16 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused_with_the_accepted_forms() {
-        for bad in ["", "yesterday", "7", "d", "7y", "2024-13-01", "2024-5-1x", "-3d"] {
+        for bad in [
+            "",
+            "yesterday",
+            "7",
+            "d",
+            "7y",
+            "2024-13-01",
+            "2024-5-1x",
+            "-3d",
+        ] {
             let error = bad.parse::<TimeArg>().unwrap_err().to_string();
             assert!(error.contains("RFC 3339"), "{bad}: {error}");
             assert!(error.contains("7d"), "{bad}: {error}");
