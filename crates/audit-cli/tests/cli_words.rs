@@ -115,7 +115,9 @@ async fn config_without_all_is_refused_rather_than_ignored() {
 #[tokio::test(flavor = "multi_thread")]
 async fn host_settings_errors_name_the_cli_settings() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], Vec<(&str, String)>, &str); 3] = [
+    // Arguments, environment, and the setting the message must name.
+    type Case = (&'static [&'static str], Vec<(&'static str, String)>, &'static str);
+    let cases: [Case; 3] = [
         (
             &["export", "zendesk-audit-logs"],
             vec![
