@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn rates_are_whole_numbers_with_separators() {
-        assert_eq!(per_second(296_515.9087), "296,516/s");
+        assert_eq!(per_second(296_515.908_7), "296,516/s");
         assert_eq!(per_second(999.4), "999/s");
         assert_eq!(per_second(1_000.0), "1,000/s");
         assert_eq!(per_second(0.0), "0/s");
