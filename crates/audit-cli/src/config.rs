@@ -108,6 +108,10 @@ pub struct ExportEntry {
     pub format: Option<String>,
     /// Start of the window (default: the command's `--since`).
     pub since: Option<String>,
+    /// Seal the output into segments of this size (`100MB`; default: `--rotate-size`).
+    pub rotate_size: Option<String>,
+    /// Seal the live segment at this age (`1h`; default: `--rotate-interval`).
+    pub rotate_interval: Option<String>,
 }
 
 /// One export, checked and resolved against the accounts.
@@ -123,6 +127,10 @@ pub struct PlannedExport {
     pub format: Format,
     /// The window's start, when the entry sets one.
     pub since: Option<TimeArg>,
+    /// The rotation size, when the entry sets one.
+    pub rotate_size: Option<u64>,
+    /// The rotation interval, when the entry sets one.
+    pub rotate_interval: Option<std::time::Duration>,
 }
 
 impl ConfigFile {
@@ -189,12 +197,29 @@ impl ConfigFile {
                         .map_err(|e| format!("{at}: since: {e}"))
                 })
                 .transpose()?;
+            let rotate_size = entry
+                .rotate_size
+                .as_deref()
+                .map(|s| {
+                    crate::rotate::parse_size(s).map_err(|e| format!("{at}: rotate_size: {e}"))
+                })
+                .transpose()?;
+            let rotate_interval = entry
+                .rotate_interval
+                .as_deref()
+                .map(|s| {
+                    crate::time_arg::parse_interval(s)
+                        .map_err(|e| format!("{at}: rotate_interval: {e}"))
+                })
+                .transpose()?;
             planned.push(PlannedExport {
                 stream,
                 account: entry.account.clone(),
                 out: entry.out.clone(),
                 format,
                 since,
+                rotate_size,
+                rotate_interval,
             });
         }
         Ok(planned)
