@@ -174,8 +174,8 @@ pub struct ExportArgs {
     /// --state it gets at least once, the records after the last commit again).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
-    /// Seal the output into numbered segments of about SIZE (100MB, 1GiB): PATH.live is
-    /// written, PATH.000001.ext, PATH.000002.ext, … are sealed (see "Rotation" below).
+    /// Seal the output into numbered segments of about SIZE (100MB, 1GiB): --out audit.ndjson
+    /// writes audit.ndjson.live and seals audit.000001.ndjson, … (see "Rotation" below).
     #[arg(long, value_name = "SIZE", value_parser = crate::rotate::parse_size)]
     pub rotate_size: Option<u64>,
     /// Seal the live segment once it is DURATION old (1h, 1d), at the next commit.
