@@ -22,6 +22,8 @@
 //! out = "exports/emea-audits.ocsf"
 //! format = "ocsf"
 //! since = "30d"
+//! rotate_size = "100MB"                # sealed segments (see `crate::rotate`); optional
+//! rotate_interval = "1h"
 //! ```
 //!
 //! Secrets never live in the file: it names the environment variables that hold them.
@@ -252,6 +254,8 @@ mod tests {
         out = "emea.ocsf"
         format = "ocsf"
         since = "30d"
+        rotate_size = "100MB"
+        rotate_interval = "1h"
     "#;
 
     #[test]
@@ -262,6 +266,12 @@ mod tests {
         assert_eq!(planned[0].stream, StreamArg::ZendeskAuditLogs);
         assert_eq!(planned[1].format, Format::Ocsf);
         assert!(matches!(planned[1].since, Some(TimeArg::Ago(_))));
+        assert_eq!(planned[0].rotate_size, None);
+        assert_eq!(planned[1].rotate_size, Some(100_000_000));
+        assert_eq!(
+            planned[1].rotate_interval,
+            Some(std::time::Duration::from_secs(3600))
+        );
     }
 
     #[test]

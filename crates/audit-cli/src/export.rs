@@ -198,6 +198,11 @@ fn decide(
 ) -> Result<Decision, CliError> {
     let entry = entry_key(&plan.key(), &claim.resolved);
     let saved = claim.check_owner(&entry, state, overwrite)?;
+    if saved.is_none()
+        && let Some((file, state_path)) = state
+    {
+        check_rotation_kept(plan, claim, file, state_path)?;
+    }
     let mut resume = None;
     let mut window = plan.requested.clone();
     if let (Some(saved), Some((_, state_path))) = (saved, state)
@@ -242,6 +247,44 @@ fn decide(
         window,
         new_entry: state.is_some() && saved.is_none(),
     })
+}
+
+/// Refuses a new export that is the same export with rotation switched on or off: a restart
+/// that forgot `--rotate-size` would otherwise export everything again into `--out`.
+fn check_rotation_kept(
+    plan: &ExportPlan,
+    claim: &OutputClaim,
+    state: &State,
+    state_path: &Path,
+) -> Result<(), CliError> {
+    let (other, recorded, flags) = match plan.rotation {
+        Some(_) => match claim.resolved.strip_suffix(".live") {
+            Some(unrotated) => (
+                unrotated.to_string(),
+                "without rotation",
+                "drop the rotation flags",
+            ),
+            None => return Ok(()),
+        },
+        None => (
+            format!("{}.live", claim.resolved),
+            "rotated",
+            "pass --rotate-size or --rotate-interval again (or the trail.toml keys)",
+        ),
+    };
+    if !state.streams.contains_key(&entry_key(&plan.key(), &other)) {
+        return Ok(());
+    }
+    Err(CliError::usage(
+        format!(
+            "the state file {} records the export of {} to {} {recorded}; this run would start \
+             it over",
+            state_path.display(),
+            plan.key(),
+            plan.output_name()
+        ),
+        Some(format!("to continue it, {flags}; or choose another --out")),
+    ))
 }
 
 /// Checks that the output still holds the `(bytes, records)` the state file says were

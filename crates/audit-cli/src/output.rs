@@ -552,6 +552,43 @@ mod tests {
     }
 
     #[test]
+    fn after_the_commit_only_what_trail_writes_may_follow() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        let mut out = Output::open(Some(&path), Format::Ndjson, None).unwrap();
+        out.write_event(&event(1)).unwrap();
+        let (committed, _) = out.commit().unwrap();
+        out.write_event(&event(2)).unwrap();
+        out.commit().unwrap();
+        drop(out);
+        let whole = std::fs::read(&path).unwrap();
+        assert_eq!(
+            foreign_line(&path, committed, Format::Ndjson).unwrap(),
+            None
+        );
+        // A kill can cut the last line anywhere, even after its first byte.
+        for cut in [committed as usize + 1, whole.len() - 5] {
+            std::fs::write(&path, &whole[..cut]).unwrap();
+            assert_eq!(
+                foreign_line(&path, committed, Format::Ndjson).unwrap(),
+                None
+            );
+        }
+        let mut edited = whole.clone();
+        edited.extend_from_slice(b"{\"note\":\"by hand\"}\n");
+        std::fs::write(&path, &edited).unwrap();
+        let offset = whole.len() as u64;
+        assert_eq!(
+            foreign_line(&path, committed, Format::Ndjson).unwrap(),
+            Some(offset)
+        );
+        assert_eq!(
+            foreign_line(&path, committed, Format::Ocsf).unwrap(),
+            Some(committed)
+        );
+    }
+
+    #[test]
     fn ocsf_lines_are_ocsf_events() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.ocsf.ndjson");

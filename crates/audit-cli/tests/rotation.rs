@@ -465,3 +465,33 @@ async fn a_seal_interrupted_before_or_after_its_rename_resolves_exactly() {
     assert_eq!(std::fs::read(&live).unwrap().len(), 0);
     assert!(!next.exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_without_the_rotation_flags_is_refused_not_started_over() {
+    let sim = start(config(300, 10)).await;
+    let env = zendesk_env(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let rotated = with_window(&[
+        "export",
+        "zendesk-audit-logs",
+        "--out",
+        "audit.ndjson",
+        "--state",
+        "state.json",
+        "--rotate-size",
+        "10KB",
+    ]);
+    assert_success(&run_trail(&as_strs(&rotated), &env, dir.path()).await);
+    let plain = &rotated[..rotated.len() - 6];
+    let plain: Vec<String> = plain.iter().cloned().chain(window_args()).collect();
+    assert!(!plain.iter().any(|arg| arg == "--rotate-size"));
+    let output = run_trail(&as_strs(&plain), &env, dir.path()).await;
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("rotated; this run would start it over"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--rotate-size"), "{stderr}");
+    assert!(!dir.path().join("audit.ndjson").exists(), "nothing written");
+}
