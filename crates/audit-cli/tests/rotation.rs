@@ -495,3 +495,105 @@ async fn a_restart_without_the_rotation_flags_is_refused_not_started_over() {
     assert!(stderr.contains("--rotate-size"), "{stderr}");
     assert!(!dir.path().join("audit.ndjson").exists(), "nothing written");
 }
+
+/// The sealed segments `<stem>.NNNNNN.<extension>` in `dir`, concatenated in order, and how
+/// many there are.
+fn concatenated_segments(dir: &Path, stem: &str, extension: &str) -> (Vec<u8>, usize) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            name.strip_prefix(&format!("{stem}."))
+                .and_then(|rest| rest.strip_suffix(&format!(".{extension}")))
+                .is_some_and(|number| number.len() == 6)
+        })
+        .collect();
+    names.sort();
+    let bytes = names
+        .iter()
+        .flat_map(|name| std::fs::read(dir.join(name)).unwrap())
+        .collect();
+    (bytes, names.len())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_stream_of_a_config_rotates_with_its_own_size() {
+    let sim = start(config(600, 10)).await;
+    let credentials = sim.tenant_credentials("acme").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+        [zendesk.acme]
+        base_url = "{zendesk}"
+        subdomain = "acme"
+        email = "{email}"
+        api_token_env = "ACME_TOKEN"
+
+        [genesys.acme]
+        api_base_url = "{api}"
+        login_base_url = "{login}"
+        client_id = "{client_id}"
+        client_secret_env = "ACME_SECRET"
+        tenant = "acme"
+
+        [[export]]
+        stream = "zendesk-audit-logs"
+        account = "acme"
+        out = "logs.ndjson"
+        rotate_size = "20KB"
+
+        [[export]]
+        stream = "genesys-audits"
+        account = "acme"
+        out = "genesys.ocsf"
+        format = "ocsf"
+        "#,
+        zendesk = sim.zendesk_url(),
+        email = credentials.zendesk_email,
+        api = sim.genesys_api_url(),
+        login = sim.genesys_login_url(),
+        client_id = credentials.genesys_client_id,
+    );
+    std::fs::write(dir.path().join("trail.toml"), config).unwrap();
+    let env = [
+        ("ACME_TOKEN", credentials.zendesk_api_token.clone()),
+        ("ACME_SECRET", credentials.genesys_client_secret.clone()),
+    ];
+    let args = with_window(&[
+        "export",
+        "--all",
+        "--state",
+        "state.json",
+        "--rotate-size",
+        "100KB",
+    ]);
+    assert_success(&run_trail(&as_strs(&args), &env, dir.path()).await);
+
+    let (logs, log_segments) = concatenated_segments(dir.path(), "logs", "ndjson");
+    let ids: Vec<String> = String::from_utf8(logs)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["native_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids, ground_truth(&sim, audit_sim::Stream::ZendeskAuditLogs));
+    let (genesys, genesys_segments) = concatenated_segments(dir.path(), "genesys", "ocsf");
+    let events = genesys.iter().filter(|byte| **byte == b'\n').count();
+    assert_eq!(
+        events,
+        ground_truth(&sim, audit_sim::Stream::GenesysAudits { service: None }).len()
+    );
+    // The entry's 20KB against the command's 100KB.
+    assert!(
+        log_segments >= 3 * genesys_segments.max(1),
+        "{log_segments} log segments, {genesys_segments} Genesys segments"
+    );
+    assert!(genesys_segments >= 2, "{genesys_segments} Genesys segments");
+    for live in ["logs.ndjson.live", "genesys.ocsf.live"] {
+        assert_eq!(std::fs::read(dir.path().join(live)).unwrap().len(), 0);
+    }
+}
