@@ -655,7 +655,10 @@ impl Committer {
         if let Err(error) = output.commit() {
             return Err(self.roll_back(error));
         }
-        let seal = output.seal_due(end);
+        // A seal must be recorded: a run that read no page has no checkpoint to record it
+        // with, and leaves the live segment to a later run.
+        let recordable = self.state.is_none() || self.pending.is_some();
+        let seal = recordable && output.seal_due(end);
         self.record(seal)?;
         if seal {
             let output = self.output.as_mut().expect("committed above");
