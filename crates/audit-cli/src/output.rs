@@ -326,6 +326,11 @@ impl Output {
         }
         .expect("events serialise to JSON");
         self.line.push(b'\n');
+        if self.bytes == 0
+            && let Some(segments) = &mut self.segments
+        {
+            segments.first_record();
+        }
         let line = std::mem::take(&mut self.line);
         let result = self.writer().write_all(&line);
         self.line = line;

@@ -19,7 +19,7 @@
 //! export exactly as an unrotated run writes it.
 //!
 //! Sealing happens only at a commit: when the live segment holds at least the size, or is at
-//! least the interval old (measured from when it was started, across runs: the state file
+//! least the interval old (measured from its first record, across runs: the state file
 //! records it), and at the end of a run that completed its window. An empty segment is never
 //! sealed. The quarantine file is not rotated: it stays `<out>.quarantine.ndjson`, and its
 //! `record` numbers count the lines of the whole export.
@@ -162,7 +162,7 @@ pub struct Segments {
     base: PathBuf,
     /// Segments sealed so far.
     sealed: u64,
-    /// When the live segment was started.
+    /// When the live segment got its first record.
     live_since: DateTime<Utc>,
 }
 
@@ -194,6 +194,12 @@ impl Segments {
             (now - self.live_since).to_std().unwrap_or_default() >= interval
         });
         bytes > 0 && (end || full || old)
+    }
+
+    /// The live segment gets its first record now: its age counts from here, so a segment
+    /// that waited empty through a quiet night is not sealed at its first record.
+    pub fn first_record(&mut self) {
+        self.live_since = Utc::now();
     }
 
     /// Whether the live segment has reached its size (a commit is due now).
@@ -300,6 +306,28 @@ mod tests {
         assert_eq!(parse_size("2 MiB"), Ok(2 << 20));
         assert!(parse_size("1TB").unwrap_err().contains("not a size"));
         assert!(parse_size("MB").is_err());
+    }
+
+    #[test]
+    fn an_interval_counts_from_the_first_record_and_an_empty_segment_is_never_due() {
+        let hour = Duration::from_secs(3600);
+        let policy = RotationPolicy::new(None, Some(hour)).unwrap();
+        let position = SegmentPosition {
+            sealed: 3,
+            live_since: Utc::now() - chrono::Duration::hours(2),
+            sealing: false,
+        };
+        let mut segments = Segments::new(policy, "audit.ndjson".into(), Some(&position));
+        let now = Utc::now();
+        assert!(segments.due(10, now, false), "two hours old");
+        assert!(!segments.due(0, now, true), "nothing to seal");
+        segments.first_record();
+        assert!(!segments.due(10, Utc::now(), false), "a new segment");
+        assert!(
+            segments.due(10, Utc::now(), true),
+            "the end of the window seals it"
+        );
+        assert_eq!(segments.position(true).sealed, 3);
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub struct OutputPosition {
 pub struct SegmentPosition {
     /// Segments sealed so far; the next is numbered `sealed + 1`.
     pub sealed: u64,
-    /// When the live segment was started (for `--rotate-interval`).
+    /// When the live segment got its first record (for `--rotate-interval`).
     pub live_since: chrono::DateTime<chrono::Utc>,
     /// Whether the live segment, committed at `bytes`, was being sealed as segment
     /// `sealed + 1` when this was recorded.
