@@ -33,6 +33,11 @@ pub struct OutputClaim {
 }
 
 impl OutputClaim {
+    /// The file's length when it was claimed.
+    pub fn length(&self) -> u64 {
+        self.length
+    }
+
     /// The open, locked file (once: the writer takes it).
     pub fn take_file(&mut self) -> Option<File> {
         self.file.take()

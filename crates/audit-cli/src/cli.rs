@@ -133,7 +133,18 @@ is named by the variable that holds it (`client_secret_env = \"EMEA_SECRET\"`).
 Resuming (--state): one state file may be shared by several exports and processes; it keeps
 one entry per stream and output. Run the same command again to continue. A later or absent
 --until extends the window, --follow switches to following; an earlier --since or --until
-than the export started with is refused.
+than the export started with is refused. A file output must still hold what the last run
+committed: a moved or truncated file, or a line appended by hand, is refused (--overwrite
+starts again, or cuts the line). Standard output cannot be cut back: a resumed run writes the
+records after the last commit again (at least once). When the reader of standard output
+closes it (`| head -n 2`), trail stops quietly with exit code 0.
+
+Rotation (--rotate-size, --rotate-interval; trail.toml keys rotate_size, rotate_interval):
+--out audit.ndjson writes the live segment audit.ndjson.live and seals it, at a commit, into
+audit.000001.ndjson, audit.000002.ndjson, …: whole lines, fsynced, renamed into place and
+never touched again; a run that completes its window seals the last one. Point file
+shippers at the sealed names (audit.*.ndjson), never at .live. Sealed segments may be moved
+or deleted at any time; resuming needs only the state file and the live segment.
 
 Exit codes:
   0    done: the window is complete in the output
@@ -163,9 +174,17 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Ndjson)]
     pub format: Format,
-    /// Output file (default: standard output).
+    /// Output file; `-` or none: standard output (which a resumed run cannot cut back: with
+    /// --state it gets at least once, the records after the last commit again).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+    /// Seal the output into numbered segments of about SIZE (100MB, 1GiB): --out audit.ndjson
+    /// writes audit.ndjson.live and seals audit.000001.ndjson, … (see "Rotation" below).
+    #[arg(long, value_name = "SIZE", value_parser = crate::rotate::parse_size)]
+    pub rotate_size: Option<u64>,
+    /// Seal the live segment once it is DURATION old (1h, 1d), at the next commit.
+    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_interval)]
+    pub rotate_interval: Option<std::time::Duration>,
     /// State file: resume where the last run stopped, writing every record exactly once.
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,

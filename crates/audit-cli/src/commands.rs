@@ -14,6 +14,7 @@ use crate::cli::{CountArgs, ExportArgs, MakePrivateArgs, SchemaArgs};
 use crate::config::ConfigFile;
 use crate::errors::CliError;
 use crate::export::{ExportPlan, ExportReport, ProgressSink, SharedState, prepare, run_export};
+use crate::rotate::RotationPolicy;
 use crate::sources::{Env, GenesysSettings, StreamSource, ZendeskSettings};
 use crate::state::{RecordedWindow, StateError, StateStore};
 use crate::time_arg::TimeArg;
@@ -50,8 +51,13 @@ pub async fn export(
         source,
         options: stream_options(args, args.since, now)?,
         requested: requested_window(args, args.since),
-        out: args.out.clone(),
+        out: output_path(args.out.as_deref()),
         format: args.format,
+        rotation: rotation(
+            args.rotate_size,
+            args.rotate_interval,
+            output_path(args.out.as_deref()).is_some(),
+        )?,
     };
     let prepared = prepare(vec![plan], state.as_deref(), args.overwrite, now)?;
     let prepared = prepared.into_iter().next().expect("one plan, one export");
@@ -101,7 +107,12 @@ async fn export_all(
             source,
             options: stream_options(args, since, now)?,
             requested: requested_window(args, since),
-            out: Some(entry.out),
+            rotation: rotation(
+                entry.rotate_size.or(args.rotate_size),
+                entry.rotate_interval.or(args.rotate_interval),
+                output_path(Some(&entry.out)).is_some(),
+            )?,
+            out: output_path(Some(&entry.out)),
             format: entry.format,
         });
     }
@@ -157,6 +168,28 @@ async fn export_all(
             Err(error)
         }
     }
+}
+
+/// The output file of `--out` (`None`, or `-`: standard output).
+fn output_path(out: Option<&Path>) -> Option<std::path::PathBuf> {
+    out.filter(|path| *path != Path::new("-"))
+        .map(Path::to_path_buf)
+}
+
+/// The rotation of an output (`to_file`: the output is a file, not standard output).
+fn rotation(
+    size: Option<u64>,
+    interval: Option<std::time::Duration>,
+    to_file: bool,
+) -> Result<Option<RotationPolicy>, CliError> {
+    let policy = RotationPolicy::new(size, interval);
+    if policy.is_some() && !to_file {
+        return Err(CliError::usage(
+            "--rotate-size and --rotate-interval seal files, and the output is standard output",
+            Some("give an --out file to rotate, or drop the rotation flags".to_string()),
+        ));
+    }
+    Ok(policy)
 }
 
 /// The least OAuth scope a Zendesk stream needs.

@@ -22,6 +22,8 @@
 //! out = "exports/emea-audits.ocsf"
 //! format = "ocsf"
 //! since = "30d"
+//! rotate_size = "100MB"                # sealed segments (see `crate::rotate`); optional
+//! rotate_interval = "1h"
 //! ```
 //!
 //! Secrets never live in the file: it names the environment variables that hold them.
@@ -108,6 +110,10 @@ pub struct ExportEntry {
     pub format: Option<String>,
     /// Start of the window (default: the command's `--since`).
     pub since: Option<String>,
+    /// Seal the output into segments of this size (`100MB`; default: `--rotate-size`).
+    pub rotate_size: Option<String>,
+    /// Seal the live segment at this age (`1h`; default: `--rotate-interval`).
+    pub rotate_interval: Option<String>,
 }
 
 /// One export, checked and resolved against the accounts.
@@ -123,6 +129,10 @@ pub struct PlannedExport {
     pub format: Format,
     /// The window's start, when the entry sets one.
     pub since: Option<TimeArg>,
+    /// The rotation size, when the entry sets one.
+    pub rotate_size: Option<u64>,
+    /// The rotation interval, when the entry sets one.
+    pub rotate_interval: Option<std::time::Duration>,
 }
 
 impl ConfigFile {
@@ -189,12 +199,29 @@ impl ConfigFile {
                         .map_err(|e| format!("{at}: since: {e}"))
                 })
                 .transpose()?;
+            let rotate_size = entry
+                .rotate_size
+                .as_deref()
+                .map(|s| {
+                    crate::rotate::parse_size(s).map_err(|e| format!("{at}: rotate_size: {e}"))
+                })
+                .transpose()?;
+            let rotate_interval = entry
+                .rotate_interval
+                .as_deref()
+                .map(|s| {
+                    crate::time_arg::parse_interval(s)
+                        .map_err(|e| format!("{at}: rotate_interval: {e}"))
+                })
+                .transpose()?;
             planned.push(PlannedExport {
                 stream,
                 account: entry.account.clone(),
                 out: entry.out.clone(),
                 format,
                 since,
+                rotate_size,
+                rotate_interval,
             });
         }
         Ok(planned)
@@ -227,6 +254,8 @@ mod tests {
         out = "emea.ocsf"
         format = "ocsf"
         since = "30d"
+        rotate_size = "100MB"
+        rotate_interval = "1h"
     "#;
 
     #[test]
@@ -237,6 +266,12 @@ mod tests {
         assert_eq!(planned[0].stream, StreamArg::ZendeskAuditLogs);
         assert_eq!(planned[1].format, Format::Ocsf);
         assert!(matches!(planned[1].since, Some(TimeArg::Ago(_))));
+        assert_eq!(planned[0].rotate_size, None);
+        assert_eq!(planned[1].rotate_size, Some(100_000_000));
+        assert_eq!(
+            planned[1].rotate_interval,
+            Some(std::time::Duration::from_secs(3600))
+        );
     }
 
     #[test]

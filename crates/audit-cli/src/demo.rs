@@ -89,6 +89,7 @@ pub async fn run(
             },
             out: Some(args.dir.join(format!("{stream}.ndjson"))),
             format: Format::Ndjson,
+            rotation: None,
         });
     }
     let mut tasks = Vec::new();

@@ -11,6 +11,9 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code of a complete run that quarantined records it could not decode.
 pub const EXIT_QUARANTINED: u8 = 3;
+/// Exit code of a run that ended because the reader of standard output closed it (`trail
+/// export … | head`): not a failure, the reader has what it wanted.
+pub const EXIT_READER_GONE: u8 = 0;
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -85,6 +88,16 @@ impl CliError {
             _ => None,
         };
         CliError::failure(format!("{doing}: {error}"), hint)
+    }
+
+    /// Standard output was closed by its reader: the run ends quietly, with
+    /// [`EXIT_READER_GONE`], committing nothing more.
+    pub fn reader_gone() -> Self {
+        CliError {
+            message: "the reader of standard output closed it".into(),
+            hint: None,
+            code: EXIT_READER_GONE,
+        }
     }
 
     /// The run was stopped by Ctrl-C after committing what it had.

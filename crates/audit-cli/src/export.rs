@@ -32,10 +32,13 @@ use tokio::task::JoinHandle;
 
 use crate::claim::{OutputClaim, claim_outputs};
 use crate::errors::CliError;
-use crate::output::{Format, Output, OutputError};
+use crate::output::{Format, Output, OutputError, foreign_line};
 use crate::resume::{check_realtime_reach, reconcile};
+use crate::rotate::{RotationPolicy, Segments, live_path, sealed_path};
 use crate::sources::StreamSource;
-use crate::state::{OutputPosition, RecordedWindow, State, StateStore, StreamState, entry_key};
+use crate::state::{
+    OutputPosition, RecordedWindow, SegmentPosition, State, StateStore, StreamState, entry_key,
+};
 
 /// One stream to export.
 pub struct ExportPlan {
@@ -51,12 +54,29 @@ pub struct ExportPlan {
     pub out: Option<PathBuf>,
     /// How events are written.
     pub format: Format,
+    /// When to seal the output into segments ([`crate::rotate`]); only with a file `out`.
+    pub rotation: Option<RotationPolicy>,
 }
 
 impl ExportPlan {
     /// The stream's name in messages and the summary: `<stream>@<tenant>`.
     pub fn key(&self) -> String {
         format!("{}@{}", self.stream, self.source.tenant())
+    }
+
+    /// The file written: `out`, or its live segment when rotated.
+    fn written_path(&self) -> Option<PathBuf> {
+        let out = self.out.as_deref()?;
+        Some(match self.rotation {
+            Some(_) => live_path(out),
+            None => out.to_path_buf(),
+        })
+    }
+
+    /// The segments of a rotated output at `position` (`None`: a new export).
+    fn segments(&self, position: Option<&SegmentPosition>) -> Option<Segments> {
+        let (policy, base) = (self.rotation?, self.out.clone()?);
+        Some(Segments::new(policy, base, position))
     }
 
     fn output_name(&self) -> String {
@@ -67,8 +87,12 @@ impl ExportPlan {
     }
 }
 
-/// Where a stream resumes: the checkpoint, and the output's (bytes, records) it matches.
-type ResumePoint = (Checkpoint, (u64, u64));
+/// Where a stream resumes: the checkpoint, and the output's (bytes, records) it matches (and
+/// the segments of a rotated output).
+type ResumePoint = (Checkpoint, (u64, u64), Option<SegmentPosition>);
+
+/// An output's committed (bytes, records), and its segments when rotated.
+type OutputAt = ((u64, u64), Option<SegmentPosition>);
 
 /// A state file shared by the streams of one run (and perhaps by other runs).
 pub type SharedState = Arc<StateStore>;
@@ -102,7 +126,8 @@ pub fn prepare(
     overwrite: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<PreparedExport>, CliError> {
-    let outputs: Vec<_> = plans.iter().map(|plan| plan.out.as_deref()).collect();
+    let written: Vec<_> = plans.iter().map(ExportPlan::written_path).collect();
+    let outputs: Vec<_> = written.iter().map(Option::as_deref).collect();
     let mut claims = claim_outputs(&outputs, state.map(StateStore::path))?;
     let decide_all = |file: Option<(&State, &Path)>| {
         plans
@@ -173,10 +198,17 @@ fn decide(
 ) -> Result<Decision, CliError> {
     let entry = entry_key(&plan.key(), &claim.resolved);
     let saved = claim.check_owner(&entry, state, overwrite)?;
+    if saved.is_none()
+        && let Some((file, state_path)) = state
+    {
+        check_rotation_kept(plan, claim, file, state_path)?;
+    }
     let mut resume = None;
     let mut window = plan.requested.clone();
     if let (Some(saved), Some((_, state_path))) = (saved, state)
-        && let Some((mut checkpoint, at)) = resume_point(state_path, &entry, saved, plan.format)?
+        && let Some((mut checkpoint, at, segments)) =
+            resume_point(state_path, &entry, saved, plan.format)?
+        && let Some((at, segments)) = check_position(plan, claim, at, segments, overwrite)?
     {
         window = reconcile(
             &mut checkpoint,
@@ -185,12 +217,29 @@ fn decide(
             (plan.options.window.since, plan.options.window.until),
             &format!("the export of {} to {}", plan.key(), plan.output_name()),
         )?;
-        resume = Some((checkpoint, at));
+        resume = Some((checkpoint, at, segments));
+    }
+    if resume.is_none()
+        && plan.rotation.is_some()
+        && let Some(out) = &plan.out
+        && sealed_path(out, 1).exists()
+    {
+        return Err(CliError::usage(
+            format!(
+                "{} already exists: a new rotated export to {} would number its segments from \
+                 1 again, and sealed segments are never replaced",
+                sealed_path(out, 1).display(),
+                out.display()
+            ),
+            Some(
+                "move the segments of the earlier export away, or choose another --out".to_string(),
+            ),
+        ));
     }
     check_realtime_reach(
         plan.stream,
         plan.options.window.since,
-        resume.as_ref().map(|(checkpoint, _)| checkpoint),
+        resume.as_ref().map(|(checkpoint, _, _)| checkpoint),
         now,
     )?;
     Ok(Decision {
@@ -198,6 +247,112 @@ fn decide(
         window,
         new_entry: state.is_some() && saved.is_none(),
     })
+}
+
+/// Refuses a new export that is the same export with rotation switched on or off: a restart
+/// that forgot `--rotate-size` would otherwise export everything again into `--out`.
+fn check_rotation_kept(
+    plan: &ExportPlan,
+    claim: &OutputClaim,
+    state: &State,
+    state_path: &Path,
+) -> Result<(), CliError> {
+    let (other, recorded, flags) = match plan.rotation {
+        Some(_) => match claim.resolved.strip_suffix(".live") {
+            Some(unrotated) => (
+                unrotated.to_string(),
+                "without rotation",
+                "drop the rotation flags",
+            ),
+            None => return Ok(()),
+        },
+        None => (
+            format!("{}.live", claim.resolved),
+            "rotated",
+            "pass --rotate-size or --rotate-interval again (or the trail.toml keys)",
+        ),
+    };
+    if !state.streams.contains_key(&entry_key(&plan.key(), &other)) {
+        return Ok(());
+    }
+    Err(CliError::usage(
+        format!(
+            "the state file {} records the export of {} to {} {recorded}; this run would start \
+             it over",
+            state_path.display(),
+            plan.key(),
+            plan.output_name()
+        ),
+        Some(format!("to continue it, {flags}; or choose another --out")),
+    ))
+}
+
+/// Checks that the output still holds the `(bytes, records)` the state file says were
+/// committed, and after them nothing but what an interrupted run of trail wrote, and resolves
+/// a seal that a killed run left under way (see [`crate::rotate`]). Returns where to resume,
+/// or `None` to start over (`--overwrite` on an output that lost committed bytes).
+fn check_position(
+    plan: &ExportPlan,
+    claim: &OutputClaim,
+    (bytes, records): (u64, u64),
+    segments: Option<SegmentPosition>,
+    overwrite: bool,
+) -> Result<Option<OutputAt>, CliError> {
+    let Some(path) = plan.written_path() else {
+        // Standard output cannot be checked nor cut back: at least once.
+        return Ok(Some(((bytes, records), None)));
+    };
+    let length = claim.length();
+    if length < bytes {
+        if let Some(sealing) = segments.as_ref().filter(|position| position.sealing) {
+            // Killed after renaming the live segment, before recording the seal.
+            let sealed = SegmentPosition {
+                sealed: sealing.sealed + 1,
+                live_since: Utc::now(),
+                sealing: false,
+            };
+            return Ok(Some(((0, records), Some(sealed))));
+        }
+        if overwrite {
+            return Ok(None);
+        }
+        return Err(CliError::usage(
+            format!(
+                "{} holds {length} bytes but the state file says the export committed {bytes}: \
+                 the file was moved, truncated or replaced since the last run",
+                path.display()
+            ),
+            Some(
+                "put the file back to continue the export; add --overwrite to export again \
+                 from the start into this path; or choose another --out and --state"
+                    .to_string(),
+            ),
+        ));
+    }
+    if length > bytes && !overwrite {
+        let foreign = foreign_line(&path, bytes, plan.format).map_err(|error| {
+            CliError::failure(format!("cannot read {}: {error}", path.display()), None)
+        })?;
+        if let Some(offset) = foreign {
+            return Err(CliError::usage(
+                format!(
+                    "{} holds a line at byte offset {offset} that trail did not write: after the \
+                     last commit (byte {bytes}) only the unfinished lines of an interrupted run \
+                     may follow, and resuming would cut them",
+                    path.display()
+                ),
+                Some(format!(
+                    "move that text out of the file, or add --overwrite to cut the file at byte \
+                     {bytes} and continue the export"
+                )),
+            ));
+        }
+    }
+    let segments = segments.map(|position| SegmentPosition {
+        sealing: false,
+        ..position
+    });
+    Ok(Some(((bytes, records), segments)))
 }
 
 /// The entry that claims `claim`'s output for `plan` before anything is committed: the next
@@ -210,6 +365,7 @@ fn claim_entry(plan: &ExportPlan, claim: &OutputClaim, window: &RecordedWindow) 
             format: Output::format_label(plan.format).into(),
             bytes: 0,
             records: 0,
+            segments: None,
         },
         window: Some(window.clone()),
     }
@@ -310,9 +466,11 @@ pub async fn run_export(
     let mut options = plan.options.clone();
     let options_window = options.window;
     let mut position = None;
-    if let Some((checkpoint, at)) = resume {
+    let mut segments = plan.segments(None);
+    if let Some((checkpoint, at, at_segments)) = resume {
         options = options.with_resume(checkpoint);
         position = Some(at);
+        segments = plan.segments(at_segments.as_ref());
     }
     let doing = format!("exporting {key}");
     let pages = plan
@@ -336,9 +494,11 @@ pub async fn run_export(
         pending: None,
         last_commit: Instant::now(),
     };
-    let open = |claim: &mut OutputClaim| -> Result<Output, CliError> {
+    let mut open = |claim: &mut OutputClaim| -> Result<Output, CliError> {
         match (claim.take_file(), claim.given.as_deref()) {
-            (Some(file), Some(path)) => Output::from_file(file, path, plan.format, position),
+            (Some(file), Some(path)) => {
+                Output::from_file(file, path, plan.format, position, segments.take())
+            }
             _ => Output::open(None, plan.format, position),
         }
         .map_err(output_error)
@@ -376,8 +536,10 @@ pub async fn run_export(
         pages.recycle(page.events);
         progress.update(&key, output.records() - first_records, latest);
         committer.pending = Some(page.checkpoint);
-        let due = page.caught_up || committer.last_commit.elapsed() >= commit_every;
-        if due && let Err(error) = committer.commit() {
+        let due = page.caught_up
+            || committer.last_commit.elapsed() >= commit_every
+            || output.segment_full();
+        if due && let Err(error) = committer.commit(false) {
             break Err(error);
         }
     };
@@ -395,7 +557,8 @@ pub async fn run_export(
             ),
         }
     }
-    let committed = committer.commit();
+    // A run that completed its window seals its last segment.
+    let committed = committer.commit(outcome.is_ok());
     progress.finish(&key);
     outcome?;
     committed?;
@@ -522,16 +685,38 @@ struct Committer {
 }
 
 impl Committer {
-    fn commit(&mut self) -> Result<(), CliError> {
+    /// Commits, and seals the live segment of a rotated output when it is due (`end`: the
+    /// run completed its window, which seals what the live segment holds). The order that
+    /// makes a seal survive a kill at any point is in [`crate::rotate`].
+    fn commit(&mut self, end: bool) -> Result<(), CliError> {
         self.last_commit = Instant::now();
         let Some(output) = self.output.as_mut() else {
             return Ok(());
         };
-        let (bytes, records) = match output.commit() {
-            Ok(position) => position,
-            Err(error) => return Err(self.roll_back(error)),
-        };
-        let (Some(state), Some(checkpoint)) = (&self.state, &self.pending) else {
+        if let Err(error) = output.commit() {
+            return Err(self.roll_back(error));
+        }
+        // A seal must be recorded: a run that read no page has no checkpoint to record it
+        // with, and leaves the live segment to a later run.
+        let recordable = self.state.is_none() || self.pending.is_some();
+        let seal = recordable && output.seal_due(end);
+        self.record(seal)?;
+        if seal {
+            let output = self.output.as_mut().expect("committed above");
+            if let Err(error) = output.seal() {
+                return Err(self.roll_back(error));
+            }
+            self.record(false)?;
+        }
+        Ok(())
+    }
+
+    /// Records the pending checkpoint with the output's committed position (`sealing`: a
+    /// seal of the live segment follows).
+    fn record(&self, sealing: bool) -> Result<(), CliError> {
+        let (Some(output), Some(state), Some(checkpoint)) =
+            (&self.output, &self.state, &self.pending)
+        else {
             return Ok(());
         };
         let checkpoint = serde_json::from_str(&checkpoint.to_json()).expect("checkpoints are JSON");
@@ -540,8 +725,9 @@ impl Committer {
             output: OutputPosition {
                 path: self.output_path.clone(),
                 format: output.format_name().into(),
-                bytes,
-                records,
+                bytes: output.bytes(),
+                records: output.records(),
+                segments: output.segment_position(sealing),
             },
             window: Some(self.window.clone()),
         };
@@ -594,6 +780,7 @@ fn resume_point(
     Ok(Some((
         checkpoint,
         (saved.output.bytes, saved.output.records),
+        saved.output.segments.clone(),
     )))
 }
 
@@ -607,6 +794,7 @@ fn state_error(error: crate::state::StateError) -> CliError {
 fn output_error(error: OutputError) -> CliError {
     match error {
         OutputError::Shrunk { .. } => CliError::usage(error.to_string(), None),
+        OutputError::Closed => CliError::reader_gone(),
         OutputError::Io { .. } => CliError::failure(
             error.to_string(),
             Some(

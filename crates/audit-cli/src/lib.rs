@@ -15,6 +15,7 @@ pub mod output;
 pub mod progress;
 pub mod quarantine;
 pub mod resume;
+pub mod rotate;
 pub mod sources;
 pub mod state;
 pub mod summary;

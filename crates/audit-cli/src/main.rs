@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use audit_cli::cli::{Cli, Command};
-use audit_cli::errors::{CliError, EXIT_INTERRUPTED, EXIT_QUARANTINED};
+use audit_cli::errors::{CliError, EXIT_INTERRUPTED, EXIT_QUARANTINED, EXIT_READER_GONE};
 use audit_cli::progress::{self, Verbosity};
 use audit_cli::sources::process_env;
 use audit_cli::{authorize, cli, commands, demo, summary};
@@ -48,7 +48,10 @@ fn tune_allocator() {
 }
 
 fn fail(error: &CliError) -> ExitCode {
-    eprintln!("{error}");
+    // A closed pipe (`| head`) ends quietly: the reader has what it asked for.
+    if error.code != EXIT_READER_GONE {
+        eprintln!("{error}");
+    }
     ExitCode::from(error.code)
 }
 

@@ -5,7 +5,12 @@
 //! commit (including a partial line), before appending again. A run whose write fails (a full
 //! disk) [rolls back](Output::roll_back) to its last commit itself. Records that did not decode
 //! as sent carry their original bytes into a quarantine file beside the output
-//! ([`Quarantine`]), committed with it.
+//! ([`Quarantine`]), committed with it. A rotated output ([`Segments`]) is a live segment
+//! that is sealed into numbered files at commits.
+//!
+//! Standard output cannot be cut back: a resumed export to it replays what the killed run
+//! wrote after its last commit (at least once). When its reader goes away (`trail export |
+//! head -n 2`), writing fails with [`OutputError::Closed`], which ends the export quietly.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
@@ -15,6 +20,8 @@ use audit_core::AuditEvent;
 
 use crate::ocsf::to_ocsf;
 use crate::quarantine::Quarantine;
+use crate::rotate::Segments;
+use crate::state::SegmentPosition;
 
 /// How each event is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -53,6 +60,9 @@ pub enum OutputError {
         /// Bytes found.
         actual: u64,
     },
+    /// The reader of standard output closed it (`| head`): nobody wants more.
+    #[error("the reader of standard output closed it")]
+    Closed,
 }
 
 enum Target {
@@ -75,6 +85,8 @@ pub struct Output {
     quarantine: Quarantine,
     /// Records of this run written with a `decode_issue`.
     marked: u64,
+    /// The sealed segments of a rotated output (whose `target` is the live segment).
+    segments: Option<Segments>,
 }
 
 /// The path `path` names once symbolic links, `.` and `..` are resolved, whether or not the
@@ -93,6 +105,42 @@ pub fn resolve_path(path: &Path) -> io::Result<PathBuf> {
         _ => Path::new("."),
     };
     Ok(directory.canonicalize()?.join(name))
+}
+
+/// The offset of the first line after byte `from` of the output at `path` that trail did not
+/// write in `format`, if any. What may follow the last commit is what an interrupted run
+/// wrote: whole lines that are events of the format (a JSON object with `id` and `source`, or
+/// for OCSF `class_uid` and `metadata`) and at most one unfinished line that starts like one
+/// (`{"`, or its first byte). A line appended by hand is not, and resuming must not cut it silently.
+pub fn foreign_line(path: &Path, from: u64, format: Format) -> io::Result<Option<u64>> {
+    use std::io::{BufRead, BufReader};
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(from))?;
+    let mut reader = BufReader::new(file);
+    let mut line = Vec::new();
+    let mut offset = from;
+    let keys = match format {
+        Format::Ndjson => ["id", "source"],
+        Format::Ocsf => ["class_uid", "metadata"],
+    };
+    loop {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line)?;
+        if read == 0 {
+            return Ok(None);
+        }
+        let ours = if line.ends_with(b"\n") {
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&line)
+                .is_ok_and(|object| keys.iter().all(|key| object.contains_key(*key)))
+        } else {
+            // An unfinished line is a prefix of an event line: `{"…`, or just `{`.
+            line.starts_with(b"{\"") || b"{\"".starts_with(&line)
+        };
+        if !ours {
+            return Ok(Some(offset));
+        }
+        offset += read as u64;
+    }
 }
 
 impl Output {
@@ -122,17 +170,18 @@ impl Output {
                 path: path.display().to_string(),
                 source,
             })?;
-        Output::from_file(file, path, format, resume)
+        Output::from_file(file, path, format, resume, None)
     }
 
     /// Writes to `file`, already open for writing at `path` (and perhaps locked): with
     /// `resume` = `(bytes, records)` it is truncated to `bytes` and appended to; without, it
-    /// is emptied.
+    /// is emptied. With `segments`, `path` is the live segment of a rotated output.
     pub fn from_file(
         mut file: File,
         path: &Path,
         format: Format,
         resume: Option<(u64, u64)>,
+        segments: Option<Segments>,
     ) -> Result<Self, OutputError> {
         let (bytes, records) = resume.unwrap_or((0, 0));
         let shown = path.display().to_string();
@@ -154,7 +203,8 @@ impl Output {
         }
         file.set_len(bytes).map_err(io("truncate"))?;
         file.seek(SeekFrom::Start(bytes)).map_err(io("seek in"))?;
-        let quarantine_path = Quarantine::path_for(Some(path));
+        let quarantine_path =
+            Quarantine::path_for(Some(segments.as_ref().map_or(path, Segments::base)));
         let quarantine =
             Quarantine::open(quarantine_path.clone(), resume.map(|(_, records)| records)).map_err(
                 |source| OutputError::Io {
@@ -167,7 +217,9 @@ impl Output {
             file: BufWriter::with_capacity(256 * 1024, file),
             path: path.to_path_buf(),
         };
-        Ok(Output::new(target, format, (bytes, records), quarantine))
+        let mut output = Output::new(target, format, (bytes, records), quarantine);
+        output.segments = segments;
+        Ok(output)
     }
 
     fn new(
@@ -185,6 +237,7 @@ impl Output {
             line: Vec::with_capacity(4096),
             quarantine,
             marked: 0,
+            segments: None,
         }
     }
 
@@ -273,9 +326,15 @@ impl Output {
         }
         .expect("events serialise to JSON");
         self.line.push(b'\n');
+        if self.bytes == 0
+            && let Some(segments) = &mut self.segments
+        {
+            segments.first_record();
+        }
         let line = std::mem::take(&mut self.line);
         let result = self.writer().write_all(&line);
         self.line = line;
+        let result = self.closed_pipe(result);
         result.map_err(|source| self.io_error("write to", source))?;
         self.bytes += self.line.len() as u64;
         self.records += 1;
@@ -290,6 +349,7 @@ impl Output {
             Target::File { file, .. } => file.flush().and_then(|()| file.get_ref().sync_data()),
             Target::Stdout(out) => out.flush(),
         };
+        let result = self.closed_pipe(result);
         result.map_err(|source| self.io_error("sync", source))?;
         self.quarantine.commit().map_err(|source| OutputError::Io {
             action: "sync",
@@ -300,6 +360,63 @@ impl Output {
         Ok((self.bytes, self.records))
     }
 
+    /// Whether the live segment of a rotated output is sealed at a commit now (`end`: the run
+    /// completed its window). Always `false` for an output that is not rotated.
+    pub fn seal_due(&self, end: bool) -> bool {
+        self.segments
+            .as_ref()
+            .is_some_and(|segments| segments.due(self.committed, chrono::Utc::now(), end))
+    }
+
+    /// Whether the live segment has reached its rotation size, so a commit (and a seal) is
+    /// due without waiting for the commit interval.
+    pub fn segment_full(&self) -> bool {
+        self.segments
+            .as_ref()
+            .is_some_and(|segments| segments.full(self.bytes))
+    }
+
+    /// The rotated output's position to record with a commit (`sealing`: a seal follows).
+    pub fn segment_position(&self, sealing: bool) -> Option<SegmentPosition> {
+        self.segments
+            .as_ref()
+            .map(|segments| segments.position(sealing))
+    }
+
+    /// Seals the committed live segment (see [`crate::rotate`]) and continues in a new, empty
+    /// one. Call only right after [`Output::commit`], once its position is recorded with
+    /// `sealing: true`.
+    pub fn seal(&mut self) -> Result<(), OutputError> {
+        let name = self.name();
+        let (Some(segments), Target::File { file, path }) = (&mut self.segments, &mut self.target)
+        else {
+            return Ok(());
+        };
+        debug_assert_eq!(self.bytes, self.committed, "sealed right after a commit");
+        let live = segments.seal(path).map_err(|source| OutputError::Io {
+            action: "seal the segment",
+            path: name,
+            source,
+        })?;
+        *file = BufWriter::with_capacity(256 * 1024, live);
+        self.bytes = 0;
+        self.committed = 0;
+        Ok(())
+    }
+
+    /// `Closed` for a write to standard output whose reader is gone, else `result`.
+    fn closed_pipe(&self, result: io::Result<()>) -> io::Result<()> {
+        match result {
+            Err(error)
+                if error.kind() == io::ErrorKind::BrokenPipe
+                    && matches!(self.target, Target::Stdout(_)) =>
+            {
+                Err(io::Error::new(io::ErrorKind::BrokenPipe, ClosedPipe))
+            }
+            other => other,
+        }
+    }
+
     fn writer(&mut self) -> &mut dyn Write {
         match &mut self.target {
             Target::File { file, .. } => file,
@@ -308,6 +425,12 @@ impl Output {
     }
 
     fn io_error(&self, action: &'static str, source: io::Error) -> OutputError {
+        if source
+            .get_ref()
+            .is_some_and(|inner| inner.is::<ClosedPipe>())
+        {
+            return OutputError::Closed;
+        }
         OutputError::Io {
             action,
             path: self.name(),
@@ -315,6 +438,11 @@ impl Output {
         }
     }
 }
+
+/// Marks a broken pipe on standard output (as opposed to one on a file, a FIFO say).
+#[derive(Debug, thiserror::Error)]
+#[error("the reader closed standard output")]
+struct ClosedPipe;
 
 #[cfg(test)]
 mod tests {
@@ -425,6 +553,43 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "{}\n",
             "nothing touched"
+        );
+    }
+
+    #[test]
+    fn after_the_commit_only_what_trail_writes_may_follow() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        let mut out = Output::open(Some(&path), Format::Ndjson, None).unwrap();
+        out.write_event(&event(1)).unwrap();
+        let (committed, _) = out.commit().unwrap();
+        out.write_event(&event(2)).unwrap();
+        out.commit().unwrap();
+        drop(out);
+        let whole = std::fs::read(&path).unwrap();
+        assert_eq!(
+            foreign_line(&path, committed, Format::Ndjson).unwrap(),
+            None
+        );
+        // A kill can cut the last line anywhere, even after its first byte.
+        for cut in [committed as usize + 1, whole.len() - 5] {
+            std::fs::write(&path, &whole[..cut]).unwrap();
+            assert_eq!(
+                foreign_line(&path, committed, Format::Ndjson).unwrap(),
+                None
+            );
+        }
+        let mut edited = whole.clone();
+        edited.extend_from_slice(b"{\"note\":\"by hand\"}\n");
+        std::fs::write(&path, &edited).unwrap();
+        let offset = whole.len() as u64;
+        assert_eq!(
+            foreign_line(&path, committed, Format::Ndjson).unwrap(),
+            Some(offset)
+        );
+        assert_eq!(
+            foreign_line(&path, committed, Format::Ocsf).unwrap(),
+            Some(committed)
         );
     }
 

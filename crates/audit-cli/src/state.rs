@@ -92,6 +92,24 @@ pub struct OutputPosition {
     pub bytes: u64,
     /// Records written up to the checkpoint.
     pub records: u64,
+    /// For a rotated output ([`crate::rotate`]): its sealed segments, and whether a seal
+    /// follows this commit. `path` and `bytes` are then the live segment's, `records` counts
+    /// the whole export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments: Option<SegmentPosition>,
+}
+
+/// Where a rotated output stands (see [`crate::rotate`] for how a seal survives a crash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentPosition {
+    /// Segments sealed so far; the next is numbered `sealed + 1`.
+    pub sealed: u64,
+    /// When the live segment got its first record (for `--rotate-interval`).
+    pub live_since: chrono::DateTime<chrono::Utc>,
+    /// Whether the live segment, committed at `bytes`, was being sealed as segment
+    /// `sealed + 1` when this was recorded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sealing: bool,
 }
 
 /// Why a state file could not be used.
@@ -393,6 +411,7 @@ mod tests {
                 format: "ndjson".into(),
                 bytes,
                 records: bytes / 10,
+                segments: None,
             },
             window: None,
         }
