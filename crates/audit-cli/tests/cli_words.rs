@@ -116,7 +116,11 @@ async fn config_without_all_is_refused_rather_than_ignored() {
 async fn host_settings_errors_name_the_cli_settings() {
     let dir = tempfile::tempdir().unwrap();
     // Arguments, environment, and the setting the message must name.
-    type Case = (&'static [&'static str], Vec<(&'static str, String)>, &'static str);
+    type Case = (
+        &'static [&'static str],
+        Vec<(&'static str, String)>,
+        &'static str,
+    );
     let cases: [Case; 3] = [
         (
             &["export", "zendesk-audit-logs"],
