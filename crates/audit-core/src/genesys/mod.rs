@@ -352,6 +352,7 @@ impl GenesysClientBuilder {
             stats,
             Box::new(rules),
             self.http.max_body_bytes(),
+            api.host().to_string(),
         );
         let page_size = self
             .page_size

@@ -571,6 +571,7 @@ impl ZendeskClientBuilder {
             stats,
             Box::new(rules),
             self.http.max_body_bytes(),
+            base.host().to_string(),
         );
         Ok(ZendeskClient {
             inner: Arc::new(Inner {
