@@ -89,6 +89,8 @@ pub async fn run(
             },
             out: Some(args.dir.join(format!("{stream}.ndjson"))),
             format: Format::Ndjson,
+            // The demo does not follow: the policy only serves outages of a follower.
+            retry: audit_core::RetryPolicy::default(),
         });
     }
     let mut tasks = Vec::new();
@@ -99,6 +101,7 @@ pub async fn run(
                 plan,
                 Some(state),
                 progress.as_ref(),
+                &crate::health::Health::none(),
                 stop,
                 Duration::from_secs(1),
             )
@@ -110,6 +113,11 @@ pub async fn run(
         let report = task
             .await
             .map_err(|e| CliError::failure(format!("a demo export failed: {e}"), None))??;
+        if report.stopped {
+            // Stopped by a signal: what it wrote is committed, not complete.
+            reports.push(report);
+            continue;
+        }
         verify(
             &sim,
             &report,

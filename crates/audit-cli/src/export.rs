@@ -23,7 +23,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use audit_core::{
-    AuditEvent, Checkpoint, EventPage, EventPages, StatsSnapshot, StreamKind, StreamOptions,
+    AuditEvent, Checkpoint, EventPage, EventPages, RetryPolicy, StatsSnapshot, StreamKind,
+    StreamOptions,
 };
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -32,6 +33,8 @@ use tokio::task::JoinHandle;
 
 use crate::claim::{OutputClaim, claim_outputs};
 use crate::errors::CliError;
+use crate::health::{Health, StreamHealth};
+use crate::outage::Outage;
 use crate::output::{Format, Output, OutputError};
 use crate::resume::{check_realtime_reach, reconcile};
 use crate::sources::StreamSource;
@@ -51,6 +54,8 @@ pub struct ExportPlan {
     pub out: Option<PathBuf>,
     /// How events are written.
     pub format: Format,
+    /// The retry policy `source` was built with: a follower waits out outages with it too.
+    pub retry: RetryPolicy,
 }
 
 impl ExportPlan {
@@ -238,6 +243,8 @@ pub struct ExportReport {
     pub quarantined: u64,
     /// The quarantine file, when this run quarantined records.
     pub quarantine: Option<String>,
+    /// Whether a signal stopped the export (after committing) before its window was done.
+    pub stopped: bool,
 }
 
 /// Progress of the streams of a run, for a progress bar or log lines.
@@ -249,11 +256,16 @@ pub trait ProgressSink: Send + Sync {
 }
 
 /// Exports one stream, prepared by [`prepare`] with the same `state`. `stop` turns true on
-/// Ctrl-C: the engine commits and returns [`CliError::interrupted`].
+/// Ctrl-C or SIGTERM: the engine commits and returns a report marked `stopped`.
+///
+/// A follower does not end on a transient failure (see [`crate::outage`]): it commits, waits
+/// and reopens the stream from the last page it wrote. `health` hears of every commit and
+/// change of state.
 pub async fn run_export(
     prepared: PreparedExport,
     state: Option<SharedState>,
     progress: &dyn ProgressSink,
+    health: &Health,
     mut stop: watch::Receiver<bool>,
     commit_every: Duration,
 ) -> Result<ExportReport, CliError> {
@@ -268,21 +280,25 @@ pub async fn run_export(
     } = prepared;
     let key = plan.key();
     let output_name = plan.output_name();
-    let mut options = plan.options.clone();
-    let mut position = None;
-    if let Some((checkpoint, at)) = resume {
-        options = options.with_resume(checkpoint);
-        position = Some(at);
-    }
+    let follows = plan.options.follow.is_some();
+    let position = resume.as_ref().map(|(_, at)| *at);
+    let resumed = resume.map(|(checkpoint, _)| checkpoint);
     let doing = format!("exporting {key}");
-    let pages = plan
-        .source
-        .event_pages(plan.stream, options)
-        .map_err(|e| CliError::from_core(&doing, plan.stream.vendor(), &e));
-    let mut pages = match pages {
-        Ok(pages) => read_ahead(pages),
+    let open_pages = |from: Option<Checkpoint>| {
+        let mut options = plan.options.clone();
+        if let Some(checkpoint) = from {
+            options = options.with_resume(checkpoint);
+        }
+        plan.source
+            .event_pages(plan.stream, options)
+            .map(read_ahead)
+            .map_err(|e| CliError::from_core(&doing, plan.stream.vendor(), &e))
+    };
+    let mut pages = match open_pages(resumed.clone()) {
+        Ok(pages) => pages,
         Err(error) => {
             release(&mut claim, state.as_deref(), &entry, claimed_entry);
+            health.ended(&key, StreamHealth::Failed, Some(&error.message));
             return Err(error);
         }
     };
@@ -304,19 +320,53 @@ pub async fn run_export(
         .map_err(output_error)
     };
     let first_records = position.map_or(0, |(_, records)| records);
+    health.start(&key, &output_name, first_records);
+    let mut stopped = false;
+    let mut outage: Option<Outage> = None;
     let outcome: Result<(), CliError> = loop {
         let next = tokio::select! {
             biased;
-            _ = stop.wait_for(|stopped| *stopped) => break Err(CliError::interrupted(committer.state.is_some())),
+            _ = stop.wait_for(|stopped| *stopped) => {
+                stopped = true;
+                break Ok(());
+            }
             next = pages.next() => next,
         };
         let page = match next {
             None => break Ok(()),
+            Some(Err(error)) if follows && error.is_transient() => {
+                // Whatever was written stays: the stream is reopened after it.
+                if let Err(error) = committer.commit() {
+                    break Err(error);
+                }
+                let error = CliError::from_core(&doing, plan.stream.vendor(), &error);
+                let outage = outage.get_or_insert_with(|| Outage::start(&key, &plan.retry));
+                let delay = outage.failed(&error.message);
+                health.waiting(&key, &error.message, outage.since(), delay);
+                drop(pages);
+                tokio::select! {
+                    biased;
+                    _ = stop.wait_for(|stopped| *stopped) => {
+                        stopped = true;
+                        break Ok(());
+                    }
+                    () = tokio::time::sleep(delay) => {}
+                }
+                let from = committer.pending.clone().or_else(|| resumed.clone());
+                match open_pages(from) {
+                    Ok(reopened) => pages = reopened,
+                    Err(error) => break Err(error),
+                }
+                continue;
+            }
             Some(Err(error)) => {
                 break Err(CliError::from_core(&doing, plan.stream.vendor(), &error));
             }
             Some(Ok(page)) => page,
         };
+        if let Some(outage) = outage.take() {
+            outage.over();
+        }
         if committer.output.is_none() {
             match open(&mut claim) {
                 Ok(output) => committer.output = Some(output),
@@ -336,17 +386,20 @@ pub async fn run_export(
         progress.update(&key, output.records() - first_records, latest);
         committer.pending = Some(page.checkpoint);
         let due = page.caught_up || committer.last_commit.elapsed() >= commit_every;
-        if due && let Err(error) = committer.commit() {
-            break Err(error);
+        if due {
+            if let Err(error) = committer.commit() {
+                break Err(error);
+            }
+            health.committed(&key, committer.records().max(first_records));
         }
     };
     // Whatever happened, make what was written durable and recorded.
     if committer.output.is_none() {
         match &outcome {
             // An empty window still produces its (empty) output file.
-            Ok(()) => committer.output = Some(open(&mut claim)?),
+            Ok(()) if !stopped => committer.output = Some(open(&mut claim)?),
             // Nothing was written: leave the output and the state as they were.
-            Err(_) => release(
+            _ => release(
                 &mut claim,
                 committer.state.as_deref(),
                 &entry,
@@ -356,8 +409,20 @@ pub async fn run_export(
     }
     let committed = committer.commit();
     progress.finish(&key);
+    let ended = match (&outcome, &committed) {
+        (Err(error), _) | (Ok(()), Err(error)) => {
+            health.ended(&key, StreamHealth::Failed, Some(&error.message));
+            None
+        }
+        _ if stopped => Some(StreamHealth::Stopped),
+        _ => Some(StreamHealth::Done),
+    };
     outcome?;
     committed?;
+    if let Some(state) = ended {
+        health.committed(&key, committer.records().max(first_records));
+        health.ended(&key, state, None);
+    }
     let output = committer.output.as_ref();
     let total = output.map_or(first_records, Output::records);
     let marked = output.map_or(0, Output::marked);
@@ -376,6 +441,7 @@ pub async fn run_export(
         marked,
         quarantined,
         quarantine,
+        stopped,
     })
 }
 
@@ -481,6 +547,11 @@ struct Committer {
 }
 
 impl Committer {
+    /// The records in the output (0 before it is open).
+    fn records(&self) -> u64 {
+        self.output.as_ref().map_or(0, Output::records)
+    }
+
     fn commit(&mut self) -> Result<(), CliError> {
         self.last_commit = Instant::now();
         let Some(output) = self.output.as_mut() else {
