@@ -66,16 +66,19 @@ async fn run(
             if !quiet {
                 eprint!("{}", summary::render(&reports));
             }
+            let issues = summary::decode_issues(&reports);
+            if let Some(issues) = &issues {
+                // Even with --quiet: the exit code alone would not say where the records are.
+                eprintln!("warning: {issues}");
+            }
             if reports.iter().any(|report| report.stopped) {
-                // A stop is how services end: not a failure (exit 0).
+                // A stop is how services end: not a failure, and not done either (exit 0).
                 if !quiet {
                     eprintln!("{STOPPED}");
                 }
                 return Ok(0);
             }
-            if let Some(issues) = summary::decode_issues(&reports) {
-                // Even with --quiet: the exit code alone would not say where the records are.
-                eprintln!("warning: {issues}");
+            if issues.is_some() {
                 return Ok(EXIT_QUARANTINED);
             }
         }

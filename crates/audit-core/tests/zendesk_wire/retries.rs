@@ -580,7 +580,7 @@ async fn giving_up_counts_the_time_the_attempts_took_not_only_the_waits() {
     else {
         panic!("{error:?}")
     };
-    assert_eq!(*waited, Duration::from_millis(10));
+    assert!(*waited < Duration::from_millis(100), "{waited:?}");
     assert!(*elapsed >= Duration::from_millis(800), "{elapsed:?}");
     assert!(error.is_transient());
     let message = error.to_string();
