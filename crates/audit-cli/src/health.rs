@@ -177,6 +177,7 @@ impl Health {
 
     fn change(&self, key: &str, change: impl FnOnce(&mut StreamStatus)) {
         let mut streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        let before = streams.get(key).map(|status| status.state);
         let status = streams.entry(key.to_string()).or_insert(StreamStatus {
             output: String::new(),
             state: StreamHealth::Running,
@@ -186,9 +187,8 @@ impl Health {
             waiting_since: None,
             next_attempt_at: None,
         });
-        let before = status.state;
         change(status);
-        let changed = status.state != before;
+        let changed = Some(status.state) != before;
         if let Some(file) = &self.file {
             let document = serde_json::json!({
                 "written_at": rfc3339(Utc::now()),

@@ -501,3 +501,35 @@ async fn a_server_that_never_answers_is_said_at_each_timeout_and_the_total_is_re
     assert!(stderr.contains("raise --max-retries or --retry-budget"), "{stderr}");
     assert!(!stderr.contains("RetryPolicy"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn systemd_hears_ready_status_and_watchdog() {
+    use std::os::unix::net::UnixDatagram;
+    let sim = start(config(200, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut env = zendesk_env(&sim);
+    env.push(("NOTIFY_SOCKET", socket_path.display().to_string()));
+    env.push(("WATCHDOG_USEC", "200000".to_string()));
+    let window = window_args();
+    let args: Vec<&str> = ["export", "zendesk-audit-logs", "--out", "out.ndjson"]
+        .into_iter()
+        .chain(window.iter().map(String::as_str))
+        .collect();
+    assert_success(&run_trail(&args, &env, dir.path()).await);
+    let mut messages = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while let Ok(length) = socket.recv(&mut buffer) {
+        messages.push(String::from_utf8_lossy(&buffer[..length]).into_owned());
+    }
+    assert!(messages.iter().any(|m| m == "READY=1"), "{messages:?}");
+    assert!(messages.iter().any(|m| m == "WATCHDOG=1"), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m == "STATUS=streams: 1 done"),
+        "{messages:?}"
+    );
+}

@@ -565,9 +565,10 @@ impl Error {
     /// ```
     pub fn is_transient(&self) -> bool {
         match self {
-            // What the retry layer gave up on was retryable by definition.
-            Error::RetriesExhausted { .. }
-            | Error::RetryAfterTooLong { .. }
+            // Retried, so retryable; except a fresh token refused again and again, which is
+            // the credentials' doing.
+            Error::RetriesExhausted { last, .. } => last.is_transient(),
+            Error::RetryAfterTooLong { .. }
             | Error::RateLimitResetTooLong { .. }
             | Error::Transport { .. }
             | Error::Decode { .. }
