@@ -196,14 +196,7 @@ async fn export_all(
         let health = health.clone();
         let commit_every = args.commit_interval;
         async move {
-            let export = run_export(
-                plan,
-                state,
-                progress.as_ref(),
-                &health,
-                stop,
-                commit_every,
-            );
+            let export = run_export(plan, state, progress.as_ref(), &health, stop, commit_every);
             // A panicking stream must not take the others down before they commit.
             let outcome = AssertUnwindSafe(export).catch_unwind().await;
             // Said now, not when the others end (a follower's others never do).

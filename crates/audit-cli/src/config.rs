@@ -140,11 +140,15 @@ pub struct PlannedExport {
 
 impl ConfigFile {
     /// A duration key (`retry_budget`, …): `None` when absent.
-    pub fn duration(key: &str, value: &Option<String>) -> Result<Option<std::time::Duration>, String> {
+    pub fn duration(
+        key: &str,
+        value: &Option<String>,
+    ) -> Result<Option<std::time::Duration>, String> {
         value
             .as_deref()
             .map(|text| {
-                crate::time_arg::parse_interval(text).map_err(|e| format!("`{key}` in the config file: {e}"))
+                crate::time_arg::parse_interval(text)
+                    .map_err(|e| format!("`{key}` in the config file: {e}"))
             })
             .transpose()
     }

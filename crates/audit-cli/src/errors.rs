@@ -78,14 +78,12 @@ impl CliError {
                  which waits out outages"
                     .to_string(),
             ),
-            CoreError::RetryAfterTooLong { .. } | CoreError::RateLimitResetTooLong { .. } => {
-                Some(
-                    "the vendor is rate-limiting for longer than trail waits per request; run \
+            CoreError::RetryAfterTooLong { .. } | CoreError::RateLimitResetTooLong { .. } => Some(
+                "the vendor is rate-limiting for longer than trail waits per request; run \
                      the same command again later (with --state it continues where it stopped), \
                      or use --follow, which waits it out"
-                        .to_string(),
-                )
-            }
+                    .to_string(),
+            ),
             CoreError::NotTheApi { .. } => Some(
                 "set the vendor's API base URL (ZENDESK_BASE_URL, GENESYS_API_BASE_URL or the \
                  region), or sign in to the network if a portal intercepts the connection"
@@ -100,7 +98,6 @@ impl CliError {
         };
         CliError::failure(format!("{doing}: {error}"), hint)
     }
-
 }
 
 impl fmt::Display for CliError {

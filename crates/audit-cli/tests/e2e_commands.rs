@@ -91,7 +91,10 @@ async fn ctrl_c_commits_and_exits_0_and_the_same_command_finishes_the_export() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("stopped: everything written so far is committed"), "{stderr}");
+    assert!(
+        stderr.contains("stopped: everything written so far is committed"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("run the same command to continue"),
         "{stderr}"

@@ -54,7 +54,12 @@ impl Running {
     }
 
     /// Waits (up to `timeout`) until `condition` holds; panics with the stderr otherwise.
-    async fn wait_until(&mut self, what: &str, timeout: Duration, condition: impl Fn(&Self) -> bool) {
+    async fn wait_until(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        condition: impl Fn(&Self) -> bool,
+    ) {
         let deadline = Instant::now() + timeout;
         while !condition(self) {
             assert!(
@@ -164,16 +169,31 @@ async fn a_follower_waits_out_an_outage_says_so_and_ends_exact() {
         .await;
     // Well past the request's own retries: still running, still waiting.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert!(trail.is_running(), "a follower outlives an outage:\n{}", trail.stderr());
+    assert!(
+        trail.is_running(),
+        "a follower outlives an outage:\n{}",
+        trail.stderr()
+    );
     let during = status_file(&status);
     assert_eq!(stream_state(&during, ZENDESK_LOGS), "waiting", "{during:#}");
     let entry = &during["streams"][ZENDESK_LOGS];
     assert!(entry["waiting_since"].is_string(), "{entry:#}");
     assert!(entry["next_attempt_at"].is_string(), "{entry:#}");
     let last_error = entry["last_error"].as_str().unwrap();
-    assert!(last_error.contains("exporting zendesk-audit-logs@acme"), "{last_error}");
-    let secret = &env.iter().find(|(k, _)| *k == "ZENDESK_API_TOKEN").unwrap().1;
-    assert!(!std::fs::read_to_string(&status).unwrap().contains(secret.as_str()));
+    assert!(
+        last_error.contains("exporting zendesk-audit-logs@acme"),
+        "{last_error}"
+    );
+    let secret = &env
+        .iter()
+        .find(|(k, _)| *k == "ZENDESK_API_TOKEN")
+        .unwrap()
+        .1;
+    assert!(
+        !std::fs::read_to_string(&status)
+            .unwrap()
+            .contains(secret.as_str())
+    );
     let committed_during = committed_records(&state);
     assert!(committed_during < 1_500, "the outage came mid-export");
     assert_eq!(entry["records_committed"], committed_during, "{entry:#}");
@@ -186,7 +206,10 @@ async fn a_follower_waits_out_an_outage_says_so_and_ends_exact() {
         })
         .await;
     let stderr = trail.stderr();
-    assert!(stderr.contains("the vendor answers again after"), "{stderr}");
+    assert!(
+        stderr.contains("the vendor answers again after"),
+        "{stderr}"
+    );
     assert_eq!(
         stderr.matches("waiting for the vendor since").count(),
         1,
@@ -194,8 +217,17 @@ async fn a_follower_waits_out_an_outage_says_so_and_ends_exact() {
     );
 
     trail.signal(libc::SIGTERM);
-    assert_eq!(trail.exit_code(Duration::from_secs(20)).await, Some(0), "{}", trail.stderr());
-    assert!(trail.stderr().contains("stopped: everything written so far is committed"));
+    assert_eq!(
+        trail.exit_code(Duration::from_secs(20)).await,
+        Some(0),
+        "{}",
+        trail.stderr()
+    );
+    assert!(
+        trail
+            .stderr()
+            .contains("stopped: everything written so far is committed")
+    );
     assert_eq!(
         exported_ids(&dir.path().join("out.ndjson")),
         ground_truth(&sim, Stream::ZendeskAuditLogs)
@@ -232,7 +264,11 @@ async fn a_follower_whose_credentials_are_refused_exits_at_once() {
     let code = trail.exit_code(Duration::from_secs(20)).await;
     let stderr = trail.stderr();
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(started.elapsed() < Duration::from_secs(10), "at once: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "at once: {:?}",
+        started.elapsed()
+    );
     assert!(stderr.contains("HTTP 401"), "{stderr}");
     assert!(!stderr.contains("waiting for the vendor"), "{stderr}");
     let status = status_file(&dir.path().join("status.json"));
@@ -315,7 +351,8 @@ async fn all_follow_waits_out_one_vendor_while_the_other_lands() {
         ("ACME_GENESYS_SECRET", credentials.genesys_client_secret),
     ];
     // Zendesk is down (a 5xx storm) from the start.
-    sim.set_outage(Some("zendesk"), Some(OutageMode::Error)).unwrap();
+    sim.set_outage(Some("zendesk"), Some(OutageMode::Error))
+        .unwrap();
     let mut trail = Running::spawn(&all_follow_args(), &env, dir.path());
     let genesys_truth = ground_truth(&sim, Stream::GenesysAudits { service: None });
     let genesys_out = dir.path().join("genesys.ndjson");
@@ -330,10 +367,14 @@ async fn all_follow_waits_out_one_vendor_while_the_other_lands() {
         )
         .await;
     trail
-        .wait_until("the Zendesk stream is reported", Duration::from_secs(30), |t| {
-            t.stderr()
-                .contains("zendesk-audit-logs@acme: waiting for the vendor since")
-        })
+        .wait_until(
+            "the Zendesk stream is reported",
+            Duration::from_secs(30),
+            |t| {
+                t.stderr()
+                    .contains("zendesk-audit-logs@acme: waiting for the vendor since")
+            },
+        )
         .await;
     let status = status_file(&dir.path().join("status.json"));
     assert_eq!(stream_state(&status, ZENDESK_LOGS), "waiting", "{status:#}");
@@ -349,7 +390,12 @@ async fn all_follow_waits_out_one_vendor_while_the_other_lands() {
         })
         .await;
     trail.signal(libc::SIGTERM);
-    assert_eq!(trail.exit_code(Duration::from_secs(20)).await, Some(0), "{}", trail.stderr());
+    assert_eq!(
+        trail.exit_code(Duration::from_secs(20)).await,
+        Some(0),
+        "{}",
+        trail.stderr()
+    );
     assert_eq!(exported_ids(&zendesk_out), zendesk_truth);
     assert_eq!(exported_ids(&genesys_out), genesys_truth);
 }
@@ -366,11 +412,17 @@ async fn all_follow_reports_a_failed_stream_at_once_and_exits_with_its_failure()
     ];
     let mut trail = Running::spawn(&all_follow_args(), &env, dir.path());
     trail
-        .wait_until("the refused stream is reported", Duration::from_secs(30), |t| {
-            t.stderr().contains("zendesk-audit-logs@acme stopped:")
-        })
+        .wait_until(
+            "the refused stream is reported",
+            Duration::from_secs(30),
+            |t| t.stderr().contains("zendesk-audit-logs@acme stopped:"),
+        )
         .await;
-    assert!(trail.is_running(), "the other stream goes on:\n{}", trail.stderr());
+    assert!(
+        trail.is_running(),
+        "the other stream goes on:\n{}",
+        trail.stderr()
+    );
     assert!(trail.stderr().contains("HTTP 401"), "{}", trail.stderr());
     let genesys_truth = ground_truth(&sim, Stream::GenesysAudits { service: None });
     let genesys_out = dir.path().join("genesys.ndjson");
@@ -384,7 +436,11 @@ async fn all_follow_reports_a_failed_stream_at_once_and_exits_with_its_failure()
     // Stopping the healthy stream does not hide the failed one.
     let code = trail.exit_code(Duration::from_secs(20)).await;
     assert_eq!(code, Some(1), "{}", trail.stderr());
-    assert!(trail.stderr().contains("1 of 2 streams failed"), "{}", trail.stderr());
+    assert!(
+        trail.stderr().contains("1 of 2 streams failed"),
+        "{}",
+        trail.stderr()
+    );
     assert_eq!(exported_ids(&genesys_out), genesys_truth);
 }
 
@@ -419,7 +475,9 @@ async fn sigterm_commits_exits_0_and_a_rerun_resumes_exactly() {
     let stderr = trail.stderr();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
-        stderr.contains("stopped: everything written so far is committed; run the same command to continue"),
+        stderr.contains(
+            "stopped: everything written so far is committed; run the same command to continue"
+        ),
         "{stderr}"
     );
     assert!(!stderr.contains("error:"), "{stderr}");
@@ -439,7 +497,8 @@ async fn sigterm_commits_exits_0_and_a_rerun_resumes_exactly() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_html_answer_is_named_as_a_wrong_base_url_not_blamed_on_the_vendor() {
     let sim = start(config(100, 10)).await;
-    sim.set_outage(Some("zendesk"), Some(OutageMode::Html)).unwrap();
+    sim.set_outage(Some("zendesk"), Some(OutageMode::Html))
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let window = window_args();
     let args: Vec<&str> = ["export", "zendesk-audit-logs", "--out", "out.ndjson"]
@@ -451,18 +510,28 @@ async fn an_html_answer_is_named_as_a_wrong_base_url_not_blamed_on_the_vendor() 
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("the server at 127.0.0.1 answered HTML, not the vendor's JSON API: check the base URL"),
+        stderr.contains(
+            "the server at 127.0.0.1 answered HTML, not the vendor's JSON API: check the base URL"
+        ),
         "{stderr}"
     );
-    assert!(stderr.contains("hint: set the vendor's API base URL"), "{stderr}");
+    assert!(
+        stderr.contains("hint: set the vendor's API base URL"),
+        "{stderr}"
+    );
     // At most one retry (its backoff is under 3 s), not 45 s of them.
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_never_answers_is_said_at_each_timeout_and_the_total_is_real_time() {
     let sim = start(config(100, 10)).await;
-    sim.set_outage(Some("zendesk"), Some(OutageMode::Hang)).unwrap();
+    sim.set_outage(Some("zendesk"), Some(OutageMode::Hang))
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let window = window_args();
     let args: Vec<&str> = [
@@ -497,8 +566,14 @@ async fn a_server_that_never_answers_is_said_at_each_timeout_and_the_total_is_re
         .and_then(|rest| rest.split(" s").next())
         .and_then(|seconds| seconds.parse::<f64>().ok())
         .unwrap_or_else(|| panic!("no total in:\n{stderr}"));
-    assert!(total >= 3.0, "{total} s is less than three 1 s timeouts:\n{stderr}");
-    assert!(stderr.contains("raise --max-retries or --retry-budget"), "{stderr}");
+    assert!(
+        total >= 3.0,
+        "{total} s is less than three 1 s timeouts:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("raise --max-retries or --retry-budget"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("RetryPolicy"), "{stderr}");
 }
 

@@ -74,7 +74,11 @@ impl Outages {
 
     /// The outage of a vendor (`genesys`: `true`), if it is down.
     pub(crate) fn of(&self, genesys: bool) -> Option<OutageMode> {
-        let vendor = if genesys { &self.genesys } else { &self.zendesk };
+        let vendor = if genesys {
+            &self.genesys
+        } else {
+            &self.zendesk
+        };
         *vendor.lock().unwrap()
     }
 }

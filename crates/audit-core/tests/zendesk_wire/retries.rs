@@ -256,7 +256,10 @@ async fn the_retry_budget_ends_in_a_clear_error() {
     assert!(message.contains("show_audit_log"), "{message}");
     assert!(message.contains("3 attempt(s)"), "{message}");
     assert!(message.contains("retry wait budget used up"), "{message}");
-    assert!(!message.contains("RetryPolicy"), "no library call in messages: {message}");
+    assert!(
+        !message.contains("RetryPolicy"),
+        "no library call in messages: {message}"
+    );
     assert!(message.contains("HTTP 503"), "{message}");
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
@@ -547,13 +550,22 @@ async fn an_html_page_is_named_as_such_after_one_retry() {
         matches!(&error, Error::NotTheApi { host, .. } if host == "127.0.0.1"),
         "{error:?}"
     );
-    assert!(!error.is_transient(), "a wrong base URL does not pass by itself");
+    assert!(
+        !error.is_transient(),
+        "a wrong base URL does not pass by itself"
+    );
     let message = error.to_string();
     assert!(
-        message.contains("the server at 127.0.0.1 answered HTML, not the vendor's JSON API: check the base URL"),
+        message.contains(
+            "the server at 127.0.0.1 answered HTML, not the vendor's JSON API: check the base URL"
+        ),
         "{message}"
     );
-    assert_eq!(server.received_requests().await.unwrap().len(), 2, "one retry");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        2,
+        "one retry"
+    );
 }
 
 #[tokio::test]
@@ -584,6 +596,12 @@ async fn giving_up_counts_the_time_the_attempts_took_not_only_the_waits() {
     assert!(*elapsed >= Duration::from_millis(800), "{elapsed:?}");
     assert!(error.is_transient());
     let message = error.to_string();
-    assert!(message.contains("gave up after 2 attempt(s) over "), "{message}");
-    assert!(!message.contains("over 10 ms"), "the real time, not the waits: {message}");
+    assert!(
+        message.contains("gave up after 2 attempt(s) over "),
+        "{message}"
+    );
+    assert!(
+        !message.contains("over 10 ms"),
+        "the real time, not the waits: {message}"
+    );
 }
