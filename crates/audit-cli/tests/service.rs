@@ -608,3 +608,41 @@ async fn systemd_hears_ready_status_and_watchdog() {
         "{messages:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_without_an_answer_is_said_before_its_timeout_and_sigterm_still_stops() {
+    let sim = start(config(100, 10)).await;
+    sim.set_outage(Some("zendesk"), Some(OutageMode::Hang))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "export",
+        "zendesk-audit-logs",
+        "--since",
+        "30d",
+        "--follow",
+        "--out",
+        "out.ndjson",
+        "--request-timeout",
+        "60s",
+    ];
+    let started = Instant::now();
+    let mut trail = Running::spawn(&args, &zendesk_env(&sim), dir.path());
+    trail
+        .wait_until("the silence is said", Duration::from_secs(20), |t| {
+            t.stderr()
+                .contains("no answer from the server after 10 s; still waiting")
+        })
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "said long before the 60 s timeout"
+    );
+    trail.signal(libc::SIGTERM);
+    assert_eq!(
+        trail.exit_code(Duration::from_secs(10)).await,
+        Some(0),
+        "{}",
+        trail.stderr()
+    );
+}

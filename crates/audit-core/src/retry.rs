@@ -250,6 +250,10 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// saying what is waited for and until when.
 pub const LONG_WAIT: Duration = Duration::from_secs(5);
 
+/// An attempt without an answer for this long is logged as a warning, when the request
+/// timeout (60 s by default) is longer.
+pub const SLOW_ANSWER: Duration = Duration::from_secs(10);
+
 /// The wall-clock time `wait` from now, to the second, for messages.
 pub(crate) fn wall_clock_after(wait: Duration) -> String {
     let at =
@@ -387,6 +391,8 @@ pub(crate) struct Retrier {
     max_body_bytes: u64,
     /// The API's host, for messages about what answered.
     host: String,
+    /// The time after which an attempt still unanswered is said (`None`: never).
+    slow_answer: Option<Duration>,
 }
 
 fn raw_headers<E>(error: &RawError<E>) -> Option<&HeaderMap> {
@@ -428,6 +434,7 @@ impl Retrier {
         rules: Box<dyn VendorRules>,
         max_body_bytes: u64,
         host: String,
+        request_timeout: Option<Duration>,
     ) -> Self {
         Retrier {
             policy,
@@ -436,6 +443,11 @@ impl Retrier {
             rules,
             max_body_bytes,
             host,
+            // Only worth saying before a timeout that is further away; without a timeout
+            // (tests on tokio's paused clock) no timer runs beside the request.
+            slow_answer: request_timeout
+                .filter(|timeout| *timeout > SLOW_ANSWER)
+                .map(|_| SLOW_ANSWER),
         }
     }
 
@@ -496,9 +508,10 @@ impl Retrier {
             self.stats.request();
             let call = raw_support::with_max_body_bytes(self.max_body_bytes, attempt());
             let result = if lossy {
-                raw_support::with_lossy_bodies(call).await
+                self.said_if_slow(operation, raw_support::with_lossy_bodies(call))
+                    .await
             } else {
-                call.await
+                self.said_if_slow(operation, call).await
             };
             let failure = match result {
                 // A body that is not UTF-8 text: no single record may stop an export, so
@@ -647,6 +660,29 @@ impl Retrier {
                 _ => self.stats.waited_backoff(delay),
             }
         }
+    }
+
+    /// Awaits one attempt; if it has no answer after [`SLOW_ANSWER`], says so (once), so a
+    /// server that accepts and never answers is not silent until the request timeout.
+    async fn said_if_slow<T>(&self, operation: Operation, call: impl Future<Output = T>) -> T {
+        let Some(after) = self.slow_answer else {
+            return call.await;
+        };
+        let call = std::pin::pin!(call);
+        let slow = tokio::time::sleep(after);
+        tokio::pin!(slow);
+        let mut call = call;
+        tokio::select! {
+            result = &mut call => return result,
+            () = &mut slow => {}
+        }
+        tracing::warn!(
+            operation = operation.name,
+            host = %self.host,
+            "no answer from the server after {}; still waiting, up to the request timeout",
+            crate::error::Human(after)
+        );
+        call.await
     }
 
     /// The error of a call given up on; `(attempts, waited, elapsed)` so far.

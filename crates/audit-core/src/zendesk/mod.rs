@@ -572,6 +572,7 @@ impl ZendeskClientBuilder {
             Box::new(rules),
             self.http.max_body_bytes(),
             base.host().to_string(),
+            self.http.request_timeout(),
         );
         Ok(ZendeskClient {
             inner: Arc::new(Inner {
