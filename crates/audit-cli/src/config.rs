@@ -294,6 +294,24 @@ mod tests {
     }
 
     #[test]
+    fn service_settings_are_top_level_keys_and_bad_durations_are_named() {
+        let text =
+            format!("max_retries = 9\nretry_budget = \"20m\"\nstatus_file = \"s.json\"\n{EXAMPLE}");
+        let config: ConfigFile = toml::from_str(&text).unwrap();
+        assert_eq!(config.max_retries, Some(9));
+        assert_eq!(config.status_file, Some(PathBuf::from("s.json")));
+        assert_eq!(
+            ConfigFile::duration("retry_budget", &config.retry_budget).unwrap(),
+            Some(std::time::Duration::from_secs(1200))
+        );
+        let error = ConfigFile::duration("request_timeout", &Some("soon".into())).unwrap_err();
+        assert!(
+            error.contains("`request_timeout` in the config file"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let text = EXAMPLE.replace("api_token_env", "api_token");
         let error = toml::from_str::<ConfigFile>(&text).unwrap_err().to_string();

@@ -290,3 +290,59 @@ pub fn watchdog_interval(watchdog_usec: Option<String>) -> Option<Duration> {
     let usec: u64 = watchdog_usec?.trim().parse().ok()?;
     (usec > 0).then(|| Duration::from_micros(usec / 2))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_file_holds_every_stream_and_no_temporary_file_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("status.json");
+        let health = Health::new(Some(path.clone()), None);
+        health.check().unwrap();
+        health.start("a@x", "a.ndjson", 5);
+        health.start("b@x", "b.ndjson", 0);
+        health.committed("a@x", 7);
+        health.waiting(
+            "b@x",
+            "b: could not connect",
+            Utc::now(),
+            Duration::from_secs(30),
+        );
+        let status: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(status["streams"]["a@x"]["state"], "running");
+        assert_eq!(status["streams"]["a@x"]["records_committed"], 7);
+        assert!(status["streams"]["a@x"]["last_page_at"].is_string());
+        assert_eq!(status["streams"]["b@x"]["state"], "waiting");
+        assert_eq!(
+            status["streams"]["b@x"]["last_error"],
+            "b: could not connect"
+        );
+        assert!(status["streams"]["b@x"]["next_attempt_at"].is_string());
+        assert_eq!(
+            summary(&health.streams.lock().unwrap()),
+            "streams: 1 running, 1 waiting out an outage"
+        );
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1, "only the status file: {files:?}");
+    }
+
+    #[test]
+    fn an_unwritable_status_file_is_refused_up_front() {
+        let health = Health::new(Some("/nonexistent-dir/status.json".into()), None);
+        let error = health.check().unwrap_err();
+        assert!(error.contains("choose a --status-file path"), "{error}");
+    }
+
+    #[test]
+    fn the_watchdog_is_pinged_at_half_its_interval() {
+        assert_eq!(
+            watchdog_interval(Some("30000000".into())),
+            Some(Duration::from_secs(15))
+        );
+        assert_eq!(watchdog_interval(Some("0".into())), None);
+        assert_eq!(watchdog_interval(None), None);
+    }
+}
