@@ -22,11 +22,13 @@ Examples:
       Export every stream of trail.toml concurrently and keep following new records.
 
 Exit codes:
-  0    done: the window is complete in the output
+  0    done: the window is complete in the output; or stopped (Ctrl-C or SIGTERM): what
+       was written is committed; run again to continue
   1    failed: run the same command again to continue where it stopped
   2    usage: a flag, path, config or state file was refused (nothing was written)
   3    done, but some records could not be decoded and were quarantined
-  130  interrupted (Ctrl-C): what was written is committed; run again to continue";
+  130  a second Ctrl-C or SIGTERM while stopping: quit at once (a rerun still continues
+       exactly from the last commit)";
 
 /// Export Zendesk and Genesys Cloud audit trails — every record, in order, exactly once.
 #[derive(Debug, Parser)]
@@ -146,14 +148,31 @@ never touched again; a run that completes its window seals the last one. Point f
 shippers at the sealed names (audit.*.ndjson), never at .live. Sealed segments may be moved
 or deleted at any time; resuming needs only the state file and the live segment.
 
+Following (--follow): a transient failure (the vendor down or overloaded, a refused
+connection, a DNS failure, a server that does not answer) never ends a follower. Each
+request is retried as --max-retries and --retry-budget allow; then the follower commits, says
+what it waits for and since when, and tries again from its last page with growing, jittered
+waits of at most 5 minutes, until the vendor answers. Only a permanent failure (credentials
+refused, access denied, a base URL that is not the API) ends it, with exit code 1.
+
+Services: SIGTERM and Ctrl-C stop after the current page, commit, and exit 0 (`stopped; run
+again to continue`). --status-file PATH keeps a JSON health report (per stream: state
+running/waiting/failed/done/stopped, last successful page, last error, records committed);
+under systemd (NOTIFY_SOCKET) trail sends READY=1, STATUS= and WATCHDOG=1.
+
 Exit codes:
-  0    done: the window is complete in the output
+  0    done: the window is complete in the output; or stopped (Ctrl-C or SIGTERM): what
+       was written is committed; run the same command to continue
   1    failed: run the same command again to continue where it stopped
   2    usage: a flag, path, config or state file was refused (nothing was written)
   3    done, but some records did not decode as sent: they are written as received and
        marked with `decode_issue`; the original bytes of those that were not UTF-8 text
        are in <out>.quarantine.ndjson (trail.quarantine.ndjson for standard output)
-  130  interrupted (Ctrl-C): what was written is committed; run again to continue")]
+  130  a second Ctrl-C or SIGTERM while stopping: quit at once (a rerun still continues
+       exactly from the last commit)
+With --all every stream runs on its own and a failing one is reported at once; the exit
+code is 2 if any stream was refused, else 1 if any failed, else 3 if any quarantined
+records, else 0.")]
 pub struct ExportArgs {
     /// The stream to export.
     #[arg(value_enum, required_unless_present = "all", conflicts_with = "all")]
@@ -206,6 +225,26 @@ pub struct ExportArgs {
     /// redo after a crash, higher means fewer fsyncs.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::time_arg::parse_interval)]
     pub commit_interval: std::time::Duration,
+    /// Retries of a failed request (5xx, 429, timeouts, refused connections) before the
+    /// export gives up on it [default: 5; trail.toml: max_retries]. A --follow export then
+    /// keeps waiting for the vendor instead of ending.
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
+    /// The most one request may spend waiting between its retries [default: 10m; trail.toml:
+    /// retry_budget].
+    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_interval)]
+    pub retry_budget: Option<std::time::Duration>,
+    /// Time allowed for one request, the whole answer included [default: 60s; trail.toml:
+    /// request_timeout].
+    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_interval)]
+    pub request_timeout: Option<std::time::Duration>,
+    /// Time allowed to open a connection [default: 10s; trail.toml: connect_timeout].
+    #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_interval)]
+    pub connect_timeout: Option<std::time::Duration>,
+    /// Keep a JSON health report in PATH, rewritten after each commit and each change of a
+    /// stream's state (trail.toml: status_file).
+    #[arg(long, value_name = "PATH")]
+    pub status_file: Option<PathBuf>,
     /// Zendesk API base URL (a proxy, or the simulator) instead of https://<subdomain>.zendesk.com.
     #[arg(long, env = "ZENDESK_BASE_URL", value_name = "URL")]
     pub zendesk_base_url: Option<String>,

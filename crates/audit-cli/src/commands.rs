@@ -13,9 +13,11 @@ use tokio::sync::watch;
 use crate::cli::{CountArgs, ExportArgs, MakePrivateArgs, SchemaArgs};
 use crate::config::ConfigFile;
 use crate::errors::CliError;
+use crate::errors::{EXIT_FAILURE, EXIT_USAGE};
 use crate::export::{ExportPlan, ExportReport, ProgressSink, SharedState, prepare, run_export};
+use crate::health::{Health, watchdog_interval};
 use crate::rotate::RotationPolicy;
-use crate::sources::{Env, GenesysSettings, StreamSource, ZendeskSettings};
+use crate::sources::{Connection, Env, GenesysSettings, StreamSource, ZendeskSettings};
 use crate::state::{RecordedWindow, StateError, StateStore};
 use crate::time_arg::TimeArg;
 
@@ -28,7 +30,11 @@ pub async fn export(
 ) -> Result<Vec<ExportReport>, CliError> {
     let now = Utc::now();
     if args.all {
-        return export_all(args, env, now, progress, stop).await;
+        let path = args.config.as_deref().unwrap_or(Path::new("trail.toml"));
+        let config = ConfigFile::load(path).map_err(|e| CliError::usage(e, None))?;
+        let connection = connection(args, Some(&config))?;
+        let health = health(args.status_file.clone().or(config.status_file.clone()), env)?;
+        return export_all(args, &config, &connection, env, now, progress, health, stop).await;
     }
     if let Some(config) = &args.config {
         return Err(CliError::usage(
@@ -40,11 +46,13 @@ pub async fn export(
             Some("add --all to export the config file's streams, or drop --config".to_string()),
         ));
     }
+    let connection = connection(args, None)?;
+    let health = health(args.status_file.clone(), env)?;
     let stream: StreamKind = args
         .stream
         .expect("clap requires a stream without --all")
         .into();
-    let source = source_from_env(stream, args, env)?;
+    let source = source_from_env(stream, args, &connection, env)?;
     let state = open_state(args.state.as_deref())?;
     let plan = ExportPlan {
         stream,
@@ -58,13 +66,17 @@ pub async fn export(
             args.rotate_interval,
             output_path(args.out.as_deref()).is_some(),
         )?,
+        retry: connection.retry.clone(),
     };
     let prepared = prepare(vec![plan], state.as_deref(), args.overwrite, now)?;
     let prepared = prepared.into_iter().next().expect("one plan, one export");
+    let _watchdog = watchdog(&health, env);
+    health.ready();
     let report = run_export(
         prepared,
         state,
         progress.as_ref(),
+        &health,
         stop,
         args.commit_interval,
     )
@@ -72,17 +84,89 @@ pub async fn export(
     Ok(vec![report])
 }
 
+/// Retries and timeouts: the flags, else the config file's keys, else the defaults.
+fn connection(args: &ExportArgs, config: Option<&ConfigFile>) -> Result<Connection, CliError> {
+    let usage = |e| CliError::usage(e, None);
+    let from_config = |key, pick: fn(&ConfigFile) -> &Option<String>| {
+        config
+            .map(|config| ConfigFile::duration(key, pick(config)))
+            .transpose()
+            .map(Option::flatten)
+            .map_err(usage)
+    };
+    let retry_budget = match args.retry_budget {
+        Some(budget) => Some(budget),
+        None => from_config("retry_budget", |c| &c.retry_budget)?,
+    };
+    let request_timeout = match args.request_timeout {
+        Some(timeout) => Some(timeout),
+        None => from_config("request_timeout", |c| &c.request_timeout)?,
+    };
+    let connect_timeout = match args.connect_timeout {
+        Some(timeout) => Some(timeout),
+        None => from_config("connect_timeout", |c| &c.connect_timeout)?,
+    };
+    let max_retries = args
+        .max_retries
+        .or_else(|| config.and_then(|config| config.max_retries));
+    let mut retry = audit_core::RetryPolicy::default();
+    if let Some(retries) = max_retries {
+        retry = retry.with_max_attempts(retries.saturating_add(1));
+    }
+    if let Some(budget) = retry_budget {
+        retry = retry.with_wait_budget(Some(budget));
+    }
+    Ok(Connection {
+        retry,
+        connect_timeout,
+        request_timeout,
+    })
+}
+
+/// Where the run reports its health: the status file (checked writable now) and systemd.
+fn health(status_file: Option<std::path::PathBuf>, env: Env<'_>) -> Result<Arc<Health>, CliError> {
+    let health = Health::new(status_file, env("NOTIFY_SOCKET"));
+    health.check().map_err(|e| CliError::usage(e, None))?;
+    Ok(Arc::new(health))
+}
+
+/// Pings systemd's watchdog while the run lives (when `WATCHDOG_USEC` asks for it); the
+/// pings stop when the returned guard is dropped.
+fn watchdog(health: &Arc<Health>, env: Env<'_>) -> Option<AbortOnDrop> {
+    let every = watchdog_interval(env("WATCHDOG_USEC"))?;
+    let health = health.clone();
+    Some(AbortOnDrop(tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            health.heartbeat();
+        }
+    })))
+}
+
+/// A task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Every `[[export]]` of the config file, concurrently. A failing stream does not stop the
-/// others; the run fails if any stream failed.
+/// others and is reported at once; the run fails if any stream failed (see
+/// [`worst_exit_code`]).
+#[allow(clippy::too_many_arguments)] // one call site, each argument a different concern
 async fn export_all(
     args: &ExportArgs,
+    config: &ConfigFile,
+    connection: &Connection,
     env: Env<'_>,
     now: DateTime<Utc>,
     progress: Arc<dyn ProgressSink>,
+    health: Arc<Health>,
     stop: watch::Receiver<bool>,
 ) -> Result<Vec<ExportReport>, CliError> {
-    let path = args.config.as_deref().unwrap_or(Path::new("trail.toml"));
-    let config = ConfigFile::load(path).map_err(|e| CliError::usage(e, None))?;
     let planned = config.plan().map_err(|e| CliError::usage(e, None))?;
     let mut plans = Vec::new();
     for entry in planned {
@@ -93,12 +177,17 @@ async fn export_all(
                 Arc::new(
                     ZendeskSettings::from_account(&entry.account, account, env)?
                         .needing(zendesk_scope(stream))
+                        .with_connection(connection.clone())
                         .client()?,
                 )
             }
             Vendor::Genesys => {
                 let account = &config.genesys[&entry.account];
-                Arc::new(GenesysSettings::from_account(&entry.account, account, env)?.client()?)
+                Arc::new(
+                    GenesysSettings::from_account(&entry.account, account, env)?
+                        .with_connection(connection.clone())
+                        .client()?,
+                )
             }
         };
         let since = entry.since.unwrap_or(args.since);
@@ -114,20 +203,28 @@ async fn export_all(
             )?,
             out: output_path(Some(&entry.out)),
             format: entry.format,
+            retry: connection.retry.clone(),
         });
     }
     let state = open_state(args.state.as_deref())?;
     let prepared = prepare(plans, state.as_deref(), args.overwrite, now)?;
     // The exports run here, concurrently, rather than as spawned tasks: their writers stay on
     // this thread and their read-aheads run on the runtime's worker, as for one stream.
+    let _watchdog = watchdog(&health, env);
+    health.ready();
     let exports = prepared.into_iter().map(|plan| {
         let key = plan.key();
         let (state, progress, stop) = (state.clone(), progress.clone(), stop.clone());
+        let health = health.clone();
         let commit_every = args.commit_interval;
         async move {
-            let export = run_export(plan, state, progress.as_ref(), stop, commit_every);
+            let export = run_export(plan, state, progress.as_ref(), &health, stop, commit_every);
             // A panicking stream must not take the others down before they commit.
             let outcome = AssertUnwindSafe(export).catch_unwind().await;
+            // Said now, not when the others end (a follower's others never do).
+            if let Ok(Err(error)) = &outcome {
+                tracing::error!("{key} stopped: {error}; the other streams go on");
+            }
             (key, outcome)
         }
     });
@@ -148,12 +245,6 @@ async fn export_all(
     }
     match failures.len() {
         0 => Ok(reports),
-        _ if failures
-            .iter()
-            .all(|(_, e)| e.code == crate::errors::EXIT_INTERRUPTED) =>
-        {
-            Err(failures.remove(0).1)
-        }
         _ => {
             let message = failures
                 .iter()
@@ -164,7 +255,7 @@ async fn export_all(
                 format!("{} of {} streams failed:\n{message}", failures.len(), failures.len() + reports.len()),
                 Some("the other streams completed and are committed; fix the failing ones and run again".to_string()),
             );
-            error.code = failures[0].1.code;
+            error.code = worst_exit_code(failures.iter().map(|(_, error)| error.code));
             Err(error)
         }
     }
@@ -192,6 +283,16 @@ fn rotation(
     Ok(policy)
 }
 
+/// The exit code of a run whose streams failed with `codes`: usage (2) if any stream was
+/// refused, else failure (1). (A run where none failed exits 3 if any quarantined, else 0.)
+fn worst_exit_code(codes: impl IntoIterator<Item = u8>) -> u8 {
+    if codes.into_iter().any(|code| code == EXIT_USAGE) {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    }
+}
+
 /// The least OAuth scope a Zendesk stream needs.
 fn zendesk_scope(stream: StreamKind) -> &'static str {
     match stream {
@@ -203,12 +304,14 @@ fn zendesk_scope(stream: StreamKind) -> &'static str {
 fn source_from_env(
     stream: StreamKind,
     args: &ExportArgs,
+    connection: &Connection,
     env: Env<'_>,
 ) -> Result<Arc<dyn StreamSource>, CliError> {
     match stream.vendor() {
         Vendor::Zendesk => Ok(Arc::new(
             ZendeskSettings::from_env(env, args.zendesk_base_url.clone())?
                 .needing(zendesk_scope(stream))
+                .with_connection(connection.clone())
                 .client()?,
         )),
         Vendor::Genesys => Ok(Arc::new(
@@ -217,6 +320,7 @@ fn source_from_env(
                 args.genesys_api_base_url(),
                 args.genesys_login_base_url(),
             )?
+            .with_connection(connection.clone())
             .client()?,
         )),
     }

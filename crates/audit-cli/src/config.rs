@@ -1,6 +1,9 @@
 //! `trail.toml`: several accounts and streams, exported together with `trail export --all`.
 //!
 //! ```toml
+//! request_timeout = "60s"              # optional: as --request-timeout (and --max-retries,
+//! status_file = "trail-status.json"    # --retry-budget, --connect-timeout, --status-file)
+//!
 //! [zendesk.acme]                       # a Zendesk account, named "acme"
 //! subdomain = "acme"
 //! email = "ops@acme.com"
@@ -41,6 +44,16 @@ use crate::time_arg::TimeArg;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    /// Retries of a failed request (`--max-retries`).
+    pub max_retries: Option<u32>,
+    /// The most one request waits between its retries, e.g. `"10m"` (`--retry-budget`).
+    pub retry_budget: Option<String>,
+    /// Time allowed for one request, e.g. `"60s"` (`--request-timeout`).
+    pub request_timeout: Option<String>,
+    /// Time allowed to open a connection, e.g. `"10s"` (`--connect-timeout`).
+    pub connect_timeout: Option<String>,
+    /// The JSON health report (`--status-file`).
+    pub status_file: Option<PathBuf>,
     /// Zendesk accounts by name.
     #[serde(default)]
     pub zendesk: BTreeMap<String, ZendeskAccount>,
@@ -136,6 +149,20 @@ pub struct PlannedExport {
 }
 
 impl ConfigFile {
+    /// A duration key (`retry_budget`, …): `None` when absent.
+    pub fn duration(
+        key: &str,
+        value: &Option<String>,
+    ) -> Result<Option<std::time::Duration>, String> {
+        value
+            .as_deref()
+            .map(|text| {
+                crate::time_arg::parse_interval(text)
+                    .map_err(|e| format!("`{key}` in the config file: {e}"))
+            })
+            .transpose()
+    }
+
     /// Reads and parses `path`.
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -299,6 +326,24 @@ mod tests {
             let error = config.plan().unwrap_err();
             assert!(error.contains(expected), "{error}");
         }
+    }
+
+    #[test]
+    fn service_settings_are_top_level_keys_and_bad_durations_are_named() {
+        let text =
+            format!("max_retries = 9\nretry_budget = \"20m\"\nstatus_file = \"s.json\"\n{EXAMPLE}");
+        let config: ConfigFile = toml::from_str(&text).unwrap();
+        assert_eq!(config.max_retries, Some(9));
+        assert_eq!(config.status_file, Some(PathBuf::from("s.json")));
+        assert_eq!(
+            ConfigFile::duration("retry_budget", &config.retry_budget).unwrap(),
+            Some(std::time::Duration::from_secs(1200))
+        );
+        let error = ConfigFile::duration("request_timeout", &Some("soon".into())).unwrap_err();
+        assert!(
+            error.contains("`request_timeout` in the config file"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -90,6 +90,8 @@ pub async fn run(
             out: Some(args.dir.join(format!("{stream}.ndjson"))),
             format: Format::Ndjson,
             rotation: None,
+            // The demo does not follow: the policy only serves outages of a follower.
+            retry: audit_core::RetryPolicy::default(),
         });
     }
     let mut tasks = Vec::new();
@@ -100,6 +102,7 @@ pub async fn run(
                 plan,
                 Some(state),
                 progress.as_ref(),
+                &crate::health::Health::none(),
                 stop,
                 Duration::from_secs(1),
             )
@@ -111,6 +114,11 @@ pub async fn run(
         let report = task
             .await
             .map_err(|e| CliError::failure(format!("a demo export failed: {e}"), None))??;
+        if report.stopped {
+            // Stopped by a signal: what it wrote is committed, not complete.
+            reports.push(report);
+            continue;
+        }
         verify(
             &sim,
             &report,

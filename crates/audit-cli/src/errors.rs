@@ -14,7 +14,8 @@ pub const EXIT_QUARANTINED: u8 = 3;
 /// Exit code of a run that ended because the reader of standard output closed it (`trail
 /// export … | head`): not a failure, the reader has what it wanted.
 pub const EXIT_READER_GONE: u8 = 0;
-/// Exit code of a run stopped by Ctrl-C (128 + SIGINT).
+/// Exit code of a run quit by a second Ctrl-C or SIGTERM while stopping (128 + SIGINT); a
+/// first one stops after committing, with exit code 0.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// A failure, worded for the person at the terminal.
@@ -73,11 +74,22 @@ impl CliError {
             CoreError::Transport { .. } => Some(
                 "check the network and the base URL; trail retried before giving up".to_string(),
             ),
-            CoreError::RetriesExhausted { .. }
-            | CoreError::RetryAfterTooLong { .. }
-            | CoreError::RateLimitResetTooLong { .. } => Some(
-                "the vendor kept failing or rate-limiting; run the same command again later \
-                 (with --state it continues where it stopped)"
+            CoreError::RetriesExhausted { .. } => Some(
+                "the vendor kept failing; run the same command again later (with --state it \
+                 continues where it stopped), raise --max-retries or --retry-budget \
+                 (`max_retries`, `retry_budget` in trail.toml) to retry longer, or use --follow, \
+                 which waits out outages"
+                    .to_string(),
+            ),
+            CoreError::RetryAfterTooLong { .. } | CoreError::RateLimitResetTooLong { .. } => Some(
+                "the vendor is rate-limiting for longer than trail waits per request; run \
+                     the same command again later (with --state it continues where it stopped), \
+                     or use --follow, which waits it out"
+                    .to_string(),
+            ),
+            CoreError::NotTheApi { .. } => Some(
+                "set the vendor's API base URL (ZENDESK_BASE_URL, GENESYS_API_BASE_URL or the \
+                 region), or sign in to the network if a portal intercepts the connection"
                     .to_string(),
             ),
             CoreError::NoProgress { .. } | CoreError::Inconsistent { .. } => Some(
@@ -97,17 +109,6 @@ impl CliError {
             message: "the reader of standard output closed it".into(),
             hint: None,
             code: EXIT_READER_GONE,
-        }
-    }
-
-    /// The run was stopped by Ctrl-C after committing what it had.
-    pub fn interrupted(resumable: bool) -> Self {
-        CliError {
-            message: "interrupted".into(),
-            hint: resumable.then(|| {
-                "everything written so far is committed; run the same command to continue".into()
-            }),
-            code: EXIT_INTERRUPTED,
         }
     }
 }

@@ -23,7 +23,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use audit_core::{
-    AuditEvent, Checkpoint, EventPage, EventPages, StatsSnapshot, StreamKind, StreamOptions,
+    AuditEvent, Checkpoint, EventPage, EventPages, RetryPolicy, StatsSnapshot, StreamKind,
+    StreamOptions,
 };
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -32,6 +33,8 @@ use tokio::task::JoinHandle;
 
 use crate::claim::{OutputClaim, claim_outputs};
 use crate::errors::CliError;
+use crate::health::{Health, StreamHealth};
+use crate::outage::Outage;
 use crate::output::{Format, Output, OutputError, foreign_line};
 use crate::resume::{check_realtime_reach, reconcile};
 use crate::rotate::{RotationPolicy, Segments, live_path, sealed_path};
@@ -56,6 +59,8 @@ pub struct ExportPlan {
     pub format: Format,
     /// When to seal the output into segments ([`crate::rotate`]); only with a file `out`.
     pub rotation: Option<RotationPolicy>,
+    /// The retry policy `source` was built with: a follower waits out outages with it too.
+    pub retry: RetryPolicy,
 }
 
 impl ExportPlan {
@@ -394,6 +399,8 @@ pub struct ExportReport {
     pub quarantined: u64,
     /// The quarantine file, when this run quarantined records.
     pub quarantine: Option<String>,
+    /// Whether a signal stopped the export (after committing) before its window was done.
+    pub stopped: bool,
 }
 
 /// Progress of the streams of a run, for a progress bar or log lines.
@@ -444,11 +451,16 @@ impl Span {
 }
 
 /// Exports one stream, prepared by [`prepare`] with the same `state`. `stop` turns true on
-/// Ctrl-C: the engine commits and returns [`CliError::interrupted`].
+/// Ctrl-C or SIGTERM: the engine commits and returns a report marked `stopped`.
+///
+/// A follower does not end on a transient failure (see [`crate::outage`]): it commits, waits
+/// and reopens the stream from the last page it wrote. `health` hears of every commit and
+/// change of state.
 pub async fn run_export(
     prepared: PreparedExport,
     state: Option<SharedState>,
     progress: &dyn ProgressSink,
+    health: &Health,
     mut stop: watch::Receiver<bool>,
     commit_every: Duration,
 ) -> Result<ExportReport, CliError> {
@@ -463,24 +475,32 @@ pub async fn run_export(
     } = prepared;
     let key = plan.key();
     let output_name = plan.output_name();
-    let mut options = plan.options.clone();
-    let options_window = options.window;
+    let follows = plan.options.follow.is_some();
+    let options_window = plan.options.window;
     let mut position = None;
     let mut segments = plan.segments(None);
+    let mut resumed = None;
     if let Some((checkpoint, at, at_segments)) = resume {
-        options = options.with_resume(checkpoint);
+        resumed = Some(checkpoint);
         position = Some(at);
         segments = plan.segments(at_segments.as_ref());
     }
     let doing = format!("exporting {key}");
-    let pages = plan
-        .source
-        .event_pages(plan.stream, options)
-        .map_err(|e| CliError::from_core(&doing, plan.stream.vendor(), &e));
-    let mut pages = match pages {
-        Ok(pages) => read_ahead(pages),
+    let open_pages = |from: Option<Checkpoint>| {
+        let mut options = plan.options.clone();
+        if let Some(checkpoint) = from {
+            options = options.with_resume(checkpoint);
+        }
+        plan.source
+            .event_pages(plan.stream, options)
+            .map(read_ahead)
+            .map_err(|e| CliError::from_core(&doing, plan.stream.vendor(), &e))
+    };
+    let mut pages = match open_pages(resumed.clone()) {
+        Ok(pages) => pages,
         Err(error) => {
             release(&mut claim, state.as_deref(), &entry, claimed_entry);
+            health.ended(&key, StreamHealth::Failed, Some(&error.message));
             return Err(error);
         }
     };
@@ -505,19 +525,53 @@ pub async fn run_export(
     };
     let first_records = position.map_or(0, |(_, records)| records);
     progress.begin(&key, Span::of(plan.stream, options_window, Utc::now()));
+    health.start(&key, &output_name, first_records);
+    let mut stopped = false;
+    let mut outage: Option<Outage> = None;
     let outcome: Result<(), CliError> = loop {
         let next = tokio::select! {
             biased;
-            _ = stop.wait_for(|stopped| *stopped) => break Err(CliError::interrupted(committer.state.is_some())),
+            _ = stop.wait_for(|stopped| *stopped) => {
+                stopped = true;
+                break Ok(());
+            }
             next = pages.next() => next,
         };
         let page = match next {
             None => break Ok(()),
+            Some(Err(error)) if follows && error.is_transient() => {
+                // Whatever was written stays: the stream is reopened after it.
+                if let Err(error) = committer.commit(false) {
+                    break Err(error);
+                }
+                let error = CliError::from_core(&doing, plan.stream.vendor(), &error);
+                let outage = outage.get_or_insert_with(|| Outage::start(&key, &plan.retry));
+                let delay = outage.failed(&error.message);
+                health.waiting(&key, &error.message, outage.since(), delay);
+                drop(pages);
+                tokio::select! {
+                    biased;
+                    _ = stop.wait_for(|stopped| *stopped) => {
+                        stopped = true;
+                        break Ok(());
+                    }
+                    () = tokio::time::sleep(delay) => {}
+                }
+                let from = committer.pending.clone().or_else(|| resumed.clone());
+                match open_pages(from) {
+                    Ok(reopened) => pages = reopened,
+                    Err(error) => break Err(error),
+                }
+                continue;
+            }
             Some(Err(error)) => {
                 break Err(CliError::from_core(&doing, plan.stream.vendor(), &error));
             }
             Some(Ok(page)) => page,
         };
+        if let Some(outage) = outage.take() {
+            outage.over();
+        }
         if committer.output.is_none() {
             match open(&mut claim) {
                 Ok(output) => committer.output = Some(output),
@@ -539,17 +593,20 @@ pub async fn run_export(
         let due = page.caught_up
             || committer.last_commit.elapsed() >= commit_every
             || output.segment_full();
-        if due && let Err(error) = committer.commit(false) {
-            break Err(error);
+        if due {
+            if let Err(error) = committer.commit(false) {
+                break Err(error);
+            }
+            health.committed(&key, committer.records().max(first_records));
         }
     };
     // Whatever happened, make what was written durable and recorded.
     if committer.output.is_none() {
         match &outcome {
             // An empty window still produces its (empty) output file.
-            Ok(()) => committer.output = Some(open(&mut claim)?),
+            Ok(()) if !stopped => committer.output = Some(open(&mut claim)?),
             // Nothing was written: leave the output and the state as they were.
-            Err(_) => release(
+            _ => release(
                 &mut claim,
                 committer.state.as_deref(),
                 &entry,
@@ -557,11 +614,23 @@ pub async fn run_export(
             ),
         }
     }
-    // A run that completed its window seals its last segment.
-    let committed = committer.commit(outcome.is_ok());
+    // A run that completed its window (not one stopped by a signal) seals its last segment.
+    let committed = committer.commit(outcome.is_ok() && !stopped);
     progress.finish(&key);
+    let ended = match (&outcome, &committed) {
+        (Err(error), _) | (Ok(()), Err(error)) => {
+            health.ended(&key, StreamHealth::Failed, Some(&error.message));
+            None
+        }
+        _ if stopped => Some(StreamHealth::Stopped),
+        _ => Some(StreamHealth::Done),
+    };
     outcome?;
     committed?;
+    if let Some(state) = ended {
+        health.committed(&key, committer.records().max(first_records));
+        health.ended(&key, state, None);
+    }
     let output = committer.output.as_ref();
     let total = output.map_or(first_records, Output::records);
     let marked = output.map_or(0, Output::marked);
@@ -580,6 +649,7 @@ pub async fn run_export(
         marked,
         quarantined,
         quarantine,
+        stopped,
     })
 }
 
@@ -685,6 +755,11 @@ struct Committer {
 }
 
 impl Committer {
+    /// The records in the output (0 before it is open).
+    fn records(&self) -> u64 {
+        self.output.as_ref().map_or(0, Output::records)
+    }
+
     /// Commits, and seals the live segment of a rotated output when it is due (`end`: the
     /// run completed its window, which seals what the live segment holds). The order that
     /// makes a seal survive a kill at any point is in [`crate::rotate`].

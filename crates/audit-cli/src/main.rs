@@ -69,9 +69,19 @@ async fn run(
             if !quiet {
                 eprint!("{}", summary::render(&reports));
             }
-            if let Some(issues) = summary::decode_issues(&reports) {
+            let issues = summary::decode_issues(&reports);
+            if let Some(issues) = &issues {
                 // Even with --quiet: the exit code alone would not say where the records are.
                 eprintln!("warning: {issues}");
+            }
+            if reports.iter().any(|report| report.stopped) {
+                // A stop is how services end: not a failure, and not done either (exit 0).
+                if !quiet {
+                    eprintln!("{STOPPED}");
+                }
+                return Ok(0);
+            }
+            if issues.is_some() {
                 return Ok(EXIT_QUARANTINED);
             }
         }
@@ -95,6 +105,10 @@ async fn run(
             }
             let reports = demo::run(&args, progress, stop).await?;
             println!("{}", summary::render(&reports));
+            if reports.iter().any(|report| report.stopped) {
+                println!("{STOPPED}");
+                return Ok(0);
+            }
             println!(
                 "Verified: each output holds exactly the simulator's ground truth, every record \
                  once and in order. Files and the state file are in {}/",
@@ -105,13 +119,21 @@ async fn run(
     Ok(0)
 }
 
+/// What a run stopped by a signal says last.
+const STOPPED: &str = "stopped: everything written so far is committed; run the same command \
+                       to continue";
+
 /// Turns Ctrl-C (and SIGTERM, how services are stopped) into a stop request the exports honour
-/// after their current page; a second signal exits at once.
+/// after their current page (then they commit and the run exits 0); a second signal exits at
+/// once, with [`EXIT_INTERRUPTED`].
 fn stop_on_ctrl_c() -> watch::Receiver<bool> {
     let (sender, receiver) = watch::channel(false);
     tokio::spawn(async move {
         if stop_signal().await {
-            eprintln!("stopping after the current page (Ctrl-C again to quit at once)");
+            eprintln!(
+                "stopping after the current page and committing (Ctrl-C or SIGTERM again to \
+                 quit at once)"
+            );
             let _ = sender.send(true);
             if stop_signal().await {
                 std::process::exit(i32::from(EXIT_INTERRUPTED));

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use audit_core::oauth::TokenStore;
 use audit_core::zendesk::{ZendeskAuth, ZendeskClient};
-use audit_core::{EventPages, StatsSnapshot, StreamKind, StreamOptions};
+use audit_core::{EventPages, RetryPolicy, StatsSnapshot, StreamKind, StreamOptions};
 use secrecy::SecretString;
+use std::time::Duration;
 
 use crate::config::{GenesysAccount, ZendeskAccount};
 use crate::errors::CliError;
@@ -72,6 +73,18 @@ impl StreamSource for GenesysClient {
     }
 }
 
+/// How a client retries and times out (`--max-retries`, `--retry-budget`,
+/// `--request-timeout`, `--connect-timeout`, or their `trail.toml` keys).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Connection {
+    /// The retry policy of every call (and of a follower through an outage).
+    pub retry: RetryPolicy,
+    /// Time allowed to connect (default: the client's, 10 s).
+    pub connect_timeout: Option<Duration>,
+    /// Time allowed for a whole request (default: the client's, 60 s).
+    pub request_timeout: Option<Duration>,
+}
+
 const ZENDESK_CREDENTIALS_HINT: &str = "set ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET of a \
      confidential OAuth client (Admin Center > Apps and integrations > APIs > OAuth clients); or \
      ZENDESK_OAUTH_TOKEN; or ZENDESK_EMAIL and ZENDESK_API_TOKEN (API tokens stop working on \
@@ -90,6 +103,7 @@ pub struct ZendeskSettings {
     credentials: ZendeskCredentials,
     /// The scope asked for when none is configured: the least the command needs.
     default_scope: &'static str,
+    connection: Connection,
 }
 
 #[derive(Debug)]
@@ -255,6 +269,7 @@ impl ZendeskSettings {
             base_url,
             credentials,
             default_scope: "read",
+            connection: Connection::default(),
         })
     }
 
@@ -315,6 +330,7 @@ impl ZendeskSettings {
             base_url: account.base_url.clone(),
             credentials,
             default_scope: "read",
+            connection: Connection::default(),
         })
     }
 
@@ -322,6 +338,12 @@ impl ZendeskSettings {
     /// needs (`auditlogs:read` for the audit log, `read` for ticket audits).
     pub fn needing(mut self, scope: &'static str) -> Self {
         self.default_scope = scope;
+        self
+    }
+
+    /// Retries and timeouts of the client.
+    pub fn with_connection(mut self, connection: Connection) -> Self {
+        self.connection = connection;
         self
     }
 
@@ -348,7 +370,13 @@ impl ZendeskSettings {
                 ),
             ));
         }
-        let mut builder = ZendeskClient::builder();
+        let mut builder = ZendeskClient::builder().retry_policy(self.connection.retry.clone());
+        if let Some(timeout) = self.connection.connect_timeout {
+            builder = builder.connect_timeout(Some(timeout));
+        }
+        if let Some(timeout) = self.connection.request_timeout {
+            builder = builder.request_timeout(Some(timeout));
+        }
         // With a base URL (a proxy, the simulator) the subdomain only names the tenant.
         builder = match (&self.base_url, &self.subdomain) {
             (Some(base_url), Some(subdomain)) => {
@@ -408,6 +436,7 @@ pub struct GenesysSettings {
     client_id: String,
     client_secret: SecretString,
     tenant: Option<String>,
+    connection: Connection,
 }
 
 impl GenesysSettings {
@@ -452,6 +481,7 @@ impl GenesysSettings {
             client_id,
             client_secret: SecretString::from(client_secret),
             tenant: env("GENESYS_TENANT"),
+            connection: Connection::default(),
         })
     }
 
@@ -482,14 +512,28 @@ impl GenesysSettings {
             client_id: account.client_id.clone(),
             client_secret: SecretString::from(secret),
             tenant: account.tenant.clone(),
+            connection: Connection::default(),
         })
+    }
+
+    /// Retries and timeouts of the client.
+    pub fn with_connection(mut self, connection: Connection) -> Self {
+        self.connection = connection;
+        self
     }
 
     /// Builds the client.
     pub fn client(&self) -> Result<GenesysClient, CliError> {
         self.check_hosts()?;
         let mut builder = GenesysClient::builder()
-            .client_credentials(self.client_id.clone(), self.client_secret.clone());
+            .client_credentials(self.client_id.clone(), self.client_secret.clone())
+            .retry_policy(self.connection.retry.clone());
+        if let Some(timeout) = self.connection.connect_timeout {
+            builder = builder.connect_timeout(Some(timeout));
+        }
+        if let Some(timeout) = self.connection.request_timeout {
+            builder = builder.request_timeout(Some(timeout));
+        }
         builder = match (&self.api_base_url, &self.region) {
             (Some(api), _) => builder.api_base_url(api.clone()),
             (None, Some(region)) => builder.region(region.clone()),

@@ -56,7 +56,7 @@ fn interrupt(pid: u32) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_commits_and_exits_130_and_the_same_command_finishes_the_export() {
+async fn ctrl_c_commits_and_exits_0_and_the_same_command_finishes_the_export() {
     let mut sim_config = config(5_000, 10);
     sim_config.faults.page_latency_ms = 100;
     let sim = start(sim_config).await;
@@ -89,9 +89,12 @@ async fn ctrl_c_commits_and_exits_130_and_the_same_command_finishes_the_export()
     let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    assert_eq!(output.status.code(), Some(130));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("error: interrupted"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("stopped: everything written so far is committed"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("run the same command to continue"),
         "{stderr}"
@@ -150,7 +153,7 @@ async fn follow_picks_up_records_as_they_arrive() {
     while committed_records(&dir.path().join("state.json")) < 3_000 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // Stopped as a service manager stops it: SIGTERM commits and exits like Ctrl-C.
+    // Stopped as a service manager stops it: SIGTERM commits and exits 0, like Ctrl-C.
     let child = child.0.take().unwrap();
     signal(child.id(), libc::SIGTERM);
     let status = tokio::task::spawn_blocking(move || {
@@ -159,7 +162,7 @@ async fn follow_picks_up_records_as_they_arrive() {
     })
     .await
     .unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(0));
     let expected = sim
         .ground_truth("acme", Stream::ZendeskAuditLogs, start_at, end_at)
         .unwrap();

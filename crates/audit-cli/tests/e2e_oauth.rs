@@ -306,7 +306,7 @@ async fn follow_runs_across_many_expiries() {
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(0), "SIGTERM stops a follower cleanly");
     let tokens = sim.stats().tokens_issued;
     assert!(
         tokens >= 6,

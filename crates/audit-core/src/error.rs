@@ -120,12 +120,8 @@ pub enum GiveUpReason {
 impl fmt::Display for GiveUpReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            GiveUpReason::Attempts => {
-                "attempt limit reached; raise `RetryPolicy::with_max_attempts` to try longer"
-            }
-            GiveUpReason::WaitBudget => {
-                "total-wait budget used up; raise `RetryPolicy::with_wait_budget` to wait longer"
-            }
+            GiveUpReason::Attempts => "attempt limit reached",
+            GiveUpReason::WaitBudget => "retry wait budget used up",
         })
     }
 }
@@ -273,10 +269,12 @@ pub enum Error {
         waited: Duration,
     },
 
-    /// A retryable failure persisted: the attempts or the total-wait budget ran out.
+    /// A retryable failure persisted: the attempts or the total-wait budget ran out
+    /// ([`RetryPolicy::with_max_attempts`](crate::RetryPolicy::with_max_attempts),
+    /// [`RetryPolicy::with_wait_budget`](crate::RetryPolicy::with_wait_budget)).
     #[error(
-        "{operation}: gave up after {attempts} attempt(s) and {} of waiting ({reason}); last error: {last}",
-        Human(*.waited)
+        "{operation}: gave up after {attempts} attempt(s) over {} ({reason}); last error: {last}",
+        Approx(*.elapsed)
     )]
     RetriesExhausted {
         /// The operation.
@@ -285,6 +283,9 @@ pub enum Error {
         attempts: u32,
         /// Total time waited (rate limits, `Retry-After`, backoff).
         waited: Duration,
+        /// Wall-clock time from the first attempt to giving up: the waits and the attempts
+        /// themselves (a server that never answers spends the request timeout on each).
+        elapsed: Duration,
         /// Why retrying stopped.
         reason: GiveUpReason,
         /// The last failure.
@@ -294,7 +295,7 @@ pub enum Error {
     /// The vendor asked to wait longer than the configured maximum before retrying.
     #[error(
         "{operation}: the vendor asked to wait {} before retrying (HTTP {status}), more than the \
-         allowed maximum of {}; try again later or raise `RetryPolicy::with_max_retry_after`",
+         allowed maximum of {}; try again later",
         Human(*.requested),
         Human(*.max)
     )]
@@ -447,6 +448,21 @@ pub enum Error {
         limit: u64,
     },
 
+    /// A server answered a web page (HTML) where the vendor's JSON API was expected, twice:
+    /// a captive portal, a proxy's error page, or a base URL that is not the API's.
+    #[error(
+        "{operation}: the server at {host} answered HTML, not the vendor's JSON API: check the \
+         base URL (the body starts with `{excerpt}`)"
+    )]
+    NotTheApi {
+        /// The operation.
+        operation: &'static str,
+        /// The host that answered.
+        host: String,
+        /// The first characters of the page.
+        excerpt: String,
+    },
+
     /// The client or stream was configured wrongly.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
@@ -492,6 +508,7 @@ impl Error {
             | Error::ForeignUrl { operation, .. }
             | Error::QueryFailed { operation, .. }
             | Error::BodyTooLarge { operation, .. }
+            | Error::NotTheApi { operation, .. }
             | Error::InvalidRequest { operation, .. } => Some(operation),
             Error::InvalidConfig(_) | Error::InvalidCheckpoint(_) | Error::TokenStore { .. } => {
                 None
@@ -531,6 +548,43 @@ impl Error {
             | Error::Transport { waited, .. }
             | Error::Decode { waited, .. } => *waited,
             _ => Duration::ZERO,
+        }
+    }
+
+    /// Whether the failure can pass by itself — the vendor or the network out, overloaded,
+    /// rate-limiting for long, or answering inconsistently — so that a long-running reader
+    /// (`trail export --follow`) waits and tries again from its last checkpoint, instead of
+    /// ending. `false` for what only a person can fix: refused credentials, denied access,
+    /// a request or configuration the vendor rejects, a base URL that is not the API.
+    ///
+    /// ```
+    /// use audit_core::Error;
+    ///
+    /// assert!(!Error::InvalidConfig("no credentials".into()).is_transient());
+    /// assert!(Error::NoProgress { operation: "listAuditLogs", pages: 25 }.is_transient());
+    /// ```
+    pub fn is_transient(&self) -> bool {
+        match self {
+            // Retried, so retryable; except a fresh token refused again and again, which is
+            // the credentials' doing.
+            Error::RetriesExhausted { last, .. } => last.is_transient(),
+            Error::RetryAfterTooLong { .. }
+            | Error::RateLimitResetTooLong { .. }
+            | Error::Transport { .. }
+            | Error::Decode { .. }
+            | Error::RepeatedCursor { .. }
+            | Error::NoProgress { .. }
+            | Error::Inconsistent { .. }
+            | Error::QueryFailed { .. } => true,
+            Error::Api { status, .. } => matches!(status, 408 | 429 | 500..=599),
+            Error::AccessDenied { .. }
+            | Error::ForeignUrl { .. }
+            | Error::BodyTooLarge { .. }
+            | Error::NotTheApi { .. }
+            | Error::InvalidConfig(_)
+            | Error::TokenStore { .. }
+            | Error::InvalidCheckpoint(_)
+            | Error::InvalidRequest { .. } => false,
         }
     }
 

@@ -55,11 +55,13 @@ pub struct RetryPolicy {
     jitter: bool,
     wait_budget: Option<Duration>,
     max_retry_after: Duration,
+    max_outage_wait: Duration,
 }
 
 impl Default for RetryPolicy {
     /// 6 attempts, backoff from 1 s doubling up to 30 s with jitter, at most 10 minutes of
-    /// retry waits per call, and `Retry-After` honoured up to 180 s.
+    /// retry waits per call, `Retry-After` honoured up to 180 s, and outages waited out in
+    /// steps of at most 5 minutes.
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 6,
@@ -68,6 +70,7 @@ impl Default for RetryPolicy {
             jitter: true,
             wait_budget: Some(Duration::from_secs(600)),
             max_retry_after: Duration::from_secs(180),
+            max_outage_wait: Duration::from_secs(300),
         }
     }
 }
@@ -114,6 +117,50 @@ impl RetryPolicy {
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
+    }
+
+    /// The longest wait between two tries of a reader that outlives outages (see
+    /// [`RetryPolicy::outage_backoff`]).
+    pub fn with_max_outage_wait(mut self, max: Duration) -> Self {
+        self.max_outage_wait = max.max(self.min_backoff);
+        self
+    }
+
+    /// The waits of a reader that never gives up on a transient failure
+    /// ([`Error::is_transient`]), such as `trail export --follow` through a vendor outage:
+    /// after each call that failed (its own retries spent), the reader waits the next delay
+    /// and tries again. Delays start at the policy's first backoff and double, with jitter,
+    /// up to [`RetryPolicy::with_max_outage_wait`]; the iterator never ends. A caller starts
+    /// a new one when the outage is over.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use audit_core::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::default().with_max_outage_wait(Duration::from_secs(60));
+    /// let delays: Vec<Duration> = policy.outage_backoff().take(20).collect();
+    /// assert!(delays[0] >= Duration::from_secs(1) && delays[0] <= Duration::from_secs(2));
+    /// assert!(delays.iter().all(|delay| *delay <= Duration::from_secs(60)));
+    /// assert!(delays[19] >= Duration::from_secs(30), "capped, not stopped");
+    /// ```
+    pub fn outage_backoff(&self) -> impl Iterator<Item = Duration> + Send + use<> {
+        // Jitter adds up to the delay itself: delays grow to half the cap, and land between
+        // half the cap and the cap, so followers that lost a vendor together spread out.
+        let cap = self.max_outage_wait;
+        let half = (cap / 2).max(self.min_backoff);
+        ExponentialBuilder::default()
+            .with_factor(2.0)
+            .with_min_delay(self.min_backoff.min(half))
+            .with_max_delay(half)
+            .without_max_times()
+            .with_jitter()
+            .build()
+            .map(move |delay| delay.min(cap))
+    }
+
+    /// The longest wait between two tries through an outage.
+    pub fn max_outage_wait(&self) -> Duration {
+        self.max_outage_wait
     }
 
     /// Attempts per call, the first included.
@@ -202,6 +249,10 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// Waits longer than this are logged as warnings (visible at the CLI's default verbosity),
 /// saying what is waited for and until when.
 pub const LONG_WAIT: Duration = Duration::from_secs(5);
+
+/// An attempt without an answer for this long is logged as a warning, when the request
+/// timeout (60 s by default) is longer.
+pub const SLOW_ANSWER: Duration = Duration::from_secs(10);
 
 /// The wall-clock time `wait` from now, to the second, for messages.
 pub(crate) fn wall_clock_after(wait: Duration) -> String {
@@ -338,6 +389,10 @@ pub(crate) struct Retrier {
     stats: Arc<Stats>,
     rules: Box<dyn VendorRules>,
     max_body_bytes: u64,
+    /// The API's host, for messages about what answered.
+    host: String,
+    /// The time after which an attempt still unanswered is said (`None`: never).
+    slow_answer: Option<Duration>,
 }
 
 fn raw_headers<E>(error: &RawError<E>) -> Option<&HeaderMap> {
@@ -346,6 +401,14 @@ fn raw_headers<E>(error: &RawError<E>) -> Option<&HeaderMap> {
         RawError::UnexpectedResponse(response) => Some(response.headers()),
         _ => None,
     }
+}
+
+/// Whether a body that failed to decode is a web page (`<!DOCTYPE html>`, `<html>`, …) rather
+/// than a damaged JSON answer.
+fn is_html(body: &[u8]) -> bool {
+    let start = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
+    let start = start.trim_start_matches('\u{feff}').trim_start();
+    start.starts_with("<!doctype html") || start.starts_with("<html") || start.starts_with("<head")
 }
 
 /// The first characters of a body, on one line, for error messages.
@@ -370,6 +433,8 @@ impl Retrier {
         stats: Arc<Stats>,
         rules: Box<dyn VendorRules>,
         max_body_bytes: u64,
+        host: String,
+        request_timeout: Option<Duration>,
     ) -> Self {
         Retrier {
             policy,
@@ -377,6 +442,12 @@ impl Retrier {
             stats,
             rules,
             max_body_bytes,
+            host,
+            // Only worth saying before a timeout that is further away; without a timeout
+            // (tests on tokio's paused clock) no timer runs beside the request.
+            slow_answer: request_timeout
+                .filter(|timeout| *timeout > SLOW_ANSWER)
+                .map(|_| SLOW_ANSWER),
         }
     }
 
@@ -412,7 +483,9 @@ impl Retrier {
         Fut: Future<Output = Result<ResponseValue<X>, RawError<E>>>,
         C: FnMut(&X) -> Result<(), Error>,
     {
+        let started = std::time::Instant::now();
         let mut backoff = self.policy.backoff();
+        let mut html_seen = false;
         let mut attempts = 0u32;
         let mut waited = Duration::ZERO;
         let mut retry_waited = Duration::ZERO;
@@ -435,9 +508,10 @@ impl Retrier {
             self.stats.request();
             let call = raw_support::with_max_body_bytes(self.max_body_bytes, attempt());
             let result = if lossy {
-                raw_support::with_lossy_bodies(call).await
+                self.said_if_slow(operation, raw_support::with_lossy_bodies(call))
+                    .await
             } else {
-                call.await
+                self.said_if_slow(operation, call).await
             };
             let failure = match result {
                 // A body that is not UTF-8 text: no single record may stop an export, so
@@ -462,7 +536,19 @@ impl Retrier {
                         Err(error) => Failure::transient(error),
                     }
                 }
+                // A web page where JSON was expected: a captive portal or a wrong base URL,
+                // not the vendor failing. Asked once more (a portal may let go), then said.
+                Err(RawError::InvalidResponsePayload(body, _)) if is_html(&body) && html_seen => {
+                    return Err(Error::NotTheApi {
+                        operation: operation.name,
+                        host: self.host.clone(),
+                        excerpt: excerpt(&body),
+                    });
+                }
                 Err(raw) => {
+                    if let RawError::InvalidResponsePayload(body, _) = &raw {
+                        html_seen = is_html(body);
+                    }
                     match raw_headers(&raw) {
                         Some(headers) => permit.observe(headers),
                         None => drop(permit),
@@ -501,8 +587,7 @@ impl Retrier {
             let Some(backoff_delay) = backoff.as_mut().and_then(Iterator::next) else {
                 return Err(self.give_up(
                     operation,
-                    attempts,
-                    waited,
+                    (attempts, waited, started.elapsed()),
                     GiveUpReason::Attempts,
                     failure,
                 ));
@@ -520,8 +605,7 @@ impl Retrier {
             {
                 return Err(self.give_up(
                     operation,
-                    attempts,
-                    waited,
+                    (attempts, waited, started.elapsed()),
                     GiveUpReason::WaitBudget,
                     failure,
                 ));
@@ -531,8 +615,25 @@ impl Retrier {
             }
             // Info, not warn: absorbing transient failures is the layer's job, and the stats
             // count them; only a failure that is given up on is worth a warning (an error),
-            // and a wait long enough to look like a hang.
-            if delay > LONG_WAIT {
+            // a wait long enough to look like a hang, and a server that does not answer at
+            // all (each attempt already spent the request timeout in silence).
+            let unanswered = matches!(
+                failure.error,
+                Error::Transport {
+                    kind: TransportKind::Timeout,
+                    ..
+                }
+            );
+            if unanswered {
+                tracing::warn!(
+                    operation = operation.name,
+                    attempt = attempts,
+                    host = %self.host,
+                    waited_s = started.elapsed().as_secs(),
+                    "no answer from the server within the request timeout; retrying in {}",
+                    crate::error::Human(delay)
+                );
+            } else if delay > LONG_WAIT {
                 tracing::warn!(
                     operation = operation.name,
                     attempt = attempts,
@@ -561,11 +662,34 @@ impl Retrier {
         }
     }
 
+    /// Awaits one attempt; if it has no answer after [`SLOW_ANSWER`], says so (once), so a
+    /// server that accepts and never answers is not silent until the request timeout.
+    async fn said_if_slow<T>(&self, operation: Operation, call: impl Future<Output = T>) -> T {
+        let Some(after) = self.slow_answer else {
+            return call.await;
+        };
+        let call = std::pin::pin!(call);
+        let slow = tokio::time::sleep(after);
+        tokio::pin!(slow);
+        let mut call = call;
+        tokio::select! {
+            result = &mut call => return result,
+            () = &mut slow => {}
+        }
+        tracing::warn!(
+            operation = operation.name,
+            host = %self.host,
+            "no answer from the server after {}; still waiting, up to the request timeout",
+            crate::error::Human(after)
+        );
+        call.await
+    }
+
+    /// The error of a call given up on; `(attempts, waited, elapsed)` so far.
     fn give_up(
         &self,
         operation: Operation,
-        attempts: u32,
-        waited: Duration,
+        (attempts, waited, elapsed): (u32, Duration, Duration),
         reason: GiveUpReason,
         failure: Failure,
     ) -> Error {
@@ -580,6 +704,7 @@ impl Retrier {
                 operation: operation.name,
                 attempts,
                 waited,
+                elapsed,
                 reason,
                 last: Box::new(last.with_waited(waited)),
             },

@@ -1,6 +1,7 @@
 //! `/_sim/…` on every listener, without authentication, for out-of-process users (the
 //! binary): `GET /_sim/stats` (the counters as JSON) and
-//! `GET /_sim/ground-truth?tenant=acme&stream=zendesk-audit-logs&since=…&until=…`.
+//! `GET /_sim/ground-truth?tenant=acme&stream=zendesk-audit-logs&since=…&until=…`, and
+//! `GET /_sim/outage?vendor=zendesk&mode=reset|error|hang|html|off` (see [`crate::outage`]).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -45,6 +46,17 @@ pub fn handle(sim: &Sim, path: &str, query: Option<&str>) -> Response {
             ) {
                 Ok(ids) => json(StatusCode::OK, &json!({ "ids": ids })),
                 Err(e) => bad(e.to_string()),
+            }
+        }
+        "/_sim/outage" => {
+            let q = Query::parse(query);
+            let mode = match q.get("mode").unwrap_or("") {
+                "off" => Ok(None),
+                mode => mode.parse::<crate::outage::OutageMode>().map(Some),
+            };
+            match mode.and_then(|mode| sim.outages.set(q.get("vendor"), mode)) {
+                Ok(()) => json(StatusCode::OK, &json!({"ok": true})),
+                Err(e) => json(StatusCode::BAD_REQUEST, &json!({"error": e})),
             }
         }
         _ => json(

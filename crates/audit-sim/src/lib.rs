@@ -211,6 +211,7 @@ pub mod faults;
 pub mod genesys;
 pub mod ground_truth;
 pub mod http;
+pub mod outage;
 pub mod paging;
 pub mod rate_limit;
 pub mod server;

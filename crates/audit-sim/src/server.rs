@@ -105,6 +105,7 @@ pub struct Sim {
     pub(crate) query_seq: Mutex<HashMap<usize, u64>>,
     pub(crate) private_audits: Mutex<HashSet<(usize, i64)>>,
     pub(crate) last_export: Mutex<HashMap<usize, DateTime<Utc>>>,
+    pub(crate) outages: crate::outage::Outages,
     counter: AtomicU64,
 }
 
@@ -208,6 +209,17 @@ pub struct SimHandle {
 }
 
 impl SimHandle {
+    /// Takes a vendor down (`Some(mode)`) or brings it back (`None`); `vendor` is `zendesk`,
+    /// `genesys` or `None` for both (the in-process form of `/_sim/outage`, see
+    /// [`crate::outage`]).
+    pub fn set_outage(
+        &self,
+        vendor: Option<&str>,
+        mode: Option<crate::outage::OutageMode>,
+    ) -> Result<(), String> {
+        self.sim.outages.set(vendor, mode)
+    }
+
     /// The Zendesk base URL (`http://127.0.0.1:PORT`).
     pub fn zendesk_url(&self) -> &str {
         &self.sim.urls.zendesk
@@ -348,6 +360,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, StartError> {
         query_seq: Mutex::new(HashMap::new()),
         private_audits: Mutex::new(HashSet::new()),
         last_export: Mutex::new(HashMap::new()),
+        outages: Default::default(),
         counter: AtomicU64::new(0),
     });
     let (tx, rx) = watch::channel(false);
@@ -469,6 +482,36 @@ fn classify(kind: Listener, method: &str, path: &str) -> String {
     format!("{vendor}.{name}")
 }
 
+/// The answer of a vendor that is down (`/_sim/outage`), if it is; a held request goes on
+/// normally once the outage is lifted.
+async fn outage(sim: &Sim, genesys: bool) -> Result<Option<Response<Body>>, Dropped> {
+    use crate::outage::OutageMode;
+    loop {
+        return match sim.outages.of(genesys) {
+            None => Ok(None),
+            Some(OutageMode::Reset) => Err(Dropped),
+            Some(OutageMode::Error) => Ok(Some(crate::http::json(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                &serde_json::json!({"error": "InternalServerError", "description": "simulated outage"}),
+            ))),
+            Some(OutageMode::Html) => Ok(Some(
+                Response::builder()
+                    .status(200)
+                    .header("content-type", "text/html; charset=utf-8")
+                    .body(Body::from(
+                        "<!DOCTYPE html>\n<html><head><title>Sign in to the network</title></head>\n\
+                         <body><p>Accept the terms to continue.</p></body></html>\n",
+                    ))
+                    .expect("a static response"),
+            )),
+            Some(OutageMode::Hang) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+    }
+}
+
 /// Zendesk accepts every path with a `.json` suffix.
 fn normalise_path(kind: Listener, path: &str) -> String {
     if kind == Listener::Zendesk
@@ -497,6 +540,10 @@ async fn pipeline(
     let correlation = sim.next_uuid();
     if path.starts_with("/_sim/") {
         let mut r = crate::control::handle(&sim, &path, query.as_deref());
+        finish(&sim, kind, &correlation, None, &mut r, genesys);
+        return Ok(r);
+    }
+    if let Some(mut r) = outage(&sim, genesys).await? {
         finish(&sim, kind, &correlation, None, &mut r, genesys);
         return Ok(r);
     }

@@ -882,3 +882,58 @@ async fn realtime_may_ignore_page_size_and_leave_out_page_count() {
         .unwrap();
     assert_eq!(truth_first_50, truth[..50].to_vec());
 }
+
+#[tokio::test]
+async fn an_outage_takes_one_vendor_down_until_it_is_lifted() {
+    let sim = start(config()).await;
+    let z = &sim.sim().tenants[0].zendesk;
+    let http = http_with(zendesk_headers(&sim, "acme"));
+    let url = format!("{}/api/v2/audit_logs/{}", sim.zendesk_url(), z.log_id(0));
+    let control = |query: &str| format!("{}/_sim/outage?{query}", sim.zendesk_url());
+    let plain = reqwest::Client::new();
+    let set = plain
+        .get(control("vendor=zendesk&mode=error"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 500);
+    // The other vendor is up (its token endpoint answers).
+    assert!(!genesys_token(&sim, "acme").await.is_empty());
+
+    plain
+        .get(control("vendor=zendesk&mode=html"))
+        .send()
+        .await
+        .unwrap();
+    let page = http.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().starts_with("<!DOCTYPE html>"));
+
+    plain
+        .get(control("vendor=zendesk&mode=reset"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        http.get(&url).send().await.is_err(),
+        "the connection is dropped"
+    );
+
+    plain
+        .get(control("vendor=zendesk&mode=hang"))
+        .send()
+        .await
+        .unwrap();
+    let held = http
+        .get(&url)
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(held.unwrap_err().is_timeout(), "no answer while it hangs");
+
+    plain.get(control("mode=off")).send().await.unwrap();
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    let refused = plain.get(control("mode=sometimes")).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+}

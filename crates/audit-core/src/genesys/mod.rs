@@ -352,6 +352,8 @@ impl GenesysClientBuilder {
             stats,
             Box::new(rules),
             self.http.max_body_bytes(),
+            api.host().to_string(),
+            self.http.request_timeout(),
         );
         let page_size = self
             .page_size

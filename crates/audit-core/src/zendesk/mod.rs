@@ -571,6 +571,8 @@ impl ZendeskClientBuilder {
             stats,
             Box::new(rules),
             self.http.max_body_bytes(),
+            base.host().to_string(),
+            self.http.request_timeout(),
         );
         Ok(ZendeskClient {
             inner: Arc::new(Inner {

@@ -242,6 +242,7 @@ async fn the_retry_budget_ends_in_a_clear_error() {
             waited,
             reason,
             last,
+            ..
         } => {
             assert_eq!(*operation, "show_audit_log");
             assert_eq!(*attempts, 3);
@@ -254,7 +255,11 @@ async fn the_retry_budget_ends_in_a_clear_error() {
     let message = error.to_string();
     assert!(message.contains("show_audit_log"), "{message}");
     assert!(message.contains("3 attempt(s)"), "{message}");
-    assert!(message.contains("with_wait_budget"), "{message}");
+    assert!(message.contains("retry wait budget used up"), "{message}");
+    assert!(
+        !message.contains("RetryPolicy"),
+        "no library call in messages: {message}"
+    );
     assert!(message.contains("HTTP 503"), "{message}");
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
@@ -525,4 +530,78 @@ async fn a_page_larger_than_the_body_cap_is_refused_once_and_not_retried() {
         "{error}"
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_html_page_is_named_as_such_after_one_retry() {
+    // A captive portal or a base URL that is not the API: a 200 with a web page.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/html")
+                .set_body_string("<!DOCTYPE html>\n<html><body>Sign in to the Wi-Fi</body></html>"),
+        )
+        .mount(&server)
+        .await;
+    let client = client(&server.uri());
+    let error = client.show_audit_log(19283775120).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::NotTheApi { host, .. } if host == "127.0.0.1"),
+        "{error:?}"
+    );
+    assert!(
+        !error.is_transient(),
+        "a wrong base URL does not pass by itself"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(
+            "the server at 127.0.0.1 answered HTML, not the vendor's JSON API: check the base URL"
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        2,
+        "one retry"
+    );
+}
+
+#[tokio::test]
+async fn giving_up_counts_the_time_the_attempts_took_not_only_the_waits() {
+    // Each answer takes 400 ms: a slow server, whose time the waits alone do not show.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).set_delay(Duration::from_millis(400)))
+        .mount(&server)
+        .await;
+    let client = builder(&server.uri())
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(2)
+                .with_backoff(Duration::from_millis(10), Duration::from_millis(10))
+                .without_jitter(),
+        )
+        .build()
+        .unwrap();
+    let error = client.show_audit_log(19283775120).await.unwrap_err();
+    let Error::RetriesExhausted {
+        waited, elapsed, ..
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
+    assert!(*waited < Duration::from_millis(100), "{waited:?}");
+    assert!(*elapsed >= Duration::from_millis(800), "{elapsed:?}");
+    assert!(error.is_transient());
+    let message = error.to_string();
+    assert!(
+        message.contains("gave up after 2 attempt(s) over "),
+        "{message}"
+    );
+    assert!(
+        !message.contains("over 10 ms"),
+        "the real time, not the waits: {message}"
+    );
 }
