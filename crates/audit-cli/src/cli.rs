@@ -192,6 +192,9 @@ pub struct ExportArgs {
     /// Genesys Cloud login (OAuth) base URL instead of the region's.
     #[arg(long, env = "GENESYS_LOGIN_BASE_URL", value_name = "URL")]
     pub genesys_login_url: Option<String>,
+    /// Filters of zendesk-audit-logs (repeatable).
+    #[command(flatten)]
+    pub audit_log_filter: crate::sources::AuditLogFilterArgs,
 }
 
 /// `trail count`.

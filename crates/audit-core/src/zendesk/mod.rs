@@ -34,6 +34,7 @@ pub mod auth;
 pub mod authorize;
 pub mod description;
 pub mod events;
+pub mod export;
 pub mod mapping;
 pub mod ticket_audits;
 
@@ -54,6 +55,7 @@ pub use audit_logs::{AuditLogEvents, AuditLogFilter, AuditLogQuery, SortOrder};
 pub use auth::ZendeskAuth;
 pub use authorize::{Pkce, pkce_challenge};
 pub use events::TicketEvent;
+pub use export::ExportReceipt;
 pub use ticket_audits::{
     AuditsForTicketEvents, AuditsForTicketQuery, TicketAuditEvents, TicketAuditsQuery,
 };
@@ -299,6 +301,7 @@ struct Inner {
     auth: String,
     retrier: Retrier,
     page_size: PageSizePolicy,
+    export_gate: export::ExportGate,
 }
 
 impl fmt::Debug for ZendeskClient {
@@ -501,7 +504,7 @@ impl ZendeskClientBuilder {
         let session = {
             let (http, base) = (self.http.clone(), base.clone());
             move |bearer: Option<HeaderValue>| -> Result<Arc<Session>, Error> {
-                let http = build_client(&http, &base, bearer)?;
+                let http = build_client(&http, bearer)?;
                 Ok(Arc::new(Session {
                     raw: Arc::new(zendesk_raw::Client::new_with_client(
                         base.as_str(),
@@ -516,7 +519,7 @@ impl ZendeskClientBuilder {
                 // No credentials on this client: the token request carries its own.
                 raw: zendesk_raw::Client::new_with_client(
                     base.as_str(),
-                    build_client(&self.http, &base, None)?,
+                    build_client(&self.http, None)?,
                 ),
                 client_id: client_id.trim().to_string(),
                 client_secret: client_secret.clone(),
@@ -580,6 +583,7 @@ impl ZendeskClientBuilder {
                 auth: auth.describe(),
                 retrier,
                 page_size: self.page_size.clamped(1000),
+                export_gate: export::ExportGate::default(),
             }),
         })
     }
@@ -587,7 +591,7 @@ impl ZendeskClientBuilder {
 
 /// The API clients that send one credential: the generated client, and a plain
 /// `reqwest::Client` for the vendor's `links.next` URLs. Both carry the `Authorization`
-/// header as a sensitive default header and follow redirects on the base URL's origin only.
+/// header as a sensitive default header and never follow redirects.
 pub(crate) struct Session {
     pub(crate) raw: Arc<zendesk_raw::Client>,
     pub(crate) http: reqwest::Client,
@@ -707,6 +711,14 @@ impl ZendeskClient {
         self.inner.retrier.stats()
     }
 
+    pub(crate) fn export_gate(&self) -> &export::ExportGate {
+        &self.inner.export_gate
+    }
+
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        self.inner.retrier.policy()
+    }
+
     pub(crate) fn page_size_policy(&self) -> PageSizePolicy {
         self.inner.page_size
     }
@@ -802,6 +814,9 @@ impl ZendeskClient {
                     .make_ticket_comment_private_from_audits()
                     .ticket_id(ticket_id)
                     .ticket_audit_id(ticket_audit_id)
+                    // `{}` as JSON, as Zendesk's examples send it: a bodiless PUT has no
+                    // `Content-Length`, which proxies may refuse (411).
+                    .body(types::EmptyObject {})
                     .send()
                     .await
             },
