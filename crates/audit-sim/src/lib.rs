@@ -180,10 +180,11 @@
 //!   the topic's `eventTime`), never expanded. A request carrying `Authorization` gets `403
 //!   AccessDenied` (XML, as S3; S3 itself may say 400) and is counted in the stats. Without
 //!   `allowRedirect`, pages over `too_large_threshold` (off by default) answer 400
-//!   `response.entity.too.large`.
+//!   `response.entity.too.large`; an expanded record (`expand=user`) counts twice. Realtime
+//!   pages too: there, `pageSize` has no maximum (Genesys documents none), only this limit.
 //! - Realtime: the interval is silently clipped to the last `realtime_days` (14) and to now;
 //!   only the services of the realtime service mapping are returned; `pageSize` defaults to
-//!   25, at most 500.
+//!   25, with no maximum (pages over `too_large_threshold` are refused, see above).
 //! - Related: the records of the same transaction (records share
 //!   `initiatingAction.transactionId`, the id of the initiator), whatever their age; an
 //!   unknown id answers 404; `trustorOrgId` is ignored.
