@@ -18,7 +18,7 @@
 //! error). A `400 response.entity.too.large` halves the page size and asks for the same
 //! cursor again; so does a page over the client's body cap, for the rest of the walk; at the
 //! smallest size, `expand=user` is given up before the error stands
-//! ([`super::page_shape`]). With `allowRedirect=true` a large page comes back as a 302 whose
+//! (`genesys/page_shape.rs`). With `allowRedirect=true` a large page comes back as a 302 whose
 //! body holds a presigned `downloadUrl` and the `cursor` after it (the API client never
 //! follows a redirect, so that body is read, and the bearer token goes nowhere else): the file is fetched with a separate HTTP client that carries **no** `Authorization`
 //! header (the URL may point to another host, and is the one place credentials must not go),

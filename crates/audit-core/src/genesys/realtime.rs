@@ -10,7 +10,7 @@
 //! (Cortex XSOAR's Genesys integration) send. A page too large (`400
 //! response.entity.too.large`, or over the client's body cap) halves the page size for the
 //! rest of the walk, and at the smallest size gives up `expand=user`
-//! ([`super::page_shape`]); since page numbers belong to a page size, the pass then asks
+//! (`genesys/page_shape.rs`); since page numbers belong to a page size, the pass then asks
 //! again from its high-water mark, from page 1, skipping what it emitted. Its
 //! checkpoint is the same high-water mark as the historical stream's, and a resumed pass
 //! re-queries from it inclusively. Genesys only answers for the last 14 days: a window (or a
