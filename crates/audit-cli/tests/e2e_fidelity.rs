@@ -51,7 +51,10 @@ async fn repeated_audit_log_filters_export_exactly_the_matching_records() {
             .map(|e| e["native_id"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(ids(&everything), ground_truth(&sim, Stream::ZendeskAuditLogs));
+    assert_eq!(
+        ids(&everything),
+        ground_truth(&sim, Stream::ZendeskAuditLogs)
+    );
     let matches = |e: &&Value| {
         let raw = &e["raw"];
         ["create", "update"].contains(&raw["action"].as_str().unwrap_or_default())
@@ -60,9 +63,16 @@ async fn repeated_audit_log_filters_export_exactly_the_matching_records() {
     let expected: Vec<Value> = everything.iter().filter(matches).cloned().collect();
     let got = exported(&dir.path().join("filtered.ndjson"));
     assert!(!expected.is_empty());
-    assert_eq!(ids(&got), ids(&expected), "exactly the matching records, in order");
+    assert_eq!(
+        ids(&got),
+        ids(&expected),
+        "exactly the matching records, in order"
+    );
     // Both values of both filters were honoured (not only the first of each).
-    let actions: HashSet<&str> = got.iter().filter_map(|e| e["raw"]["action"].as_str()).collect();
+    let actions: HashSet<&str> = got
+        .iter()
+        .filter_map(|e| e["raw"]["action"].as_str())
+        .collect();
     let sources: HashSet<&str> = got
         .iter()
         .filter_map(|e| e["raw"]["source_type"].as_str())

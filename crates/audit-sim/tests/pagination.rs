@@ -201,46 +201,48 @@ async fn audit_log_filters_select_what_they_say() {
         page_no += 1;
     }
     assert_eq!(all.len(), truth.len());
-    let walk = |action: Vec<&'static str>,
-                actor: Vec<i64>,
-                source: Vec<&'static str>,
-                ip: Vec<String>| {
-        let zd = zd.clone();
-        async move {
-            let mut ids = vec![];
-            let mut after: Option<String> = None;
-            loop {
-                let mut req = zd
-                    .list_audit_logs()
-                    .page_size(100)
-                    .sort("created_at")
-                    .filter_created_at(vec![at(W_START), at(W_END)]);
-                if !action.is_empty() {
-                    req = req.filter_action(action.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+    let walk =
+        |action: Vec<&'static str>, actor: Vec<i64>, source: Vec<&'static str>, ip: Vec<String>| {
+            let zd = zd.clone();
+            async move {
+                let mut ids = vec![];
+                let mut after: Option<String> = None;
+                loop {
+                    let mut req = zd
+                        .list_audit_logs()
+                        .page_size(100)
+                        .sort("created_at")
+                        .filter_created_at(vec![at(W_START), at(W_END)]);
+                    if !action.is_empty() {
+                        req = req.filter_action(
+                            action.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                        );
+                    }
+                    if !actor.is_empty() {
+                        req = req.filter_actor_id(actor.clone());
+                    }
+                    if !source.is_empty() {
+                        req = req.filter_source_type(
+                            source.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                        );
+                    }
+                    if !ip.is_empty() {
+                        req = req.filter_ip_address(ip.clone());
+                    }
+                    if let Some(a) = &after {
+                        req = req.page_after(a.clone());
+                    }
+                    let page = req.send().await.unwrap().into_inner();
+                    ids.extend(page.audit_logs.iter().map(|r| r.id.unwrap()));
+                    let meta = page.meta.unwrap();
+                    if !meta.has_more.unwrap() {
+                        break;
+                    }
+                    after = meta.after_cursor;
                 }
-                if !actor.is_empty() {
-                    req = req.filter_actor_id(actor.clone());
-                }
-                if !source.is_empty() {
-                    req = req.filter_source_type(source.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-                }
-                if !ip.is_empty() {
-                    req = req.filter_ip_address(ip.clone());
-                }
-                if let Some(a) = &after {
-                    req = req.page_after(a.clone());
-                }
-                let page = req.send().await.unwrap().into_inner();
-                ids.extend(page.audit_logs.iter().map(|r| r.id.unwrap()));
-                let meta = page.meta.unwrap();
-                if !meta.has_more.unwrap() {
-                    break;
-                }
-                after = meta.after_cursor;
+                ids
             }
-            ids
-        }
-    };
+        };
     let expect = |f: &dyn Fn(&serde_json::Value) -> bool| -> Vec<i64> {
         all.iter()
             .filter(|r| f(r))
@@ -274,7 +276,13 @@ async fn audit_log_filters_select_what_they_say() {
         expect(&|r| r["source_type"] == "rule")
     );
     assert_eq!(
-        walk(vec!["create", "update"], vec![], vec!["rule", "user"], vec![]).await,
+        walk(
+            vec!["create", "update"],
+            vec![],
+            vec!["rule", "user"],
+            vec![]
+        )
+        .await,
         expect(&|r| (r["action"] == "create" || r["action"] == "update")
             && (r["source_type"] == "rule" || r["source_type"] == "user"))
     );

@@ -131,6 +131,9 @@ mod tests {
         assert!(!shape.expand(true));
         assert_eq!(shape.smaller_after(&refused(), false), None);
         let other = Error::InvalidConfig("x".into());
-        assert_eq!(PageShape::new(PageSizePolicy::fixed(5)).smaller_after(&other, true), None);
+        assert_eq!(
+            PageShape::new(PageSizePolicy::fixed(5)).smaller_after(&other, true),
+            None
+        );
     }
 }

@@ -50,15 +50,15 @@ use serde_json::Value;
 use tokio::time::Instant;
 use url::Url;
 
+use super::page_shape::PageShape;
 use super::{GenesysClient, mapping};
 use crate::checkpoint::{Checkpoint, Direction, Edge};
 use crate::error::Error;
 use crate::event::{Source, StreamKind};
 use crate::http::{get_json, is_loopback};
-use super::page_shape::PageShape;
 use crate::paginate::{
-    CursorPage, EventPage, EventPages, EventStream, Page, PageRequest,
-    PageSizePolicy, PageSource, Paginator,
+    CursorPage, EventPage, EventPages, EventStream, Page, PageRequest, PageSizePolicy, PageSource,
+    Paginator,
 };
 use crate::retry::Operation;
 use crate::window::{StreamOptions, Window};
@@ -871,10 +871,7 @@ impl GenesysClient {
                     return Ok(results);
                 }
                 Err(error) => {
-                    if shape
-                        .smaller_after(&error, attempt.expand_user)
-                        .is_none()
-                    {
+                    if shape.smaller_after(&error, attempt.expand_user).is_none() {
                         return Err(error);
                     }
                     tracing::debug!(transaction_id, "asking again for the same cursor");

@@ -364,9 +364,10 @@ async fn fetch_page(
 ) -> Result<CursorPage<Recorded<types::AuditLog>, PageToken>, Error> {
     let next = request.cursor.as_ref().and_then(next_request);
     let (url, after) = match next {
-        Some(NextRequest::Link(link)) => {
-            (Some(client.base_url().check_vendor_url(LIST.name, link)?), None)
-        }
+        Some(NextRequest::Link(link)) => (
+            Some(client.base_url().check_vendor_url(LIST.name, link)?),
+            None,
+        ),
         Some(NextRequest::After(after)) => (None, Some(after)),
         None => (None, None),
     };

@@ -220,6 +220,9 @@ mod tests {
             Duration::ZERO
         );
         assert_eq!(receipt(None).next_export_in(), EXPORT_INTERVAL);
-        assert_eq!(receipt(Some("total=1; remaining=0")).next_export_in(), EXPORT_INTERVAL);
+        assert_eq!(
+            receipt(Some("total=1; remaining=0")).next_export_in(),
+            EXPORT_INTERVAL
+        );
     }
 }

@@ -30,8 +30,11 @@ async fn a_results_302_is_read_and_its_location_never_followed_with_the_token() 
     Mock::given(method("GET"))
         .and(path("/page.json"))
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(Value::Array(records(3, since, TimeDelta::seconds(1)))),
+            ResponseTemplate::new(200).set_body_json(Value::Array(records(
+                3,
+                since,
+                TimeDelta::seconds(1),
+            ))),
         )
         .mount(&download)
         .await;
@@ -149,7 +152,10 @@ struct Refusing {
 
 impl Respond for Refusing {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let expanded = request.url.query_pairs().any(|(k, v)| k == "expand" && v == "user");
+        let expanded = request
+            .url
+            .query_pairs()
+            .any(|(k, v)| k == "expand" && v == "user");
         let size = if request.url.path().ends_with("/results") {
             request
                 .url

@@ -94,7 +94,10 @@ async fn links_next_pages_yield_every_record_once_in_order() {
         let pairs: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
         assert!(pairs.iter().any(|(k, _)| k == "page[after]"), "{pairs:?}");
         assert_eq!(
-            pairs.iter().filter(|(k, _)| k == "filter[created_at][]").count(),
+            pairs
+                .iter()
+                .filter(|(k, _)| k == "filter[created_at][]")
+                .count(),
             2
         );
     }

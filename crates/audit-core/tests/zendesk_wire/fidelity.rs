@@ -35,7 +35,9 @@ fn values(request: &Request, key: &str) -> Vec<String> {
 async fn make_private_sends_an_empty_json_object() {
     let server = MockServer::start().await;
     Mock::given(method("PUT"))
-        .and(path("/api/v2/tickets/48213/audits/24871093300125/make_private"))
+        .and(path(
+            "/api/v2/tickets/48213/audits/24871093300125/make_private",
+        ))
         .and(header("content-type", "application/json"))
         .and(body_json(json!({})))
         .respond_with(ResponseTemplate::new(200))
@@ -83,7 +85,11 @@ async fn filter_dropping_links(meta_cursor: bool) -> MockServer {
         .with_priority(2)
         .mount(&server)
         .await;
-    let after_cursor = if meta_cursor { json!("c2") } else { json!(null) };
+    let after_cursor = if meta_cursor {
+        json!("c2")
+    } else {
+        json!(null)
+    };
     Mock::given(method("GET"))
         .and(path("/api/v2/audit_logs"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -185,7 +191,10 @@ async fn the_export_reports_its_rate_limit_and_the_next_waits_for_it() {
         .and(path("/api/v2/audit_logs/export"))
         .respond_with(
             ResponseTemplate::new(202)
-                .insert_header("zendesk-ratelimit-audit-logs-export", "total=1; remaining=0; resets=60")
+                .insert_header(
+                    "zendesk-ratelimit-audit-logs-export",
+                    "total=1; remaining=0; resets=60",
+                )
                 .insert_header("x-zendesk-request-id", "8d2e6c1a5b"),
         )
         .mount(&server)

@@ -101,7 +101,12 @@ pub fn rate_limited(sim: &Sim, retry_after: u64, limit: u32, correlation: &str) 
 /// Genesys' answer to a page over its response size limit, when a page of `records` records
 /// (`expand`ed or not) is over `too_large_threshold`: an expanded record counts twice, so a
 /// client that gives up `expand=user` gets pages twice as long through.
-pub fn page_too_large(sim: &Sim, records: usize, expand: bool, correlation: &str) -> Option<Response> {
+pub fn page_too_large(
+    sim: &Sim,
+    records: usize,
+    expand: bool,
+    correlation: &str,
+) -> Option<Response> {
     let threshold = sim.config.genesys.too_large_threshold as usize;
     let weight = if expand { 2 } else { 1 };
     (threshold > 0 && records * weight > threshold).then(|| {

@@ -69,7 +69,9 @@ impl Filters {
                 .into_iter()
                 .map(|s| {
                     s.parse().map_err(|_| {
-                        invalid(&format!("Invalid filter[{name}] specified; it must be an integer"))
+                        invalid(&format!(
+                            "Invalid filter[{name}] specified; it must be an integer"
+                        ))
                     })
                 })
                 .collect()
