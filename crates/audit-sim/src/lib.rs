@@ -135,7 +135,10 @@
 //!   "InvalidPaginationParameter", …}`; a single `filter[created_at][]` answers the
 //!   documented `InvalidValue` text; `filter[source_id]` without `filter[source_type]`,
 //!   a `sort` other than `created_at`/`-created_at`, `sort_by` other than `created_at` are
-//!   400 `InvalidValue`. `filter[created_at][]` bounds are both inclusive.
+//!   400 `InvalidValue`. `filter[created_at][]` bounds are both inclusive. The other filters
+//!   take several values, plain (`filter[action]=create`) or bracketed and repeated
+//!   (`filter[action][]=create&filter[action][]=update`): a record matches any of a filter's
+//!   values, and every filter.
 //! - Offset mode defaults to `per_page=100`; the per-ticket endpoint without `page[…]` is
 //!   offset mode, ascending unless `sort_order=desc`.
 //! - Archived tickets are complete tickets of the older half of the data set (a fraction

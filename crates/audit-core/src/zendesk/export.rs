@@ -15,8 +15,8 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
-use super::ZendeskClient;
 use super::audit_logs::{AuditLogFilter, with_filter};
+use super::{ZendeskClient, request_id};
 use crate::error::Error;
 use crate::pacing::RateLimitReading;
 use crate::retry::{LONG_WAIT, Operation, wall_clock_after};
@@ -65,17 +65,13 @@ pub struct ExportReceipt {
 impl ExportReceipt {
     /// Reads an answer's status and headers.
     pub fn from_answer(status: u16, headers: &HeaderMap) -> Self {
-        let request_id = ["x-zendesk-request-id", "x-request-id"]
-            .iter()
-            .find_map(|name| Some(headers.get(*name)?.to_str().ok()?.trim().to_string()))
-            .filter(|id| !id.is_empty());
         ExportReceipt {
             status,
             rate_limit: headers
                 .get(EXPORT_RATE_LIMIT_HEADER)
                 .and_then(|value| value.to_str().ok())
                 .and_then(parse_rate_limit),
-            request_id,
+            request_id: request_id(headers),
         }
     }
 

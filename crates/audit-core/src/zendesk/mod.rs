@@ -161,11 +161,17 @@ impl ZendeskRules {
     }
 }
 
+/// Zendesk's id of a request (`X-Zendesk-Request-Id`, else `X-Request-Id`), to quote to
+/// Zendesk support.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+    ["x-zendesk-request-id", "x-request-id"]
+        .iter()
+        .find_map(|name| Some(headers.get(*name)?.to_str().ok()?.to_string()))
+}
+
 impl VendorRules for ZendeskRules {
     fn correlation_id(&self, headers: &HeaderMap) -> Option<String> {
-        ["x-zendesk-request-id", "x-request-id"]
-            .iter()
-            .find_map(|name| Some(headers.get(*name)?.to_str().ok()?.to_string()))
+        request_id(headers)
     }
 
     fn api_error(&self, operation: &'static str, status: u16, detail: VendorDetail) -> Error {
