@@ -133,37 +133,59 @@ fn assert_nothing_elsewhere(what: &str, proxy: &Proxy, recorder: &Recorder) {
 async fn a_zendesk_links_next_to_another_origin_is_refused_and_gets_nothing() {
     let sim = simulator().await;
     let recorder = Recorder::start(Reply::json(200, &json!({"audit_logs": []}))).await;
+    let (start, end) = span();
+    let truth = sim
+        .ground_truth("acme", Stream::ZendeskAuditLogs, start, end)
+        .unwrap();
     for what in ELSEWHERE {
-        let recorder_port = recorder.port();
-        let what = what.to_string();
-        let variant = what.clone();
-        let proxy = Proxy::start(sim.zendesk_url(), move |info, _, reply| {
-            let origin = origin_elsewhere(&variant, info.port, recorder_port);
-            reply.edit_json(|body| {
-                if let Some(next) = body["links"]["next"].as_str() {
-                    body["links"]["next"] = json!(moved(next, &origin));
+        // With a cursor (`meta.after_cursor`, or `page[after]` in the link) the next request
+        // is built at home from it and the original filters: the link is not needed and the
+        // walk ends complete. Without one, the link is all there is, and it is refused.
+        for drop_cursor in [false, true] {
+            let recorder_port = recorder.port();
+            let what = what.to_string();
+            let variant = what.clone();
+            let proxy = Proxy::start(sim.zendesk_url(), move |info, _, reply| {
+                let origin = origin_elsewhere(&variant, info.port, recorder_port);
+                reply.edit_json(|body| {
+                    if let Some(next) = body["links"]["next"].as_str() {
+                        let mut next = moved(next, &origin);
+                        if drop_cursor {
+                            next = next.split('?').next().unwrap().to_string() + "?page=2";
+                            body["meta"]["after_cursor"] = json!(null);
+                        }
+                        body["links"]["next"] = json!(next);
+                    }
+                });
+            })
+            .await;
+            let client = zendesk(&sim, &proxy.url());
+            let result = client
+                .event_pages(StreamKind::ZendeskAuditLogs, StreamOptions::new(window()))
+                .unwrap()
+                .try_collect::<Vec<_>>()
+                .await;
+            match (drop_cursor, result) {
+                (false, Ok(pages)) => {
+                    let ids: Vec<String> = pages
+                        .into_iter()
+                        .flat_map(|p| p.events)
+                        .map(|e| e.native_id)
+                        .collect();
+                    assert_eq!(ids, truth, "{what}");
                 }
-            });
-        })
-        .await;
-        let client = zendesk(&sim, &proxy.url());
-        let error = client
-            .event_pages(StreamKind::ZendeskAuditLogs, StreamOptions::new(window()))
-            .unwrap()
-            .try_collect::<Vec<_>>()
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, Error::ForeignUrl { .. }),
-            "{what}: {error:?}"
-        );
-        assert_nothing_elsewhere(&what, &proxy, &recorder);
-        let sent: Vec<Hit> = proxy.hits();
-        assert_eq!(sent.len(), 1, "{what}: the first page only");
-        assert!(
-            sent[0].authorization.is_some(),
-            "the vendor's own origin gets the credentials"
-        );
+                (true, Err(Error::ForeignUrl { .. })) => {
+                    let sent: Vec<Hit> = proxy.hits();
+                    assert_eq!(sent.len(), 1, "{what}: the first page only");
+                }
+                (_, other) => panic!("{what}, without cursor {drop_cursor}: {other:?}"),
+            }
+            assert_nothing_elsewhere(&what, &proxy, &recorder);
+            assert!(
+                proxy.hits().iter().all(|hit| hit.authorization.is_some()),
+                "the vendor's own origin gets the credentials"
+            );
+        }
     }
 }
 

@@ -607,10 +607,11 @@ async fn count_audits_for_ticket_decodes_fresh_and_capped_counts_and_a_missing_s
     scoped.verify().await;
 }
 
-/// `PUT …/audits/{ticket_audit_id}/make_private`: no body goes out and the empty `200`
-/// comes back as `ResponseValue<()>` (not a JSON decoding error).
+/// `PUT …/audits/{ticket_audit_id}/make_private`: `{}` goes out as JSON (as Zendesk's
+/// examples send it; a bodiless PUT has no `Content-Length`, which proxies may refuse) and
+/// the empty `200` comes back as `ResponseValue<()>` (not a JSON decoding error).
 #[tokio::test]
-async fn make_ticket_comment_private_sends_a_bodyless_put_and_accepts_the_empty_200() {
+async fn make_ticket_comment_private_sends_an_empty_json_object_and_accepts_the_empty_200() {
     let server = MockServer::start().await;
     mock_for(
         "PUT",
@@ -634,7 +635,13 @@ async fn make_ticket_comment_private_sends_a_bodyless_put_and_accepts_the_empty_
     assert_eq!(done.status(), 200);
     assert_eq!(done.content_length(), Some(0));
 
-    assert_requests_clean(&server, "PUT", 1).await;
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method.as_str(), "PUT");
+    assert_eq!(requests[0].body, b"{}");
+    assert_eq!(requests[0].headers["content-type"], "application/json");
+    assert_eq!(requests[0].headers["content-length"], "2");
+    assert!(requests[0].headers.get("api-version").is_none());
     server.verify().await;
 }
 
@@ -653,7 +660,7 @@ async fn list_audit_logs_sends_the_created_at_pair_in_order_and_decodes_every_en
         "GET",
         "/api/v2/audit_logs",
         Some(
-            "filter%5Bactor_id%5D=7700412231\
+            "filter%5Bactor_id%5D%5B%5D=7700412231\
              &filter%5Bcreated_at%5D%5B%5D=2024-03-01T00%3A00%3A00Z\
              &filter%5Bcreated_at%5D%5B%5D=2024-03-31T23%3A59%3A59Z\
              &page%5Bsize%5D=100&sort=created_at",
@@ -667,7 +674,7 @@ async fn list_audit_logs_sends_the_created_at_pair_in_order_and_decodes_every_en
         "GET",
         "/api/v2/audit_logs",
         Some(
-            "filter%5Bactor_id%5D=7700412231\
+            "filter%5Bactor_id%5D%5B%5D=7700412231\
              &filter%5Bcreated_at%5D%5B%5D=2024-03-01T00%3A00%3A00Z\
              &filter%5Bcreated_at%5D%5B%5D=2024-03-31T23%3A59%3A59Z\
              &page%5Bafter%5D=eyJvIjoiY3JlYXRlZF9hdCIsInYiOiJaSkJKdGtqTFNtUT0ifQ%3D%3D\
@@ -702,7 +709,7 @@ async fn list_audit_logs_sends_the_created_at_pair_in_order_and_decodes_every_en
     let window = vec![utc(2024, 3, 1, 0, 0, 0), utc(2024, 3, 31, 23, 59, 59)];
     let base = client
         .list_audit_logs()
-        .filter_actor_id(7700412231_i64)
+        .filter_actor_id(vec![7700412231_i64])
         .filter_created_at(window.clone())
         .page_size(100)
         .sort("created_at");
@@ -860,11 +867,12 @@ async fn show_audit_log_decodes_nulls_and_unknown_fields() {
 /// `429`, whose JSON:API error body and rate-limit headers are readable.
 #[tokio::test]
 async fn export_audit_logs_sends_filters_without_a_body_and_accepts_the_empty_202() {
-    const QUERY: &str = "filter%5Baction%5D=update&filter%5Bactor_id%5D=7700412231\
+    const QUERY: &str = "filter%5Baction%5D%5B%5D=update&filter%5Bactor_id%5D%5B%5D=7700412231\
                          &filter%5Bcreated_at%5D%5B%5D=2024-03-01T00%3A00%3A00Z\
                          &filter%5Bcreated_at%5D%5B%5D=2024-03-18T23%3A59%3A59Z\
-                         &filter%5Bip_address%5D=203.0.113.54&filter%5Bsource_id%5D=9120734455\
-                         &filter%5Bsource_type%5D=user";
+                         &filter%5Bip_address%5D%5B%5D=203.0.113.54\
+                         &filter%5Bsource_id%5D%5B%5D=9120734455\
+                         &filter%5Bsource_type%5D%5B%5D=user";
     let server = MockServer::start().await;
     mock_for("POST", "/api/v2/audit_logs/export", Some(QUERY))
         .respond_with(ResponseTemplate::new(202))
@@ -888,11 +896,11 @@ async fn export_audit_logs_sends_filters_without_a_body_and_accepts_the_empty_20
     let export = || {
         client
             .export_audit_logs()
-            .filter_source_type("user")
-            .filter_source_id(9120734455_i64)
-            .filter_actor_id(7700412231_i64)
-            .filter_ip_address("203.0.113.54")
-            .filter_action("update")
+            .filter_source_type(vec!["user".to_string()])
+            .filter_source_id(vec![9120734455_i64])
+            .filter_actor_id(vec![7700412231_i64])
+            .filter_ip_address(vec!["203.0.113.54".to_string()])
+            .filter_action(vec!["update".to_string()])
             .filter_created_at(vec![utc(2024, 3, 1, 0, 0, 0), utc(2024, 3, 18, 23, 59, 59)])
     };
 

@@ -260,6 +260,9 @@ pub struct ExportArgs {
     /// The old spelling of --genesys-login-base-url, still accepted.
     #[arg(long = "genesys-login-url", value_name = "URL", hide = true)]
     pub old_genesys_login_url: Option<String>,
+    /// Filters of zendesk-audit-logs (repeatable).
+    #[command(flatten)]
+    pub audit_log_filter: crate::sources::AuditLogFilterArgs,
 }
 
 impl ExportArgs {

@@ -307,8 +307,9 @@ fn source_from_env(
     connection: &Connection,
     env: Env<'_>,
 ) -> Result<Arc<dyn StreamSource>, CliError> {
+    args.audit_log_filter.check(stream)?;
     match stream.vendor() {
-        Vendor::Zendesk => Ok(Arc::new(
+        Vendor::Zendesk => Ok(args.audit_log_filter.source(
             ZendeskSettings::from_env(env, args.zendesk_base_url.clone())?
                 .needing(zendesk_scope(stream))
                 .with_connection(connection.clone())

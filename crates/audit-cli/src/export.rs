@@ -12,7 +12,7 @@
 //! truncated when the first page arrives: a run that fails before (bad credentials, no
 //! access) leaves the output as it was, and undoes its claim.
 //!
-//! Pages are read one ahead of the writer ([`read_ahead`]): while a page is written, the next
+//! Pages are read one ahead of the writer (`read_ahead`): while a page is written, the next
 //! one is requested, fetched and mapped by a task of its own (on the runtime's worker thread),
 //! so the vendor's answer time and our own work overlap (the stream, for its part, has the
 //! vendor's next page on its way). A page read ahead is not written, nor its checkpoint

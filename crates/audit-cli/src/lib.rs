@@ -3,6 +3,9 @@
 
 pub mod authorize;
 pub mod claim;
+// The doc comments of `cli` are the `--help` text clap prints, where `<port>` and
+// `<subdomain>` are placeholders for the reader, not HTML tags.
+#[allow(rustdoc::invalid_html_tags)]
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -5,9 +5,13 @@
 //! `reqwest::Client`, marked sensitive (so `Debug` of requests and headers never shows it).
 //! That client only ever talks to the configured origin: vendor-supplied URLs (`links.next`,
 //! `before_url`, …) are followed only when their scheme, host and port equal the base URL's,
-//! and redirects are followed only within that origin. The one URL fetched elsewhere is one a
-//! vendor presigned on another host (a Genesys result download): it goes through a separate
-//! client that holds no credentials at all.
+//! and redirects are never followed: no documented operation redirects, and the one that may
+//! answer 302 (Genesys results with `allowRedirect=true`) carries its page's cursor and
+//! download link in the 302's body, which a followed redirect would throw away (and the
+//! bearer token would be sent again to wherever `Location` points). A 3xx therefore reaches
+//! the caller as an answer. The one URL fetched elsewhere is one a vendor presigned on another
+//! host (a Genesys result download): it goes through a separate client that holds no
+//! credentials at all.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -216,9 +220,8 @@ impl HttpConfig {
         self
     }
 
-    /// The connect timeout.
     /// The largest response body accepted; a larger one (or one that never ends) fails the
-    /// call with [`Error::BodyTooLarge`](crate::Error::BodyTooLarge) after at most this many
+    /// call with [`Error::BodyTooLarge`] after at most this many
     /// bytes were read, so memory stays bounded whatever the server sends.
     pub fn with_max_body_bytes(mut self, bytes: u64) -> Self {
         self.max_body_bytes = bytes;
@@ -247,11 +250,11 @@ impl HttpConfig {
 }
 
 /// Builds the `reqwest::Client` of a vendor client: `authorization` (if any) as a sensitive
-/// default header, redirects followed only within `base`'s origin. A client whose token
-/// expires (OAuth client credentials) builds a new one with the new token.
+/// default header, redirects never followed (see the module docs: a 3xx is an answer for
+/// the caller to read). A client whose token expires (OAuth client credentials) builds a new
+/// one with the new token.
 pub(crate) fn build_client(
     config: &HttpConfig,
-    base: &BaseUrl,
     authorization: Option<HeaderValue>,
 ) -> Result<reqwest::Client, Error> {
     let mut headers = HeaderMap::new();
@@ -259,18 +262,10 @@ pub(crate) fn build_client(
         authorization.set_sensitive(true);
         headers.insert(AUTHORIZATION, authorization);
     }
-    let origin = base.clone();
-    let redirects = reqwest::redirect::Policy::custom(move |attempt| {
-        if attempt.previous().len() >= 5 || !origin.is_same_origin(attempt.url()) {
-            attempt.stop()
-        } else {
-            attempt.follow()
-        }
-    });
     finish(
         client_builder(config, config.request_timeout)?
             .default_headers(headers)
-            .redirect(redirects),
+            .redirect(reqwest::redirect::Policy::none()),
     )
 }
 

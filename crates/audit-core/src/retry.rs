@@ -11,8 +11,9 @@
 //! | any other status (400, 401, 403, 404, 422, …) | not retried |
 //! | 401 on a call whose caller has just replaced a refused token | exponential backoff (the fresh token is kept) |
 //!
-//! Non-idempotent calls (the Zendesk audit-log export) are retried only when the vendor said it
-//! did not process the request: on 429, and on 503 with `Retry-After`. Every retry counts
+//! Non-idempotent calls (the Zendesk audit-log export, the Genesys query submission) are
+//! retried only when the request was certainly not processed: on 429, on 503 with
+//! `Retry-After`, and when no connection could be opened (nothing was sent). Every retry counts
 //! against an attempt limit and a total-wait budget; when either runs out the call fails with
 //! [`Error::RetriesExhausted`], which carries the last failure.
 //!
@@ -350,8 +351,8 @@ enum Verdict {
     RetryAfter(Duration),
     /// A 429 without a stated delay: backoff, and the whole client pauses.
     RateLimited,
-    /// Retried after an exponential backoff whatever the call: the vendor refused the
-    /// request without processing it (a 401 the caller declared transient).
+    /// Retried after an exponential backoff whatever the call: the request was not processed
+    /// (a 401 the caller declared transient, or a connection that never opened).
     NotProcessed,
 }
 
@@ -453,6 +454,10 @@ impl Retrier {
 
     pub(crate) fn stats(&self) -> &Arc<Stats> {
         &self.stats
+    }
+
+    pub(crate) fn policy(&self) -> &RetryPolicy {
+        &self.policy
     }
 
     /// Sends a call made by `attempt`, retrying as the policy says.
@@ -748,12 +753,19 @@ impl Retrier {
                 } else {
                     TransportKind::Request
                 };
-                Failure::transient(Error::Transport {
+                let mut failure = Failure::transient(Error::Transport {
                     operation: name,
                     kind,
                     waited: Duration::ZERO,
                     source,
-                })
+                });
+                // A connection that never opened carried no request: safe to send again even
+                // when repeating the call is not (a connect *timeout* is `Timeout` above, and
+                // stays a backoff for idempotent calls only).
+                if kind == TransportKind::Connect {
+                    failure.verdict = Verdict::NotProcessed;
+                }
+                failure
             }
             RawError::ResponseBodyError(source)
                 if raw_support::body_too_large(&source).is_some() =>

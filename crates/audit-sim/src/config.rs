@@ -427,7 +427,8 @@ pub struct GenesysConfig {
     /// With `allowRedirect=true`, pages holding more records than this are answered with a
     /// 302 and a download URL.
     pub redirect_threshold: u32,
-    /// Without `allowRedirect`, pages holding more records than this are refused with a 400
+    /// Results pages without `allowRedirect`, and realtime pages, holding more records than
+    /// this (an expanded record counts twice) are refused with a 400
     /// `response.entity.too.large` (0 = never).
     pub too_large_threshold: u32,
     /// Lifetime of download URLs in seconds.

@@ -135,7 +135,10 @@
 //!   "InvalidPaginationParameter", …}`; a single `filter[created_at][]` answers the
 //!   documented `InvalidValue` text; `filter[source_id]` without `filter[source_type]`,
 //!   a `sort` other than `created_at`/`-created_at`, `sort_by` other than `created_at` are
-//!   400 `InvalidValue`. `filter[created_at][]` bounds are both inclusive.
+//!   400 `InvalidValue`. `filter[created_at][]` bounds are both inclusive. The other filters
+//!   take several values, plain (`filter[action]=create`) or bracketed and repeated
+//!   (`filter[action][]=create&filter[action][]=update`): a record matches any of a filter's
+//!   values, and every filter.
 //! - Offset mode defaults to `per_page=100`; the per-ticket endpoint without `page[…]` is
 //!   offset mode, ascending unless `sort_order=desc`.
 //! - Archived tickets are complete tickets of the older half of the data set (a fraction
@@ -180,10 +183,11 @@
 //!   the topic's `eventTime`), never expanded. A request carrying `Authorization` gets `403
 //!   AccessDenied` (XML, as S3; S3 itself may say 400) and is counted in the stats. Without
 //!   `allowRedirect`, pages over `too_large_threshold` (off by default) answer 400
-//!   `response.entity.too.large`.
+//!   `response.entity.too.large`; an expanded record (`expand=user`) counts twice. Realtime
+//!   pages too: there, `pageSize` has no maximum (Genesys documents none), only this limit.
 //! - Realtime: the interval is silently clipped to the last `realtime_days` (14) and to now;
 //!   only the services of the realtime service mapping are returned; `pageSize` defaults to
-//!   25, at most 500.
+//!   25, with no maximum (pages over `too_large_threshold` are refused, see above).
 //! - Related: the records of the same transaction (records share
 //!   `initiatingAction.transactionId`, the id of the initiator), whatever their age; an
 //!   unknown id answers 404; `trustorOrgId` is ignored.

@@ -130,7 +130,7 @@ async fn export_is_limited_to_one_per_interval() {
     );
     let err = zd
         .export_audit_logs()
-        .filter_action("login")
+        .filter_action(vec!["login".to_string()])
         .send()
         .await
         .unwrap_err();

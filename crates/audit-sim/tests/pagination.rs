@@ -201,68 +201,90 @@ async fn audit_log_filters_select_what_they_say() {
         page_no += 1;
     }
     assert_eq!(all.len(), truth.len());
-    let walk = |action: Option<&'static str>,
-                actor: Option<i64>,
-                source: Option<&'static str>,
-                ip: Option<String>| {
-        let zd = zd.clone();
-        async move {
-            let mut ids = vec![];
-            let mut after: Option<String> = None;
-            loop {
-                let mut req = zd
-                    .list_audit_logs()
-                    .page_size(100)
-                    .sort("created_at")
-                    .filter_created_at(vec![at(W_START), at(W_END)]);
-                if let Some(a) = action {
-                    req = req.filter_action(a);
+    let walk =
+        |action: Vec<&'static str>, actor: Vec<i64>, source: Vec<&'static str>, ip: Vec<String>| {
+            let zd = zd.clone();
+            async move {
+                let mut ids = vec![];
+                let mut after: Option<String> = None;
+                loop {
+                    let mut req = zd
+                        .list_audit_logs()
+                        .page_size(100)
+                        .sort("created_at")
+                        .filter_created_at(vec![at(W_START), at(W_END)]);
+                    if !action.is_empty() {
+                        req = req.filter_action(
+                            action.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                        );
+                    }
+                    if !actor.is_empty() {
+                        req = req.filter_actor_id(actor.clone());
+                    }
+                    if !source.is_empty() {
+                        req = req.filter_source_type(
+                            source.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                        );
+                    }
+                    if !ip.is_empty() {
+                        req = req.filter_ip_address(ip.clone());
+                    }
+                    if let Some(a) = &after {
+                        req = req.page_after(a.clone());
+                    }
+                    let page = req.send().await.unwrap().into_inner();
+                    ids.extend(page.audit_logs.iter().map(|r| r.id.unwrap()));
+                    let meta = page.meta.unwrap();
+                    if !meta.has_more.unwrap() {
+                        break;
+                    }
+                    after = meta.after_cursor;
                 }
-                if let Some(a) = actor {
-                    req = req.filter_actor_id(a);
-                }
-                if let Some(s) = source {
-                    req = req.filter_source_type(s);
-                }
-                if let Some(i) = &ip {
-                    req = req.filter_ip_address(i.clone());
-                }
-                if let Some(a) = &after {
-                    req = req.page_after(a.clone());
-                }
-                let page = req.send().await.unwrap().into_inner();
-                ids.extend(page.audit_logs.iter().map(|r| r.id.unwrap()));
-                let meta = page.meta.unwrap();
-                if !meta.has_more.unwrap() {
-                    break;
-                }
-                after = meta.after_cursor;
+                ids
             }
-            ids
-        }
-    };
+        };
     let expect = |f: &dyn Fn(&serde_json::Value) -> bool| -> Vec<i64> {
         all.iter()
             .filter(|r| f(r))
             .map(|r| r["id"].as_i64().unwrap())
             .collect()
     };
-    let logins = walk(Some("login"), None, None, None).await;
+    let logins = walk(vec!["login"], vec![], vec![], vec![]).await;
     assert!(!logins.is_empty());
     assert_eq!(logins, expect(&|r| r["action"] == "login"));
-    let actor = all
+    let mut actors: Vec<i64> = all
         .iter()
-        .find(|r| r["actor_id"].as_i64().unwrap() > 0)
-        .unwrap()["actor_id"]
-        .as_i64()
-        .unwrap();
+        .map(|r| r["actor_id"].as_i64().unwrap())
+        .filter(|id| *id > 0)
+        .collect();
+    actors.dedup();
+    let actor = actors[0];
     assert_eq!(
-        walk(None, Some(actor), None, None).await,
+        walk(vec![], vec![actor], vec![], vec![]).await,
         expect(&|r| r["actor_id"] == actor)
     );
+    // Several values of one filter: any of them; of several filters: all of them.
+    let two = actors.iter().copied().find(|id| *id != actor).unwrap();
+    let either = walk(vec![], vec![actor, two], vec![], vec![]).await;
     assert_eq!(
-        walk(None, None, Some("rule"), None).await,
+        either,
+        expect(&|r| r["actor_id"] == actor || r["actor_id"] == two)
+    );
+    assert!(either.len() > walk(vec![], vec![actor], vec![], vec![]).await.len());
+    assert_eq!(
+        walk(vec![], vec![], vec!["rule"], vec![]).await,
         expect(&|r| r["source_type"] == "rule")
+    );
+    assert_eq!(
+        walk(
+            vec!["create", "update"],
+            vec![],
+            vec!["rule", "user"],
+            vec![]
+        )
+        .await,
+        expect(&|r| (r["action"] == "create" || r["action"] == "update")
+            && (r["source_type"] == "rule" || r["source_type"] == "user"))
     );
     let ip = all
         .iter()
@@ -270,11 +292,11 @@ async fn audit_log_filters_select_what_they_say() {
         .unwrap()
         .to_string();
     assert_eq!(
-        walk(None, None, None, Some(ip.clone())).await,
+        walk(vec![], vec![], vec![], vec![ip.clone()]).await,
         expect(&|r| r["ip_address"] == ip.as_str())
     );
     assert_eq!(
-        walk(Some("update"), None, Some("user"), None).await,
+        walk(vec!["update"], vec![], vec!["user"], vec![]).await,
         expect(&|r| r["action"] == "update" && r["source_type"] == "user")
     );
     // filter[action][] with several values.

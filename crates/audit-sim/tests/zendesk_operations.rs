@@ -187,7 +187,7 @@ async fn all_eight_operations_decode() {
     assert_eq!(one.audit_log.unwrap().raw(), logs.audit_logs[3].raw());
     let export = zd
         .export_audit_logs()
-        .filter_action("login")
+        .filter_action(vec!["login".to_string()])
         .send()
         .await
         .unwrap();
@@ -477,7 +477,7 @@ async fn errors_carry_zendesk_bodies() {
     assert_eq!(status, 400);
     let (status, _) = error_status(
         zd.list_audit_logs()
-            .filter_source_id(5)
+            .filter_source_id(vec![5])
             .send()
             .await
             .unwrap_err(),

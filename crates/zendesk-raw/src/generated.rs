@@ -130,6 +130,16 @@ pub mod types {
             Default::default()
         }
     }
+    /// The empty JSON object `{}`: the body of a request that has nothing to say but is
+    /// sent with one (make_private).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct EmptyObject {}
+    impl EmptyObject {
+        pub fn builder() -> builder::EmptyObject {
+            Default::default()
+        }
+    }
     ///One JSON:API-style error.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ErrorObject {
@@ -193,6 +203,57 @@ pub mod types {
     impl ErrorResponse {
         pub fn builder() -> builder::ErrorResponse {
             Default::default()
+        }
+    }
+    ///The direction of an ordering (`sort_order`).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum SortOrder {
+        #[serde(rename = "asc")]
+        Asc,
+        #[serde(rename = "desc")]
+        Desc,
+    }
+    impl ::std::fmt::Display for SortOrder {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Asc => f.write_str("asc"),
+                Self::Desc => f.write_str("desc"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SortOrder {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "asc" => Ok(Self::Asc),
+                "desc" => Ok(Self::Desc),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SortOrder {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SortOrder {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     /// One update of a ticket and the events it produced. Every field is optional so
@@ -1047,6 +1108,27 @@ pub mod types {
                     before_cursor: Ok(value.before_cursor),
                     has_more: Ok(value.has_more),
                 }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct EmptyObject {}
+        impl ::std::default::Default for EmptyObject {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+        impl EmptyObject {}
+        impl ::std::convert::TryFrom<EmptyObject> for super::EmptyObject {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                _value: EmptyObject,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {})
+            }
+        }
+        impl ::std::convert::From<super::EmptyObject> for EmptyObject {
+            fn from(_value: super::EmptyObject) -> Self {
+                Self {}
             }
         }
         #[derive(Clone, Debug)]
@@ -2950,7 +3032,10 @@ impl Client {
     /// Make the comment of an audit private
     ///
     /// Turns the public comment recorded in the given audit into a private (internal)
-    /// note. The request has no body.
+    /// note. The request says nothing beyond its path; Zendesk's own examples send `{}` as
+    /// JSON (`Content-Type: application/json`), so the client does too: a PUT without a
+    /// body and without `Content-Length` may be refused by a proxy in front of Zendesk
+    /// (`411 Length Required`).
     ///
     /// **Who may call it:** agents, on any Support plan. OAuth tokens need the `write`
     /// scope. This is a write; `trail` only lists it for completeness and never calls it
@@ -2964,10 +3049,12 @@ impl Client {
     /// Arguments:
     /// - `ticket_id`: Id of the ticket.
     /// - `ticket_audit_id`: Id of the audit.
+    /// - `body`
     /// ```ignore
     /// let response = client.make_ticket_comment_private_from_audits()
     ///     .ticket_id(ticket_id)
     ///     .ticket_audit_id(ticket_audit_id)
+    ///     .body(body)
     ///     .send()
     ///     .await;
     /// ```
@@ -3001,9 +3088,10 @@ impl Client {
     /// (`filter[created_at][]=2024-03-01T00:00:00Z&filter[created_at][]=2024-03-31T23:59:59Z`).
     /// One value, or the key without `[]`, is rejected with `400 InvalidValue`.
     ///
-    /// **Multiple values:** Zendesk also accepts a repeated, bracketed form of the other
-    /// filters (e.g. `filter[action][]=create&filter[action][]=update`); this description
-    /// exposes only the single-valued `filter[action]`.
+    /// **Multiple values:** every filter is sent in the repeated, bracketed form Zendesk
+    /// documents for filtering by several values of one field
+    /// (`filter[action][]=create&filter[action][]=update`); a record matches when its field
+    /// equals any of them, and every filter sent must match.
     ///
     /// For long backfills read ascending (`sort=created_at`) inside bounded
     /// `filter[created_at][]` windows, checkpoint after every page, and de-duplicate on
@@ -3013,23 +3101,27 @@ impl Client {
     /// Sends a `GET` request to `/api/v2/audit_logs`
     ///
     /// Arguments:
-    /// - `filter_action`: Only records of this action: `create`, `update`, `destroy`, `login` or
-    /// `exported` (the list is not closed). Zendesk also accepts several actions as a
-    /// repeated `filter[action][]` key (`filter[action][]=create&filter[action][]=update`),
-    /// which this parameter does not send.
+    /// - `filter_action`: Only records of these actions: `create`, `update`, `destroy`, `login` or
+    /// `exported` (the list is not closed). Repeat the key for several, as Zendesk
+    /// documents: `filter[action][]=create&filter[action][]=update&filter[action][]=destroy`.
     ///
-    /// - `filter_actor_id`: Only records of changes made by this user.
+    /// - `filter_actor_id`: Only records of changes made by these users. Repeat the key for several:
+    /// `filter[actor_id][]=7700412231&filter[actor_id][]=7700412232`.
+    ///
     /// - `filter_created_at`: Time window on `created_at`. Send exactly two values, the start first and then
     /// the end, as UTC timestamps; the key is repeated on the wire:
     /// `filter[created_at][]=2024-03-01T00:00:00Z&filter[created_at][]=2024-03-31T23:59:59Z`.
     /// Any other number of values is rejected with `400 InvalidValue`. Treat both
     /// bounds as inclusive and de-duplicate on `id`.
     ///
-    /// - `filter_ip_address`: Only records of changes made from this IP address.
-    /// - `filter_source_id`: Only records about the item with this id. Needs `filter[source_type]` as well.
+    /// - `filter_ip_address`: Only records of changes made from these IP addresses. Repeat the key for several.
     ///
-    /// - `filter_source_type`: Only records about this kind of item, e.g. `user`, `rule` (triggers,
-    /// automations, macros, views), `apitoken`, `account_setting`, `ticket`.
+    /// - `filter_source_id`: Only records about the items with these ids. Needs `filter[source_type][]` as
+    /// well. Repeat the key for several.
+    ///
+    /// - `filter_source_type`: Only records about these kinds of item, e.g. `user`, `rule` (triggers,
+    /// automations, macros, views), `apitoken`, `account_setting`, `ticket`. Repeat the
+    /// key for several: `filter[source_type][]=user&filter[source_type][]=rule`.
     ///
     /// - `page`: Offset pagination: page number, starting at 1. Only the first 10,000 records
     /// can be reached this way. Mutually exclusive with `page[size]`, `page[after]`
@@ -3117,23 +3209,27 @@ impl Client {
     /// Sends a `POST` request to `/api/v2/audit_logs/export`
     ///
     /// Arguments:
-    /// - `filter_action`: Only records of this action: `create`, `update`, `destroy`, `login` or
-    /// `exported` (the list is not closed). Zendesk also accepts several actions as a
-    /// repeated `filter[action][]` key (`filter[action][]=create&filter[action][]=update`),
-    /// which this parameter does not send.
+    /// - `filter_action`: Only records of these actions: `create`, `update`, `destroy`, `login` or
+    /// `exported` (the list is not closed). Repeat the key for several, as Zendesk
+    /// documents: `filter[action][]=create&filter[action][]=update&filter[action][]=destroy`.
     ///
-    /// - `filter_actor_id`: Only records of changes made by this user.
+    /// - `filter_actor_id`: Only records of changes made by these users. Repeat the key for several:
+    /// `filter[actor_id][]=7700412231&filter[actor_id][]=7700412232`.
+    ///
     /// - `filter_created_at`: Time window on `created_at`. Send exactly two values, the start first and then
     /// the end, as UTC timestamps; the key is repeated on the wire:
     /// `filter[created_at][]=2024-03-01T00:00:00Z&filter[created_at][]=2024-03-31T23:59:59Z`.
     /// Any other number of values is rejected with `400 InvalidValue`. Treat both
     /// bounds as inclusive and de-duplicate on `id`.
     ///
-    /// - `filter_ip_address`: Only records of changes made from this IP address.
-    /// - `filter_source_id`: Only records about the item with this id. Needs `filter[source_type]` as well.
+    /// - `filter_ip_address`: Only records of changes made from these IP addresses. Repeat the key for several.
     ///
-    /// - `filter_source_type`: Only records about this kind of item, e.g. `user`, `rule` (triggers,
-    /// automations, macros, views), `apitoken`, `account_setting`, `ticket`.
+    /// - `filter_source_id`: Only records about the items with these ids. Needs `filter[source_type][]` as
+    /// well. Repeat the key for several.
+    ///
+    /// - `filter_source_type`: Only records about these kinds of item, e.g. `user`, `rule` (triggers,
+    /// automations, macros, views), `apitoken`, `account_setting`, `ticket`. Repeat the
+    /// key for several: `filter[source_type][]=user&filter[source_type][]=rule`.
     ///
     /// ```ignore
     /// let response = client.export_audit_logs()
@@ -3342,7 +3438,7 @@ pub mod builder {
         page_size: Result<Option<i64>, String>,
         per_page: Result<Option<i64>, String>,
         sort: Result<Option<::std::string::String>, String>,
-        sort_order: Result<Option<::std::string::String>, String>,
+        sort_order: Result<Option<types::SortOrder>, String>,
     }
     impl<'a> ListAuditsForTicket<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -3471,11 +3567,12 @@ pub mod builder {
         }
         pub fn sort_order<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SortOrder>,
         {
-            self.sort_order = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for sort_order failed".to_string()
-            });
+            self.sort_order = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `SortOrder` for sort_order failed".to_string());
             self
         }
         ///Sends a `GET` request to `/api/v2/tickets/{ticket_id}/audits`
@@ -3747,6 +3844,7 @@ pub mod builder {
         client: &'a super::Client,
         ticket_id: Result<i64, String>,
         ticket_audit_id: Result<i64, String>,
+        body: Result<types::builder::EmptyObject, String>,
     }
     impl<'a> MakeTicketCommentPrivateFromAudits<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -3754,6 +3852,7 @@ pub mod builder {
                 client: client,
                 ticket_id: Err("ticket_id was not initialized".to_string()),
                 ticket_audit_id: Err("ticket_audit_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
             }
         }
         pub fn ticket_id<V>(mut self, value: V) -> Self
@@ -3774,15 +3873,37 @@ pub mod builder {
                 .map_err(|_| "conversion to `i64` for ticket_audit_id failed".to_string());
             self
         }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::EmptyObject>,
+            <V as std::convert::TryInto<types::EmptyObject>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `EmptyObject` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::EmptyObject) -> types::builder::EmptyObject,
+        {
+            self.body = self.body.map(f);
+            self
+        }
         ///Sends a `PUT` request to `/api/v2/tickets/{ticket_id}/audits/{ticket_audit_id}/make_private`
         pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorResponse>> {
             let Self {
                 client,
                 ticket_id,
                 ticket_audit_id,
+                body,
             } = self;
             let ticket_id = ticket_id.map_err(Error::InvalidRequest)?;
             let ticket_audit_id = ticket_audit_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::EmptyObject::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/v2/tickets/{}/audits/{}/make_private",
                 client.baseurl,
@@ -3802,6 +3923,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
+                .json(&body)
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -3829,13 +3951,13 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct ListAuditLogs<'a> {
         client: &'a super::Client,
-        filter_action: Result<Option<::std::string::String>, String>,
-        filter_actor_id: Result<Option<i64>, String>,
+        filter_action: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
+        filter_actor_id: Result<Option<::std::vec::Vec<i64>>, String>,
         filter_created_at:
             Result<Option<::std::vec::Vec<::chrono::DateTime<::chrono::offset::Utc>>>, String>,
-        filter_ip_address: Result<Option<::std::string::String>, String>,
-        filter_source_id: Result<Option<i64>, String>,
-        filter_source_type: Result<Option<::std::string::String>, String>,
+        filter_ip_address: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
+        filter_source_id: Result<Option<::std::vec::Vec<i64>>, String>,
+        filter_source_type: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
         page: Result<Option<i64>, String>,
         page_after: Result<Option<::std::string::String>, String>,
         page_before: Result<Option<::std::string::String>, String>,
@@ -3843,7 +3965,7 @@ pub mod builder {
         per_page: Result<Option<i64>, String>,
         sort: Result<Option<::std::string::String>, String>,
         sort_by: Result<Option<::std::string::String>, String>,
-        sort_order: Result<Option<::std::string::String>, String>,
+        sort_order: Result<Option<types::SortOrder>, String>,
     }
     impl<'a> ListAuditLogs<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -3867,21 +3989,25 @@ pub mod builder {
         }
         pub fn filter_action<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
         {
-            self.filter_action = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for filter_action failed".to_string()
-            });
+            self.filter_action = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for filter_action failed"
+                        .to_string()
+                });
             self
         }
         pub fn filter_actor_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: std::convert::TryInto<::std::vec::Vec<i64>>,
         {
-            self.filter_actor_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `i64` for filter_actor_id failed".to_string());
+            self.filter_actor_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: vec :: Vec < i64 >` for filter_actor_id failed"
+                    .to_string()
+            });
             self
         }
         pub fn filter_created_at<V>(mut self, value: V) -> Self
@@ -3899,32 +4025,38 @@ pub mod builder {
         }
         pub fn filter_ip_address<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
         {
-            self.filter_ip_address = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for filter_ip_address failed"
-                    .to_string()
-            });
+            self.filter_ip_address = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for filter_ip_address failed"
+                        .to_string()
+                });
             self
         }
         pub fn filter_source_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: std::convert::TryInto<::std::vec::Vec<i64>>,
         {
-            self.filter_source_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `i64` for filter_source_id failed".to_string());
+            self.filter_source_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: vec :: Vec < i64 >` for filter_source_id failed"
+                    .to_string()
+            });
             self
         }
         pub fn filter_source_type<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
         {
-            self.filter_source_type = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for filter_source_type failed"
-                    .to_string()
-            });
+            self.filter_source_type = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for filter_source_type failed"
+                        .to_string()
+                });
             self
         }
         pub fn page<V>(mut self, value: V) -> Self
@@ -3995,11 +4127,12 @@ pub mod builder {
         }
         pub fn sort_order<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<types::SortOrder>,
         {
-            self.sort_order = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for sort_order failed".to_string()
-            });
+            self.sort_order = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `SortOrder` for sort_order failed".to_string());
             self
         }
         ///Sends a `GET` request to `/api/v2/audit_logs`
@@ -4052,11 +4185,11 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new(
-                    "filter[action]",
+                    "filter[action][]",
                     &filter_action,
                 ))
                 .query(&progenitor_client::QueryParam::new(
-                    "filter[actor_id]",
+                    "filter[actor_id][]",
                     &filter_actor_id,
                 ))
                 .query(&progenitor_client::QueryParam::new(
@@ -4064,15 +4197,15 @@ pub mod builder {
                     &filter_created_at,
                 ))
                 .query(&progenitor_client::QueryParam::new(
-                    "filter[ip_address]",
+                    "filter[ip_address][]",
                     &filter_ip_address,
                 ))
                 .query(&progenitor_client::QueryParam::new(
-                    "filter[source_id]",
+                    "filter[source_id][]",
                     &filter_source_id,
                 ))
                 .query(&progenitor_client::QueryParam::new(
-                    "filter[source_type]",
+                    "filter[source_type][]",
                     &filter_source_type,
                 ))
                 .query(&progenitor_client::QueryParam::new("page", &page))
@@ -4194,13 +4327,13 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct ExportAuditLogs<'a> {
         client: &'a super::Client,
-        filter_action: Result<Option<::std::string::String>, String>,
-        filter_actor_id: Result<Option<i64>, String>,
+        filter_action: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
+        filter_actor_id: Result<Option<::std::vec::Vec<i64>>, String>,
         filter_created_at:
             Result<Option<::std::vec::Vec<::chrono::DateTime<::chrono::offset::Utc>>>, String>,
-        filter_ip_address: Result<Option<::std::string::String>, String>,
-        filter_source_id: Result<Option<i64>, String>,
-        filter_source_type: Result<Option<::std::string::String>, String>,
+        filter_ip_address: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
+        filter_source_id: Result<Option<::std::vec::Vec<i64>>, String>,
+        filter_source_type: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
     }
     impl<'a> ExportAuditLogs<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -4216,21 +4349,25 @@ pub mod builder {
         }
         pub fn filter_action<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
         {
-            self.filter_action = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for filter_action failed".to_string()
-            });
+            self.filter_action = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for filter_action failed"
+                        .to_string()
+                });
             self
         }
         pub fn filter_actor_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: std::convert::TryInto<::std::vec::Vec<i64>>,
         {
-            self.filter_actor_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `i64` for filter_actor_id failed".to_string());
+            self.filter_actor_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: vec :: Vec < i64 >` for filter_actor_id failed"
+                    .to_string()
+            });
             self
         }
         pub fn filter_created_at<V>(mut self, value: V) -> Self
@@ -4248,32 +4385,38 @@ pub mod builder {
         }
         pub fn filter_ip_address<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
         {
-            self.filter_ip_address = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for filter_ip_address failed"
-                    .to_string()
-            });
+            self.filter_ip_address = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for filter_ip_address failed"
+                        .to_string()
+                });
             self
         }
         pub fn filter_source_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<i64>,
+            V: std::convert::TryInto<::std::vec::Vec<i64>>,
         {
-            self.filter_source_id = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `i64` for filter_source_id failed".to_string());
+            self.filter_source_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: vec :: Vec < i64 >` for filter_source_id failed"
+                    .to_string()
+            });
             self
         }
         pub fn filter_source_type<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
         {
-            self.filter_source_type = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for filter_source_type failed"
-                    .to_string()
-            });
+            self.filter_source_type = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for filter_source_type failed"
+                        .to_string()
+                });
             self
         }
         ///Sends a `POST` request to `/api/v2/audit_logs/export`
@@ -4308,11 +4451,11 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new(
-                    "filter[action]",
+                    "filter[action][]",
                     &filter_action,
                 ))
                 .query(&progenitor_client::QueryParam::new(
-                    "filter[actor_id]",
+                    "filter[actor_id][]",
                     &filter_actor_id,
                 ))
                 .query(&progenitor_client::QueryParam::new(
@@ -4320,15 +4463,15 @@ pub mod builder {
                     &filter_created_at,
                 ))
                 .query(&progenitor_client::QueryParam::new(
-                    "filter[ip_address]",
+                    "filter[ip_address][]",
                     &filter_ip_address,
                 ))
                 .query(&progenitor_client::QueryParam::new(
-                    "filter[source_id]",
+                    "filter[source_id][]",
                     &filter_source_id,
                 ))
                 .query(&progenitor_client::QueryParam::new(
-                    "filter[source_type]",
+                    "filter[source_type][]",
                     &filter_source_type,
                 ))
                 .headers(header_map)

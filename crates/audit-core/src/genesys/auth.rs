@@ -143,7 +143,7 @@ pub(crate) fn token_provider(
         ))
     })?;
     let endpoint = LoginEndpoint {
-        login_http: build_client(&http, login, None)?,
+        login_http: build_client(&http, None)?,
         credentials,
         token_url,
         rules,
@@ -152,7 +152,7 @@ pub(crate) fn token_provider(
         endpoint,
         Grant::ClientCredentials,
         move |bearer| {
-            let client = build_client(&http, &api, Some(bearer))?;
+            let client = build_client(&http, Some(bearer))?;
             Ok(Session {
                 raw: Arc::new(genesys_raw::Client::new_with_client(api.as_str(), client)),
             })

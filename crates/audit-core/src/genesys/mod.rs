@@ -52,6 +52,7 @@
 
 pub mod auth;
 pub mod mapping;
+pub(crate) mod page_shape;
 pub mod query;
 pub mod realtime;
 pub mod regions;

@@ -7,8 +7,8 @@
 //! end in [`Error::QueryFailed`], which names the transaction, and so does a query still
 //! running when the overall timeout (10 minutes by default) runs out; a state this crate does
 //! not know counts as still running. Submitting is not idempotent (a repeated POST starts a
-//! second query), so it is retried only when Genesys said it did not process it (429, 503 with
-//! `Retry-After`). A client runs **one historical query at a time** (Genesys allows one per
+//! second query), so it is retried only when the request was certainly not processed (429, 503
+//! with `Retry-After`, no connection opened; `SUBMIT` says why). A client runs **one historical query at a time** (Genesys allows one per
 //! organisation): [`GenesysClient::run_audit_query`] and the event stream wait for each other
 //! from submission until the query has finished running.
 //!
@@ -16,9 +16,11 @@
 //! `expand=user`, until a page that carries its `entities` comes with the cursor absent or
 //! empty (an answer without `entities`, such as `{}`, is not a page: it is retried, then an
 //! error). A `400 response.entity.too.large` halves the page size and asks for the same
-//! cursor again; so does a page over the client's body cap, for the rest of the walk. With `allowRedirect=true` a large
-//! page comes back as a 302 whose body holds a presigned `downloadUrl` and the `cursor` after
-//! it: the file is fetched with a separate HTTP client that carries **no** `Authorization`
+//! cursor again; so does a page over the client's body cap, for the rest of the walk; at the
+//! smallest size, `expand=user` is given up before the error stands
+//! (`genesys/page_shape.rs`). With `allowRedirect=true` a large page comes back as a 302 whose
+//! body holds a presigned `downloadUrl` and the `cursor` after it (the API client never
+//! follows a redirect, so that body is read, and the bearer token goes nowhere else): the file is fetched with a separate HTTP client that carries **no** `Authorization`
 //! header (the URL may point to another host, and is the one place credentials must not go),
 //! read as a JSON array of records (either record shape, see [`super::mapping`]), and paging
 //! continues with the 302's cursor. `allowRedirect` is off by default, as the reference
@@ -48,23 +50,36 @@ use serde_json::Value;
 use tokio::time::Instant;
 use url::Url;
 
+use super::page_shape::PageShape;
 use super::{GenesysClient, mapping};
 use crate::checkpoint::{Checkpoint, Direction, Edge};
 use crate::error::Error;
 use crate::event::{Source, StreamKind};
 use crate::http::{get_json, is_loopback};
 use crate::paginate::{
-    AdaptivePageSize, CursorPage, EventPage, EventPages, EventStream, Page, PageRequest,
-    PageSizePolicy, PageSource, Paginator,
+    CursorPage, EventPage, EventPages, EventStream, Page, PageRequest, PageSizePolicy, PageSource,
+    Paginator,
 };
 use crate::retry::Operation;
 use crate::window::{StreamOptions, Window};
 
-/// Submitting a query is retried like a read. It changes no data: at worst a lost answer leaves
-/// an orphan query running, and Genesys' one-query-at-a-time rule answers the retry with a 429
-/// until that query finishes — a wait, not a wrong result. Ending a long export on one 500 or
-/// a dropped connection would be worse.
-const SUBMIT: Operation = Operation::read("post_audits_query");
+/// Submitting a query is **not** retried like a read: only when the request was certainly not
+/// processed (429, 503 with `Retry-After`, a connection that never opened; see
+/// [`crate::retry`]). After a timeout, a 5xx or a dropped connection, Genesys may well have
+/// started the query, and a second POST would start another:
+///
+/// - Genesys runs one historical query per organisation at a time, so the orphan (whose
+///   `transactionId` we never learnt, so its results are lost to us) holds the organisation's
+///   only slot — against our retry, and against every other tool of the organisation — until it
+///   has run its course, which for a 30-day chunk of a large organisation takes minutes;
+/// - there is no operation to cancel it;
+/// - retrying inside the call would then spend the retry budget waiting on that slot, only to
+///   fail anyway, while the failure itself costs nothing: the stream's checkpoint is before the
+///   chunk, and the next run submits the chunk again.
+///
+/// So the call fails at once with the vendor's error and the caller (a rerun) decides; the
+/// vendor reference says the same ("do not blindly retry the POST on a timeout").
+const SUBMIT: Operation = Operation::write("post_audits_query");
 const STATUS: Operation = Operation::read("get_audits_query_transaction_id");
 const RESULTS: Operation = Operation::read("get_audits_query_transaction_id_results");
 // Its records are decoded after the call (from a `Value`), where they could not be marked.
@@ -535,15 +550,6 @@ fn remap<T, U>(value: ResponseValue<T>, f: impl FnOnce(T) -> U) -> ResponseValue
     ResponseValue::new(f(value.into_inner()), status, headers)
 }
 
-/// Whether `error` is Genesys' "page too large" answer.
-fn too_large(error: &Error) -> bool {
-    error.status() == Some(400)
-        && error
-            .vendor_detail()
-            .and_then(|d| d.error.as_deref())
-            .is_some_and(|code| code == "response.entity.too.large")
-}
-
 /// Reads a downloaded result file: a JSON array of records (or an object with `entities`).
 fn download_records(body: Value) -> Result<Vec<Recorded<AuditLogMessage>>, Error> {
     let decode = |message: String| Error::Decode {
@@ -582,8 +588,9 @@ fn download_records(body: Value) -> Result<Vec<Recorded<AuditLogMessage>>, Error
 
 impl GenesysClient {
     /// Starts a historical query (`postAuditsQuery`) and returns its first status, whose `id`
-    /// is the `transactionId`. Not idempotent: retried only on 429 (and 503 with
-    /// `Retry-After`). It does not wait for other queries of this client: prefer
+    /// is the `transactionId`. Not idempotent: retried only on 429, 503 with `Retry-After`
+    /// and when no connection could be opened; a timeout or a 5xx fails the call (Genesys may
+    /// have started the query, and allows one per organisation). It does not wait for other queries of this client: prefer
     /// [`GenesysClient::run_audit_query`], which does and also waits for the results.
     ///
     /// ```no_run
@@ -805,7 +812,7 @@ impl GenesysClient {
         self.result_paginator(
             transaction_id.to_string(),
             request,
-            Arc::new(AdaptivePageSize::new(policy)),
+            Arc::new(PageShape::new(policy)),
         )
         .pages()
     }
@@ -814,7 +821,7 @@ impl GenesysClient {
         &self,
         transaction_id: String,
         request: ResultsRequest,
-        size: Arc<AdaptivePageSize>,
+        shape: Arc<PageShape>,
     ) -> Paginator<Recorded<AuditLogMessage>, String> {
         let client = self.clone();
         let transaction_id: Arc<str> = transaction_id.into();
@@ -824,10 +831,10 @@ impl GenesysClient {
             let client = client.clone();
             let transaction_id = Arc::clone(&transaction_id);
             let request = Arc::clone(&request);
-            let size = Arc::clone(&size);
+            let shape = Arc::clone(&shape);
             async move {
                 let page = client
-                    .adaptive_results_page(&transaction_id, &request, &size, page)
+                    .adaptive_results_page(&transaction_id, &request, &shape, page)
                     .await?;
                 Ok(CursorPage {
                     items: page.records,
@@ -837,20 +844,20 @@ impl GenesysClient {
         })
     }
 
-    /// A page at the adaptive size: a "too large" answer halves the size and asks again for
-    /// the same cursor, down to the policy's minimum.
+    /// A page at the walk's current shape: a page too large (for Genesys or for the body
+    /// cap) asks again for the same cursor, smaller (see [`super::page_shape`]).
     async fn adaptive_results_page(
         &self,
         transaction_id: &str,
         request: &ResultsRequest,
-        size: &AdaptivePageSize,
+        shape: &PageShape,
         page: PageRequest<String>,
     ) -> Result<ResultsPage, Error> {
         loop {
-            let current = size.current();
             let attempt = ResultsRequest {
                 cursor: page.cursor.clone(),
-                page_size: Some(current),
+                page_size: Some(shape.size()),
+                expand_user: shape.expand(request.expand_user),
                 ..request.clone()
             };
             match self
@@ -860,28 +867,15 @@ impl GenesysClient {
                 .await
             {
                 Ok(results) => {
-                    size.success();
+                    shape.success();
                     return Ok(results);
                 }
-                // Over the client's body cap: smaller pages for the rest of the walk.
-                Err(error @ Error::BodyTooLarge { .. }) => {
-                    if !size.too_large() {
+                Err(error) => {
+                    if shape.smaller_after(&error, attempt.expand_user).is_none() {
                         return Err(error);
                     }
+                    tracing::debug!(transaction_id, "asking again for the same cursor");
                 }
-                Err(error) if too_large(&error) => {
-                    size.shrink();
-                    if size.current() == current {
-                        return Err(error);
-                    }
-                    tracing::info!(
-                        transaction_id,
-                        from = current,
-                        to = size.current(),
-                        "results page too large; asking for a smaller one"
-                    );
-                }
-                Err(error) => return Err(error),
             }
         }
     }
@@ -1167,7 +1161,7 @@ impl AuditEvents {
         };
         EventPages::from_source(AuditSource {
             source: self.source(),
-            size: Arc::new(AdaptivePageSize::new(policy)),
+            shape: Arc::new(PageShape::new(policy)),
             settings: self,
             pass: None,
             passes: 0,
@@ -1221,7 +1215,7 @@ struct Pass {
 struct AuditSource {
     settings: AuditEvents,
     source: Source,
-    size: Arc<AdaptivePageSize>,
+    shape: Arc<PageShape>,
     pass: Option<Pass>,
     passes: u64,
     done: bool,
@@ -1252,7 +1246,7 @@ impl AuditSource {
 /// Runs the query of the next chunk of `pass` and sets up the walk of its results.
 async fn start_chunk(
     settings: &AuditEvents,
-    size: &Arc<AdaptivePageSize>,
+    shape: &Arc<PageShape>,
     pass: &mut Pass,
 ) -> Result<(), Error> {
     let since = floor_ms(settings.options.window.since);
@@ -1275,7 +1269,7 @@ async fn start_chunk(
         end,
         last: end >= pass.end,
         paginator: client
-            .result_paginator(transaction_id, request, Arc::clone(size))
+            .result_paginator(transaction_id, request, Arc::clone(shape))
             .read_ahead(),
     });
     pass.next_start = end;
@@ -1314,7 +1308,7 @@ impl PageSource for AuditSource {
                 if pass.next_start >= pass.end {
                     continue;
                 }
-                start_chunk(&self.settings, &self.size, &mut pass).await?;
+                start_chunk(&self.settings, &self.shape, &mut pass).await?;
             }
             let chunk = pass.chunk.as_mut().expect("a chunk is running");
             let page = match chunk.paginator.next_page().await {

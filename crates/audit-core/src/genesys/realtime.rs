@@ -3,8 +3,15 @@
 //! realtime event stream.
 //!
 //! **The realtime stream** ([`RealtimeEvents`]) reads `pageNumber` 1, 2, … up to the answer's
-//! `pageCount` with `pageSize` 500 by default (no maximum is documented for realtime; 500 is the
-//! results operation's maximum and what peers use), sorted by `Timestamp` ascending. Its
+//! `pageCount` with `pageSize` 500 by default, sorted by `Timestamp` ascending. Genesys
+//! documents no default and no maximum `pageSize` for realtime (its API reference gives
+//! `pageSize` as a plain int32; only the results operation says "The maximum page size is
+//! 500"), so none is enforced here: 500 is the results operation's maximum and what peers
+//! (Cortex XSOAR's Genesys integration) send. A page too large (`400
+//! response.entity.too.large`, or over the client's body cap) halves the page size for the
+//! rest of the walk, and at the smallest size gives up `expand=user`
+//! (`genesys/page_shape.rs`); since page numbers belong to a page size, the pass then asks
+//! again from its high-water mark, from page 1, skipping what it emitted. Its
 //! checkpoint is the same high-water mark as the historical stream's, and a resumed pass
 //! re-queries from it inclusively. Genesys only answers for the last 14 days: a window (or a
 //! checkpoint) that starts earlier is **clamped**, with a `tracing` warning naming what is
@@ -19,14 +26,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use genesys_raw::types::{self, AuditLogMessage};
 use raw_support::Recorded;
 
-use super::query::{
-    AuditFilter, MAX_PAGE_SIZE, SortOrder, check_interval, floor_ms, interval, pass_until,
-};
+use super::page_shape::PageShape;
+use super::query::{AuditFilter, SortOrder, check_interval, floor_ms, interval, pass_until};
 use super::{GenesysClient, mapping};
 use crate::checkpoint::{Checkpoint, Direction, Edge};
 use crate::error::Error;
 use crate::event::{AuditEvent, Source, StreamKind};
-use crate::paginate::{EventPage, EventPages, EventStream, PageSource};
+use crate::paginate::{EventPage, EventPages, EventStream, PageSizePolicy, PageSource};
 use crate::retry::Operation;
 use crate::window::{StreamOptions, Window};
 
@@ -71,7 +77,7 @@ pub struct RealtimeQuery {
     pub sort: Option<SortOrder>,
     /// `pageNumber`, from 1.
     pub page_number: Option<u32>,
-    /// `pageSize`, 1 to 500.
+    /// `pageSize`, from 1 (Genesys documents no maximum).
     pub page_size: Option<u32>,
     /// `expand=user`.
     pub expand_user: bool,
@@ -110,7 +116,7 @@ impl RealtimeQuery {
         self
     }
 
-    /// `pageNumber` (from 1) and `pageSize` (1 to 500).
+    /// `pageNumber` (from 1) and `pageSize` (from 1).
     pub fn page(mut self, number: u32, size: u32) -> Self {
         self.page_number = Some(number);
         self.page_size = Some(size);
@@ -132,10 +138,8 @@ impl RealtimeQuery {
         if self.page_number == Some(0) {
             return Err(invalid("`pageNumber` starts at 1".into()));
         }
-        if self.page_size.is_some_and(|s| s == 0 || s > MAX_PAGE_SIZE) {
-            return Err(invalid(format!(
-                "`pageSize` goes from 1 to {MAX_PAGE_SIZE}"
-            )));
+        if self.page_size == Some(0) {
+            return Err(invalid("`pageSize` starts at 1".into()));
         }
         Ok(())
     }
@@ -463,7 +467,7 @@ impl RealtimeEvents {
         self
     }
 
-    /// The page size, 1 to 500 (default 500).
+    /// The page size, from 1 (default 500); it halves when a page is too large.
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = size;
         self
@@ -500,14 +504,15 @@ impl RealtimeEvents {
 
     /// The stream of pages, each with its checkpoint.
     pub fn pages(self) -> EventPages {
-        if self.page_size == 0 || self.page_size > MAX_PAGE_SIZE {
-            return EventPages::failed(Error::InvalidConfig(format!(
-                "the realtime page size goes from 1 to {MAX_PAGE_SIZE}, not {}",
-                self.page_size
-            )));
+        if self.page_size == 0 {
+            return EventPages::failed(Error::InvalidConfig(
+                "the realtime page size starts at 1".into(),
+            ));
         }
+        let size = self.page_size;
         EventPages::from_source(RealtimeSource {
             source: self.source(),
+            shape: PageShape::new(PageSizePolicy::new(size, size.min(10), size)),
             settings: self,
             pass: None,
             passes: 0,
@@ -568,6 +573,9 @@ fn pass_end(answer: &types::AuditRealtimeQueryResultsResponse, pass: &RealtimePa
 struct RealtimeSource {
     settings: RealtimeEvents,
     source: Source,
+    /// The page size and `expand` of the walk; never grows back, as page numbers belong to a
+    /// page size.
+    shape: PageShape,
     pass: Option<RealtimePass>,
     passes: u64,
     done: bool,
@@ -638,13 +646,26 @@ impl PageSource for RealtimeSource {
             }
             let pass = self.pass.as_mut().expect("a pass is running");
             let settings = &self.settings;
+            let expanding = self.shape.expand(settings.expand_user);
             let mut query = RealtimeQuery::new(pass.from, pass.until + TimeDelta::milliseconds(1))
                 .sort(SortOrder::Ascending)
-                .page(pass.page_number, settings.page_size)
-                .expand_user(settings.expand_user);
+                .page(pass.page_number, self.shape.size())
+                .expand_user(expanding);
             query.service_name = settings.service.clone();
             query.filters = settings.filters.clone();
-            let answer = settings.client.realtime_query(&query).await?;
+            let answer = match settings.client.realtime_query(&query).await {
+                Ok(answer) => answer,
+                Err(error) => {
+                    if self.shape.smaller_after(&error, expanding).is_none() {
+                        return Err(error);
+                    }
+                    // Page n of one size is not page n of another: ask again from the
+                    // high-water mark, from page 1, skipping what was emitted.
+                    self.pass = self.start_pass();
+                    self.settings.high_water.reread();
+                    continue;
+                }
+            };
             let received = answer.entities.len();
             pass.received += received as u64;
             let caught_up = match pass_end(&answer, pass) {

@@ -1,6 +1,6 @@
 //! One OAuth token manager for every vendor: a grant (client credentials, or a rotating
 //! refresh token kept in a [`TokenStore`]) yields an access token, an expiry and maybe a new
-//! refresh token; the [`TokenManager`] turns that into a session that API calls share.
+//! refresh token; the `TokenManager` turns that into a session that API calls share.
 //!
 //! - **Lazy and cached**: the first call fetches a token; it is reused until a renew margin
 //!   before `expires_in` that scales with the lifetime (the lesser of 60 s and a fifth of it),
@@ -17,7 +17,7 @@
 //!   clients from presenting the same refresh token; a client that waited for the lock finds
 //!   the access token the other one stored and uses it.
 //!
-//! The vendor-specific part is a [`TokenEndpoint`]: how one grant is sent (Genesys: a form
+//! The vendor-specific part is a `TokenEndpoint`: how one grant is sent (Genesys: a form
 //! with HTTP Basic to the login host; Zendesk: JSON to `/oauth/tokens` of the account).
 
 mod store;

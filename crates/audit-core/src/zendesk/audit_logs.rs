@@ -1,14 +1,17 @@
-//! Zendesk audit logs: `ListAuditLogs`, `ShowAuditLog`, `ExportAuditLogs`, and the
-//! oldest-first event stream.
+//! Zendesk audit logs: `ListAuditLogs`, `ShowAuditLog`, the filters they share with
+//! `ExportAuditLogs` (see [`super::export`]), and the oldest-first event stream.
 //!
 //! The stream reads `sort=created_at` with the two `filter[created_at][]` bounds
 //! `[since, until]`, `until` being at most now minus the settle lag, so records Zendesk is
-//! still writing for the same second are not skipped. It follows `links.next` when Zendesk
-//! sends it (only on the configured origin), else builds the next request from the original
-//! filters and `page[after]`. Its checkpoint is a high-water mark (the newest `created_at`
+//! still writing for the same second are not skipped. Each next request is built from the
+//! original filters and the cursor (`meta.after_cursor`, or the `page[after]` of
+//! `links.next`), so a next link that drops a filter cannot widen the export; a link without
+//! a cursor is followed as given (only on the configured origin). Filters take several
+//! values each (`filter[action][]=create&filter[action][]=update`). Its checkpoint is a high-water mark (the newest `created_at`
 //! emitted and the ids emitted at that second): resuming re-queries from that second
 //! inclusively and skips those ids, whatever happened to the vendor's cursors.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,43 +33,89 @@ use crate::retry::Operation;
 use crate::window::{StreamOptions, Window, floor_to_second};
 
 const LIST: Operation = Operation::read("list_audit_logs");
-const EXPORT: Operation = Operation::write("export_audit_logs");
 const STREAM: &str = "zendesk-audit-logs";
 
 /// The largest `page[size]` Zendesk accepts on `/audit_logs`.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
-/// Filters of `ListAuditLogs` and `ExportAuditLogs`.
+/// Filters of `ListAuditLogs` and `ExportAuditLogs`. Each field holds any number of values:
+/// a record matches a field when it equals **any** of its values (none: the field does not
+/// filter), and it must match every field. They go out in the repeated, bracketed form Zendesk
+/// documents for several values (`filter[action][]=create&filter[action][]=update`).
 ///
 /// ```
 /// use audit_core::zendesk::AuditLogFilter;
 ///
-/// let filter = AuditLogFilter {
-///     source_type: Some("user".into()),
-///     action: Some("login".into()),
-///     ..AuditLogFilter::default()
-/// };
-/// assert!(filter.actor_id.is_none());
+/// // Sign-ins and API-token changes by two admins.
+/// let filter = AuditLogFilter::default()
+///     .action("login")
+///     .action("update")
+///     .source_type("apitoken")
+///     .actor_id(7700412231)
+///     .actor_id(7700412232);
+/// assert_eq!(filter.action, ["login", "update"]);
+/// assert_eq!(filter.actor_id, [7700412231, 7700412232]);
+/// assert!(filter.ip_address.is_empty(), "no value: not filtered on");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AuditLogFilter {
-    /// `filter[source_type]`: the kind of item changed (`user`, `rule`, `apitoken`, …).
-    pub source_type: Option<String>,
-    /// `filter[source_id]`: the item changed; needs `source_type`.
-    pub source_id: Option<i64>,
-    /// `filter[actor_id]`: who made the change.
-    pub actor_id: Option<i64>,
-    /// `filter[ip_address]`.
-    pub ip_address: Option<String>,
-    /// `filter[action]`: `create`, `update`, `destroy`, `login`, `exported`.
-    pub action: Option<String>,
+    /// `filter[source_type][]`: the kinds of item changed (`user`, `rule`, `apitoken`, …).
+    pub source_type: Vec<String>,
+    /// `filter[source_id][]`: the items changed; needs `source_type`.
+    pub source_id: Vec<i64>,
+    /// `filter[actor_id][]`: who made the change.
+    pub actor_id: Vec<i64>,
+    /// `filter[ip_address][]`.
+    pub ip_address: Vec<String>,
+    /// `filter[action][]`: `create`, `update`, `destroy`, `login`, `exported`.
+    pub action: Vec<String>,
     /// `filter[created_at][]`: the start and end, both sent (Zendesk needs the pair).
     pub created_at: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl AuditLogFilter {
-    fn validate(&self, operation: &'static str) -> Result<(), Error> {
-        if self.source_id.is_some() && self.source_type.is_none() {
+    /// Adds a `filter[source_type][]` value.
+    pub fn source_type(mut self, source_type: impl Into<String>) -> Self {
+        self.source_type.push(source_type.into());
+        self
+    }
+
+    /// Adds a `filter[source_id][]` value (Zendesk needs a `source_type` with it).
+    pub fn source_id(mut self, source_id: i64) -> Self {
+        self.source_id.push(source_id);
+        self
+    }
+
+    /// Adds a `filter[actor_id][]` value.
+    pub fn actor_id(mut self, actor_id: i64) -> Self {
+        self.actor_id.push(actor_id);
+        self
+    }
+
+    /// Adds a `filter[ip_address][]` value.
+    pub fn ip_address(mut self, ip_address: impl Into<String>) -> Self {
+        self.ip_address.push(ip_address.into());
+        self
+    }
+
+    /// Adds a `filter[action][]` value.
+    pub fn action(mut self, action: impl Into<String>) -> Self {
+        self.action.push(action.into());
+        self
+    }
+
+    /// Whether no field but `created_at` filters.
+    pub fn is_unfiltered(&self) -> bool {
+        self.source_type.is_empty()
+            && self.source_id.is_empty()
+            && self.actor_id.is_empty()
+            && self.ip_address.is_empty()
+            && self.action.is_empty()
+    }
+
+    pub(super) fn validate(&self, operation: &'static str) -> Result<(), Error> {
+        if !self.source_id.is_empty() && self.source_type.is_empty() {
             return Err(Error::InvalidRequest {
                 operation,
                 message: "`filter[source_id]` needs `filter[source_type]` too".into(),
@@ -83,13 +132,14 @@ impl AuditLogFilter {
         Ok(())
     }
 
-    fn created_at_pair(&self) -> Option<Vec<DateTime<Utc>>> {
+    pub(super) fn created_at_pair(&self) -> Option<Vec<DateTime<Utc>>> {
         self.created_at
             .map(|(start, end)| vec![floor_to_second(start), floor_to_second(end)])
     }
 }
 
-/// Sort direction.
+/// Sort direction: the `sort_order` of `ListAuditLogs` (offset mode) and
+/// `ListAuditsForTicket`, and the direction of the audit log's cursor-mode `sort`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SortOrder {
@@ -97,6 +147,16 @@ pub enum SortOrder {
     Ascending,
     /// Newest first.
     Descending,
+}
+
+impl SortOrder {
+    /// The `sort_order` value (`asc`, `desc`).
+    pub(crate) fn to_raw(self) -> types::SortOrder {
+        match self {
+            SortOrder::Ascending => types::SortOrder::Asc,
+            SortOrder::Descending => types::SortOrder::Desc,
+        }
+    }
 }
 
 /// One `ListAuditLogs` request: filters, and either cursor or offset pagination.
@@ -177,31 +237,32 @@ impl AuditLogQuery {
     }
 }
 
-fn order_text(order: SortOrder, ascending: &'static str, descending: &'static str) -> &'static str {
+/// The cursor-mode `sort` of `order` by `created_at`.
+fn created_at_sort(order: SortOrder) -> &'static str {
     match order {
-        SortOrder::Ascending => ascending,
-        SortOrder::Descending => descending,
+        SortOrder::Ascending => "created_at",
+        SortOrder::Descending => "-created_at",
     }
 }
 
 macro_rules! with_filter {
     ($builder:expr, $filter:expr) => {{
-        let filter = $filter;
+        let filter: &AuditLogFilter = $filter;
         let mut builder = $builder;
-        if let Some(value) = &filter.source_type {
-            builder = builder.filter_source_type(value.clone());
+        if !filter.source_type.is_empty() {
+            builder = builder.filter_source_type(filter.source_type.clone());
         }
-        if let Some(value) = filter.source_id {
-            builder = builder.filter_source_id(value);
+        if !filter.source_id.is_empty() {
+            builder = builder.filter_source_id(filter.source_id.clone());
         }
-        if let Some(value) = filter.actor_id {
-            builder = builder.filter_actor_id(value);
+        if !filter.actor_id.is_empty() {
+            builder = builder.filter_actor_id(filter.actor_id.clone());
         }
-        if let Some(value) = &filter.ip_address {
-            builder = builder.filter_ip_address(value.clone());
+        if !filter.ip_address.is_empty() {
+            builder = builder.filter_ip_address(filter.ip_address.clone());
         }
-        if let Some(value) = &filter.action {
-            builder = builder.filter_action(value.clone());
+        if !filter.action.is_empty() {
+            builder = builder.filter_action(filter.action.clone());
         }
         if let Some(pair) = filter.created_at_pair() {
             builder = builder.filter_created_at(pair);
@@ -209,6 +270,7 @@ macro_rules! with_filter {
         builder
     }};
 }
+pub(super) use with_filter;
 
 /// The request of `query`, with `after` replacing its `page[after]` when given.
 fn list_request<'a>(
@@ -218,7 +280,7 @@ fn list_request<'a>(
 ) -> zendesk_raw::builder::ListAuditLogs<'a> {
     let mut builder = with_filter!(raw.list_audit_logs(), &query.filter);
     if let Some(order) = query.sort {
-        builder = builder.sort(order_text(order, "created_at", "-created_at"));
+        builder = builder.sort(created_at_sort(order));
     }
     if let Some(size) = query.page_size {
         builder = builder.page_size(i64::from(size));
@@ -244,7 +306,7 @@ fn list_request<'a>(
         builder = builder.sort_by(sort_by.clone());
     }
     if let Some(order) = query.sort_order {
-        builder = builder.sort_order(order_text(order, "asc", "desc"));
+        builder = builder.sort_order(order.to_raw());
     }
     builder
 }
@@ -259,19 +321,57 @@ fn next_token(body: &types::AuditLogsResponse) -> Result<Option<PageToken>, Erro
     )
 }
 
-/// Fetches the page at `request` of `query`: follows the token's URL (on the configured
-/// origin only) or sends `page[after]` with the query's own parameters.
+/// Where the page after `token` is fetched from.
+#[derive(Debug, PartialEq)]
+enum NextRequest<'a> {
+    /// The query's own request (every filter as the caller gave it) with this `page[after]`.
+    After(Cow<'a, str>),
+    /// The vendor's link, as given: it carried no cursor the query could be sent with.
+    Link(&'a str),
+}
+
+/// Builds the request after `token` from the cursor and the query's **original** filters
+/// whenever there is a cursor (`meta.after_cursor`, else the `page[after]` of `links.next`):
+/// a next link that dropped or changed a filter would otherwise widen the export beyond what
+/// the caller asked for (Zendesk's reference recommends the same). The link is followed as
+/// given only when it holds no cursor (offset pages' `next_page`).
+fn next_request(token: &PageToken) -> Option<NextRequest<'_>> {
+    if let Some(cursor) = token.cursor.as_deref() {
+        return Some(NextRequest::After(Cow::Borrowed(cursor)));
+    }
+    let link = token.url.as_deref()?;
+    Some(match link_page_after(link) {
+        Some(cursor) => NextRequest::After(Cow::Owned(cursor)),
+        None => NextRequest::Link(link),
+    })
+}
+
+/// The `page[after]` of a link (absolute or relative), decoded.
+fn link_page_after(link: &str) -> Option<String> {
+    let query = link.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or_default();
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(key, value)| key == "page[after]" && !value.trim().is_empty())
+        .map(|(_, value)| value.into_owned())
+}
+
+/// Fetches the page at `request` of `query`: the first page, or the page after the token,
+/// built as [`next_request`] says (the vendor's link only on the configured origin).
 async fn fetch_page(
     client: &ZendeskClient,
     query: &AuditLogQuery,
     request: PageRequest<PageToken>,
 ) -> Result<CursorPage<Recorded<types::AuditLog>, PageToken>, Error> {
-    let token = request.cursor.as_ref();
-    let url = match token.and_then(|t| t.url.as_deref()) {
-        Some(url) => Some(client.base_url().check_vendor_url(LIST.name, url)?),
-        None => None,
+    let next = request.cursor.as_ref().and_then(next_request);
+    let (url, after) = match next {
+        Some(NextRequest::Link(link)) => (
+            Some(client.base_url().check_vendor_url(LIST.name, link)?),
+            None,
+        ),
+        Some(NextRequest::After(after)) => (None, Some(after)),
+        None => (None, None),
     };
-    let after = token.and_then(|t| t.cursor.as_deref());
+    let after = after.as_deref();
     let response = client
         .call_checked(
             LIST,
@@ -303,10 +403,7 @@ impl ZendeskClient {
     /// use audit_core::zendesk::{AuditLogFilter, AuditLogQuery};
     ///
     /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
-    /// let query = AuditLogQuery::filtered(AuditLogFilter {
-    ///     action: Some("login".into()),
-    ///     ..AuditLogFilter::default()
-    /// });
+    /// let query = AuditLogQuery::filtered(AuditLogFilter::default().action("login"));
     /// let page = client.list_audit_logs(&query).await?;
     /// for record in &page.audit_logs {
     ///     println!("{:?} {:?}", record.actor_name, record.change_description);
@@ -360,35 +457,30 @@ impl ZendeskClient {
         .pages()
     }
 
-    /// Asks Zendesk to e-mail a CSV export of the audit log (`ExportAuditLogs`, 202 with an
-    /// empty body). Limited to one request per minute per account; it is not idempotent, so
-    /// it is retried only on 429 (and 503 with `Retry-After`).
+    /// The audit-log stream as [`ZendeskClient::event_pages`] opens it (window, settle lag,
+    /// follow, resume from `options`), with only the records that match `filter` (its
+    /// `created_at` is ignored: the window sets it). A resumed stream must be given the
+    /// filter it was started with: the checkpoint does not hold it.
     ///
     /// ```no_run
+    /// use audit_core::{StreamOptions, Window};
     /// use audit_core::zendesk::AuditLogFilter;
-    /// use chrono::{TimeZone, Utc};
     ///
-    /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
-    /// let filter = AuditLogFilter {
-    ///     created_at: Some((
-    ///         Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap(),
-    ///         Utc.with_ymd_and_hms(2024, 3, 31, 23, 59, 59).unwrap(),
-    ///     )),
-    ///     ..AuditLogFilter::default()
-    /// };
-    /// client.export_audit_logs(&filter).await?;
+    /// # fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
+    /// let since = chrono::Utc::now() - chrono::Duration::days(7);
+    /// let filter = AuditLogFilter::default().action("create").action("destroy");
+    /// let pages = client.filtered_audit_log_pages(StreamOptions::new(Window::since(since)), filter)?;
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn export_audit_logs(&self, filter: &AuditLogFilter) -> Result<(), Error> {
-        filter.validate(EXPORT.name)?;
-        self.call(EXPORT, |session| async move {
-            with_filter!(session.raw.export_audit_logs(), filter)
-                .send()
-                .await
-        })
-        .await?;
-        Ok(())
+    pub fn filtered_audit_log_pages(
+        &self,
+        options: StreamOptions,
+        filter: AuditLogFilter,
+    ) -> Result<EventPages, Error> {
+        Ok(AuditLogEvents::with_options(self.clone(), options)?
+            .filter(filter)
+            .pages())
     }
 
     /// The audit log over `window`, oldest first, as a stream of pages of events with
@@ -431,7 +523,7 @@ impl ZendeskClient {
 /// let checkpoint = Checkpoint::from_json(&saved)?;
 /// let pages = client
 ///     .audit_log_events(checkpoint.window)
-///     .filter(AuditLogFilter { source_type: Some("user".into()), ..Default::default() })
+///     .filter(AuditLogFilter::default().source_type("user").source_type("rule"))
 ///     .settle_lag(Duration::from_secs(60))
 ///     .follow(Duration::from_secs(30))
 ///     .resume(checkpoint)?

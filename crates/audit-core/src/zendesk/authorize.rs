@@ -116,7 +116,7 @@ impl Pkce {
         store: &TokenStore,
     ) -> Result<(), Error> {
         let base = BaseUrl::parse(base_url)?;
-        let http = build_client(&HttpConfig::default(), &base, None)?;
+        let http = build_client(&HttpConfig::default(), None)?;
         let raw = zendesk_raw::Client::new_with_client(base.as_str(), http);
         let body = types::TokenRequest {
             grant_type: "authorization_code".into(),

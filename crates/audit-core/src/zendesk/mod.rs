@@ -34,6 +34,7 @@ pub mod auth;
 pub mod authorize;
 pub mod description;
 pub mod events;
+pub mod export;
 pub mod mapping;
 pub mod ticket_audits;
 
@@ -54,6 +55,7 @@ pub use audit_logs::{AuditLogEvents, AuditLogFilter, AuditLogQuery, SortOrder};
 pub use auth::ZendeskAuth;
 pub use authorize::{Pkce, pkce_challenge};
 pub use events::TicketEvent;
+pub use export::ExportReceipt;
 pub use ticket_audits::{
     AuditsForTicketEvents, AuditsForTicketQuery, TicketAuditEvents, TicketAuditsQuery,
 };
@@ -159,11 +161,17 @@ impl ZendeskRules {
     }
 }
 
+/// Zendesk's id of a request (`X-Zendesk-Request-Id`, else `X-Request-Id`), to quote to
+/// Zendesk support.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+    ["x-zendesk-request-id", "x-request-id"]
+        .iter()
+        .find_map(|name| Some(headers.get(*name)?.to_str().ok()?.to_string()))
+}
+
 impl VendorRules for ZendeskRules {
     fn correlation_id(&self, headers: &HeaderMap) -> Option<String> {
-        ["x-zendesk-request-id", "x-request-id"]
-            .iter()
-            .find_map(|name| Some(headers.get(*name)?.to_str().ok()?.to_string()))
+        request_id(headers)
     }
 
     fn api_error(&self, operation: &'static str, status: u16, detail: VendorDetail) -> Error {
@@ -299,6 +307,7 @@ struct Inner {
     auth: String,
     retrier: Retrier,
     page_size: PageSizePolicy,
+    export_gate: export::ExportGate,
 }
 
 impl fmt::Debug for ZendeskClient {
@@ -501,7 +510,7 @@ impl ZendeskClientBuilder {
         let session = {
             let (http, base) = (self.http.clone(), base.clone());
             move |bearer: Option<HeaderValue>| -> Result<Arc<Session>, Error> {
-                let http = build_client(&http, &base, bearer)?;
+                let http = build_client(&http, bearer)?;
                 Ok(Arc::new(Session {
                     raw: Arc::new(zendesk_raw::Client::new_with_client(
                         base.as_str(),
@@ -516,7 +525,7 @@ impl ZendeskClientBuilder {
                 // No credentials on this client: the token request carries its own.
                 raw: zendesk_raw::Client::new_with_client(
                     base.as_str(),
-                    build_client(&self.http, &base, None)?,
+                    build_client(&self.http, None)?,
                 ),
                 client_id: client_id.trim().to_string(),
                 client_secret: client_secret.clone(),
@@ -582,6 +591,7 @@ impl ZendeskClientBuilder {
                 auth: auth.describe(),
                 retrier,
                 page_size: self.page_size.clamped(1000),
+                export_gate: export::ExportGate::default(),
             }),
         })
     }
@@ -589,7 +599,7 @@ impl ZendeskClientBuilder {
 
 /// The API clients that send one credential: the generated client, and a plain
 /// `reqwest::Client` for the vendor's `links.next` URLs. Both carry the `Authorization`
-/// header as a sensitive default header and follow redirects on the base URL's origin only.
+/// header as a sensitive default header and never follow redirects.
 pub(crate) struct Session {
     pub(crate) raw: Arc<zendesk_raw::Client>,
     pub(crate) http: reqwest::Client,
@@ -709,6 +719,14 @@ impl ZendeskClient {
         self.inner.retrier.stats()
     }
 
+    pub(crate) fn export_gate(&self) -> &export::ExportGate {
+        &self.inner.export_gate
+    }
+
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        self.inner.retrier.policy()
+    }
+
     pub(crate) fn page_size_policy(&self) -> PageSizePolicy {
         self.inner.page_size
     }
@@ -804,6 +822,9 @@ impl ZendeskClient {
                     .make_ticket_comment_private_from_audits()
                     .ticket_id(ticket_id)
                     .ticket_audit_id(ticket_audit_id)
+                    // `{}` as JSON, as Zendesk's examples send it: a bodiless PUT has no
+                    // `Content-Length`, which proxies may refuse (411).
+                    .body(types::EmptyObject {})
                     .send()
                     .await
             },

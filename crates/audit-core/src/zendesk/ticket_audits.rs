@@ -22,7 +22,7 @@ use raw_support::Recorded;
 use url::Url;
 use zendesk_raw::types;
 
-use super::{ZendeskClient, mapping, next_page_token};
+use super::{SortOrder, ZendeskClient, mapping, next_page_token};
 use crate::checkpoint::{Checkpoint, Direction, Edge, PageToken, Position};
 use crate::error::Error;
 use crate::event::{Source, StreamKind};
@@ -100,10 +100,11 @@ impl TicketAuditsQuery {
 /// One `ListAuditsForTicket` request.
 ///
 /// ```
-/// use audit_core::zendesk::AuditsForTicketQuery;
+/// use audit_core::zendesk::{AuditsForTicketQuery, SortOrder};
 ///
 /// let query = AuditsForTicketQuery {
 ///     page_size: Some(100),
+///     sort_order: Some(SortOrder::Descending),
 ///     filter_events: vec!["Change".into(), "Comment".into()],
 ///     ..Default::default()
 /// };
@@ -123,8 +124,8 @@ pub struct AuditsForTicketQuery {
     pub per_page: Option<u32>,
     /// `sort`, e.g. `created_at` or `-created_at`.
     pub sort: Option<String>,
-    /// `sort_order`: `asc` (default) or `desc`.
-    pub sort_order: Option<String>,
+    /// `sort_order`: ascending (Zendesk's default) or descending.
+    pub sort_order: Option<SortOrder>,
     /// `include`: sideloads, e.g. `users`.
     pub include: Option<String>,
     /// `include_boundary_indicators`: ask for `meta.has_more`.
@@ -192,8 +193,8 @@ fn for_ticket_request<'a>(
     if let Some(sort) = &query.sort {
         builder = builder.sort(sort.clone());
     }
-    if let Some(order) = &query.sort_order {
-        builder = builder.sort_order(order.clone());
+    if let Some(order) = query.sort_order {
+        builder = builder.sort_order(order.to_raw());
     }
     if let Some(include) = &query.include {
         builder = builder.include(include.clone());

@@ -6,6 +6,7 @@
 mod anomalies;
 mod auth;
 mod decode;
+mod fidelity;
 mod query;
 mod realtime;
 mod retries;

@@ -1,6 +1,6 @@
 //! Rate limits and transient failures on tokio's paused clock: `Retry-After`, the `[N]` of a
-//! 429 message, `inin-ratelimit-*` pacing, 5xx backoff, the query POST retried after a server error, and
-//! correlation ids in errors.
+//! 429 message, `inin-ratelimit-*` pacing, 5xx backoff, and correlation ids in errors (the
+//! query POST's retries are in `fidelity.rs`).
 
 use std::time::Duration;
 
@@ -139,30 +139,6 @@ async fn without_the_header_the_body_context_id_is_the_correlation_id() {
         error.vendor_detail().unwrap().correlation_id.as_deref(),
         Some("6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d")
     );
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_query_post_is_retried_after_a_server_error() {
-    let fake = Fake::start(Vec::new()).await;
-    Mock::given(method("POST"))
-        .and(path("/api/v2/audits/query"))
-        .respond_with(
-            ResponseTemplate::new(500).set_body_json(json!({"code": "internal.server.error"})),
-        )
-        .up_to_n_times(1)
-        .expect(1)
-        .with_priority(1)
-        .mount(&fake.api)
-        .await;
-    let client = fake.client();
-    let status = client.submit_audit_query(&query()).await.unwrap();
-    assert!(status.id.is_some());
-    assert_eq!(
-        fake.state.queries().len(),
-        1,
-        "the retry submitted exactly one query"
-    );
-    assert_eq!(client.stats().retries, 1);
 }
 
 #[tokio::test(start_paused = true)]

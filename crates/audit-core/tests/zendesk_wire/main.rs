@@ -4,6 +4,7 @@
 mod anomalies;
 mod audit_logs;
 mod decode;
+mod fidelity;
 mod oauth;
 mod retries;
 mod security;

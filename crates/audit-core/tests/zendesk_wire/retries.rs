@@ -359,7 +359,7 @@ async fn the_export_post_is_retried_on_429_after_retry_after() {
         .await;
     let client = client(&server.uri());
     let filter = AuditLogFilter {
-        action: Some("login".into()),
+        action: vec!["login".into()],
         created_at: Some((at("2024-03-01T00:00:00Z"), at("2024-03-31T23:59:59Z"))),
         ..AuditLogFilter::default()
     };
@@ -369,7 +369,7 @@ async fn the_export_post_is_retried_on_429_after_retry_after() {
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 2);
     let query = requests[1].url.query().unwrap().to_string();
-    assert!(query.contains("filter%5Baction%5D=login"), "{query}");
+    assert!(query.contains("filter%5Baction%5D%5B%5D=login"), "{query}");
     assert_eq!(
         query.matches("filter%5Bcreated_at%5D%5B%5D=").count(),
         2,

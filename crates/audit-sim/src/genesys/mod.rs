@@ -98,6 +98,28 @@ pub fn rate_limited(sim: &Sim, retry_after: u64, limit: u32, correlation: &str) 
     too_many(sim, retry_after, Some(limit), correlation)
 }
 
+/// Genesys' answer to a page over its response size limit, when a page of `records` records
+/// (`expand`ed or not) is over `too_large_threshold`: an expanded record counts twice, so a
+/// client that gives up `expand=user` gets pages twice as long through.
+pub fn page_too_large(
+    sim: &Sim,
+    records: usize,
+    expand: bool,
+    correlation: &str,
+) -> Option<Response> {
+    let threshold = sim.config.genesys.too_large_threshold as usize;
+    let weight = if expand { 2 } else { 1 };
+    (threshold > 0 && records * weight > threshold).then(|| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "response.entity.too.large",
+            "The response is over the size limit. Reduce pageSize or expand list to reduce \
+             response size if applicable",
+            correlation,
+        )
+    })
+}
+
 /// The 401 of a missing, unknown or expired token.
 pub fn bad_credentials(correlation: &str) -> Response {
     error(

@@ -12,7 +12,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{QuerySpec, body_json, error, expand_user, matches, parse_spec, restricts, too_many};
+use super::{
+    QuerySpec, body_json, error, expand_user, matches, page_too_large, parse_spec, restricts,
+    too_many,
+};
 use crate::data::json_text::{write_str, write_u64};
 use crate::data::prng::{hash_str, mix, unit};
 use crate::faults::FaultKind;
@@ -330,11 +333,10 @@ pub async fn results(
         }
         return with_report(json(StatusCode::FOUND, &body), report);
     }
-    if !allow_redirect && cfg.too_large_threshold > 0 && n > cfg.too_large_threshold {
-        return bad(
-            "response.entity.too.large",
-            "The response is over the size limit. Reduce pageSize or expand list to reduce response size if applicable",
-        );
+    if !allow_redirect
+        && let Some(refused) = page_too_large(&sim, n as usize, expand, &ctx.correlation)
+    {
+        return refused;
     }
     if ctx.plan.duplicate && reached && !positions.is_empty() && !ctx.plan.fresh_cursor {
         report.duplicated = true;

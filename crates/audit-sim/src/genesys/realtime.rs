@@ -11,7 +11,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use serde_json::json;
 
-use super::{body_json, error, expand_user, matches, parse_spec};
+use super::{body_json, error, expand_user, matches, page_too_large, parse_spec};
 use crate::data::genesys::GenesysData;
 use crate::data::json_text::write_u64;
 use crate::data::prng::hash_str;
@@ -78,8 +78,9 @@ pub async fn realtime(
     let page_size = match body.get("pageSize").filter(|v| !v.is_null()) {
         None => 25,
         Some(v) => match v.as_i64() {
-            Some(n) if (1..=500).contains(&n) => n as u64,
-            _ => return bad("invalid.value", "pageSize must be between 1 and 500"),
+            // Genesys documents no maximum for realtime; a page too long is refused by size.
+            Some(n) if n >= 1 => n as u64,
+            _ => return bad("invalid.value", "pageSize must be a positive integer"),
         },
     };
     if ctx.plan.empty_envelope {
@@ -140,6 +141,9 @@ pub async fn realtime(
         && crate::anomalies::swap_neighbours(&mut positions, ctx.plan.draw, |i| g.time_of(i))
     {
         report.anomalies.push(FaultKind::OutOfOrder);
+    }
+    if let Some(refused) = page_too_large(&sim, positions.len(), expand, &ctx.correlation) {
+        return refused;
     }
     report.records = positions.len() as u64;
     // {"entities", "pageSize", "pageNumber", "total", "pageCount"}, the records written

@@ -21,16 +21,26 @@ const TAG_LOGS: u64 = 0x7A10;
 /// The description Zendesk gives for a malformed `filter[created_at]`.
 pub const CREATED_AT_INVALID: &str = "Invalid filter[created_at] specified; format is ?filter[created_at][]=YYYY-MM-DDTHH:MM:SSZ&filter[created_at][]=YYYY-MM-DDTHH:MM:SSZ";
 
-/// The audit-log filters of a request.
+/// The audit-log filters of a request. Every filter but `created_at` takes several values,
+/// in the two forms Zendesk accepts: `filter[action]=create` and the repeated, bracketed
+/// `filter[action][]=create&filter[action][]=update`. A record passes a filter when its field
+/// equals any of its values, and it must pass every filter.
 #[derive(Debug, Default)]
 pub struct Filters {
     /// `filter[created_at][]` pair, both bounds inclusive.
     pub created_at: Option<(i64, i64)>,
-    source_type: Option<String>,
-    source_id: Option<i64>,
-    actor_id: Option<i64>,
-    ip_address: Option<String>,
+    source_types: Vec<String>,
+    source_ids: Vec<i64>,
+    actor_ids: Vec<i64>,
+    ip_addresses: Vec<String>,
     actions: Vec<String>,
+}
+
+/// Every value of the filter `name`, plain or bracketed.
+fn values<'q>(q: &'q Query, name: &str) -> Vec<&'q str> {
+    let mut values = q.all(&format!("filter[{name}][]"));
+    values.extend(q.all(&format!("filter[{name}]")));
+    values
 }
 
 impl Filters {
@@ -54,58 +64,58 @@ impl Filters {
             }
             _ => return Err(invalid(CREATED_AT_INVALID)),
         };
-        let int = |key: &str| -> Result<Option<i64>, Response> {
-            match q.get(key) {
-                None => Ok(None),
-                Some(s) => s.parse().map(Some).map_err(|_| {
-                    invalid(&format!("Invalid {key} specified; it must be an integer"))
-                }),
-            }
+        let ints = |name: &str| -> Result<Vec<i64>, Response> {
+            values(q, name)
+                .into_iter()
+                .map(|s| {
+                    s.parse().map_err(|_| {
+                        invalid(&format!(
+                            "Invalid filter[{name}] specified; it must be an integer"
+                        ))
+                    })
+                })
+                .collect()
         };
-        let source_id = int("filter[source_id]")?;
-        let source_type = q.get("filter[source_type]").map(str::to_string);
-        if source_id.is_some() && source_type.is_none() {
+        let texts = |name: &str| -> Vec<String> {
+            values(q, name).into_iter().map(str::to_string).collect()
+        };
+        let source_ids = ints("source_id")?;
+        let source_types = texts("source_type");
+        if !source_ids.is_empty() && source_types.is_empty() {
             return Err(invalid("filter[source_id] requires filter[source_type]"));
-        }
-        let mut actions: Vec<String> = q
-            .all("filter[action][]")
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        if let Some(a) = q.get("filter[action]") {
-            actions.push(a.to_string());
         }
         Ok(Filters {
             created_at,
-            source_type,
-            source_id,
-            actor_id: int("filter[actor_id]")?,
-            ip_address: q.get("filter[ip_address]").map(str::to_string),
-            actions,
+            source_types,
+            source_ids,
+            actor_ids: ints("actor_id")?,
+            ip_addresses: texts("ip_address"),
+            actions: texts("action"),
         })
     }
 
     fn restricts(&self) -> bool {
-        self.source_type.is_some()
-            || self.source_id.is_some()
-            || self.actor_id.is_some()
-            || self.ip_address.is_some()
-            || !self.actions.is_empty()
+        !(self.source_types.is_empty()
+            && self.source_ids.is_empty()
+            && self.actor_ids.is_empty()
+            && self.ip_addresses.is_empty()
+            && self.actions.is_empty())
     }
 
     /// Whether record `i` passes the non-time filters.
     pub fn accepts(&self, z: &ZendeskData, i: u64) -> bool {
+        fn any<T: PartialEq<U>, U: ?Sized>(values: &[T], field: &U) -> bool {
+            values.is_empty() || values.iter().any(|v| v == field)
+        }
         let a = z.log_attrs(i);
-        self.source_type
-            .as_deref()
-            .is_none_or(|s| a.source_type == s)
-            && self.source_id.is_none_or(|s| a.source_id == s)
-            && self.actor_id.is_none_or(|s| a.actor_id == s)
-            && self
-                .ip_address
-                .as_deref()
-                .is_none_or(|s| a.ip_address.as_deref() == Some(s))
-            && (self.actions.is_empty() || self.actions.iter().any(|x| x == a.action))
+        any(&self.source_types, a.source_type)
+            && any(&self.source_ids, &a.source_id)
+            && any(&self.actor_ids, &a.actor_id)
+            && (self.ip_addresses.is_empty()
+                || a.ip_address
+                    .as_deref()
+                    .is_some_and(|ip| self.ip_addresses.iter().any(|v| v == ip)))
+            && any(&self.actions, a.action)
     }
 
     /// The index range of the time window among the records visible at `now`.
