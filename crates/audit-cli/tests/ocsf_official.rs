@@ -90,9 +90,14 @@ async fn zendesk_audit_logs_are_valid_ocsf() {
     )
     .await;
     let classes = classes_of(&seen);
-    for class in [3001, 3002, 3004, 3005] {
+    for class in [3002, 3004, 3005] {
         assert!(classes.contains(&class), "{class} among {seen:?}");
     }
+    // Role changes: promotions assign privileges, demotions revoke them.
+    assert!(
+        seen.contains_key(&(3005, 1)) && seen.contains_key(&(3005, 2)),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -117,7 +122,7 @@ async fn genesys_audits_are_valid_ocsf() {
     )
     .await;
     let classes = classes_of(&seen);
-    for class in [3001, 3002, 3004, 3006] {
+    for class in [3001, 3002, 3004, 3005, 3006] {
         assert!(classes.contains(&class), "{class} among {seen:?}");
     }
 }
