@@ -99,7 +99,8 @@ pub struct OcsfEvent {
     pub entity: Option<ManagedEntity>,
     /// The vendor record, verbatim JSON.
     pub raw_data: String,
-    /// Source attributes without an OCSF home: `changes`, `target`, `vendor_action`.
+    /// Source attributes without an OCSF home: `changes`, `target`, `vendor_action`, `level`,
+    /// `context`, `rule` (the Zendesk trigger or automation behind a change), `location`.
     pub unmapped: Map<String, Value>,
 }
 
@@ -132,6 +133,23 @@ pub struct Product {
     pub name: String,
     /// "Zendesk" or "Genesys".
     pub vendor_name: String,
+    /// The part of the product the action was in (Genesys `serviceName`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature: Option<Feature>,
+}
+
+/// OCSF `feature`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Feature {
+    /// The feature's name.
+    pub name: String,
+}
+
+/// OCSF `organization`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Organization {
+    /// The organisation's id.
+    pub uid: String,
 }
 
 /// OCSF `actor`.
@@ -169,6 +187,9 @@ pub struct User {
     /// The type's name.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The organisation the user belongs to (Genesys `userHomeOrgId`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<Organization>,
 }
 
 /// OCSF `network_endpoint`.
@@ -176,6 +197,9 @@ pub struct User {
 pub struct NetworkEndpoint {
     /// The IP address.
     pub ip: String,
+    /// The other addresses the action came through (Genesys `remoteIp` after the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intermediate_ips: Vec<String>,
 }
 
 /// OCSF `http_request`.
@@ -466,6 +490,7 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
                 name: t.name.clone(),
                 type_id: 1,
                 kind: "User".into(),
+                org: None,
             })
             .or_else(|| actor_user.clone())
             .unwrap_or_else(|| User {
@@ -473,6 +498,7 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
                 name: Some("unknown".into()),
                 type_id: 0,
                 kind: "Unknown".into(),
+                org: None,
             })
     };
     let (user, group, entity) = match class {
@@ -507,6 +533,18 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
     if let Some(target) = target {
         unmapped.insert("target".into(), json!(target));
     }
+    if let Some(level) = &event.level {
+        unmapped.insert("level".into(), json!(level));
+    }
+    if !event.context.is_empty() {
+        unmapped.insert("context".into(), json!(event.context));
+    }
+    if let Some(rule) = &event.rule {
+        unmapped.insert("rule".into(), json!(rule));
+    }
+    if let Some(location) = &event.actor.location {
+        unmapped.insert("location".into(), json!(location));
+    }
     // The record did not decode as sent: the same mark as in NDJSON (`raw_data` is the record).
     if let Some(issue) = &event.decode_issue {
         unmapped.insert("decode_issue".into(), json!(issue));
@@ -537,6 +575,7 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
             product: Product {
                 name: event.source.vendor.product_name().into(),
                 vendor_name: vendor_name(event.source.vendor).into(),
+                feature: event.service.clone().map(|name| Feature { name }),
             },
             uid: event.id.clone(),
             original_event_uid: event.native_id.clone(),
@@ -549,7 +588,10 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
         service: (class == Class::Authentication).then(|| Service {
             name: event.source.vendor.product_name().into(),
         }),
-        src_endpoint: event.actor.ip.clone().map(|ip| NetworkEndpoint { ip }),
+        src_endpoint: event.actor.ip.clone().map(|ip| NetworkEndpoint {
+            ip,
+            intermediate_ips: event.actor.other_ips.clone(),
+        }),
         http_request: event
             .actor
             .user_agent
@@ -573,8 +615,8 @@ fn ocsf_actor(event: &AuditEvent, user: Option<User>) -> Option<OcsfActor> {
     });
     let app = event.actor.app.clone();
     let (app_uid, app_name) = match app {
-        Some(app) if UUID.is_match(&app) => (Some(app), None),
-        other => (None, other),
+        Some(app) if UUID.is_match(&app) => (Some(app), event.actor.application.clone()),
+        other => (None, other.or_else(|| event.actor.application.clone())),
     };
     (user.is_some() || app_uid.is_some() || app_name.is_some()).then_some(OcsfActor {
         user,
@@ -599,6 +641,7 @@ fn actor_user(event: &AuditEvent) -> Option<User> {
         name: actor.name.clone(),
         type_id,
         kind: kind.into(),
+        org: actor.home_org.clone().map(|uid| Organization { uid }),
     })
 }
 

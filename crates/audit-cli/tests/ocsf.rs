@@ -388,3 +388,45 @@ fn the_schema_rejects_an_event_missing_its_class_attribute() {
         "an Authentication event needs `user`"
     );
 }
+
+#[test]
+fn promoted_fields_land_where_ocsf_has_a_home() {
+    let mut e = event(
+        StreamKind::GenesysAudits,
+        "Update",
+        Some(("Queue", "q", "Support")),
+    );
+    e.actor.app = Some("6a1b2c3d-0000-1111-2222-333344445555".into());
+    e.actor.application = Some("Genesys Cloud Admin UI".into());
+    e.actor.other_ips = vec!["10.0.0.5".into()];
+    e.actor.home_org = Some("f7110c89-1111-2222-3333-444455556666".into());
+    e.service = Some("PeoplePermissions".into());
+    e.level = Some("USER".into());
+    e.context = [("ExportType".to_string(), "CSV".to_string())].into();
+    e.rule = Some(audit_core::Rule {
+        kind: "trigger".into(),
+        id: Some("35079792".into()),
+        title: Some("Assign to first responder".into()),
+    });
+    let (_, _, rendered) = render(&e);
+    assert_eq!(
+        rendered["metadata"]["product"]["feature"]["name"],
+        "PeoplePermissions"
+    );
+    assert_eq!(
+        rendered["actor"]["app_uid"],
+        "6a1b2c3d-0000-1111-2222-333344445555"
+    );
+    assert_eq!(rendered["actor"]["app_name"], "Genesys Cloud Admin UI");
+    assert_eq!(
+        rendered["actor"]["user"]["org"]["uid"],
+        "f7110c89-1111-2222-3333-444455556666"
+    );
+    assert_eq!(
+        rendered["src_endpoint"]["intermediate_ips"],
+        json!(["10.0.0.5"])
+    );
+    assert_eq!(rendered["unmapped"]["level"], "USER");
+    assert_eq!(rendered["unmapped"]["context"]["ExportType"], "CSV");
+    assert_eq!(rendered["unmapped"]["rule"]["kind"], "trigger");
+}
