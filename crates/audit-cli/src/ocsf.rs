@@ -6,15 +6,22 @@
 //!
 //! | source | class | activity |
 //! |---|---|---|
-//! | sign-in / sign-out (Zendesk `login`, Genesys `Authenticate`, `AuthenticationFailed`, `SingleLogout*`) | 3002 Authentication | 1 Logon / 2 Logoff |
+//! | sign-in / sign-out (Zendesk `login`, Genesys `Authenticate`, `AuthenticationFailed`, `SingleLogout*`) | 3002 Authentication (`service` = the vendor's product) | 1 Logon / 2 Logoff |
 //! | a user account created or deleted (Zendesk `user`, Genesys `User`/`AuthUser`), password change | 3001 Account Change | 1 Create / 6 Delete / 3 Password Change |
-//! | a Zendesk role change ("Role changed from X to Y") | 3005 User Access Management | 1 Assign Privileges |
+//! | a Zendesk role change ("Role changed from X to Y", or per product: "Support role changed from X to Y") | 3005 User Access Management | 1 Assign Privileges (`privileges` = the new roles), 2 Revoke Privileges for a demotion (= the old roles) |
+//! | a Genesys user update that changes `roles` | 3005 User Access Management | 1 Assign Privileges (roles added), 2 Revoke Privileges (roles only removed) |
 //! | other user updates | 3001 Account Change | 99 Other (`Update`) |
 //! | Genesys group membership and lifecycle (`Group`, `DirectoryGroup`, `SkillGroup`, `Team`) | 3006 Group Management | 3 Add User / 4 Remove User / 6 Create / 5 Delete / 99 |
 //! | everything else (tickets, settings, rules, queues, flows, exports, …) | 3004 Entity Management | 1 Create / 2 Read / 3 Update / 4 Delete / 8–11 / 99 |
 //!
-//! Genesys role *assignments* stay in Entity Management: the record names the role but not
-//! reliably the user who received it, and User Access Management requires that user.
+//! A role's own definition (Genesys `Role`, an OAuth client's `roleIds`) stays in Entity
+//! Management: User Access Management requires the user who gained or lost the privileges.
+//! With `activity_id` 99 the `activity_name` is the vendor's word and `type_name` the caption
+//! of `type_uid`, `"<class>: Other"`. `actor` is omitted when the record names no one; an app
+//! that is a UUID (a Genesys OAuth client id) is `actor.app_uid`, any other `actor.app_name`.
+//!
+//! The tests validate every stream's output against the official OCSF 1.8.0 schema
+//! (`tests/official_ocsf/`), not against [`ocsf_schema`], which documents our output.
 //!
 //! Fields without an OCSF home go to `unmapped` (`decode_issue` too, when the record did not
 //! decode as sent); the vendor record is in `raw_data`.
@@ -47,7 +54,8 @@ pub struct OcsfEvent {
     pub class_name: String,
     /// `class_uid * 100 + activity_id`.
     pub type_uid: u64,
-    /// `"<class name>: <activity name>"`.
+    /// The caption of `type_uid`: `"<class name>: <activity name>"`, and `"<class name>: Other"`
+    /// for `activity_id` 99 (whose `activity_name` is the vendor's word).
     pub type_name: String,
     /// Always 1 (Informational): audit records are not findings.
     pub severity_id: u32,
@@ -64,18 +72,23 @@ pub struct OcsfEvent {
     pub message: Option<String>,
     /// Where the event came from.
     pub metadata: Metadata,
-    /// Who acted.
-    pub actor: OcsfActor,
+    /// Who acted; omitted when the record names no one (OCSF's actor needs one of its members).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<OcsfActor>,
     /// Where the action came from (when the record has an IP address).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub src_endpoint: Option<NetworkEndpoint>,
     /// The HTTP client used (when the record has a user agent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_request: Option<HttpRequest>,
+    /// The service signed in to (Authentication, which needs `service` or `dst_endpoint`): the
+    /// vendor's product.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<Service>,
     /// The user concerned (Authentication, Account Change, User Access Management).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
-    /// The privileges assigned (User Access Management).
+    /// The privileges assigned or revoked (User Access Management).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub privileges: Option<Vec<String>>,
     /// The group concerned (Group Management).
@@ -86,7 +99,8 @@ pub struct OcsfEvent {
     pub entity: Option<ManagedEntity>,
     /// The vendor record, verbatim JSON.
     pub raw_data: String,
-    /// Source attributes without an OCSF home: `changes`, `target`, `vendor_action`.
+    /// Source attributes without an OCSF home: `changes`, `target`, `vendor_action`, `level`,
+    /// `context`, `rule` (the Zendesk trigger or automation behind a change), `location`.
     pub unmapped: Map<String, Value>,
 }
 
@@ -119,6 +133,23 @@ pub struct Product {
     pub name: String,
     /// "Zendesk" or "Genesys".
     pub vendor_name: String,
+    /// The part of the product the action was in (Genesys `serviceName`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature: Option<Feature>,
+}
+
+/// OCSF `feature`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Feature {
+    /// The feature's name.
+    pub name: String,
+}
+
+/// OCSF `organization`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Organization {
+    /// The organisation's id.
+    pub uid: String,
 }
 
 /// OCSF `actor`.
@@ -127,9 +158,19 @@ pub struct OcsfActor {
     /// The acting user, service or system.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
-    /// The application or API client used.
+    /// The application or channel used, by name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_name: Option<String>,
+    /// The API client used, by id (a Genesys OAuth client's UUID).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_uid: Option<String>,
+}
+
+/// OCSF `service`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Service {
+    /// The service's name.
+    pub name: String,
 }
 
 /// OCSF `user` (at least one of `uid`, `name`).
@@ -146,6 +187,9 @@ pub struct User {
     /// The type's name.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The organisation the user belongs to (Genesys `userHomeOrgId`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<Organization>,
 }
 
 /// OCSF `network_endpoint`.
@@ -153,6 +197,9 @@ pub struct User {
 pub struct NetworkEndpoint {
     /// The IP address.
     pub ip: String,
+    /// The other addresses the action came through (Genesys `remoteIp` after the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intermediate_ips: Vec<String>,
 }
 
 /// OCSF `http_request`.
@@ -293,8 +340,10 @@ pub fn classify(event: &AuditEvent) -> (Class, u32, Option<Vec<String>>) {
             ("login", _) => (Class::Authentication, 1, None),
             ("create", "user") => (Class::AccountChange, 1, None),
             ("destroy", "user") => (Class::AccountChange, 6, None),
-            ("update", "user") => match new_role(event) {
-                Some(role) => (Class::UserAccessManagement, 1, Some(vec![role])),
+            ("update", "user") => match zendesk_role_change(event) {
+                Some((activity, privileges)) => {
+                    (Class::UserAccessManagement, activity, Some(privileges))
+                }
                 None => (Class::AccountChange, 99, None),
             },
             ("create", _) => (Class::EntityManagement, 1, None),
@@ -318,6 +367,10 @@ pub fn classify(event: &AuditEvent) -> (Class, u32, Option<Vec<String>>) {
             ("Create", "User" | "AuthUser") => (Class::AccountChange, 1, None),
             ("Delete", "User" | "AuthUser") => (Class::AccountChange, 6, None),
             ("ChangePassword", _) => (Class::AccountChange, 3, None),
+            ("Update", "User" | "AuthUser") if genesys_role_change(event).is_some() => {
+                let (activity, privileges) = genesys_role_change(event).expect("checked");
+                (Class::UserAccessManagement, activity, Some(privileges))
+            }
             _ => {
                 let activity = match action {
                     "Create" => 1,
@@ -336,13 +389,83 @@ pub fn classify(event: &AuditEvent) -> (Class, u32, Option<Vec<String>>) {
     }
 }
 
-/// The new role of a Zendesk "Role changed from X to Y" description.
-fn new_role(event: &AuditEvent) -> Option<String> {
-    static ROLE_CHANGE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)^role changed from (.+) to (.+)$").expect("valid"));
+/// 1 Assign Privileges, or 2 Revoke Privileges for a demotion.
+const ASSIGN: u32 = 1;
+const REVOKE: u32 = 2;
+
+/// The rank of a Zendesk role, to tell a promotion from a demotion. Custom roles (agent roles
+/// of Enterprise plans, "Team Lead") rank as agents.
+fn zendesk_role_rank(role: &str) -> u8 {
+    match role.trim().to_lowercase().as_str() {
+        "end user" | "end-user" | "enduser" | "not set" | "none" => 0,
+        "light agent" | "viewer" | "contributor" => 1,
+        "admin" | "administrator" | "manager" => 4,
+        "account owner" | "owner" => 5,
+        _ => 2,
+    }
+}
+
+/// A Zendesk role change, from its description: "Role changed from X to Y", or one line per
+/// product ("Support role changed from Agent to Administrator\nGuide role changed from …").
+/// A change that only demotes revokes the old roles; any other assigns the new ones.
+fn zendesk_role_change(event: &AuditEvent) -> Option<(u32, Vec<String>)> {
+    static ROLE_CHANGE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(?:(.+?) )?role changed from (.+) to (.+)$").expect("valid")
+    });
     let description = event.description.as_deref()?;
-    let captures = ROLE_CHANGE.captures(description.trim())?;
-    Some(captures[2].trim().to_string())
+    let changes: Vec<(Option<String>, String, String)> = description
+        .lines()
+        .filter_map(|line| {
+            let c = ROLE_CHANGE.captures(line.trim())?;
+            let product = c.get(1).map(|m| m.as_str().trim().to_string());
+            Some((product, c[2].trim().to_string(), c[3].trim().to_string()))
+        })
+        .collect();
+    if changes.is_empty() {
+        return None;
+    }
+    let named = |product: &Option<String>, role: &str| match product {
+        Some(product) => format!("{product}: {role}"),
+        None => role.to_string(),
+    };
+    let demotion = changes
+        .iter()
+        .all(|(_, old, new)| zendesk_role_rank(new) < zendesk_role_rank(old));
+    Some(if demotion {
+        (
+            REVOKE,
+            changes.iter().map(|(p, old, _)| named(p, old)).collect(),
+        )
+    } else {
+        (
+            ASSIGN,
+            changes.iter().map(|(p, _, new)| named(p, new)).collect(),
+        )
+    })
+}
+
+/// A Genesys user update that changes the user's roles (`propertyChanges` of `roles`): roles
+/// added are assigned; a change that only removes roles revokes them.
+fn genesys_role_change(event: &AuditEvent) -> Option<(u32, Vec<String>)> {
+    let change = event
+        .changes
+        .iter()
+        .find(|c| c.field.eq_ignore_ascii_case("roles"))?;
+    let values = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_string))
+            .collect()
+    };
+    let (old, new) = (values(&change.old), values(&change.new));
+    let added: Vec<String> = new.iter().filter(|r| !old.contains(r)).cloned().collect();
+    let removed: Vec<String> = old.iter().filter(|r| !new.contains(r)).cloned().collect();
+    match (added.is_empty(), removed.is_empty()) {
+        (false, _) => Some((ASSIGN, added)),
+        (true, false) => Some((REVOKE, removed)),
+        (true, true) => None,
+    }
 }
 
 /// Renders one event as OCSF.
@@ -367,6 +490,7 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
                 name: t.name.clone(),
                 type_id: 1,
                 kind: "User".into(),
+                org: None,
             })
             .or_else(|| actor_user.clone())
             .unwrap_or_else(|| User {
@@ -374,6 +498,7 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
                 name: Some("unknown".into()),
                 type_id: 0,
                 kind: "Unknown".into(),
+                org: None,
             })
     };
     let (user, group, entity) = match class {
@@ -408,6 +533,18 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
     if let Some(target) = target {
         unmapped.insert("target".into(), json!(target));
     }
+    if let Some(level) = &event.level {
+        unmapped.insert("level".into(), json!(level));
+    }
+    if !event.context.is_empty() {
+        unmapped.insert("context".into(), json!(event.context));
+    }
+    if let Some(rule) = &event.rule {
+        unmapped.insert("rule".into(), json!(rule));
+    }
+    if let Some(location) = &event.actor.location {
+        unmapped.insert("location".into(), json!(location));
+    }
     // The record did not decode as sent: the same mark as in NDJSON (`raw_data` is the record).
     if let Some(issue) = &event.decode_issue {
         unmapped.insert("decode_issue".into(), json!(issue));
@@ -416,7 +553,11 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
     let class_uid = class.uid();
     OcsfEvent {
         activity_id,
-        type_name: format!("{}: {activity_name}", class.name()),
+        type_name: format!(
+            "{}: {}",
+            class.name(),
+            class.activity_name(activity_id).unwrap_or("Other")
+        ),
         activity_name,
         category_uid: 3,
         category_name: "Identity & Access Management".into(),
@@ -434,6 +575,7 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
             product: Product {
                 name: event.source.vendor.product_name().into(),
                 vendor_name: vendor_name(event.source.vendor).into(),
+                feature: event.service.clone().map(|name| Feature { name }),
             },
             uid: event.id.clone(),
             original_event_uid: event.native_id.clone(),
@@ -442,11 +584,14 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
             event_code: event.vendor_action.clone(),
             correlation_uid: event.correlation_id.clone(),
         },
-        actor: OcsfActor {
-            user: actor_user,
-            app_name: event.actor.app.clone(),
-        },
-        src_endpoint: event.actor.ip.clone().map(|ip| NetworkEndpoint { ip }),
+        actor: ocsf_actor(event, actor_user),
+        service: (class == Class::Authentication).then(|| Service {
+            name: event.source.vendor.product_name().into(),
+        }),
+        src_endpoint: event.actor.ip.clone().map(|ip| NetworkEndpoint {
+            ip,
+            intermediate_ips: event.actor.other_ips.clone(),
+        }),
         http_request: event
             .actor
             .user_agent
@@ -459,6 +604,25 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
         raw_data: event.raw.json().to_string(),
         unmapped,
     }
+}
+
+/// The actor, `None` when the record names neither a user nor an application. An app that is a
+/// UUID is an API client's id (Genesys `client.id`): OCSF's `app_uid`, not `app_name`.
+fn ocsf_actor(event: &AuditEvent, user: Option<User>) -> Option<OcsfActor> {
+    static UUID: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+            .expect("valid")
+    });
+    let app = event.actor.app.clone();
+    let (app_uid, app_name) = match app {
+        Some(app) if UUID.is_match(&app) => (Some(app), event.actor.application.clone()),
+        other => (None, other.or_else(|| event.actor.application.clone())),
+    };
+    (user.is_some() || app_uid.is_some() || app_name.is_some()).then_some(OcsfActor {
+        user,
+        app_name,
+        app_uid,
+    })
 }
 
 fn actor_user(event: &AuditEvent) -> Option<User> {
@@ -477,6 +641,7 @@ fn actor_user(event: &AuditEvent) -> Option<User> {
         name: actor.name.clone(),
         type_id,
         kind: kind.into(),
+        org: actor.home_org.clone().map(|uid| Organization { uid }),
     })
 }
 
@@ -512,7 +677,7 @@ pub fn ocsf_schema() -> Value {
         serde_json::to_value(schemars::schema_for!(OcsfEvent)).expect("schema is JSON");
     let class_requirements = [
         (3001, vec!["user"]),
-        (3002, vec!["user"]),
+        (3002, vec!["user", "service"]),
         (3004, vec!["entity"]),
         (3005, vec!["user", "privileges"]),
         (3006, vec!["group"]),

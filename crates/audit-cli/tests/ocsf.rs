@@ -1,6 +1,9 @@
 //! OCSF rendering: each source condition lands in the class the mapping table names, every
-//! rendered event validates against the OCSF JSON Schema `trail schema --ocsf` prints, and the
-//! identifier rules hold (`type_uid = class_uid * 100 + activity_id`).
+//! rendered event validates against the official OCSF 1.8.0 schema (`official_ocsf/`) and
+//! against the JSON Schema `trail schema --ocsf` prints, and the identifier rules hold
+//! (`type_uid = class_uid * 100 + activity_id`).
+
+mod official_ocsf;
 
 use audit_cli::ocsf::{OCSF_VERSION, ocsf_schema, to_ocsf};
 use audit_core::event::{
@@ -43,6 +46,7 @@ fn validate(rendered: &Value) {
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "{rendered:#}\n{errors:#?}");
+    official_ocsf::SCHEMA.assert_valid(rendered);
 }
 
 /// Renders, validates and returns `(class_uid, activity_id, rendered)`.
@@ -104,6 +108,127 @@ fn a_zendesk_role_change_assigns_privileges() {
     assert_eq!((class, activity), (3005, 1));
     assert_eq!(rendered["privileges"], json!(["Administrator"]));
     assert_eq!(rendered["user"]["name"], "Bo");
+    assert_eq!(
+        rendered["type_name"],
+        "User Access Management: Assign Privileges"
+    );
+}
+
+#[test]
+fn a_zendesk_demotion_revokes_privileges() {
+    let mut e = event(
+        StreamKind::ZendeskAuditLogs,
+        "update",
+        Some(("user", "9", "Bo")),
+    );
+    e.description = Some("Role changed from Administrator to End User".into());
+    let (class, activity, rendered) = render(&e);
+    assert_eq!((class, activity), (3005, 2));
+    assert_eq!(rendered["activity_name"], "Revoke Privileges");
+    assert_eq!(rendered["privileges"], json!(["Administrator"]));
+}
+
+#[test]
+fn a_zendesk_per_product_role_change_is_user_access_management() {
+    let mut e = event(
+        StreamKind::ZendeskAuditLogs,
+        "update",
+        Some(("user", "9", "Bo")),
+    );
+    e.description = Some(
+        "Support role changed from Agent to Administrator\nGuide role changed from Viewer to Manager"
+            .into(),
+    );
+    let (class, activity, rendered) = render(&e);
+    assert_eq!((class, activity), (3005, 1));
+    assert_eq!(
+        rendered["privileges"],
+        json!(["Support: Administrator", "Guide: Manager"])
+    );
+}
+
+#[test]
+fn a_genesys_change_of_a_users_roles_assigns_or_revokes_them() {
+    for (old, new, activity, privileges) in [
+        (
+            json!(["employee"]),
+            json!(["employee", "admin"]),
+            1,
+            json!(["admin"]),
+        ),
+        (
+            json!(["employee", "admin"]),
+            json!(["employee"]),
+            2,
+            json!(["admin"]),
+        ),
+    ] {
+        let mut e = event(
+            StreamKind::GenesysAudits,
+            "Update",
+            Some(("User", "u-1", "Bo")),
+        );
+        e.changes = vec![Change {
+            field: "roles".into(),
+            old,
+            new,
+        }];
+        let (class, got, rendered) = render(&e);
+        assert_eq!((class, got), (3005, activity));
+        assert_eq!(rendered["privileges"], privileges);
+        assert_eq!(rendered["user"]["uid"], "u-1");
+    }
+}
+
+#[test]
+fn sign_ins_name_the_service_signed_in_to() {
+    for (stream, action) in [
+        (StreamKind::ZendeskAuditLogs, "login"),
+        (StreamKind::GenesysAudits, "Authenticate"),
+    ] {
+        let (class, _, rendered) = render(&event(stream, action, None));
+        assert_eq!(class, 3002);
+        assert_eq!(
+            rendered["service"]["name"],
+            stream.vendor().product_name(),
+            "{action}"
+        );
+    }
+}
+
+#[test]
+fn other_activities_have_the_other_type_name_and_the_vendors_activity_name() {
+    let e = event(
+        StreamKind::GenesysAudits,
+        "Checkin",
+        Some(("Flow", "f", "Main")),
+    );
+    let (_, activity, rendered) = render(&e);
+    assert_eq!(activity, 99);
+    assert_eq!(rendered["type_uid"], 300499);
+    assert_eq!(rendered["type_name"], "Entity Management: Other");
+    assert_eq!(rendered["activity_name"], "Checkin");
+}
+
+#[test]
+fn an_actor_naming_no_one_is_omitted_and_client_ids_are_app_uids() {
+    let mut e = event(
+        StreamKind::GenesysAudits,
+        "Update",
+        Some(("Queue", "q", "S")),
+    );
+    e.actor.id = None;
+    e.actor.name = None;
+    let (_, _, rendered) = render(&e);
+    assert!(rendered.get("actor").is_none(), "{rendered:#}");
+
+    e.actor.app = Some("6a1b2c3d-0000-1111-2222-333344445555".into());
+    let (_, _, rendered) = render(&e);
+    assert_eq!(
+        rendered["actor"]["app_uid"],
+        "6a1b2c3d-0000-1111-2222-333344445555"
+    );
+    assert!(rendered["actor"].get("app_name").is_none());
 }
 
 #[test]
@@ -262,4 +387,46 @@ fn the_schema_rejects_an_event_missing_its_class_attribute() {
         !validator.is_valid(&rendered),
         "an Authentication event needs `user`"
     );
+}
+
+#[test]
+fn promoted_fields_land_where_ocsf_has_a_home() {
+    let mut e = event(
+        StreamKind::GenesysAudits,
+        "Update",
+        Some(("Queue", "q", "Support")),
+    );
+    e.actor.app = Some("6a1b2c3d-0000-1111-2222-333344445555".into());
+    e.actor.application = Some("Genesys Cloud Admin UI".into());
+    e.actor.other_ips = vec!["10.0.0.5".into()];
+    e.actor.home_org = Some("f7110c89-1111-2222-3333-444455556666".into());
+    e.service = Some("PeoplePermissions".into());
+    e.level = Some("USER".into());
+    e.context = [("ExportType".to_string(), "CSV".to_string())].into();
+    e.rule = Some(audit_core::Rule {
+        kind: "trigger".into(),
+        id: Some("35079792".into()),
+        title: Some("Assign to first responder".into()),
+    });
+    let (_, _, rendered) = render(&e);
+    assert_eq!(
+        rendered["metadata"]["product"]["feature"]["name"],
+        "PeoplePermissions"
+    );
+    assert_eq!(
+        rendered["actor"]["app_uid"],
+        "6a1b2c3d-0000-1111-2222-333344445555"
+    );
+    assert_eq!(rendered["actor"]["app_name"], "Genesys Cloud Admin UI");
+    assert_eq!(
+        rendered["actor"]["user"]["org"]["uid"],
+        "f7110c89-1111-2222-3333-444455556666"
+    );
+    assert_eq!(
+        rendered["src_endpoint"]["intermediate_ips"],
+        json!(["10.0.0.5"])
+    );
+    assert_eq!(rendered["unmapped"]["level"], "USER");
+    assert_eq!(rendered["unmapped"]["context"]["ExportType"], "CSV");
+    assert_eq!(rendered["unmapped"]["rule"]["kind"], "trigger");
 }

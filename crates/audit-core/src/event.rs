@@ -60,6 +60,21 @@ pub struct AuditEvent {
     pub description: Option<String>,
     /// Groups records of one action or object (a ticket id, a Genesys transaction id).
     pub correlation_id: Option<String>,
+    /// The part of the vendor's product the action was in (Genesys `serviceName`:
+    /// `PeoplePermissions`, `Architect`, …). Omitted when the record does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The vendor's level of the action (Genesys `level`: `USER`, `SYSTEM`,
+    /// `GENESYS_INTERNAL`). Omitted when the record does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// The business rule behind the change (a Zendesk trigger, automation or macro, from
+    /// `via.source.from` and `via.source.rel`). Omitted when no rule acted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<Rule>,
+    /// The vendor's context of the action, as sent (Genesys `context`). Omitted when empty.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub context: std::collections::BTreeMap<String, String>,
     /// The vendor record, untouched: kept as the JSON text it arrived as, and read as a
     /// [`Value`] (it dereferences to one) when needed. [`AuditEvent::write_json`] writes it
     /// without parsing it.
@@ -118,6 +133,10 @@ impl AuditEvent {
             changes: Vec::new(),
             description: None,
             correlation_id: None,
+            service: None,
+            level: None,
+            rule: None,
+            context: Default::default(),
             raw: raw.into(),
             decode_issue: None,
             quarantined: None,
@@ -439,6 +458,35 @@ pub struct Actor {
     /// The application or API client used, when it is not the actor itself
     /// (Genesys OAuth client id, Zendesk via channel).
     pub app: Option<String>,
+    /// The application the action was made in, by name (Genesys `application`), also when
+    /// `app` holds the API client's id. Omitted when the record does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    /// The IP addresses the action came through after `ip` (Genesys sends a list: the client,
+    /// then proxies). Omitted when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_ips: Vec<String>,
+    /// Where the action came from, as the vendor locates the IP address (Zendesk
+    /// `metadata.system.location`, `"Copenhagen, 84, Denmark"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The organisation the acting user belongs to (Genesys `userHomeOrgId`; it differs from
+    /// the tenant when a user of another organisation acts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_org: Option<String>,
+}
+
+/// A business rule that made a change (Zendesk `via.source` when `rel` names a rule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Rule {
+    /// What kind of rule (`trigger`, `automation`, `macro`, …: Zendesk's `rel`).
+    pub kind: String,
+    /// The rule's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The rule's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 /// The kind of actor.

@@ -101,7 +101,7 @@ pub mod zendesk;
 pub use checkpoint::{Boundary, Checkpoint, PageToken, Position};
 pub use error::{Error, ErrorBody, GiveUpReason, TransportKind, VendorDetail};
 pub use event::{
-    Action, Actor, ActorKind, AuditEvent, Change, Outcome, Quarantined, RawJson, RecordKind,
+    Action, Actor, ActorKind, AuditEvent, Change, Outcome, Quarantined, RawJson, RecordKind, Rule,
     Source, StreamKind, Target, Vendor, audit_event_schema,
 };
 pub use http::{BaseUrl, HttpConfig};

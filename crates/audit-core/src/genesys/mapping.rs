@@ -2,9 +2,8 @@
 //!
 //! Mapping is total: every record maps to exactly one event whatever it holds (empty strings
 //! and empty objects count as absent), and the record is kept untouched in
-//! [`AuditEvent::raw`], so the fields without a place in the unified model (`serviceName`,
-//! `level`, `context`, `userHomeOrgId`, `transactionInitiator`, the message template and
-//! code, every `remoteIp` after the first) are still there.
+//! [`AuditEvent::raw`], so the fields without a place in the unified model
+//! (`transactionInitiator`, the message template and code) are still there.
 //!
 //! | record | event |
 //! |---|---|
@@ -15,7 +14,10 @@
 //! | `level`, `user`, `client` | `actor.kind`: `SYSTEM` or `GENESYS_INTERNAL` → system; else a user id → user; else a client id → api_client; else unknown |
 //! | `user.id`, `user.name` | `actor.id`, `actor.name` (the name only with `expand=user`); an API client's actor id is its client id |
 //! | `client.id`, `application` | `actor.app`: the OAuth client id, else the application; for an api_client actor (whose id already is the client id) the application |
-//! | `remoteIp[0]` | `actor.ip` (else `context.remoteIp`) |
+//! | `application` | `actor.application` |
+//! | `userHomeOrgId` | `actor.home_org` |
+//! | `remoteIp[0]` | `actor.ip` (else `context.remoteIp`); the other addresses, once each, `actor.other_ips` |
+//! | `serviceName`, `level`, `context` | `service`, `level`, `context` |
 //! | `entityType`, `entity.id`, `entity.name` | `target` (kind `unknown` when only the entity is named) |
 //! | `propertyChanges[]` | `changes`: `field` = `property`, `old` / `new` = `oldValues` / `newValues` |
 //! | `entityChanges[]` | `changes`: `field` = `{entityType}/{entityName}` (the entity id when it has no name), `old` / `new` = `oldValues` / `newValues` |
@@ -218,6 +220,13 @@ fn map_record(tenant: &str, stream: StreamKind, record: &Recorded<AuditLogMessag
         .initiating_action
         .as_ref()
         .and_then(|a| non_empty(a.transaction_id.as_deref()));
+    event.service = non_empty(record.service_name.as_deref());
+    event.level = non_empty(record.level.as_deref());
+    event.context = record
+        .context
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     event
 }
 
@@ -239,6 +248,7 @@ fn actor(record: &Recorded<AuditLogMessage>) -> Actor {
         .and_then(|c| non_empty(c.id.as_deref()))
         .or_else(|| id_of(untyped(record, "clientId")));
     let application = non_empty(record.application.as_deref());
+    let app_application = application.clone();
     let system = matches!(
         record.level.as_deref().map(str::trim),
         Some("SYSTEM" | "GENESYS_INTERNAL")
@@ -253,14 +263,25 @@ fn actor(record: &Recorded<AuditLogMessage>) -> Actor {
         ActorKind::Unknown
     };
     let (id, app) = match kind {
-        ActorKind::ApiClient => (client_id, application),
-        _ => (user_id, client_id.or(application)),
+        ActorKind::ApiClient => (client_id, app_application),
+        _ => (user_id, client_id.or(app_application)),
     };
     let ip = record
         .remote_ip
         .iter()
         .find_map(|ip| non_empty(Some(ip)))
         .or_else(|| non_empty(record.context.get("remoteIp").map(String::as_str)));
+    let other_ips = record
+        .remote_ip
+        .iter()
+        .filter_map(|ip| non_empty(Some(ip)))
+        .filter(|other| Some(other) != ip.as_ref())
+        .fold(Vec::new(), |mut ips, other| {
+            if !ips.contains(&other) {
+                ips.push(other);
+            }
+            ips
+        });
     Actor {
         kind,
         id,
@@ -268,6 +289,10 @@ fn actor(record: &Recorded<AuditLogMessage>) -> Actor {
         ip,
         user_agent: None,
         app,
+        application,
+        other_ips,
+        location: None,
+        home_org: non_empty(record.user_home_org_id.as_deref()),
     }
 }
 

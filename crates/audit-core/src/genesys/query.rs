@@ -1021,7 +1021,7 @@ impl GenesysClient {
             options: StreamOptions::new(window),
             service: None,
             filters: Vec::new(),
-            expand_user: false,
+            expand_user: true,
             page_size: None,
             allow_redirect: false,
             high_water: Edge::default(),
@@ -1099,6 +1099,7 @@ impl AuditEvents {
     }
 
     /// `expand=user`: the acting user's name in each record (not in downloaded pages).
+    /// Default on: SIEMs look for `actor.name`.
     pub fn expand_user(mut self, expand: bool) -> Self {
         self.expand_user = expand;
         self

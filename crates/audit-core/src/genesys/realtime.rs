@@ -390,7 +390,7 @@ impl GenesysClient {
             options: StreamOptions::new(window),
             service: None,
             filters: Vec::new(),
-            expand_user: false,
+            expand_user: true,
             page_size: DEFAULT_REALTIME_PAGE_SIZE,
             high_water: Edge::default(),
         }
@@ -461,7 +461,8 @@ impl RealtimeEvents {
         self
     }
 
-    /// `expand=user`: the acting user's name in each record.
+    /// `expand=user`: the acting user's name in each record (default on: SIEMs look for
+    /// `actor.name`).
     pub fn expand_user(mut self, expand: bool) -> Self {
         self.expand_user = expand;
         self

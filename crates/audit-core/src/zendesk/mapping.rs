@@ -9,8 +9,10 @@
 //! arrays, also when older audits send them as one space-separated string), as do follower
 //! and e-mail CC changes; the action is `create` when the audit holds a `Create` event, else
 //! `update`. `author_id = -1` is Zendesk itself: a `system` actor. The IP address and user
-//! agent come from `metadata.system`, the channel (`via.channel`, a name or a number) is the
-//! actor's `app`. The other events (comments, notifications, macros, …) are summarised in the
+//! agent come from `metadata.system`, and so does the actor's `location`; the channel
+//! (`via.channel`, a name, or a via id read as the name it stands for: 8 is `rule`) is the
+//! actor's `app`; the trigger or automation behind the audit, or behind one of its events
+//! (`via.source.rel` and `via.source.from`), is the event's `rule`. The other events (comments, notifications, macros, …) are summarised in the
 //! description, without comment or e-mail bodies.
 //!
 //! **Audit logs**: the action is `create` / `update` / `delete` (`destroy`) / `login` /
@@ -31,7 +33,8 @@ use super::description::{parse_role_changes, parse_sign_in};
 use super::events::TicketEvent;
 use crate::event::fallback_native_id as fallback_id;
 use crate::event::{
-    Action, Actor, ActorKind, AuditEvent, Change, Outcome, RecordKind, Source, StreamKind, Target,
+    Action, Actor, ActorKind, AuditEvent, Change, Outcome, RecordKind, Rule, Source, StreamKind,
+    Target,
 };
 
 /// Zendesk's `author_id` / `actor_id` for changes made by Zendesk itself.
@@ -51,13 +54,67 @@ fn actor_kind(id: Option<i64>) -> ActorKind {
     }
 }
 
-/// A `via.channel` as text: names as they are, numeric via ids as digits.
-fn channel_text(channel: &Value) -> Option<String> {
+/// A `via.channel` as text: names as they are, numeric via ids as the via type they stand for
+/// (Zendesk's "Via types reference": 8 is `rule`, as a trigger's change says either way), ids
+/// not in that table as digits.
+///
+/// ```
+/// # use serde_json::json;
+/// # fn channel(v: serde_json::Value) -> Option<String> {
+/// #     audit_core::zendesk::mapping::channel_name(&v)
+/// # }
+/// assert_eq!(channel(json!(8)).as_deref(), Some("rule"));
+/// assert_eq!(channel(json!("rule")).as_deref(), Some("rule"));
+/// assert_eq!(channel(json!(4)).as_deref(), Some("mail"));
+/// assert_eq!(channel(json!(999)).as_deref(), Some("999"));
+/// ```
+pub fn channel_name(channel: &Value) -> Option<String> {
+    const VIA_TYPES: &[(u64, &str)] = &[
+        (0, "web_form"),
+        (4, "mail"),
+        (5, "web_service"),
+        (8, "rule"),
+        (9, "linked_problem"),
+        (10, "group_deletion"),
+        (11, "user_change"),
+        (12, "user_deletion"),
+        (13, "group_change"),
+        (14, "resource_push"),
+        (15, "iphone"),
+        (16, "get_satisfaction"),
+        (17, "dropbox"),
+        (19, "merge"),
+        (20, "batch"),
+        (21, "recovered_from_suspended_tickets"),
+        (22, "automatic_solution_suggestions"),
+    ];
     match channel {
         Value::String(s) => non_empty(Some(s)),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => Some(
+            n.as_u64()
+                .and_then(|id| VIA_TYPES.iter().find(|(v, _)| *v == id))
+                .map(|(_, name)| name.to_string())
+                .unwrap_or_else(|| n.to_string()),
+        ),
         _ => None,
     }
+}
+
+/// The business rule a `via` names: `via.source.rel` (`trigger`, `automation`, …) with the
+/// rule's `id` and `title` from `via.source.from`. An e-mail's `via` (`rel` null) names none.
+fn rule_of(via: &Value) -> Option<Rule> {
+    let source = via.get("source")?;
+    let kind = non_empty(source.get("rel")?.as_str())?;
+    let from = source.get("from");
+    let id = from.and_then(|f| f.get("id")).and_then(|id| match id {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => non_empty(Some(s)),
+        _ => None,
+    });
+    let title = from
+        .and_then(|f| f.get("title"))
+        .and_then(|t| non_empty(t.as_str()));
+    Some(Rule { kind, id, title })
 }
 
 /// Tags as an array: older audits send them as one space-separated string.
@@ -88,7 +145,7 @@ fn tag_value(field: &str, value: &Value) -> Value {
 /// assert_eq!(event.id, "zendesk:acme:ticket-audit:24872016650047");
 /// assert_eq!(event.action, Action::Update);
 /// assert_eq!(event.actor.kind, ActorKind::System);
-/// assert_eq!(event.actor.app.as_deref(), Some("8"));
+/// assert_eq!(event.actor.app.as_deref(), Some("rule"));
 /// assert_eq!(event.changes[0].field, "status");
 /// ```
 pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditEvent {
@@ -155,8 +212,18 @@ pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditE
             .via
             .as_ref()
             .and_then(|via| via.channel.as_ref())
-            .and_then(channel_text),
+            .and_then(channel_name),
+        location: system_text("location"),
+        ..Actor::default()
     };
+    // The audit's own rule, else the first rule behind one of its events (a trigger's change
+    // inside an agent's web update carries its own `via`).
+    event.rule = raw.get("via").and_then(rule_of).or_else(|| {
+        raw.get("events")?
+            .as_array()?
+            .iter()
+            .find_map(|e| rule_of(e.get("via")?))
+    });
 
     let subject = events.iter().rev().find_map(|e| match e {
         TicketEvent::Create(f) | TicketEvent::Change(f) if f.field_name == "subject" => {
@@ -207,7 +274,7 @@ fn via_text(via: &Value) -> String {
         return String::new();
     };
     let mut text = String::new();
-    match object.get("channel").and_then(channel_text) {
+    match object.get("channel").and_then(channel_name) {
         Some(channel) if channel.bytes().all(|b| b.is_ascii_digit()) => {
             text.push_str(&format!(" via channel {channel}"));
         }
@@ -462,8 +529,7 @@ fn map_audit_log(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent {
         id: log.actor_id.map(|id| id.to_string()),
         name: non_empty(log.actor_name.as_deref()),
         ip: non_empty(log.ip_address.as_deref()),
-        user_agent: None,
-        app: None,
+        ..Actor::default()
     };
     let target_kind = non_empty(log.source_type.as_deref());
     let target_name = non_empty(log.source_label.as_deref());
