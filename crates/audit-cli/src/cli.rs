@@ -127,7 +127,8 @@ impl From<StreamArg> for StreamKind {
            ZENDESK_EMAIL + ZENDESK_API_TOKEN: an API token (switched off on 2027-04-30)
   Genesys: GENESYS_REGION (or GENESYS_API_BASE_URL + GENESYS_LOGIN_BASE_URL),
            GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET,
-           GENESYS_TENANT (optional: the organisation's name in event ids and the state file)
+           GENESYS_TENANT (optional: the organisation's name in event ids and the state file;
+             default: the organisation's id)
 With --all they come from the config file (see README): each variable there is a key of
 the account's table without the vendor prefix (`client_id`, `api_base_url`), and a secret
 is named by the variable that holds it (`client_secret_env = \"EMEA_SECRET\"`).

@@ -18,7 +18,7 @@ use crate::export::{ExportPlan, ExportReport, ProgressSink, SharedState, prepare
 use crate::health::{Health, watchdog_interval};
 use crate::rotate::RotationPolicy;
 use crate::sources::{Connection, Env, GenesysSettings, StreamSource, ZendeskSettings};
-use crate::state::{RecordedWindow, StateError, StateStore};
+use crate::state::{RecordedWindow, State, StateError, StateStore};
 use crate::time_arg::TimeArg;
 
 /// `trail export`: one stream, or with `--all` every stream of the config file.
@@ -52,8 +52,9 @@ pub async fn export(
         .stream
         .expect("clap requires a stream without --all")
         .into();
-    let source = source_from_env(stream, args, &connection, env)?;
     let state = open_state(args.state.as_deref())?;
+    let recorded = recorded_state(state.as_deref())?;
+    let source = source_from_env(stream, args, &connection, env, recorded.as_ref()).await?;
     let plan = ExportPlan {
         stream,
         source,
@@ -168,6 +169,8 @@ async fn export_all(
     stop: watch::Receiver<bool>,
 ) -> Result<Vec<ExportReport>, CliError> {
     let planned = config.plan().map_err(|e| CliError::usage(e, None))?;
+    let state = open_state(args.state.as_deref())?;
+    let recorded = recorded_state(state.as_deref())?;
     let mut plans = Vec::new();
     for entry in planned {
         let stream: StreamKind = entry.stream.into();
@@ -186,7 +189,8 @@ async fn export_all(
                 Arc::new(
                     GenesysSettings::from_account(&entry.account, account, env)?
                         .with_connection(connection.clone())
-                        .client()?,
+                        .client_for(recorded.as_ref())
+                        .await?,
                 )
             }
         };
@@ -206,7 +210,6 @@ async fn export_all(
             retry: connection.retry.clone(),
         });
     }
-    let state = open_state(args.state.as_deref())?;
     let prepared = prepare(plans, state.as_deref(), args.overwrite, now)?;
     // The exports run here, concurrently, rather than as spawned tasks: their writers stay on
     // this thread and their read-aheads run on the runtime's worker, as for one stream.
@@ -301,11 +304,12 @@ fn zendesk_scope(stream: StreamKind) -> &'static str {
     }
 }
 
-fn source_from_env(
+async fn source_from_env(
     stream: StreamKind,
     args: &ExportArgs,
     connection: &Connection,
     env: Env<'_>,
+    recorded: Option<&State>,
 ) -> Result<Arc<dyn StreamSource>, CliError> {
     args.audit_log_filter.check(stream)?;
     match stream.vendor() {
@@ -322,9 +326,21 @@ fn source_from_env(
                 args.genesys_login_base_url(),
             )?
             .with_connection(connection.clone())
-            .client()?,
+            .client_for(recorded)
+            .await?,
         )),
     }
+}
+
+/// What the state file holds now (to name a Genesys organisation as it was named before).
+fn recorded_state(state: Option<&StateStore>) -> Result<Option<State>, CliError> {
+    state
+        .map(|store| {
+            store
+                .read()
+                .map_err(|e| CliError::usage(e.to_string(), None))
+        })
+        .transpose()
 }
 
 /// The window and mode as the user gave them, for the state file.

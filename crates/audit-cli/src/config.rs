@@ -105,7 +105,7 @@ pub struct GenesysAccount {
     pub client_id: String,
     /// The variable holding the OAuth client secret.
     pub client_secret_env: String,
-    /// The organisation's name in event ids (default: the client id).
+    /// The organisation's name in event ids (default: the organisation's id).
     pub tenant: Option<String>,
 }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::config::{GenesysAccount, ZendeskAccount};
 use crate::errors::CliError;
+use crate::state::State;
 
 /// Looks up an environment variable; empty values count as unset.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -538,7 +539,7 @@ impl GenesysSettings {
     /// From `GENESYS_REGION` (or the API and login base URLs: the flags, or
     /// `GENESYS_API_BASE_URL` / `GENESYS_LOGIN_BASE_URL`), `GENESYS_CLIENT_ID`,
     /// `GENESYS_CLIENT_SECRET`, and the optional `GENESYS_TENANT` that names the organisation
-    /// in event ids (default: the client id).
+    /// in event ids (default: the organisation's id, see [`GenesysSettings::client_for`]).
     pub fn from_env(
         env: Env<'_>,
         api_base_url: Option<String>,
@@ -619,6 +620,60 @@ impl GenesysSettings {
 
     /// Builds the client.
     pub fn client(&self) -> Result<GenesysClient, CliError> {
+        self.client_named(self.tenant.as_deref())
+    }
+
+    /// Builds the client, naming the organisation as the settings say (`GENESYS_TENANT`,
+    /// `tenant`) or else by its organisation id, which survives the rotation of the OAuth
+    /// client. A state file that already records exports under the client id (the default
+    /// before) keeps it, so that the event ids of one export never change.
+    pub async fn client_for(&self, state: Option<&State>) -> Result<GenesysClient, CliError> {
+        let client = self.client()?;
+        if self.tenant.is_some() {
+            return Ok(client);
+        }
+        let by_client_id = format!("@{} -> ", self.client_id);
+        let recorded = state.is_some_and(|state| {
+            state
+                .streams
+                .keys()
+                .any(|key| key.starts_with("genesys-") && key.contains(&by_client_id))
+        });
+        if recorded {
+            tracing::info!(
+                tenant = %self.client_id,
+                "the state file names this organisation by its OAuth client id (trail's old \
+                 default): kept, so that event ids do not change; set GENESYS_TENANT (`tenant`) \
+                 to choose the name"
+            );
+            return Ok(client);
+        }
+        match client.organization().await {
+            Ok(organization) => self.client_named(Some(&organization.id)),
+            Err(
+                audit_core::Error::AccessDenied { .. }
+                | audit_core::Error::Api {
+                    status: 403 | 404, ..
+                },
+            ) => {
+                eprintln!(
+                    "warning: the organisation's id cannot be read (the OAuth client lacks the \
+                     scope organization:readonly); its events are named by the OAuth client id \
+                     {}, which changes if the client is replaced: set GENESYS_TENANT (`tenant` \
+                     in trail.toml) to a stable name",
+                    self.client_id
+                );
+                Ok(client)
+            }
+            Err(error) => Err(CliError::from_core(
+                "reading the Genesys Cloud organisation",
+                audit_core::Vendor::Genesys,
+                &error,
+            )),
+        }
+    }
+
+    fn client_named(&self, tenant: Option<&str>) -> Result<GenesysClient, CliError> {
         self.check_hosts()?;
         let mut builder = GenesysClient::builder()
             .client_credentials(self.client_id.clone(), self.client_secret.clone())
@@ -637,8 +692,8 @@ impl GenesysSettings {
         if let Some(login) = &self.login_base_url {
             builder = builder.login_base_url(login.clone());
         }
-        if let Some(tenant) = &self.tenant {
-            builder = builder.tenant(tenant.clone());
+        if let Some(tenant) = tenant {
+            builder = builder.tenant(tenant);
         }
         builder.build().map_err(|error| {
             CliError::usage(

@@ -669,6 +669,38 @@ pub mod types {
             Default::default()
         }
     }
+    ///A Genesys Cloud organisation (the fields `trail` reads; the vendor sends more).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Organization {
+        ///The organisation's domain.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub domain: ::std::option::Option<::std::string::String>,
+        ///The organisation's id (a UUID), stable for the organisation's life.
+        pub id: ::std::string::String,
+        ///The organisation's display name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The URI of this resource.
+        #[serde(
+            rename = "selfUri",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub self_uri: ::std::option::Option<::std::string::String>,
+        ///`active`, `inactive` or `deleted` (open: other values are kept).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+        ///The organisation's short name (the one users type when they sign in).
+        #[serde(
+            rename = "thirdPartyOrgName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub third_party_org_name: ::std::option::Option<::std::string::String>,
+    }
+    impl Organization {
+        pub fn builder() -> builder::Organization {
+            Default::default()
+        }
+    }
     ///Old and new values of one property. Values are always lists of strings, even for single numbers or booleans; an empty list means no value.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct PropertyChange {
@@ -2879,6 +2911,131 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Organization {
+            domain: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            self_uri: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            state: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            third_party_org_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Organization {
+            fn default() -> Self {
+                Self {
+                    domain: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    name: Ok(Default::default()),
+                    self_uri: Ok(Default::default()),
+                    state: Ok(Default::default()),
+                    third_party_org_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl Organization {
+            pub fn domain<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.domain = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for domain: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn self_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.self_uri = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for self_uri: {e}"));
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for state: {e}"));
+                self
+            }
+            pub fn third_party_org_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.third_party_org_name = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for third_party_org_name: {e}")
+                });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Organization> for super::Organization {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Organization,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    domain: value.domain?,
+                    id: value.id?,
+                    name: value.name?,
+                    self_uri: value.self_uri?,
+                    state: value.state?,
+                    third_party_org_name: value.third_party_org_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Organization> for Organization {
+            fn from(value: super::Organization) -> Self {
+                Self {
+                    domain: Ok(value.domain),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    self_uri: Ok(value.self_uri),
+                    state: Ok(value.state),
+                    third_party_org_name: Ok(value.third_party_org_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PropertyChange {
             new_values: ::std::result::Result<
                 ::std::vec::Vec<::std::string::String>,
@@ -2989,7 +3146,8 @@ pub mod types {
 /// The administrative audit trail of a Genesys Cloud organisation, as `trail` uses it.
 ///
 /// This document is written for the `trail` project; Genesys publishes its Platform API as
-/// Swagger 2.0 only. It describes the seven operations of the `Audit` tag as they behave on the
+/// Swagger 2.0 only. It describes the seven operations of the `Audit` tag (and the organisation's
+/// own `GET /api/v2/organizations/me`) as they behave on the
 /// wire, and it is the single source of the generated client in `crates/genesys-raw`
 /// (`cargo xtask codegen`).
 ///
@@ -3271,6 +3429,28 @@ impl Client {
         &self,
     ) -> builder::PostAuditsQueryRealtimeRelated<'_> {
         builder::PostAuditsQueryRealtimeRelated::new(self)
+    }
+    /// The organisation of the caller
+    ///
+    /// The organisation the OAuth client (or user) belongs to: its `id` is the stable identity
+    /// of the organisation, unlike the id of an OAuth client, which changes when the client is
+    /// replaced. `trail` names the organisation in event ids and state entries with it.
+    ///
+    /// Any authenticated caller may read its own organisation (no permission is needed); an
+    /// OAuth client created with a restricted scope list needs the scope
+    /// `organization:readonly`. Not part of the `Audit` tag of Genesys' Platform API; it is
+    /// the `Organization` tag's `GET /api/v2/organizations/me`.
+    ///
+    ///
+    /// Sends a `GET` request to `/api/v2/organizations/me`
+    ///
+    /// ```ignore
+    /// let response = client.get_organizations_me()
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn get_organizations_me(&self) -> builder::GetOrganizationsMe<'_> {
+        builder::GetOrganizationsMe::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -3867,6 +4047,57 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "post_audits_query_realtime_related",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16..=599u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /// Builder for [`Client::get_organizations_me`]
+    ///
+    /// [`Client::get_organizations_me`]: super::Client::get_organizations_me
+    #[derive(Debug, Clone)]
+    pub struct GetOrganizationsMe<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> GetOrganizationsMe<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/v2/organizations/me`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Organization>, Error<types::ErrorBody>> {
+            let Self { client } = self;
+            let url = format!("{}/api/v2/organizations/me", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_organizations_me",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

@@ -88,6 +88,8 @@ use crate::window::StreamOptions;
 use auth::{Session, TokenProvider};
 use rules::GenesysRules;
 
+const ORGANIZATION: Operation = Operation::read("get_organizations_me");
+
 /// The shortest request timeout of downloads of result files.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -215,7 +217,8 @@ impl GenesysClientBuilder {
     }
 
     /// The tenant named in event ids and checkpoints: the organisation's name or id. Defaults
-    /// to the OAuth client id (stable, and one organisation's), but a name is clearer.
+    /// to the OAuth client id; the organisation's id ([`GenesysClient::organization`]) is
+    /// better, as it survives the rotation of the OAuth client.
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
         self.tenant = Some(tenant.into());
         self
@@ -427,6 +430,26 @@ impl GenesysClient {
     /// The OAuth client id.
     pub fn client_id(&self) -> &str {
         &self.inner.client_id
+    }
+
+    /// The organisation of the OAuth client (`getOrganizationsMe`). Its `id` is the stable
+    /// name of the organisation: a good [`tenant`](GenesysClientBuilder::tenant), which then
+    /// survives the rotation of the OAuth client.
+    ///
+    /// ```no_run
+    /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
+    /// let organization = client.organization().await?;
+    /// println!("{} ({})", organization.name.as_deref().unwrap_or("?"), organization.id);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn organization(&self) -> Result<types::Organization, Error> {
+        let response = self
+            .call(ORGANIZATION, |raw| async move {
+                raw.get_organizations_me().send().await
+            })
+            .await?;
+        Ok(response.into_inner())
     }
 
     /// The client's counters: requests (token requests included), pages, records, retries,

@@ -234,3 +234,28 @@ async fn missing_permissions_name_the_permission_and_the_scope() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_organisation_is_read_with_the_bearer_token() {
+    let fake = Fake::start(Vec::new()).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/organizations/me"))
+        .and(wiremock::matchers::header_exists("authorization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "id": "5b6a2c9e-0f1d-4e8a-9c3b-7d2e1f0a4b6c", "name": "Acme Corp",
+            "thirdPartyOrgName": "acme", "state": "active", "version": 7,
+            "defaultLanguage": "en-us", "selfUri": "/api/v2/organizations/5b6a2c9e"
+        })))
+        .expect(1)
+        .mount(&fake.api)
+        .await;
+    let organization = fake.client().organization().await.unwrap();
+    assert_eq!(organization.id, "5b6a2c9e-0f1d-4e8a-9c3b-7d2e1f0a4b6c");
+    assert_eq!(organization.name.as_deref(), Some("Acme Corp"));
+    let request = &fake.api.received_requests().await.unwrap()[0];
+    let bearer = request.headers["authorization"].to_str().unwrap();
+    assert!(
+        bearer.starts_with(&format!("Bearer {TOKEN_PREFIX}")),
+        "{bearer}"
+    );
+}

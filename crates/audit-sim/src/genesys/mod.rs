@@ -37,6 +37,7 @@ pub fn api_router(sim: Arc<Sim>) -> Router {
             "/api/v2/audits/query/realtime/related",
             post(realtime::related),
         )
+        .route("/api/v2/organizations/me", get(organization))
         .route("/api/v2/audits/query/{id}", get(query::status))
         .route("/api/v2/audits/query/{id}/results", get(query::results))
         .fallback(
@@ -50,6 +51,27 @@ pub fn api_router(sim: Arc<Sim>) -> Router {
             },
         )
         .with_state(sim)
+}
+
+/// `GET /api/v2/organizations/me`: the organisation of the authenticated client.
+async fn organization(
+    axum::extract::State(sim): axum::extract::State<Arc<Sim>>,
+    axum::Extension(ctx): axum::Extension<crate::http::Ctx>,
+) -> Response {
+    let tenant = &sim.tenants[ctx.tenant];
+    let org_id = tenant.genesys.org_id();
+    json(
+        StatusCode::OK,
+        &json!({
+            "id": org_id,
+            "name": format!("{} (simulated)", tenant.config.name),
+            "thirdPartyOrgName": tenant.config.name,
+            "domain": format!("{}.simulated", tenant.config.name),
+            "state": "active",
+            "version": 1,
+            "selfUri": format!("/api/v2/organizations/{org_id}"),
+        }),
+    )
 }
 
 /// The login listener's routes.
