@@ -349,6 +349,7 @@ fn requested_window(args: &ExportArgs, since: TimeArg) -> RecordedWindow {
         since: since.to_string(),
         until: args.until.map(|until| until.to_string()),
         follow: args.follow,
+        filter: args.audit_log_filter.describe(),
     }
 }
 

@@ -86,6 +86,7 @@ pub async fn run(
                 since: window.since.to_rfc3339(),
                 until: Some(until.to_rfc3339()),
                 follow: false,
+                filter: None,
             },
             out: Some(args.dir.join(format!("{stream}.ndjson"))),
             format: Format::Ndjson,

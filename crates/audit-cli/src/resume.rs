@@ -97,10 +97,33 @@ pub fn reconcile(
             ));
         }
     }
+    if let Some(recorded) = recorded
+        && recorded.filter != requested.filter
+    {
+        let show = |filter: &Option<String>| {
+            filter
+                .as_deref()
+                .map_or_else(|| "no filter".to_string(), |f| format!("the filters {f}"))
+        };
+        return Err(CliError::usage(
+            format!(
+                "{} would resume {doing}, which was started with {}: the output would mix two \
+                 selections of records",
+                show(&requested.filter),
+                show(&recorded.filter)
+            ),
+            Some(
+                "give the filters it was started with to continue it; to export another \
+                 selection, start a new export with another --out"
+                    .to_string(),
+            ),
+        ));
+    }
     Ok(RecordedWindow {
         since: recorded.map_or_else(|| requested.since.clone(), |r| r.since.clone()),
         until: requested.until.clone(),
         follow: requested.follow,
+        filter: requested.filter.clone(),
     })
 }
 
@@ -166,6 +189,7 @@ mod tests {
             since: since.into(),
             until: until.map(str::to_string),
             follow: false,
+            filter: None,
         }
     }
 

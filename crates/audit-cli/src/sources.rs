@@ -128,6 +128,26 @@ impl AuditLogFilterArgs {
         (!filter.is_unfiltered()).then_some(filter)
     }
 
+    /// The filters as the state file records them (`action=create,login; actor_id=7`), or
+    /// `None` when no option was given.
+    pub fn describe(&self) -> Option<String> {
+        let field = |name: &str, values: Vec<String>| {
+            (!values.is_empty()).then(|| format!("{name}={}", values.join(",")))
+        };
+        let numbers = |values: &[i64]| values.iter().map(i64::to_string).collect::<Vec<_>>();
+        let fields: Vec<String> = [
+            field("action", self.action.clone()),
+            field("actor_id", numbers(&self.actor_id)),
+            field("source_type", self.source_type.clone()),
+            field("source_id", numbers(&self.source_id)),
+            field("ip_address", self.ip_address.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!fields.is_empty()).then(|| fields.join("; "))
+    }
+
     /// The options filter the audit-log stream only: with another stream they are a usage
     /// error (checked before any client is set up).
     pub fn check(&self, stream: StreamKind) -> Result<(), CliError> {

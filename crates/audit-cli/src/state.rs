@@ -79,6 +79,10 @@ pub struct RecordedWindow {
     pub until: Option<String>,
     /// Whether the run followed new records.
     pub follow: bool,
+    /// The filters that select the records (`--action create --action login` as
+    /// `action=create,login`); `None` for every record. A resume must select the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
 }
 
 /// How much of an output file belongs to the committed checkpoint.

@@ -129,3 +129,58 @@ async fn realtime_pages_too_large_for_the_vendor_are_read_smaller() {
     assert!(expected.len() > 500, "more than one page of the first size");
     assert_eq!(exported_ids(&dir.path().join("realtime.ndjson")), expected);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resume_with_other_filters_is_refused_and_the_same_filters_continue() {
+    let sim = start(config(400, 10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (since, end) = fixed_span();
+    let middle = since + (end - since) / 2;
+    let (since, middle, end) = (since.to_rfc3339(), middle.to_rfc3339(), end.to_rfc3339());
+    let run = |until: &str, actions: &[&str]| {
+        let mut args: Vec<String> = [
+            "export",
+            "zendesk-audit-logs",
+            "--out",
+            "logins.ndjson",
+            "--state",
+            "state.json",
+            "--since",
+            &since,
+            "--until",
+            until,
+        ]
+        .map(String::from)
+        .to_vec();
+        for action in actions {
+            args.extend(["--action".to_string(), action.to_string()]);
+        }
+        args
+    };
+    let first = run(&middle, &["login"]);
+    let first: Vec<&str> = first.iter().map(String::as_str).collect();
+    assert_success(&run_trail(&first, &zendesk_env(&sim), dir.path()).await);
+    let before = std::fs::read(dir.path().join("logins.ndjson")).unwrap();
+    for other in [&[][..], &["login", "create"][..]] {
+        let args = run(&end, other);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = run_trail(&args, &zendesk_env(&sim), dir.path()).await;
+        assert_eq!(output.status.code(), Some(2), "{other:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("which was started with the filters action=login"),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("logins.ndjson")).unwrap(),
+            before,
+            "nothing written"
+        );
+    }
+    let same = run(&end, &["login"]);
+    let same: Vec<&str> = same.iter().map(String::as_str).collect();
+    assert_success(&run_trail(&same, &zendesk_env(&sim), dir.path()).await);
+    let got = exported(&dir.path().join("logins.ndjson"));
+    assert!(!got.is_empty());
+    assert!(got.iter().all(|e| e["raw"]["action"] == "login"));
+}
