@@ -92,6 +92,17 @@ impl CliError {
                  region), or sign in to the network if a portal intercepts the connection"
                     .to_string(),
             ),
+            CoreError::BodyTooLarge { .. } => Some(
+                "trail asked for smaller pages and the answer was still too large (or never \
+                 ended); run the same command again later (with --state it continues where it \
+                 stopped), and report it if it persists"
+                    .to_string(),
+            ),
+            CoreError::QueryFailed { .. } => Some(
+                "run the same command again (with --state it continues where it stopped); a \
+                 query that keeps failing may need a shorter window (--since, --until)"
+                    .to_string(),
+            ),
             CoreError::NoProgress { .. } | CoreError::Inconsistent { .. } => Some(
                 "nothing after the last complete page was written or checkpointed; run the same \
                  command again later (with --state it continues where it stopped)"

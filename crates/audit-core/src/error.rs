@@ -207,7 +207,8 @@ impl fmt::Display for QueryEnd<'_> {
         if self.timed_out {
             write!(
                 f,
-                "was still `{}` after {}; raise the query timeout or query a shorter window",
+                "was still `{}` after {}, longer than the query timeout allows; query a shorter \
+                 window",
                 self.state,
                 Human(self.elapsed)
             )
@@ -435,12 +436,11 @@ pub enum Error {
         elapsed: Duration,
     },
 
-    /// A response body was larger than the configured cap (`HttpConfig::with_max_body_bytes`),
-    /// or never ended. Not retried: the same request would read the same body.
-    #[error(
-        "{operation}: the response body exceeds the cap of {limit} bytes and was refused; raise \
-         `HttpConfig::with_max_body_bytes` if the vendor really sends pages this large"
-    )]
+    /// A response body was larger than the configured cap (`HttpConfig::with_max_body_bytes`,
+    /// which a library user may raise if the vendor really sends pages this large), or never
+    /// ended. Not retried: the same request would read the same body. Streams that can ask for
+    /// smaller pages do so first.
+    #[error("{operation}: the response body exceeds the cap of {limit} bytes and was refused")]
     BodyTooLarge {
         /// The operation.
         operation: &'static str,
