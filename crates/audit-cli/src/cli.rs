@@ -37,7 +37,8 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-    /// More log output (-v: debug, -vv: trace).
+    /// More log output (-v: debug, -vv: trace). TRAIL_LOG sets the log filter itself, in
+    /// tracing's syntax (TRAIL_LOG=audit_core=trace,warn).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
     /// Only errors, no progress or summary.
