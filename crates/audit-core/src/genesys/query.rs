@@ -46,7 +46,6 @@ use genesys_raw::types::{self, AuditLogMessage};
 use progenitor_client::{Error as RawError, ResponseValue};
 use raw_support::Recorded;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tokio::time::Instant;
 use url::Url;
 
@@ -82,7 +81,9 @@ use crate::window::{StreamOptions, Window};
 const SUBMIT: Operation = Operation::write("post_audits_query");
 const STATUS: Operation = Operation::read("get_audits_query_transaction_id");
 const RESULTS: Operation = Operation::read("get_audits_query_transaction_id_results");
-// Its records are decoded after the call (from a `Value`), where they could not be marked.
+// Not read lossily: the lossy reader records the page's path and query with the records it
+// quarantines, and a download's query is its presigned signature. A record whose text is
+// legal JSON `Value` cannot hold is still kept and marked (see `DownloadedFile`).
 const DOWNLOAD: Operation = Operation::read("download_audit_query_results").without_lossy_bodies();
 const STREAM: &str = "genesys-audits";
 
@@ -550,40 +551,53 @@ fn remap<T, U>(value: ResponseValue<T>, f: impl FnOnce(T) -> U) -> ResponseValue
     ResponseValue::new(f(value.into_inner()), status, headers)
 }
 
-/// Reads a downloaded result file: a JSON array of records (or an object with `entities`).
-fn download_records(body: Value) -> Result<Vec<Recorded<AuditLogMessage>>, Error> {
-    let decode = |message: String| Error::Decode {
-        operation: DOWNLOAD.name,
-        status: Some(200),
-        message,
-        waited: Duration::ZERO,
-    };
-    let records = match body {
-        Value::Array(records) => records,
-        Value::Object(mut object) => match object.remove("entities") {
-            Some(Value::Array(records)) => records,
-            _ => {
-                return Err(decode(
-                    "the downloaded file is neither a JSON array of records nor an object \
-                     with `entities`"
-                        .into(),
-                ));
+/// A downloaded result file: a JSON array of records, or an object with `entities`. Read
+/// straight from the body (never through a `Value`), so each record keeps its exact text and
+/// one with legal JSON that `Value` cannot hold (a lone surrogate escape, a number beyond
+/// `f64`) is decoded from a repaired copy and marked, as on an inline page, instead of failing
+/// the whole file at every attempt.
+struct DownloadedFile(Vec<Recorded<AuditLogMessage>>);
+
+impl<'de> Deserialize<'de> for DownloadedFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Shape;
+        impl<'de> serde::de::Visitor<'de> for Shape {
+            type Value = DownloadedFile;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON array of audit records, or an object with `entities`")
             }
-        },
-        _ => {
-            return Err(decode(
-                "the downloaded file is not a JSON array of records".into(),
-            ));
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<DownloadedFile, A::Error> {
+                let mut records = Vec::new();
+                while let Some(record) = seq.next_element()? {
+                    records.push(record);
+                }
+                Ok(DownloadedFile(records))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DownloadedFile, A::Error> {
+                let mut records = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "entities" {
+                        records = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                records
+                    .map(DownloadedFile)
+                    .ok_or_else(|| serde::de::Error::missing_field("entities"))
+            }
         }
-    };
-    records
-        .into_iter()
-        .enumerate()
-        .map(|(n, record)| {
-            Recorded::from_raw(record)
-                .map_err(|error| decode(format!("record {n} of the download: {error}")))
-        })
-        .collect()
+        deserializer.deserialize_any(Shape)
+    }
 }
 
 impl GenesysClient {
@@ -980,21 +994,26 @@ impl GenesysClient {
                 let url = url.clone();
                 async move {
                     // The URL is presigned: keep it out of every error message.
-                    get_json::<Value, types::ErrorBody>(http, "genesys", DOWNLOAD.name, url)
-                        .await
-                        .map_err(|error| match error {
-                            RawError::CommunicationError(e) => {
-                                RawError::CommunicationError(e.without_url())
-                            }
-                            RawError::ResponseBodyError(e) => {
-                                RawError::ResponseBodyError(e.without_url())
-                            }
-                            other => other,
-                        })
+                    get_json::<DownloadedFile, types::ErrorBody>(
+                        http,
+                        "genesys",
+                        DOWNLOAD.name,
+                        url,
+                    )
+                    .await
+                    .map_err(|error| match error {
+                        RawError::CommunicationError(e) => {
+                            RawError::CommunicationError(e.without_url())
+                        }
+                        RawError::ResponseBodyError(e) => {
+                            RawError::ResponseBodyError(e.without_url())
+                        }
+                        other => other,
+                    })
                 }
             })
             .await?;
-        download_records(response.into_inner())
+        Ok(response.into_inner().0)
     }
 
     /// The historical audit trail over `window`, oldest first, as a stream of pages of events
@@ -1436,10 +1455,25 @@ mod tests {
 
     #[test]
     fn downloads_accept_arrays_and_entities() {
-        let array = serde_json::json!([{"id": "a", "eventTime": "2024-05-01T00:00:00Z"}]);
-        assert_eq!(download_records(array).unwrap().len(), 1);
-        let wrapped = serde_json::json!({"entities": [{"id": "a"}, {"id": "b"}]});
-        assert_eq!(download_records(wrapped).unwrap().len(), 2);
-        assert!(download_records(serde_json::json!("nope")).is_err());
+        let read = |text: &str| serde_json::from_str::<DownloadedFile>(text).map(|f| f.0.len());
+        let array = r#"[{"id": "a", "eventDate": "2024-05-01T00:00:00Z"}]"#;
+        assert_eq!(read(array).unwrap(), 1);
+        let wrapped = r#"{"pageSize": 2, "entities": [{"id": "a"}, {"id": "b"}]}"#;
+        assert_eq!(read(wrapped).unwrap(), 2);
+        assert!(read(r#""nope""#).is_err());
+        assert!(read(r#"{"cursor": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn a_downloaded_record_with_a_lone_surrogate_is_kept_and_marked() {
+        let text = r#"[{"id": "a", "user": {"name": "Ann\ud800"}}, {"id": "b"}]"#;
+        let file = serde_json::from_str::<DownloadedFile>(text).unwrap();
+        assert_eq!(file.0.len(), 2);
+        assert!(file.0[0].decode_issue().is_some(), "marked");
+        assert!(
+            file.0[0].raw_json().json().contains(r"Ann\ud800"),
+            "kept verbatim"
+        );
+        assert!(file.0[1].decode_issue().is_none());
     }
 }

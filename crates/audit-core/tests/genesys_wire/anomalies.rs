@@ -88,3 +88,56 @@ async fn realtime_pages_that_ignore_the_page_size_and_omit_the_counts_are_all_re
     // Pages 1 to 3 hold 25, 25 and 10; page 4, empty, is the end.
     assert_eq!(asked.len(), 4, "{asked:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_downloaded_record_with_a_lone_surrogate_is_kept_and_marked_not_refused() {
+    use audit_core::genesys::{AuditQuery, ResultsRequest};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let since = at("2024-05-01T00:00:00Z");
+    let fake = Fake::start(records(3, since, TimeDelta::seconds(1))).await;
+    let download = MockServer::start().await;
+    // A Java producer cut an emoji in half: legal JSON that `serde_json::Value` refuses.
+    let mut file = serde_json::to_string(&records(3, since, TimeDelta::seconds(1))).unwrap();
+    file = file.replacen("Queue updated (r001)", "Queue updated \\ud83d (r001)", 1);
+    Mock::given(method("GET"))
+        .and(path("/page.json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json")
+                .set_body_string(file),
+        )
+        .mount(&download)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/audits/query/q1/results"))
+        .respond_with(ResponseTemplate::new(302).set_body_json(serde_json::json!({
+            "id": "q1", "pageSize": 25, "downloadUrl": format!("{}/page.json", download.uri())
+        })))
+        .with_priority(1)
+        .mount(&fake.api)
+        .await;
+    let client = fake.client();
+    client
+        .run_audit_query(&AuditQuery::new(since, since + TimeDelta::hours(1)))
+        .await
+        .unwrap();
+    let page = client
+        .audit_query_results("q1", &ResultsRequest::default().allow_redirect(true))
+        .await
+        .unwrap();
+    assert_eq!(page.records.len(), 3, "every record of the file");
+    let marked: Vec<_> = page
+        .records
+        .iter()
+        .filter(|r| r.decode_issue().is_some())
+        .map(|r| r.raw()["id"].clone())
+        .collect();
+    assert_eq!(marked, vec![Value::from("r001")]);
+    assert_eq!(
+        download.received_requests().await.unwrap().len(),
+        1,
+        "read once"
+    );
+}
