@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use audit_core::oauth::TokenStore;
 use audit_core::zendesk::{AuditLogFilter, ZendeskAuth, ZendeskClient};
-use audit_core::{EventPages, RetryPolicy, StatsSnapshot, StreamKind, StreamOptions};
+use audit_core::{EventPages, HttpConfig, RetryPolicy, StatsSnapshot, StreamKind, StreamOptions};
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -85,6 +85,20 @@ pub struct Connection {
     pub connect_timeout: Option<Duration>,
     /// Time allowed for a whole request (default: the client's, 60 s).
     pub request_timeout: Option<Duration>,
+}
+
+impl Connection {
+    /// The clients' HTTP settings: the defaults, with the timeouts given.
+    fn http(&self) -> HttpConfig {
+        let mut http = HttpConfig::default();
+        if let Some(timeout) = self.connect_timeout {
+            http = http.with_connect_timeout(Some(timeout));
+        }
+        if let Some(timeout) = self.request_timeout {
+            http = http.with_request_timeout(Some(timeout));
+        }
+        http
+    }
 }
 
 /// `trail export zendesk-audit-logs` filters: each option may be repeated, and a record is
@@ -486,13 +500,9 @@ impl ZendeskSettings {
                 ),
             ));
         }
-        let mut builder = ZendeskClient::builder().retry_policy(self.connection.retry.clone());
-        if let Some(timeout) = self.connection.connect_timeout {
-            builder = builder.connect_timeout(Some(timeout));
-        }
-        if let Some(timeout) = self.connection.request_timeout {
-            builder = builder.request_timeout(Some(timeout));
-        }
+        let mut builder = ZendeskClient::builder()
+            .retry_policy(self.connection.retry.clone())
+            .http(self.connection.http());
         // With a base URL (a proxy, the simulator) the subdomain only names the tenant.
         builder = match (&self.base_url, &self.subdomain) {
             (Some(base_url), Some(subdomain)) => {
@@ -697,13 +707,8 @@ impl GenesysSettings {
         self.check_hosts()?;
         let mut builder = GenesysClient::builder()
             .client_credentials(self.client_id.clone(), self.client_secret.clone())
-            .retry_policy(self.connection.retry.clone());
-        if let Some(timeout) = self.connection.connect_timeout {
-            builder = builder.connect_timeout(Some(timeout));
-        }
-        if let Some(timeout) = self.connection.request_timeout {
-            builder = builder.request_timeout(Some(timeout));
-        }
+            .retry_policy(self.connection.retry.clone())
+            .http(self.connection.http());
         builder = match (&self.api_base_url, &self.region) {
             (Some(api), _) => builder.api_base_url(api.clone()),
             (None, Some(region)) => builder.region(region.clone()),
