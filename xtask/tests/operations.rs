@@ -33,6 +33,8 @@ fn every_operation_of_the_original_references_is_generated() {
                 "ListAuditLogs",
                 "ShowAuditLog",
                 "ExportAuditLogs",
+                // Beyond the original references: OAuth tokens (client credentials, refresh).
+                "CreateOauthToken",
             ],
         ),
         (
@@ -45,6 +47,8 @@ fn every_operation_of_the_original_references_is_generated() {
                 "postAuditsQuery",
                 "postAuditsQueryRealtime",
                 "postAuditsQueryRealtimeRelated",
+                // Beyond the original references: the organisation, whose id names the tenant.
+                "getOrganizationsMe",
             ],
         ),
     ];
