@@ -968,7 +968,10 @@ async fn an_html_gateway_error_keeps_its_status_and_retry_after() {
     assert_eq!(error.status(), 503);
     assert_eq!(error.headers()["retry-after"], "30");
     // The page's text, on one line (an error message quotes it).
-    assert_eq!(error.description.as_deref(), Some("503 Service Unavailable"));
+    assert_eq!(
+        error.description.as_deref(),
+        Some("503 Service Unavailable")
+    );
 }
 
 /// Every audit record is `raw_support::Recorded`: its JSON comes back exactly as the server
