@@ -18,7 +18,7 @@ use crate::export::{ExportPlan, ExportReport, ProgressSink, SharedState, prepare
 use crate::health::{Health, watchdog_interval};
 use crate::rotate::RotationPolicy;
 use crate::sources::{Connection, Env, GenesysSettings, StreamSource, ZendeskSettings};
-use crate::state::{RecordedWindow, State, StateError, StateStore};
+use crate::state::{RecordedWindow, StateError, StateStore};
 use crate::time_arg::TimeArg;
 
 /// `trail export`: one stream, or with `--all` every stream of the config file.
@@ -53,8 +53,7 @@ pub async fn export(
         .expect("clap requires a stream without --all")
         .into();
     let state = open_state(args.state.as_deref())?;
-    let recorded = recorded_state(state.as_deref())?;
-    let source = source_from_env(stream, args, &connection, env, recorded.as_ref()).await?;
+    let source = source_from_env(stream, args, &connection, env, state.as_deref()).await?;
     let plan = ExportPlan {
         stream,
         source,
@@ -170,7 +169,6 @@ async fn export_all(
 ) -> Result<Vec<ExportReport>, CliError> {
     let planned = config.plan().map_err(|e| CliError::usage(e, None))?;
     let state = open_state(args.state.as_deref())?;
-    let recorded = recorded_state(state.as_deref())?;
     let mut plans = Vec::new();
     for entry in planned {
         let stream: StreamKind = entry.stream.into();
@@ -189,7 +187,7 @@ async fn export_all(
                 Arc::new(
                     GenesysSettings::from_account(&entry.account, account, env)?
                         .with_connection(connection.clone())
-                        .client_for(recorded.as_ref())
+                        .client_for(state.as_deref())
                         .await?,
                 )
             }
@@ -309,7 +307,7 @@ async fn source_from_env(
     args: &ExportArgs,
     connection: &Connection,
     env: Env<'_>,
-    recorded: Option<&State>,
+    state: Option<&StateStore>,
 ) -> Result<Arc<dyn StreamSource>, CliError> {
     args.audit_log_filter.check(stream)?;
     match stream.vendor() {
@@ -326,21 +324,10 @@ async fn source_from_env(
                 args.genesys_login_base_url(),
             )?
             .with_connection(connection.clone())
-            .client_for(recorded)
+            .client_for(state)
             .await?,
         )),
     }
-}
-
-/// What the state file holds now (to name a Genesys organisation as it was named before).
-fn recorded_state(state: Option<&StateStore>) -> Result<Option<State>, CliError> {
-    state
-        .map(|store| {
-            store
-                .read()
-                .map_err(|e| CliError::usage(e.to_string(), None))
-        })
-        .transpose()
 }
 
 /// The window and mode as the user gave them, for the state file.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::config::{GenesysAccount, ZendeskAccount};
 use crate::errors::CliError;
-use crate::state::State;
+use crate::state::StateStore;
 
 /// Looks up an environment variable; empty values count as unset.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -657,18 +657,21 @@ impl GenesysSettings {
     /// `tenant`) or else by its organisation id, which survives the rotation of the OAuth
     /// client. A state file that already records exports under the client id (the default
     /// before) keeps it, so that the event ids of one export never change.
-    pub async fn client_for(&self, state: Option<&State>) -> Result<GenesysClient, CliError> {
+    pub async fn client_for(&self, state: Option<&StateStore>) -> Result<GenesysClient, CliError> {
         let client = self.client()?;
         if self.tenant.is_some() {
             return Ok(client);
         }
         let by_client_id = format!("@{} -> ", self.client_id);
-        let recorded = state.is_some_and(|state| {
-            state
+        let recorded = match state {
+            Some(store) => store
+                .read()
+                .map_err(|e| CliError::usage(e.to_string(), None))?
                 .streams
                 .keys()
-                .any(|key| key.starts_with("genesys-") && key.contains(&by_client_id))
-        });
+                .any(|key| key.starts_with("genesys-") && key.contains(&by_client_id)),
+            None => false,
+        };
         if recorded {
             tracing::info!(
                 tenant = %self.client_id,

@@ -228,15 +228,10 @@ async fn an_output_belongs_to_one_export() {
     assert_usage_error(&output, "is the state file");
     // Two exports of one --all run, one file spelled two ways.
     let config = format!(
-        "[zendesk.acme]\nbase_url = \"{}\"\nsubdomain = \"acme\"\nemail = \"{}\"\n\
-         api_token_env = \"ZENDESK_API_TOKEN\"\n\n\
+        "{}\
          [[export]]\nstream = \"zendesk-audit-logs\"\naccount = \"acme\"\nout = \"all.ndjson\"\n\n\
          [[export]]\nstream = \"zendesk-ticket-audits\"\naccount = \"acme\"\nout = \"./all.ndjson\"\n",
-        sim.zendesk_url(),
-        env.iter()
-            .find(|(name, _)| *name == "ZENDESK_EMAIL")
-            .unwrap()
-            .1,
+        zendesk_account(&sim, &env),
     );
     std::fs::write(dir.path().join("trail.toml"), config).unwrap();
     let mut all = vec![
@@ -276,15 +271,10 @@ async fn one_stream_to_two_outputs_keeps_two_entries_and_resumes_both() {
     let window = window_args();
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
-        "[zendesk.acme]\nbase_url = \"{}\"\nsubdomain = \"acme\"\nemail = \"{}\"\n\
-         api_token_env = \"ZENDESK_API_TOKEN\"\n\n\
+        "{}\
          [[export]]\nstream = \"zendesk-audit-logs\"\naccount = \"acme\"\nout = \"archive.ndjson\"\n\n\
          [[export]]\nstream = \"zendesk-audit-logs\"\naccount = \"acme\"\nout = \"copy.ocsf\"\nformat = \"ocsf\"\n",
-        sim.zendesk_url(),
-        env.iter()
-            .find(|(name, _)| *name == "ZENDESK_EMAIL")
-            .unwrap()
-            .1,
+        zendesk_account(&sim, &env),
     );
     std::fs::write(dir.path().join("trail.toml"), config).unwrap();
     let mut all = vec![
@@ -437,4 +427,18 @@ async fn a_failed_state_write_leaves_no_temporary_file_and_no_output() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(names.is_empty(), "left behind: {names:?}");
+}
+
+/// The `[zendesk.acme]` table of a trail.toml for the simulator, with its credentials' names.
+fn zendesk_account(sim: &audit_sim::SimHandle, env: &[(&str, String)]) -> String {
+    let email = &env
+        .iter()
+        .find(|(name, _)| *name == "ZENDESK_EMAIL")
+        .unwrap()
+        .1;
+    format!(
+        "[zendesk.acme]\nbase_url = \"{}\"\nsubdomain = \"acme\"\nemail = \"{email}\"\n\
+         api_token_env = \"ZENDESK_API_TOKEN\"\n\n",
+        sim.zendesk_url()
+    )
 }

@@ -118,23 +118,19 @@ pub(crate) struct Edge {
 
 impl From<Option<Boundary>> for Edge {
     fn from(boundary: Option<Boundary>) -> Self {
-        let seen = boundary
-            .iter()
-            .flat_map(|boundary| boundary.ids.iter().cloned())
-            .collect();
+        let (seen, behind) = match &boundary {
+            Some(boundary) => (
+                boundary.ids.iter().cloned().collect(),
+                boundary.behind.clone(),
+            ),
+            None => Default::default(),
+        };
         let mut edge = Edge {
             boundary,
             seen,
             ..Edge::default()
         };
-        let behind: Vec<Arc<str>> = edge
-            .boundary
-            .iter()
-            .flat_map(|boundary| boundary.behind.iter().cloned())
-            .collect();
-        for id in behind {
-            edge.remember(id);
-        }
+        behind.into_iter().for_each(|id| edge.remember(id));
         edge
     }
 }

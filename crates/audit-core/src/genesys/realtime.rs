@@ -547,12 +547,16 @@ enum PageEnd {
 }
 
 /// Where a realtime pass stands after `answer` (page `pass.page_number`, the pass having
-/// received `pass.received` records with it): the last page is the one whose number reaches
+/// received `received` records with it): the last page is the one whose number reaches
 /// `pageCount`; without a page count, the one that completes `total`, else the first empty
 /// page. The page size asked for is not a guide: vendors have served their own. No page
 /// within the page count is empty (the last one holds the remainder), so an empty one
 /// contradicts the count.
-fn pass_end(answer: &types::AuditRealtimeQueryResultsResponse, pass: &RealtimePass) -> PageEnd {
+fn pass_end(
+    answer: &types::AuditRealtimeQueryResultsResponse,
+    pass: &RealtimePass,
+    received: u64,
+) -> PageEnd {
     let empty = answer.entities.is_empty();
     let number = i64::from(pass.page_number);
     match (answer.page_count, answer.total) {
@@ -561,10 +565,11 @@ fn pass_end(answer: &types::AuditRealtimeQueryResultsResponse, pass: &RealtimePa
         )),
         (Some(count), _) if number >= i64::from(count) => PageEnd::Last,
         (Some(_), _) => PageEnd::More,
-        (None, Some(total)) if pass.received >= total.max(0) as u64 => PageEnd::Last,
+        (None, Some(total)) if received >= total.max(0) as u64 => PageEnd::Last,
         (None, Some(total)) if empty => PageEnd::Contradicts(format!(
-            "page {} of a realtime query was empty after {} of its `total` of {total} records",
-            pass.page_number, pass.received
+            "page {} of a realtime query was empty after {received} of its `total` of {total} \
+             records",
+            pass.page_number
         )),
         (None, _) if empty => PageEnd::Last,
         (None, _) => PageEnd::More,
@@ -668,12 +673,10 @@ impl PageSource for RealtimeSource {
                 }
             };
             let received = answer.entities.len();
-            pass.received += received as u64;
-            let caught_up = match pass_end(&answer, pass) {
+            let caught_up = match pass_end(&answer, pass, pass.received + received as u64) {
                 PageEnd::More => false,
                 PageEnd::Last => true,
                 PageEnd::Contradicts(message) => {
-                    pass.received -= received as u64;
                     if pass.confirming {
                         return Err(Error::Inconsistent {
                             operation: REALTIME.name,
@@ -686,6 +689,7 @@ impl PageSource for RealtimeSource {
                     continue;
                 }
             };
+            pass.received += received as u64;
             let since = settings.options.window.since;
             let tenant = Arc::<str>::from(settings.client.tenant());
             let mut events = Vec::with_capacity(received);
@@ -752,12 +756,12 @@ mod tests {
         }
     }
 
-    fn pass(page_number: u32, received: u64) -> RealtimePass {
+    fn pass(page_number: u32) -> RealtimePass {
         RealtimePass {
             from: DateTime::<Utc>::UNIX_EPOCH,
             until: DateTime::<Utc>::UNIX_EPOCH,
             page_number,
-            received,
+            received: 0,
             confirming: false,
         }
     }
@@ -765,24 +769,24 @@ mod tests {
     #[test]
     fn the_page_count_says_which_page_is_last() {
         assert_eq!(
-            pass_end(&answer(25, Some(3), None), &pass(2, 50)),
+            pass_end(&answer(25, Some(3), None), &pass(2), 50),
             PageEnd::More
         );
         assert_eq!(
-            pass_end(&answer(10, Some(3), None), &pass(3, 60)),
+            pass_end(&answer(10, Some(3), None), &pass(3), 60),
             PageEnd::Last
         );
         assert_eq!(
-            pass_end(&answer(0, Some(0), None), &pass(1, 0)),
+            pass_end(&answer(0, Some(0), None), &pass(1), 0),
             PageEnd::Last
         );
         assert!(matches!(
-            pass_end(&answer(0, Some(3), None), &pass(2, 25)),
+            pass_end(&answer(0, Some(3), None), &pass(2), 25),
             PageEnd::Contradicts(_)
         ));
         // The last page by the count, but empty: the count says it holds the remainder.
         assert!(matches!(
-            pass_end(&answer(0, Some(3), None), &pass(3, 50)),
+            pass_end(&answer(0, Some(3), None), &pass(3), 50),
             PageEnd::Contradicts(_)
         ));
     }
@@ -791,24 +795,24 @@ mod tests {
     fn without_a_page_count_a_short_page_is_not_the_end() {
         // The vendor served 25 where 500 were asked for, and no `pageCount`.
         assert_eq!(
-            pass_end(&answer(25, None, None), &pass(1, 25)),
+            pass_end(&answer(25, None, None), &pass(1), 25),
             PageEnd::More
         );
         assert_eq!(
-            pass_end(&answer(0, None, None), &pass(4, 75)),
+            pass_end(&answer(0, None, None), &pass(4), 75),
             PageEnd::Last
         );
         // `total` ends the pass without asking for an empty page.
         assert_eq!(
-            pass_end(&answer(25, None, Some(75)), &pass(3, 75)),
+            pass_end(&answer(25, None, Some(75)), &pass(3), 75),
             PageEnd::Last
         );
         assert_eq!(
-            pass_end(&answer(25, None, Some(75)), &pass(2, 50)),
+            pass_end(&answer(25, None, Some(75)), &pass(2), 50),
             PageEnd::More
         );
         assert!(matches!(
-            pass_end(&answer(0, None, Some(75)), &pass(2, 25)),
+            pass_end(&answer(0, None, Some(75)), &pass(2), 25),
             PageEnd::Contradicts(_)
         ));
     }
