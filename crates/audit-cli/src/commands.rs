@@ -311,7 +311,7 @@ async fn source_from_env(
 ) -> Result<Arc<dyn StreamSource>, CliError> {
     args.audit_log_filter.check(stream)?;
     match stream.vendor() {
-        Vendor::Zendesk => Ok(args.audit_log_filter.source(
+        Vendor::Zendesk => Ok(Arc::new(
             ZendeskSettings::from_env(env, args.zendesk_base_url.clone())?
                 .needing(zendesk_scope(stream))
                 .with_connection(connection.clone())
@@ -367,7 +367,9 @@ fn stream_options(
             )
         })?,
     };
-    let mut options = StreamOptions::new(window).with_settle_lag(args.settle_lag);
+    let mut options = StreamOptions::new(window)
+        .with_settle_lag(args.settle_lag)
+        .with_filter(args.audit_log_filter.stream_filter());
     if args.follow {
         options = options.with_follow(args.poll_interval);
     }

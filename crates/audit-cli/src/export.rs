@@ -222,6 +222,11 @@ fn decide(
             (plan.options.window.since, plan.options.window.until),
             &format!("the export of {} to {}", plan.key(), plan.output_name()),
         )?;
+        // A checkpoint written before checkpoints recorded their filters: the state file's
+        // record of the filters, which `reconcile` found equal to this run's, vouches for it.
+        if saved.window.is_some() && checkpoint.selection.is_all() {
+            checkpoint = checkpoint.with_selection(plan.options.filter.selection());
+        }
         resume = Some((checkpoint, at, segments));
     }
     if resume.is_none()

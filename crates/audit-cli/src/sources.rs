@@ -3,11 +3,12 @@
 
 use audit_core::genesys::{GenesysClient, Region};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use audit_core::oauth::TokenStore;
 use audit_core::zendesk::{AuditLogFilter, ZendeskAuth, ZendeskClient};
-use audit_core::{EventPages, HttpConfig, RetryPolicy, StatsSnapshot, StreamKind, StreamOptions};
+use audit_core::{
+    EventPages, HttpConfig, RetryPolicy, StatsSnapshot, StreamFilter, StreamKind, StreamOptions,
+};
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -177,41 +178,10 @@ impl AuditLogFilterArgs {
         ))
     }
 
-    /// `client`, with its audit-log stream filtered when an option was given.
-    pub fn source(&self, client: ZendeskClient) -> Arc<dyn StreamSource> {
-        match self.filter() {
-            None => Arc::new(client),
-            Some(filter) => Arc::new(FilteredAuditLogs { client, filter }),
-        }
-    }
-}
-
-/// A Zendesk client whose audit-log stream reads only the records of a filter.
-struct FilteredAuditLogs {
-    client: ZendeskClient,
-    filter: AuditLogFilter,
-}
-
-impl StreamSource for FilteredAuditLogs {
-    fn event_pages(
-        &self,
-        stream: StreamKind,
-        options: StreamOptions,
-    ) -> Result<EventPages, audit_core::Error> {
-        match stream {
-            StreamKind::ZendeskAuditLogs => self
-                .client
-                .filtered_audit_log_pages(options, self.filter.clone()),
-            other => self.client.event_pages(other, options),
-        }
-    }
-
-    fn tenant(&self) -> String {
-        self.client.tenant().to_string()
-    }
-
-    fn stats(&self) -> StatsSnapshot {
-        self.client.stats()
+    /// The filter for the stream options (every record when no option was given).
+    pub fn stream_filter(&self) -> StreamFilter {
+        self.filter()
+            .map_or(StreamFilter::All, StreamFilter::AuditLogs)
     }
 }
 

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::event::{AuditEvent, Source};
+use crate::selection::Selection;
 use crate::window::Window;
 
 /// Where to fetch the next page: a vendor cursor, a vendor URL, or both.
@@ -341,6 +342,7 @@ pub enum Position {
 /// assert_eq!(Checkpoint::from_json(&json).unwrap(), checkpoint);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Checkpoint {
     /// The format version ([`Checkpoint::VERSION`]).
     pub version: u32,
@@ -350,6 +352,11 @@ pub struct Checkpoint {
     pub window: Window,
     /// Where the stream stands.
     pub position: Position,
+    /// The filters the stream was read with; resuming with other filters is refused.
+    /// (Absent from checkpoints of unfiltered streams, and from those written before
+    /// selections were recorded: they read as "every record".)
+    #[serde(default, skip_serializing_if = "Selection::is_all")]
+    pub selection: Selection,
 }
 
 impl Checkpoint {
@@ -363,7 +370,14 @@ impl Checkpoint {
             source,
             window,
             position,
+            selection: Selection::default(),
         }
+    }
+
+    /// The checkpoint of a stream read with `selection`'s filters.
+    pub fn with_selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
     }
 
     /// The checkpoint as one line of JSON.

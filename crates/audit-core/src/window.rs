@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::Checkpoint;
 use crate::error::Error;
+use crate::selection::StreamFilter;
 
 /// The settle lag used when none is set: records are read only up to 30 s before now, so
 /// records the vendor is still writing for the same second are not skipped.
@@ -115,6 +116,8 @@ pub struct StreamOptions {
     pub follow: Option<Duration>,
     /// The checkpoint to resume from. A resumed stream reads the checkpoint's window.
     pub resume: Option<Checkpoint>,
+    /// The filters (default: every record of the window).
+    pub filter: StreamFilter,
 }
 
 impl StreamOptions {
@@ -125,6 +128,7 @@ impl StreamOptions {
             settle_lag: DEFAULT_SETTLE_LAG,
             follow: None,
             resume: None,
+            filter: StreamFilter::All,
         }
     }
 
@@ -141,8 +145,21 @@ impl StreamOptions {
     }
 
     /// Resumes from `checkpoint` (its window replaces this one when the stream starts).
+    /// The checkpoint must come from the same stream and tenant, read with the same filters.
     pub fn with_resume(mut self, checkpoint: Checkpoint) -> Self {
         self.resume = Some(checkpoint);
+        self
+    }
+
+    /// Options that continue from `checkpoint`, with its window: what a service does with
+    /// the checkpoint it saved. Set the same filters as the export it continues.
+    pub fn resume_from(checkpoint: Checkpoint) -> Self {
+        StreamOptions::new(checkpoint.window).with_resume(checkpoint)
+    }
+
+    /// Only the records `filter` selects (checked against the stream when it starts).
+    pub fn with_filter(mut self, filter: StreamFilter) -> Self {
+        self.filter = filter;
         self
     }
 }

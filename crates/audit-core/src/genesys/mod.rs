@@ -67,10 +67,11 @@ use genesys_raw::types;
 use progenitor_client::{Error as RawError, ResponseValue};
 use secrecy::SecretString;
 
+pub use crate::sort::SortOrder;
 pub use auth::ClientCredentials;
 pub use query::{
     AuditEvents, AuditFilter, AuditQuery, PollPolicy, QueryState, ResultsPage, ResultsRequest,
-    SortOrder, interval,
+    interval,
 };
 pub use realtime::{RealtimeEvents, RealtimeQuery, RelatedQuery};
 pub use regions::Region;

@@ -60,6 +60,8 @@ use crate::paginate::{
     Paginator,
 };
 use crate::retry::Operation;
+use crate::selection::{Selection, StreamFilter};
+use crate::sort::SortOrder;
 use crate::window::{StreamOptions, Window};
 
 /// Submitting a query is **not** retried like a read: only when the request was certainly not
@@ -153,26 +155,15 @@ impl AuditFilter {
     }
 }
 
-/// The order of results by `Timestamp` (`AuditQuerySort`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SortOrder {
-    /// Oldest first (what the event streams use).
-    Ascending,
-    /// Newest first.
-    Descending,
-}
-
-impl SortOrder {
-    pub(crate) fn to_raw(self) -> types::AuditQuerySort {
-        types::AuditQuerySort {
-            name: "Timestamp".to_string(),
-            sort_order: match self {
-                SortOrder::Ascending => "ascending",
-                SortOrder::Descending => "descending",
-            }
-            .to_string(),
+/// The `AuditQuerySort` of `order`: by `Timestamp`.
+pub(crate) fn sort_by_timestamp(order: SortOrder) -> types::AuditQuerySort {
+    types::AuditQuerySort {
+        name: "Timestamp".to_string(),
+        sort_order: match order {
+            SortOrder::Ascending => "ascending",
+            SortOrder::Descending => "descending",
         }
+        .to_string(),
     }
 }
 
@@ -297,7 +288,7 @@ impl AuditQuery {
             interval: self.interval(),
             service_name: self.service_name.clone(),
             filters: self.filters.iter().map(AuditFilter::to_raw).collect(),
-            sort: self.sort.map(SortOrder::to_raw).into_iter().collect(),
+            sort: self.sort.map(sort_by_timestamp).into_iter().collect(),
         }
     }
 }
@@ -1044,6 +1035,7 @@ impl GenesysClient {
             page_size: None,
             allow_redirect: false,
             high_water: Edge::default(),
+            resumed: None,
         }
     }
 }
@@ -1082,6 +1074,9 @@ pub struct AuditEvents {
     page_size: Option<u32>,
     allow_redirect: bool,
     high_water: Edge,
+    /// The filters of the checkpoint resumed from, checked when the stream starts (the
+    /// filters may be set after `resume`).
+    resumed: Option<Selection>,
 }
 
 impl AuditEvents {
@@ -1089,10 +1084,16 @@ impl AuditEvents {
         client: GenesysClient,
         options: StreamOptions,
     ) -> Result<Self, Error> {
+        options.filter.check(StreamKind::GenesysAudits)?;
         let resume = options.resume.clone();
         let mut events = client.audit_events(options.window);
+        if let StreamFilter::Genesys { service, filters } = &options.filter {
+            events.service = service.clone();
+            events.filters = filters.clone();
+        }
         events.options = StreamOptions {
             resume: None,
+            filter: StreamFilter::All,
             ..options
         };
         match resume {
@@ -1151,12 +1152,23 @@ impl AuditEvents {
     }
 
     /// Continues from `checkpoint` (taken from this stream, this tenant): with its window,
-    /// from its high-water mark.
+    /// from its high-water mark. The stream must have the service and filters the
+    /// checkpoint was taken with (checked when it starts).
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
         checkpoint.expect_source(&self.source())?;
         self.high_water = Edge::from_high_water(checkpoint.position, STREAM)?;
         self.options.window = checkpoint.window;
+        self.resumed = Some(checkpoint.selection);
         Ok(self)
+    }
+
+    /// The records the stream's service and filters select, as its checkpoints record them.
+    fn selection(&self) -> Selection {
+        StreamFilter::Genesys {
+            service: self.service.clone(),
+            filters: self.filters.clone(),
+        }
+        .selection()
     }
 
     /// The checkpoint of the stream's starting point.
@@ -1166,10 +1178,16 @@ impl AuditEvents {
             self.options.window,
             self.high_water.high_water(),
         )
+        .with_selection(self.selection())
     }
 
     /// The stream of pages, each with its checkpoint.
     pub fn pages(self) -> EventPages {
+        if let Some(resumed) = &self.resumed
+            && let Err(error) = resumed.expect_same(StreamKind::GenesysAudits, &self.selection())
+        {
+            return EventPages::failed(error);
+        }
         let policy = match self.page_size {
             Some(size) if size == 0 || size > MAX_PAGE_SIZE => {
                 return EventPages::failed(Error::InvalidConfig(format!(
@@ -1392,7 +1410,8 @@ impl PageSource for AuditSource {
                     self.source.clone(),
                     self.settings.options.window,
                     self.settings.high_water.high_water(),
-                ),
+                )
+                .with_selection(self.settings.selection()),
                 received,
                 caught_up,
             }));

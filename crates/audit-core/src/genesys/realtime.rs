@@ -27,13 +27,17 @@ use genesys_raw::types::{self, AuditLogMessage};
 use raw_support::Recorded;
 
 use super::page_shape::PageShape;
-use super::query::{AuditFilter, SortOrder, check_interval, floor_ms, interval, pass_until};
+use super::query::{
+    AuditFilter, check_interval, floor_ms, interval, pass_until, sort_by_timestamp,
+};
 use super::{GenesysClient, mapping};
+use crate::SortOrder;
 use crate::checkpoint::{Checkpoint, Direction, Edge};
 use crate::error::Error;
 use crate::event::{AuditEvent, Source, StreamKind};
 use crate::paginate::{EventPage, EventPages, EventStream, PageSizePolicy, PageSource};
 use crate::retry::Operation;
+use crate::selection::{Selection, StreamFilter};
 use crate::window::{StreamOptions, Window};
 
 const REALTIME: Operation = Operation::read("post_audits_query_realtime");
@@ -149,7 +153,7 @@ impl RealtimeQuery {
             interval: interval(self.start, self.end),
             service_name: self.service_name.clone(),
             filters: self.filters.iter().map(AuditFilter::to_raw).collect(),
-            sort: self.sort.map(SortOrder::to_raw).into_iter().collect(),
+            sort: self.sort.map(sort_by_timestamp).into_iter().collect(),
             page_number: self.page_number.map(|n| n as i32),
             page_size: self.page_size.map(|n| n as i32),
         }
@@ -282,7 +286,7 @@ impl GenesysClient {
         let body = types::AuditRealtimeRelatedRequest {
             audit_id: query.audit_id.trim().to_string(),
             trustor_org_id: query.trustor_org_id.clone(),
-            sort: query.sort.map(SortOrder::to_raw).into_iter().collect(),
+            sort: query.sort.map(sort_by_timestamp).into_iter().collect(),
         };
         let expand = expand(query.expand_user);
         let response = self
@@ -393,6 +397,7 @@ impl GenesysClient {
             expand_user: true,
             page_size: DEFAULT_REALTIME_PAGE_SIZE,
             high_water: Edge::default(),
+            resumed: None,
         }
     }
 }
@@ -426,6 +431,9 @@ pub struct RealtimeEvents {
     expand_user: bool,
     page_size: u32,
     high_water: Edge,
+    /// The filters of the checkpoint resumed from, checked when the stream starts (the
+    /// filters may be set after `resume`).
+    resumed: Option<Selection>,
 }
 
 impl RealtimeEvents {
@@ -433,10 +441,16 @@ impl RealtimeEvents {
         client: GenesysClient,
         options: StreamOptions,
     ) -> Result<Self, Error> {
+        options.filter.check(StreamKind::GenesysRealtime)?;
         let resume = options.resume.clone();
         let mut events = client.realtime_events(options.window);
+        if let StreamFilter::Genesys { service, filters } = &options.filter {
+            events.service = service.clone();
+            events.filters = filters.clone();
+        }
         events.options = StreamOptions {
             resume: None,
+            filter: StreamFilter::All,
             ..options
         };
         match resume {
@@ -486,12 +500,24 @@ impl RealtimeEvents {
         self
     }
 
-    /// Continues from `checkpoint` (taken from this stream, this tenant).
+    /// Continues from `checkpoint` (taken from this stream, this tenant): with its window,
+    /// from its high-water mark. The stream must have the service and filters the
+    /// checkpoint was taken with (checked when it starts).
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
         checkpoint.expect_source(&self.source())?;
         self.high_water = Edge::from_high_water(checkpoint.position, STREAM)?;
         self.options.window = checkpoint.window;
+        self.resumed = Some(checkpoint.selection);
         Ok(self)
+    }
+
+    /// The records the stream's service and filters select, as its checkpoints record them.
+    fn selection(&self) -> Selection {
+        StreamFilter::Genesys {
+            service: self.service.clone(),
+            filters: self.filters.clone(),
+        }
+        .selection()
     }
 
     /// The checkpoint of the stream's starting point.
@@ -501,10 +527,16 @@ impl RealtimeEvents {
             self.options.window,
             self.high_water.high_water(),
         )
+        .with_selection(self.selection())
     }
 
     /// The stream of pages, each with its checkpoint.
     pub fn pages(self) -> EventPages {
+        if let Some(resumed) = &self.resumed
+            && let Err(error) = resumed.expect_same(StreamKind::GenesysRealtime, &self.selection())
+        {
+            return EventPages::failed(error);
+        }
         if self.page_size == 0 {
             return EventPages::failed(Error::InvalidConfig(
                 "the realtime page size starts at 1".into(),
@@ -727,7 +759,8 @@ impl PageSource for RealtimeSource {
                     self.source.clone(),
                     self.settings.options.window,
                     self.settings.high_water.high_water(),
-                ),
+                )
+                .with_selection(self.settings.selection()),
                 received,
                 caught_up,
             }));

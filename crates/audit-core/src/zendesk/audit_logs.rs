@@ -30,6 +30,8 @@ use crate::paginate::{
     CursorPage, EventPage, EventPages, EventStream, Page, PageRequest, PageSource, Paginator,
 };
 use crate::retry::Operation;
+use crate::selection::{Selection, StreamFilter};
+use crate::sort::SortOrder;
 use crate::window::{StreamOptions, Window, floor_to_second};
 
 const LIST: Operation = Operation::read("list_audit_logs");
@@ -138,31 +140,19 @@ impl AuditLogFilter {
     }
 }
 
-/// Sort direction: the `sort_order` of `ListAuditLogs` (offset mode) and
-/// `ListAuditsForTicket`, and the direction of the audit log's cursor-mode `sort`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SortOrder {
-    /// Oldest first.
-    Ascending,
-    /// Newest first.
-    Descending,
-}
-
-impl SortOrder {
-    /// The `sort_order` value (`asc`, `desc`).
-    pub(crate) fn to_raw(self) -> types::SortOrder {
-        match self {
-            SortOrder::Ascending => types::SortOrder::Asc,
-            SortOrder::Descending => types::SortOrder::Desc,
-        }
+/// The `sort_order` value of `order` (`asc`, `desc`): `ListAuditLogs` in offset mode and
+/// `ListAuditsForTicket`.
+pub(crate) fn sort_order_param(order: SortOrder) -> types::SortOrder {
+    match order {
+        SortOrder::Ascending => types::SortOrder::Asc,
+        SortOrder::Descending => types::SortOrder::Desc,
     }
 }
 
 /// One `ListAuditLogs` request: filters, and either cursor or offset pagination.
 ///
 /// ```
-/// use audit_core::zendesk::{AuditLogQuery, audit_logs::SortOrder};
+/// use audit_core::zendesk::{AuditLogQuery, SortOrder};
 ///
 /// let query = AuditLogQuery {
 ///     sort: Some(SortOrder::Ascending),
@@ -306,7 +296,7 @@ fn list_request<'a>(
         builder = builder.sort_by(sort_by.clone());
     }
     if let Some(order) = query.sort_order {
-        builder = builder.sort_order(order.to_raw());
+        builder = builder.sort_order(sort_order_param(order));
     }
     builder
 }
@@ -428,7 +418,7 @@ impl ZendeskClient {
     /// selects), each with the token of the next page.
     ///
     /// ```no_run
-    /// use audit_core::zendesk::{AuditLogQuery, audit_logs::SortOrder};
+    /// use audit_core::zendesk::{AuditLogQuery, SortOrder};
     /// use futures::TryStreamExt;
     ///
     /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
@@ -457,32 +447,6 @@ impl ZendeskClient {
         .pages()
     }
 
-    /// The audit-log stream as [`ZendeskClient::event_pages`] opens it (window, settle lag,
-    /// follow, resume from `options`), with only the records that match `filter` (its
-    /// `created_at` is ignored: the window sets it). A resumed stream must be given the
-    /// filter it was started with: the checkpoint does not hold it.
-    ///
-    /// ```no_run
-    /// use audit_core::{StreamOptions, Window};
-    /// use audit_core::zendesk::AuditLogFilter;
-    ///
-    /// # fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
-    /// let since = chrono::Utc::now() - chrono::Duration::days(7);
-    /// let filter = AuditLogFilter::default().action("create").action("destroy");
-    /// let pages = client.filtered_audit_log_pages(StreamOptions::new(Window::since(since)), filter)?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn filtered_audit_log_pages(
-        &self,
-        options: StreamOptions,
-        filter: AuditLogFilter,
-    ) -> Result<EventPages, Error> {
-        Ok(AuditLogEvents::with_options(self.clone(), options)?
-            .filter(filter)
-            .pages())
-    }
-
     /// The audit log over `window`, oldest first, as a stream of pages of events with
     /// checkpoints. Configure it (settle lag, follow mode, filters, resume) before calling
     /// [`AuditLogEvents::pages`] or [`AuditLogEvents::events`].
@@ -506,6 +470,7 @@ impl ZendeskClient {
             options: StreamOptions::new(window),
             filter: AuditLogFilter::default(),
             high_water: Edge::default(),
+            resumed: None,
         }
     }
 }
@@ -537,6 +502,9 @@ pub struct AuditLogEvents {
     options: StreamOptions,
     filter: AuditLogFilter,
     high_water: Edge,
+    /// The filters of the checkpoint resumed from, checked when the stream starts (the
+    /// filters may be set after `resume`).
+    resumed: Option<Selection>,
 }
 
 impl AuditLogEvents {
@@ -544,16 +512,24 @@ impl AuditLogEvents {
         client: ZendeskClient,
         options: StreamOptions,
     ) -> Result<Self, Error> {
+        options.filter.check(StreamKind::ZendeskAuditLogs)?;
         let resume = options.resume.clone();
+        let filter = match &options.filter {
+            StreamFilter::AuditLogs(filter) => filter.clone(),
+            _ => AuditLogFilter::default(),
+        };
         let events = AuditLogEvents {
             client,
             options: StreamOptions {
                 resume: None,
+                filter: StreamFilter::All,
                 ..options
             },
             filter: AuditLogFilter::default(),
             high_water: Edge::default(),
-        };
+            resumed: None,
+        }
+        .filter(filter);
         match resume {
             Some(checkpoint) => events.resume(checkpoint),
             None => Ok(events),
@@ -586,12 +562,19 @@ impl AuditLogEvents {
     }
 
     /// Continues from `checkpoint` (taken from this stream, this tenant): with its window,
-    /// from its high-water mark.
+    /// from its high-water mark. The stream must have the filters the checkpoint was taken
+    /// with (checked when it starts).
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
         checkpoint.expect_source(&self.source())?;
         self.high_water = Edge::from_high_water(checkpoint.position, STREAM)?;
         self.options.window = checkpoint.window;
+        self.resumed = Some(checkpoint.selection);
         Ok(self)
+    }
+
+    /// The records the stream's filters select, as its checkpoints record them.
+    fn selection(&self) -> Selection {
+        StreamFilter::AuditLogs(self.filter.clone()).selection()
     }
 
     /// The checkpoint of the stream's starting point.
@@ -601,11 +584,16 @@ impl AuditLogEvents {
             self.options.window,
             self.high_water.high_water(),
         )
+        .with_selection(self.selection())
     }
 
     /// The stream of pages, each with its checkpoint.
     pub fn pages(self) -> EventPages {
-        if let Err(error) = self.filter.validate(STREAM) {
+        let resumed = |selection: &Selection| {
+            selection.expect_same(StreamKind::ZendeskAuditLogs, &self.selection())
+        };
+        let checked = self.resumed.as_ref().map_or(Ok(()), resumed);
+        if let Err(error) = self.filter.validate(STREAM).and(checked) {
             return EventPages::failed(error);
         }
         EventPages::from_source(AuditLogSource {
@@ -745,7 +733,8 @@ impl PageSource for AuditLogSource {
                     self.source.clone(),
                     self.settings.options.window,
                     self.settings.high_water.high_water(),
-                ),
+                )
+                .with_selection(self.settings.selection()),
                 received,
                 caught_up,
             }));

@@ -51,7 +51,8 @@ use secrecy::SecretString;
 use serde_json::Value;
 use zendesk_raw::types;
 
-pub use audit_logs::{AuditLogEvents, AuditLogFilter, AuditLogQuery, SortOrder};
+pub use crate::sort::SortOrder;
+pub use audit_logs::{AuditLogEvents, AuditLogFilter, AuditLogQuery};
 pub use auth::ZendeskAuth;
 pub use authorize::{Pkce, pkce_challenge};
 pub use events::TicketEvent;
@@ -889,6 +890,7 @@ impl ZendeskClient {
         stream: StreamKind,
         options: StreamOptions,
     ) -> Result<EventPages, Error> {
+        options.filter.check(stream)?;
         match stream {
             StreamKind::ZendeskAuditLogs => {
                 Ok(AuditLogEvents::with_options(self.clone(), options)?.pages())

@@ -194,7 +194,7 @@ fn for_ticket_request<'a>(
         builder = builder.sort(sort.clone());
     }
     if let Some(order) = query.sort_order {
-        builder = builder.sort_order(order.to_raw());
+        builder = builder.sort_order(super::audit_logs::sort_order_param(order));
     }
     if let Some(include) = &query.include {
         builder = builder.include(include.clone());
