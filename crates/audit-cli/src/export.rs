@@ -544,7 +544,7 @@ pub async fn run_export(
         };
         let page = match next {
             None => break Ok(()),
-            Some(Err(error)) if follows && error.is_transient() => {
+            Some(Err(error)) if follows && error.is_retryable() => {
                 // Whatever was written stays: the stream is reopened after it.
                 if let Err(error) = committer.commit(false) {
                     break Err(error);

@@ -2,7 +2,7 @@
 //!
 //! The retry layer of `audit_core` retries each call within the policy's attempts and budget
 //! (`--max-retries`, `--retry-budget`). When a call still fails with a transient error
-//! ([`audit_core::Error::is_transient`]), a non-follow export ends (exit 1; the same command
+//! ([`audit_core::Error::is_retryable`]), a non-follow export ends (exit 1; the same command
 //! continues it). A follower instead commits what it wrote, waits the next delay of the same
 //! policy's [`RetryPolicy::outage_backoff`] (doubling, jittered, capped at 5 minutes) and
 //! reopens the stream from the checkpoint of the last page it wrote — exactly what rerunning

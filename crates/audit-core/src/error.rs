@@ -126,6 +126,57 @@ impl fmt::Display for GiveUpReason {
     }
 }
 
+/// What kind of failure an [`Error`] is: the one thing most callers branch on. Every variant
+/// of [`Error`] falls in exactly one kind ([`Error::kind`]); the `is_*` methods ask about one.
+///
+/// ```
+/// use audit_core::{Error, ErrorKind};
+///
+/// fn what_to_do(error: &Error) -> &'static str {
+///     match error.kind() {
+///         ErrorKind::RateLimited => "back off; the vendor's limit is spent",
+///         ErrorKind::Unauthenticated => "renew or fix the credentials",
+///         ErrorKind::PermissionDenied => "grant the role, plan or scope named in the error",
+///         ErrorKind::NotFound => "nothing there: skip it",
+///         ErrorKind::Unavailable => "try again later from the last checkpoint",
+///         _ => "fix the request or configuration",
+///     }
+/// }
+/// let error = Error::InvalidConfig("no credentials".into());
+/// assert_eq!(what_to_do(&error), "fix the request or configuration");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The vendor's rate limit: a 429, a `Retry-After` or a reset longer than allowed, or
+    /// retries used up on rate limiting.
+    RateLimited,
+    /// The credentials were refused: a 401, or the token endpoint refusing the client or
+    /// grant. Fix or renew them.
+    Unauthenticated,
+    /// The credentials were accepted but the plan, role, scope or IP allow-list does not
+    /// allow the operation (HTTP 403, or Genesys' `ip.not.authorized`).
+    PermissionDenied,
+    /// The item asked for does not exist (HTTP 404).
+    NotFound,
+    /// The vendor or the network failed in a way that passes by itself: 5xx, timeouts,
+    /// connection failures, answers that contradict themselves, a query that failed.
+    Unavailable,
+    /// The vendor rejected the request as invalid (a 400 or 422 that is not about
+    /// credentials), or it could not be built.
+    InvalidRequest,
+    /// The client, stream, checkpoint or token store is set up wrongly, or the base URL is
+    /// not the vendor's API; or an answer is one the client refuses to follow (a foreign
+    /// URL, a body over the cap).
+    Config,
+}
+
+/// The operations that ask a vendor for a token: a refusal there is about the credentials.
+fn is_token_operation(operation: &str) -> bool {
+    operation == crate::genesys::rules::TOKEN_OPERATION
+        || operation == crate::zendesk::auth::TOKEN_OPERATION
+}
+
 /// Formats a duration for people: `2 s`, `1.5 s`, `250 ms`.
 pub(crate) struct Human(pub Duration);
 
@@ -167,6 +218,19 @@ impl fmt::Display for Paren<'_> {
             Ok(())
         } else {
             write!(f, " ({})", self.0)
+        }
+    }
+}
+
+/// `: detail` or nothing.
+struct Colon<'a>(&'a VendorDetail);
+
+impl fmt::Display for Colon<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            write!(f, ": {}", self.0)
         }
     }
 }
@@ -295,9 +359,10 @@ pub enum Error {
 
     /// The vendor asked to wait longer than the configured maximum before retrying.
     #[error(
-        "{operation}: the vendor asked to wait {} before retrying (HTTP {status}), more than the \
-         allowed maximum of {}; try again later",
+        "{operation}: the vendor asked to wait {} before retrying (HTTP {status}{}), more than \
+         the allowed maximum of {}; try again later",
         Human(*.requested),
+        Colon(.detail.as_ref()),
         Human(*.max)
     )]
     RetryAfterTooLong {
@@ -305,6 +370,8 @@ pub enum Error {
         operation: &'static str,
         /// The HTTP status (429 or 503).
         status: u16,
+        /// What the vendor said with it.
+        detail: Box<VendorDetail>,
         /// How long the vendor asked to wait.
         requested: Duration,
         /// The configured maximum.
@@ -532,7 +599,9 @@ impl Error {
     /// What the vendor said, when it said something.
     pub fn vendor_detail(&self) -> Option<&VendorDetail> {
         match self {
-            Error::Api { detail, .. } | Error::AccessDenied { detail, .. } => Some(detail.as_ref()),
+            Error::Api { detail, .. }
+            | Error::AccessDenied { detail, .. }
+            | Error::RetryAfterTooLong { detail, .. } => Some(detail.as_ref()),
             Error::RetriesExhausted { last, .. } => last.vendor_detail(),
             _ => None,
         }
@@ -555,37 +624,79 @@ impl Error {
     /// rate-limiting for long, or answering inconsistently — so that a long-running reader
     /// (`trail export --follow`) waits and tries again from its last checkpoint, instead of
     /// ending. `false` for what only a person can fix: refused credentials, denied access,
-    /// a request or configuration the vendor rejects, a base URL that is not the API.
+    /// a request or configuration the vendor rejects, a base URL that is not the API. That is:
+    /// [`ErrorKind::RateLimited`] or [`ErrorKind::Unavailable`].
     ///
     /// ```
     /// use audit_core::Error;
     ///
-    /// assert!(!Error::InvalidConfig("no credentials".into()).is_transient());
-    /// assert!(Error::NoProgress { operation: "listAuditLogs", pages: 25 }.is_transient());
+    /// assert!(!Error::InvalidConfig("no credentials".into()).is_retryable());
+    /// assert!(Error::NoProgress { operation: "listAuditLogs", pages: 25 }.is_retryable());
     /// ```
-    pub fn is_transient(&self) -> bool {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind(), ErrorKind::RateLimited | ErrorKind::Unavailable)
+    }
+
+    /// What kind of failure this is (see [`ErrorKind`] for an example that branches on it).
+    /// Errors that wrap another ([`Error::RetriesExhausted`]) are of their last failure's
+    /// kind.
+    ///
+    /// ```
+    /// use audit_core::{Error, ErrorKind};
+    ///
+    /// assert_eq!(Error::InvalidCheckpoint("another stream's".into()).kind(), ErrorKind::Config);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            // Retried, so retryable; except a fresh token refused again and again, which is
-            // the credentials' doing.
-            Error::RetriesExhausted { last, .. } => last.is_transient(),
-            Error::RetryAfterTooLong { .. }
-            | Error::RateLimitResetTooLong { .. }
-            | Error::Transport { .. }
+            Error::RetriesExhausted { last, .. } => last.kind(),
+            Error::Api {
+                operation, status, ..
+            } => match status {
+                401 => ErrorKind::Unauthenticated,
+                400 if is_token_operation(operation) => ErrorKind::Unauthenticated,
+                403 => ErrorKind::PermissionDenied,
+                404 | 410 => ErrorKind::NotFound,
+                429 => ErrorKind::RateLimited,
+                408 | 500..=599 => ErrorKind::Unavailable,
+                _ => ErrorKind::InvalidRequest,
+            },
+            Error::AccessDenied { .. } => ErrorKind::PermissionDenied,
+            Error::RetryAfterTooLong { .. } | Error::RateLimitResetTooLong { .. } => {
+                ErrorKind::RateLimited
+            }
+            Error::Transport { .. }
             | Error::Decode { .. }
             | Error::RepeatedCursor { .. }
             | Error::NoProgress { .. }
             | Error::Inconsistent { .. }
-            | Error::QueryFailed { .. } => true,
-            Error::Api { status, .. } => matches!(status, 408 | 429 | 500..=599),
-            Error::AccessDenied { .. }
-            | Error::ForeignUrl { .. }
+            | Error::QueryFailed { .. } => ErrorKind::Unavailable,
+            Error::InvalidRequest { .. } => ErrorKind::InvalidRequest,
+            Error::ForeignUrl { .. }
             | Error::BodyTooLarge { .. }
             | Error::NotTheApi { .. }
             | Error::InvalidConfig(_)
             | Error::TokenStore { .. }
-            | Error::InvalidCheckpoint(_)
-            | Error::InvalidRequest { .. } => false,
+            | Error::InvalidCheckpoint(_) => ErrorKind::Config,
         }
+    }
+
+    /// Whether the vendor is rate limiting ([`ErrorKind::RateLimited`]).
+    pub fn is_rate_limited(&self) -> bool {
+        self.kind() == ErrorKind::RateLimited
+    }
+
+    /// Whether the credentials were refused or do not allow the operation
+    /// ([`ErrorKind::Unauthenticated`] or [`ErrorKind::PermissionDenied`]).
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self.kind(),
+            ErrorKind::Unauthenticated | ErrorKind::PermissionDenied
+        )
+    }
+
+    /// Whether the item asked for does not exist ([`ErrorKind::NotFound`]).
+    pub fn is_not_found(&self) -> bool {
+        self.kind() == ErrorKind::NotFound
     }
 
     /// Sets the time waited on errors that carry it.

@@ -101,7 +101,7 @@ pub mod window;
 pub mod zendesk;
 
 pub use checkpoint::{Boundary, Checkpoint, PageToken, Position};
-pub use error::{Error, ErrorBody, GiveUpReason, TransportKind, VendorDetail};
+pub use error::{Error, ErrorBody, ErrorKind, GiveUpReason, TransportKind, VendorDetail};
 pub use event::{
     Action, Actor, ActorKind, AuditEvent, Change, Outcome, Quarantined, RawJson, RecordKind, Rule,
     Source, StreamKind, Target, Vendor, audit_event_schema,

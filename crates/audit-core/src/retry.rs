@@ -128,7 +128,7 @@ impl RetryPolicy {
     }
 
     /// The waits of a reader that never gives up on a transient failure
-    /// ([`Error::is_transient`]), such as `trail export --follow` through a vendor outage:
+    /// ([`Error::is_retryable`]), such as `trail export --follow` through a vendor outage:
     /// after each call that failed (its own retries spent), the reader waits the next delay
     /// and tries again. Delays start at the policy's first backoff and double, with jitter,
     /// up to [`RetryPolicy::with_max_outage_wait`]; the iterator never ends. A caller starts
@@ -584,6 +584,7 @@ impl Retrier {
                 return Err(Error::RetryAfterTooLong {
                     operation: operation.name,
                     status: failure.status.unwrap_or(429),
+                    detail: Box::new(failure.error.vendor_detail().cloned().unwrap_or_default()),
                     requested,
                     max: self.policy.max_retry_after,
                     waited,

@@ -89,7 +89,7 @@ use crate::window::StreamOptions;
 use auth::{Session, TokenProvider};
 use rules::GenesysRules;
 
-const ORGANIZATION: Operation = Operation::read("get_organizations_me");
+const ORGANIZATION: Operation = Operation::read("organization");
 
 /// The shortest request timeout of downloads of result files.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(300);

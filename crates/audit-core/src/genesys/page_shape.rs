@@ -101,7 +101,7 @@ mod tests {
 
     fn refused() -> Error {
         Error::Api {
-            operation: "post_audits_query_realtime",
+            operation: "realtime_query",
             status: 400,
             detail: Box::new(VendorDetail {
                 error: Some("response.entity.too.large".into()),

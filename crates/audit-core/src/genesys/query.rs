@@ -80,9 +80,9 @@ use crate::window::{StreamOptions, Window};
 ///
 /// So the call fails at once with the vendor's error and the caller (a rerun) decides; the
 /// vendor reference says the same ("do not blindly retry the POST on a timeout").
-const SUBMIT: Operation = Operation::write("post_audits_query");
-const STATUS: Operation = Operation::read("get_audits_query_transaction_id");
-const RESULTS: Operation = Operation::read("get_audits_query_transaction_id_results");
+const SUBMIT: Operation = Operation::write("submit_audit_query");
+const STATUS: Operation = Operation::read("audit_query_status");
+const RESULTS: Operation = Operation::read("audit_query_results");
 // Not read lossily: the lossy reader records the page's path and query with the records it
 // quarantines, and a download's query is its presigned signature. A record whose text is
 // legal JSON `Value` cannot hold is still kept and marked (see `DownloadedFile`).

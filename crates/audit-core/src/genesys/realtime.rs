@@ -40,10 +40,10 @@ use crate::retry::Operation;
 use crate::selection::{Selection, StreamFilter};
 use crate::window::{StreamOptions, Window};
 
-const REALTIME: Operation = Operation::read("post_audits_query_realtime");
-const RELATED: Operation = Operation::read("post_audits_query_realtime_related");
-const MAPPING: Operation = Operation::read("get_audits_query_servicemapping");
-const REALTIME_MAPPING: Operation = Operation::read("get_audits_query_realtime_servicemapping");
+const REALTIME: Operation = Operation::read("realtime_query");
+const RELATED: Operation = Operation::read("related_audits");
+const MAPPING: Operation = Operation::read("service_mapping");
+const REALTIME_MAPPING: Operation = Operation::read("realtime_service_mapping");
 const STREAM: &str = "genesys-realtime";
 
 /// How far back realtime queries reach.

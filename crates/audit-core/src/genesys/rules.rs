@@ -156,10 +156,7 @@ pub(crate) struct GenesysRules {
 }
 
 /// The operations that name a transaction id.
-const TRANSACTION_OPERATIONS: &[&str] = &[
-    "get_audits_query_transaction_id",
-    "get_audits_query_transaction_id_results",
-];
+const TRANSACTION_OPERATIONS: &[&str] = &["audit_query_status", "audit_query_results"];
 
 impl GenesysRules {
     fn credential_hint(&self) -> String {
@@ -384,7 +381,7 @@ mod tests {
     fn access_errors_name_the_permission_and_scope() {
         let rules = rules();
         let error = rules.api_error(
-            "post_audits_query",
+            "submit_audit_query",
             403,
             VendorDetail::new(
                 Some("missing.permissions".into()),
@@ -399,7 +396,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let error = rules.api_error(
-            "post_audits_query",
+            "submit_audit_query",
             403,
             VendorDetail::new(Some("app.not.authorized.for.scope".into()), None),
         );
@@ -407,7 +404,7 @@ mod tests {
             matches!(&error, Error::AccessDenied { missing_scope: Some(s), .. } if s == "audits:readonly")
         );
         let error = rules.api_error(
-            "post_audits_query",
+            "submit_audit_query",
             401,
             VendorDetail::new(Some("ip.not.authorized".into()), None),
         );

@@ -82,6 +82,9 @@ pub const RATE_LIMIT_HEADERS: NamedRateLimitHeaders = NamedRateLimitHeaders {
 /// Operations of the audit-log API: they need the Enterprise plan and an admin.
 const AUDIT_LOG_OPERATIONS: &[&str] = &["list_audit_logs", "show_audit_log", "export_audit_logs"];
 
+/// Makes a ticket comment private (`make_ticket_comment_private_from_audits`): a write.
+const MAKE_PRIVATE: Operation = Operation::write("make_ticket_comment_private");
+
 static MISSING_SCOPES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)missing the following required scopes?:\s*(?P<scopes>.+?)\s*\.?\s*$")
         .expect("valid regex")
@@ -135,7 +138,7 @@ impl ZendeskRules {
     fn needed_scope(operation: &str) -> &'static str {
         if AUDIT_LOG_OPERATIONS.contains(&operation) {
             "auditlogs:read"
-        } else if operation == "make_ticket_comment_private_from_audits" {
+        } else if operation == MAKE_PRIVATE.name {
             "write"
         } else {
             "read"
@@ -215,7 +218,7 @@ impl VendorRules for ZendeskRules {
             } else if operation == "list_ticket_audits" {
                 "listing the ticket audits of the whole account needs an admin; OAuth tokens need \
                  the global `read` scope (`tickets:read` is not accepted)"
-            } else if operation == "make_ticket_comment_private_from_audits" {
+            } else if operation == MAKE_PRIVATE.name {
                 "making a comment private needs an agent with access to the ticket; OAuth tokens \
                  need the global `write` scope"
             } else {
@@ -815,21 +818,18 @@ impl ZendeskClient {
         ticket_id: i64,
         ticket_audit_id: i64,
     ) -> Result<(), Error> {
-        self.call(
-            Operation::write("make_ticket_comment_private_from_audits"),
-            |session| async move {
-                session
-                    .raw
-                    .make_ticket_comment_private_from_audits()
-                    .ticket_id(ticket_id)
-                    .ticket_audit_id(ticket_audit_id)
-                    // `{}` as JSON, as Zendesk's examples send it: a bodiless PUT has no
-                    // `Content-Length`, which proxies may refuse (411).
-                    .body(types::EmptyObject {})
-                    .send()
-                    .await
-            },
-        )
+        self.call(MAKE_PRIVATE, |session| async move {
+            session
+                .raw
+                .make_ticket_comment_private_from_audits()
+                .ticket_id(ticket_id)
+                .ticket_audit_id(ticket_audit_id)
+                // `{}` as JSON, as Zendesk's examples send it: a bodiless PUT has no
+                // `Content-Length`, which proxies may refuse (411).
+                .body(types::EmptyObject {})
+                .send()
+                .await
+        })
         .await?;
         Ok(())
     }

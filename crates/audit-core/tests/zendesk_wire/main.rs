@@ -3,6 +3,7 @@
 
 mod anomalies;
 mod audit_logs;
+mod classify;
 mod decode;
 mod fidelity;
 mod oauth;

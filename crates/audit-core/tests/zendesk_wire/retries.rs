@@ -551,7 +551,7 @@ async fn an_html_page_is_named_as_such_after_one_retry() {
         "{error:?}"
     );
     assert!(
-        !error.is_transient(),
+        !error.is_retryable(),
         "a wrong base URL does not pass by itself"
     );
     let message = error.to_string();
@@ -594,7 +594,7 @@ async fn giving_up_counts_the_time_the_attempts_took_not_only_the_waits() {
     };
     assert!(*waited < Duration::from_millis(100), "{waited:?}");
     assert!(*elapsed >= Duration::from_millis(800), "{elapsed:?}");
-    assert!(error.is_transient());
+    assert!(error.is_retryable());
     let message = error.to_string();
     assert!(
         message.contains("gave up after 2 attempt(s) over "),
