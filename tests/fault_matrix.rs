@@ -235,6 +235,7 @@ fn truth_stream(stream: StreamKind) -> Stream {
         StreamKind::ZendeskTicketAudits => Stream::ZendeskTicketAudits,
         StreamKind::GenesysAudits => Stream::GenesysAudits { service: None },
         StreamKind::GenesysRealtime => Stream::GenesysRealtime { service: None },
+        other => panic!("the simulator keeps no ground truth of {other}"),
     }
 }
 
@@ -314,6 +315,7 @@ fn open(target: &Target, stream: StreamKind, options: StreamOptions) -> Result<P
                 .map_err(|e| e.to_string())?;
             (pages, Box::new(move || client.stats()))
         }
+        other => return Err(format!("the fault matrix cannot open {other}")),
     })
 }
 

@@ -191,6 +191,7 @@ async fn export_all(
                         .await?,
                 )
             }
+            other => return Err(unsupported(other)),
         };
         let since = entry.since.unwrap_or(args.since);
         plans.push(ExportPlan {
@@ -327,7 +328,19 @@ async fn source_from_env(
             .client_for(state)
             .await?,
         )),
+        other => Err(unsupported(other)),
     }
+}
+
+/// A vendor audit-core knows and this version of trail does not export yet.
+fn unsupported(vendor: Vendor) -> CliError {
+    CliError::usage(
+        format!(
+            "this version of trail cannot export {} yet",
+            vendor.product_name()
+        ),
+        Some("upgrade trail".to_string()),
+    )
 }
 
 /// The window and mode as the user gave them, for the state file.

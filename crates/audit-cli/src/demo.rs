@@ -157,6 +157,12 @@ fn verify(
         StreamKind::ZendeskTicketAudits => Stream::ZendeskTicketAudits,
         StreamKind::GenesysAudits => Stream::GenesysAudits { service: None },
         StreamKind::GenesysRealtime => Stream::GenesysRealtime { service: None },
+        other => {
+            return Err(CliError::failure(
+                format!("the simulator keeps no ground truth of {other}"),
+                None,
+            ));
+        }
     };
     let expected = sim
         .ground_truth(TENANT, truth_stream, since, until)

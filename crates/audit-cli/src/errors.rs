@@ -67,6 +67,7 @@ impl CliError {
                 Vendor::Genesys => "set GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET of an OAuth \
                      client with the Client Credentials grant, in the region where it was created"
                     .to_string(),
+                _ => "check the account's credentials".to_string(),
             }),
             CoreError::Api { status: 404, .. } => {
                 Some("check the ids and the account (subdomain, region or base URL)".to_string())

@@ -386,6 +386,8 @@ pub fn classify(event: &AuditEvent) -> (Class, u32, Option<Vec<String>>) {
                 (Class::EntityManagement, activity, None)
             }
         },
+        // A vendor this version of trail does not know: a generic change of an entity.
+        _ => (Class::EntityManagement, 99, None),
     }
 }
 
@@ -635,6 +637,7 @@ fn actor_user(event: &AuditEvent) -> Option<User> {
         ActorKind::System => (3, "System"),
         ActorKind::ApiClient => (4, "Service"),
         ActorKind::Unknown => (0, "Unknown"),
+        _ => (99, "Other"),
     };
     Some(User {
         uid: actor.id.clone(),
@@ -658,6 +661,7 @@ fn vendor_name(vendor: Vendor) -> &'static str {
     match vendor {
         Vendor::Zendesk => "Zendesk",
         Vendor::Genesys => "Genesys",
+        _ => vendor.product_name(),
     }
 }
 

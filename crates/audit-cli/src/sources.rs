@@ -132,14 +132,12 @@ pub struct AuditLogFilterArgs {
 impl AuditLogFilterArgs {
     /// The filter, or `None` when no option was given.
     fn filter(&self) -> Option<AuditLogFilter> {
-        let filter = AuditLogFilter {
-            source_type: self.source_type.clone(),
-            source_id: self.source_id.clone(),
-            actor_id: self.actor_id.clone(),
-            ip_address: self.ip_address.clone(),
-            action: self.action.clone(),
-            created_at: None,
-        };
+        let mut filter = AuditLogFilter::default();
+        filter.source_type = self.source_type.clone();
+        filter.source_id = self.source_id.clone();
+        filter.actor_id = self.actor_id.clone();
+        filter.ip_address = self.ip_address.clone();
+        filter.action = self.action.clone();
         (!filter.is_unfiltered()).then_some(filter)
     }
 

@@ -30,11 +30,8 @@ fn event(
     event.actor.id = Some("77".into());
     event.actor.name = Some("Ada Admin".into());
     event.actor.ip = Some("203.0.113.9".into());
-    event.target = target.map(|(kind, id, name)| Target {
-        kind: kind.into(),
-        id: Some(id.into()),
-        name: Some(name.into()),
-    });
+    event.target =
+        target.map(|(kind, id, name)| Target::new(kind, Some(id.into()), Some(name.into())));
     event
 }
 
@@ -168,11 +165,7 @@ fn a_genesys_change_of_a_users_roles_assigns_or_revokes_them() {
             "Update",
             Some(("User", "u-1", "Bo")),
         );
-        e.changes = vec![Change {
-            field: "roles".into(),
-            old,
-            new,
-        }];
+        e.changes = vec![Change::new("roles", old, new)];
         let (class, got, rendered) = render(&e);
         assert_eq!((class, got), (3005, activity));
         assert_eq!(rendered["privileges"], privileges);
@@ -259,11 +252,7 @@ fn ticket_audits_are_entity_management_of_the_ticket() {
     );
     created.action = Action::Create;
     created.actor.kind = ActorKind::System;
-    created.changes = vec![Change {
-        field: "status".into(),
-        old: Value::Null,
-        new: json!("new"),
-    }];
+    created.changes = vec![Change::new("status", Value::Null, json!("new"))];
     let (class, activity, rendered) = render(&created);
     assert_eq!((class, activity), (3004, 1));
     assert_eq!(rendered["actor"]["user"]["type_id"], 3);
@@ -403,11 +392,11 @@ fn promoted_fields_land_where_ocsf_has_a_home() {
     e.service = Some("PeoplePermissions".into());
     e.level = Some("USER".into());
     e.context = [("ExportType".to_string(), "CSV".to_string())].into();
-    e.rule = Some(audit_core::Rule {
-        kind: "trigger".into(),
-        id: Some("35079792".into()),
-        title: Some("Assign to first responder".into()),
-    });
+    e.rule = Some(audit_core::Rule::new(
+        "trigger",
+        Some("35079792".into()),
+        Some("Assign to first responder".into()),
+    ));
     let (_, _, rendered) = render(&e);
     assert_eq!(
         rendered["metadata"]["product"]["feature"]["name"],

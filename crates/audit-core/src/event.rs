@@ -179,6 +179,7 @@ pub(crate) fn fallback_native_id(raw: &Value) -> String {
 
 /// Where a record came from: vendor, stream and tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Source {
     /// The vendor.
     pub vendor: Vendor,
@@ -204,6 +205,7 @@ impl Source {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Vendor {
     /// Zendesk Support.
     Zendesk,
@@ -234,6 +236,7 @@ impl Vendor {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum StreamKind {
     /// Zendesk ticket audits (`/api/v2/ticket_audits`, `/api/v2/tickets/{id}/audits`).
     ZendeskTicketAudits,
@@ -308,6 +311,7 @@ impl std::str::FromStr for StreamKind {
 /// The namespace of a vendor's native ids. Genesys historical and realtime queries return the
 /// same records, so they share one kind and one record gets one id whichever stream read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RecordKind {
     /// A Zendesk ticket audit (one ticket update).
     ZendeskTicketAudit,
@@ -444,6 +448,7 @@ open_enum! {
 
 /// Who (or what) performed the audited action.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Actor {
     /// What kind of actor it is.
     pub kind: ActorKind,
@@ -478,6 +483,7 @@ pub struct Actor {
 
 /// A business rule that made a change (Zendesk `via.source` when `rel` names a rule).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Rule {
     /// What kind of rule (`trigger`, `automation`, `macro`, …: Zendesk's `rel`).
     pub kind: String,
@@ -492,6 +498,7 @@ pub struct Rule {
 /// The kind of actor.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ActorKind {
     /// A person with an account.
     User,
@@ -506,6 +513,7 @@ pub enum ActorKind {
 
 /// What the audited action was performed on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Target {
     /// The vendor's name for the kind of object (`ticket`, `user`, `Queue`).
     pub kind: String,
@@ -518,6 +526,7 @@ pub struct Target {
 /// One field-level change. Values are the vendor's JSON, untouched: strings, numbers, arrays,
 /// objects or `null` (a cleared field).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Change {
     /// The field or property that changed.
     pub field: String,
@@ -525,6 +534,39 @@ pub struct Change {
     pub old: Value,
     /// The value after, `null` when cleared.
     pub new: Value,
+}
+
+impl Change {
+    /// `field` changed from `old` to `new` (the vendor's JSON values).
+    pub fn new(field: impl Into<String>, old: Value, new: Value) -> Self {
+        Change {
+            field: field.into(),
+            old,
+            new,
+        }
+    }
+}
+
+impl Target {
+    /// An object of the vendor's `kind`, with its id and display name when known.
+    pub fn new(kind: impl Into<String>, id: Option<String>, name: Option<String>) -> Self {
+        Target {
+            kind: kind.into(),
+            id,
+            name,
+        }
+    }
+}
+
+impl Rule {
+    /// A rule of `kind` (`trigger`, `automation`, …), with its id and title when known.
+    pub fn new(kind: impl Into<String>, id: Option<String>, title: Option<String>) -> Self {
+        Rule {
+            kind: kind.into(),
+            id,
+            title,
+        }
+    }
 }
 
 /// The JSON Schema of [`AuditEvent`] (draft 2020-12), as `trail schema` prints it.

@@ -13,7 +13,9 @@
 //! host (a Genesys result download): it goes through a separate client that holds no
 //! credentials at all.
 
+use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use progenitor_client::{Error as RawError, OperationInfo, ResponseValue};
@@ -159,7 +161,8 @@ impl BaseUrl {
     }
 }
 
-/// Timeouts and user agent of a client's HTTP connection.
+/// Timeouts, user agent, body cap and network settings (proxy, certificates, …) of a
+/// client's HTTP connections.
 ///
 /// ```
 /// use std::time::Duration;
@@ -177,7 +180,26 @@ pub struct HttpConfig {
     pool_idle_timeout: Option<Duration>,
     user_agent: String,
     max_body_bytes: u64,
+    network: Option<NetworkSettings>,
 }
+
+/// A caller's own settings for every `reqwest::ClientBuilder` a client builds.
+#[derive(Clone)]
+struct NetworkSettings(Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync>);
+
+impl fmt::Debug for NetworkSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NetworkSettings(..)")
+    }
+}
+
+impl PartialEq for NetworkSettings {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for NetworkSettings {}
 
 impl Default for HttpConfig {
     /// 10 s to connect, 60 s per request, idle connections kept 90 s, user agent
@@ -189,6 +211,7 @@ impl Default for HttpConfig {
             pool_idle_timeout: Some(Duration::from_secs(90)),
             user_agent: concat!("trail-audit-core/", env!("CARGO_PKG_VERSION")).to_string(),
             max_body_bytes: raw_support::DEFAULT_MAX_BODY_BYTES,
+            network: None,
         }
     }
 }
@@ -225,6 +248,33 @@ impl HttpConfig {
     /// bytes were read, so memory stays bounded whatever the server sends.
     pub fn with_max_body_bytes(mut self, bytes: u64) -> Self {
         self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Network settings of your own for every HTTP client the vendor client builds: a proxy,
+    /// your organisation's CA certificate, a local address, DNS overrides — anything
+    /// [`reqwest::ClientBuilder`] offers. `settings` runs first; the crate then sets what
+    /// keeps credentials safe and the settings above (user agent, timeouts, redirects never
+    /// followed, the credential header), so those cannot be undone by accident.
+    ///
+    /// ```
+    /// use audit_core::HttpConfig;
+    /// use audit_core::reqwest::{Certificate, Proxy};
+    ///
+    /// # fn example(ca_pem: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+    /// let proxy = Proxy::https("http://proxy.internal:3128")?;
+    /// let ca = Certificate::from_pem(ca_pem)?;
+    /// let http = HttpConfig::default().with_network_settings(move |builder| {
+    ///     builder.proxy(proxy.clone()).add_root_certificate(ca.clone())
+    /// });
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_network_settings(
+        mut self,
+        settings: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    ) -> Self {
+        self.network = Some(NetworkSettings(Arc::new(settings)));
         self
     }
 
@@ -290,7 +340,11 @@ fn client_builder(
 ) -> Result<reqwest::ClientBuilder, Error> {
     let user_agent = HeaderValue::from_str(&config.user_agent)
         .map_err(|_| Error::InvalidConfig("the user agent must be visible ASCII text".into()))?;
-    let mut builder = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if let Some(NetworkSettings(settings)) = &config.network {
+        builder = settings(builder);
+    }
+    let mut builder = builder
         .user_agent(user_agent)
         .pool_idle_timeout(config.pool_idle_timeout);
     if let Some(timeout) = config.connect_timeout {

@@ -108,9 +108,15 @@ pub use event::{
 };
 pub use http::{BaseUrl, HttpConfig};
 pub use pacing::PacingConfig;
-pub use paginate::{EventPage, EventPages, EventStream, PageSizePolicy};
+pub use paginate::{EventPage, EventPages, EventStream, Page, PageSizePolicy, RecordPages};
 pub use retry::RetryPolicy;
 pub use selection::{Selection, StreamFilter};
 pub use sort::SortOrder;
 pub use stats::{Stats, StatsSnapshot};
+
+/// Records as the vendor sent them: typed, with their verbatim JSON.
+pub use raw_support::{DecodeIssue, Recorded};
+/// The HTTP client under both vendors' clients: its errors are the source of
+/// [`Error::Transport`], and [`HttpConfig`] takes its proxies, certificates or a whole client.
+pub use reqwest;
 pub use window::{StreamOptions, Window};

@@ -28,9 +28,12 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
+use raw_support::Recorded;
+use sync_wrapper::SyncWrapper;
 use tracing::Instrument;
 
 use crate::checkpoint::Checkpoint;
+use crate::checkpoint::PageToken;
 use crate::error::Error;
 use crate::event::AuditEvent;
 
@@ -416,6 +419,17 @@ pub struct PageSizePolicy {
     grow_after: u32,
 }
 
+impl<T, K> Paginator<Recorded<T>, K>
+where
+    T: Send + 'static,
+    K: Clone + Eq + Hash + fmt::Display + Send + 'static,
+{
+    /// The pages of records, as the named [`RecordPages`] stream.
+    pub(crate) fn record_pages(self) -> RecordPages<T, K> {
+        RecordPages::new(self.pages())
+    }
+}
+
 impl Default for PageSizePolicy {
     /// Start at 100, never below 10 nor above 1,000, grow after 5 successes.
     fn default() -> Self {
@@ -600,7 +614,7 @@ pub struct EventPage {
 /// # }
 /// ```
 pub struct EventPages {
-    inner: BoxStream<'static, Result<EventPage, Error>>,
+    inner: Boxed<Result<EventPage, Error>>,
 }
 
 impl fmt::Debug for EventPages {
@@ -619,17 +633,16 @@ impl EventPages {
     /// Drives `source` as a stream.
     pub(crate) fn from_source<S: PageSource>(source: S) -> Self {
         EventPages {
-            inner: stream::try_unfold(source, |mut source| async move {
+            inner: Boxed::new(stream::try_unfold(source, |mut source| async move {
                 Ok(source.next_page().await?.map(|page| (page, source)))
-            })
-            .boxed(),
+            })),
         }
     }
 
     /// A stream that fails at once with `error` (configuration errors surface on first poll).
     pub(crate) fn failed(error: Error) -> Self {
         EventPages {
-            inner: stream::once(async move { Err(error) }).boxed(),
+            inner: Boxed::new(stream::once(async move { Err(error) })),
         }
     }
 
@@ -637,11 +650,11 @@ impl EventPages {
     /// stream to resume exactly once).
     pub fn events(self) -> EventStream {
         EventStream {
-            inner: self
-                .inner
-                .map_ok(|page| stream::iter(page.events.into_iter().map(Ok)))
-                .try_flatten()
-                .boxed(),
+            inner: Boxed::new(
+                self.inner
+                    .map_ok(|page| stream::iter(page.events.into_iter().map(Ok)))
+                    .try_flatten(),
+            ),
         }
     }
 }
@@ -654,9 +667,68 @@ impl Stream for EventPages {
     }
 }
 
+/// A stream of a listing's raw pages, as the vendor sent them: each record [`Recorded`]
+/// (typed, with its verbatim JSON), and the cursor of the next page. What the list
+/// operations return (`audit_log_pages`, `ticket_audit_pages`, `audit_query_pages`); named so a
+/// helper's signature can spell it, `'static + Send + Sync` so a service can keep one in
+/// shared state.
+///
+/// ```
+/// use audit_core::RecordPages;
+/// use audit_core::zendesk::types::AuditLog;
+///
+/// fn assert_shareable<T: Send + Sync + 'static>() {}
+/// assert_shareable::<RecordPages<AuditLog>>();
+/// ```
+pub struct RecordPages<T, K = PageToken> {
+    inner: Boxed<Result<Page<Recorded<T>, K>, Error>>,
+}
+
+impl<T: Send + 'static, K: Send + 'static> RecordPages<T, K> {
+    pub(crate) fn new(
+        pages: impl Stream<Item = Result<Page<Recorded<T>, K>, Error>> + Send + 'static,
+    ) -> Self {
+        RecordPages {
+            inner: Boxed::new(pages),
+        }
+    }
+}
+
+impl<T, K> fmt::Debug for RecordPages<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordPages").finish_non_exhaustive()
+    }
+}
+
+impl<T, K> Stream for RecordPages<T, K> {
+    type Item = Result<Page<Recorded<T>, K>, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+/// A boxed stream that is `Sync` as well as `Send`: it is only ever polled through `&mut`,
+/// so shared references to it can do nothing (what `SyncWrapper` tells the compiler).
+struct Boxed<T>(SyncWrapper<BoxStream<'static, T>>);
+
+impl<T> Boxed<T> {
+    fn new(stream: impl Stream<Item = T> + Send + 'static) -> Self {
+        Boxed(SyncWrapper::new(stream.boxed()))
+    }
+}
+
+impl<T> Stream for Boxed<T> {
+    type Item = T;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.0.get_mut().poll_next_unpin(cx)
+    }
+}
+
 /// A stream of [`AuditEvent`]s, built on an [`EventPages`] stream.
 pub struct EventStream {
-    inner: BoxStream<'static, Result<AuditEvent, Error>>,
+    inner: Boxed<Result<AuditEvent, Error>>,
 }
 
 impl fmt::Debug for EventStream {

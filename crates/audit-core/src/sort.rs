@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// use audit_core::zendesk::AuditLogQuery;
 /// use chrono::{Duration, Utc};
 ///
-/// let newest_first = AuditLogQuery { sort: Some(SortOrder::Descending), ..Default::default() };
+/// let newest_first = AuditLogQuery::default().sort(SortOrder::Descending);
 /// let now = Utc::now();
 /// let query = AuditQuery::new(now - Duration::days(1), now).sort(SortOrder::Descending);
 /// assert_eq!(newest_first.sort, query.sort);

@@ -63,7 +63,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use genesys_raw::types;
+/// The generated low-level Genesys Cloud client ([`GenesysClient::raw`]): every operation of
+/// `specs/genesys.yaml`, unpaced and without retries.
+pub use genesys_raw::Client as RawClient;
+/// The Genesys Cloud wire types the typed operations return (`types::AuditLogMessage`,
+/// `types::AuditQueryExecutionStatusResponse`, …), generated from `specs/genesys.yaml`:
+/// re-exported so a caller needs no other crate to name them.
+pub use genesys_raw::types;
 use progenitor_client::{Error as RawError, ResponseValue};
 use secrecy::SecretString;
 
@@ -71,7 +77,7 @@ pub use crate::sort::SortOrder;
 pub use auth::ClientCredentials;
 pub use query::{
     AuditEvents, AuditFilter, AuditQuery, PollPolicy, QueryState, ResultsPage, ResultsRequest,
-    interval,
+    SubmittedQuery, interval,
 };
 pub use realtime::{RealtimeEvents, RealtimeQuery, RelatedQuery};
 pub use regions::Region;
@@ -477,7 +483,7 @@ impl GenesysClient {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn raw(&self) -> Result<Arc<genesys_raw::Client>, Error> {
+    pub async fn raw(&self) -> Result<Arc<RawClient>, Error> {
         Ok(Arc::clone(&self.session().await?.session.raw))
     }
 

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream;
 use genesys_raw::types::{self, AuditLogMessage};
 use progenitor_client::{Error as RawError, ResponseValue};
 use raw_support::Recorded;
@@ -56,8 +56,8 @@ use crate::error::Error;
 use crate::event::{Source, StreamKind};
 use crate::http::{get_json, is_loopback};
 use crate::paginate::{
-    CursorPage, EventPage, EventPages, EventStream, Page, PageRequest, PageSizePolicy, PageSource,
-    Paginator,
+    CursorPage, EventPage, EventPages, EventStream, PageRequest, PageSizePolicy, PageSource,
+    Paginator, RecordPages,
 };
 use crate::retry::Operation;
 use crate::selection::{Selection, StreamFilter};
@@ -167,6 +167,18 @@ pub(crate) fn sort_by_timestamp(order: SortOrder) -> types::AuditQuerySort {
     }
 }
 
+/// A historical query Genesys Cloud accepted ([`GenesysClient::submit_audit_query`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SubmittedQuery {
+    /// The query's id (its `transactionId` in the other operations); always present.
+    pub id: String,
+    /// Its state when it was accepted (usually [`QueryState::Queued`]).
+    pub state: QueryState,
+    /// The vendor's whole answer.
+    pub status: types::AuditQueryExecutionStatusResponse,
+}
+
 /// `t` without sub-millisecond digits (Genesys timestamps have millisecond precision).
 pub(crate) fn floor_ms(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(3)
@@ -231,6 +243,7 @@ pub(crate) fn check_interval(
 /// assert_eq!(query.interval(), "2024-05-01T00:00:00.000Z/2024-05-31T00:00:00.000Z");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AuditQuery {
     /// The start, inclusive.
     pub start: DateTime<Utc>,
@@ -453,6 +466,7 @@ impl PollPolicy {
 /// assert!(!request.allow_redirect);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ResultsRequest {
     /// `cursor`: where to continue (`None` for the first page).
     pub cursor: Option<String>,
@@ -604,15 +618,12 @@ impl GenesysClient {
     ///
     /// # async fn example(client: audit_core::genesys::GenesysClient) -> Result<(), audit_core::Error> {
     /// let query = AuditQuery::new(Utc::now() - Duration::days(7), Utc::now()).sort(SortOrder::Ascending);
-    /// let status = client.submit_audit_query(&query).await?;
-    /// println!("query {:?} is {:?}", status.id, status.state);
+    /// let submitted = client.submit_audit_query(&query).await?;
+    /// println!("query {} is {:?}", submitted.id, submitted.state);
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn submit_audit_query(
-        &self,
-        query: &AuditQuery,
-    ) -> Result<types::AuditQueryExecutionStatusResponse, Error> {
+    pub async fn submit_audit_query(&self, query: &AuditQuery) -> Result<SubmittedQuery, Error> {
         query.validate()?;
         let body = query.to_raw();
         let response = self
@@ -622,15 +633,19 @@ impl GenesysClient {
             })
             .await?;
         let status = response.into_inner();
-        if status.id.as_deref().is_none_or(|id| id.trim().is_empty()) {
+        let Some(id) = status.id.clone().filter(|id| !id.trim().is_empty()) else {
             return Err(Error::Decode {
                 operation: SUBMIT.name,
                 status: Some(200),
                 message: "the answer has no query `id`".into(),
                 waited: Duration::ZERO,
             });
-        }
-        Ok(status)
+        };
+        Ok(SubmittedQuery {
+            id,
+            state: QueryState::of(&status),
+            status,
+        })
     }
 
     /// The status of a historical query (`getAuditsQueryTransactionId`).
@@ -757,8 +772,7 @@ impl GenesysClient {
         query.validate()?;
         let _one_at_a_time = self.query_lock().lock().await;
         let started = Instant::now();
-        let status = self.submit_audit_query(query).await?;
-        let id = status.id.clone().unwrap_or_default();
+        let SubmittedQuery { id, status, .. } = self.submit_audit_query(query).await?;
         tracing::debug!(transaction_id = %id, interval = %query.interval(), "audit query submitted");
         self.poll(&id, status, started).await
     }
@@ -808,9 +822,9 @@ impl GenesysClient {
         &self,
         transaction_id: &str,
         request: ResultsRequest,
-    ) -> BoxStream<'static, Result<Page<Recorded<AuditLogMessage>, String>, Error>> {
+    ) -> RecordPages<AuditLogMessage, String> {
         if let Err(error) = request.validate() {
-            return stream::once(async move { Err(error) }).boxed();
+            return RecordPages::new(stream::once(async move { Err(error) }));
         }
         let size = request.page_size.unwrap_or(MAX_PAGE_SIZE);
         let policy = PageSizePolicy::new(size, size.min(10), size);
@@ -819,7 +833,7 @@ impl GenesysClient {
             request,
             Arc::new(PageShape::new(policy)),
         )
-        .pages()
+        .record_pages()
     }
 
     fn result_paginator(

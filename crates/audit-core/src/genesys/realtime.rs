@@ -68,6 +68,7 @@ const CLAMP_MARGIN: TimeDelta = TimeDelta::minutes(5);
 /// assert_eq!(query.page_size, Some(500));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RealtimeQuery {
     /// The start, inclusive (at most 14 days ago: older records are not returned).
     pub start: DateTime<Utc>,
@@ -172,6 +173,7 @@ impl RealtimeQuery {
 /// assert!(query.trustor_org_id.is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RelatedQuery {
     /// The audit whose related audits to read.
     pub audit_id: String,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream;
 use raw_support::Recorded;
 use serde::{Deserialize, Serialize};
 use zendesk_raw::types;
@@ -27,7 +27,7 @@ use crate::error::Error;
 use crate::event::{Source, StreamKind};
 use crate::http::get_json;
 use crate::paginate::{
-    CursorPage, EventPage, EventPages, EventStream, Page, PageRequest, PageSource, Paginator,
+    CursorPage, EventPage, EventPages, EventStream, PageRequest, PageSource, Paginator, RecordPages,
 };
 use crate::retry::Operation;
 use crate::selection::{Selection, StreamFilter};
@@ -61,6 +61,7 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct AuditLogFilter {
     /// `filter[source_type][]`: the kinds of item changed (`user`, `rule`, `apitoken`, …).
     pub source_type: Vec<String>,
@@ -80,6 +81,13 @@ impl AuditLogFilter {
     /// Adds a `filter[source_type][]` value.
     pub fn source_type(mut self, source_type: impl Into<String>) -> Self {
         self.source_type.push(source_type.into());
+        self
+    }
+
+    /// `filter[created_at][]`: only records created from `start` to `end` (Zendesk needs both;
+    /// the streams set it from their window).
+    pub fn created_between(mut self, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        self.created_at = Some((start, end));
         self
     }
 
@@ -154,14 +162,13 @@ pub(crate) fn sort_order_param(order: SortOrder) -> types::SortOrder {
 /// ```
 /// use audit_core::zendesk::{AuditLogQuery, SortOrder};
 ///
-/// let query = AuditLogQuery {
-///     sort: Some(SortOrder::Ascending),
-///     page_size: Some(100),
-///     ..AuditLogQuery::default()
-/// };
+/// let query = AuditLogQuery::default()
+///     .sort(SortOrder::Ascending)
+///     .page_size(100);
 /// assert_eq!(query.page_size, Some(100));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuditLogQuery {
     /// The filters.
     pub filter: AuditLogFilter,
@@ -190,6 +197,24 @@ impl AuditLogQuery {
             filter,
             ..AuditLogQuery::default()
         }
+    }
+
+    /// Cursor mode, oldest or newest first (`sort`), as Genesys' `AuditQuery::sort`.
+    pub fn sort(mut self, order: SortOrder) -> Self {
+        self.sort = Some(order);
+        self
+    }
+
+    /// Cursor mode: `page[size]`, 1 to 100.
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Cursor mode: the page after `cursor` (`page[after]`).
+    pub fn page_after(mut self, cursor: impl Into<String>) -> Self {
+        self.page_after = Some(cursor.into());
+        self
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -422,7 +447,7 @@ impl ZendeskClient {
     /// use futures::TryStreamExt;
     ///
     /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
-    /// let query = AuditLogQuery { sort: Some(SortOrder::Ascending), page_size: Some(100), ..Default::default() };
+    /// let query = AuditLogQuery::default().sort(SortOrder::Ascending).page_size(100);
     /// let mut pages = client.audit_log_pages(query);
     /// while let Some(page) = pages.try_next().await? {
     ///     println!("{} records, next: {:?}", page.items.len(), page.next);
@@ -430,12 +455,9 @@ impl ZendeskClient {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn audit_log_pages(
-        &self,
-        query: AuditLogQuery,
-    ) -> BoxStream<'static, Result<Page<Recorded<types::AuditLog>, PageToken>, Error>> {
+    pub fn audit_log_pages(&self, query: AuditLogQuery) -> RecordPages<types::AuditLog> {
         if let Err(error) = query.validate() {
-            return stream::once(async move { Err(error) }).boxed();
+            return RecordPages::new(stream::once(async move { Err(error) }));
         }
         let client = self.clone();
         let query = Arc::new(query);
@@ -444,7 +466,7 @@ impl ZendeskClient {
             let query = Arc::clone(&query);
             async move { fetch_page(&client, &query, request).await }
         })
-        .pages()
+        .record_pages()
     }
 
     /// The audit log over `window`, oldest first, as a stream of pages of events with

@@ -131,13 +131,10 @@ impl ZendeskClient {
     /// use chrono::{TimeZone, Utc};
     ///
     /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
-    /// let filter = AuditLogFilter {
-    ///     created_at: Some((
-    ///         Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap(),
-    ///         Utc.with_ymd_and_hms(2024, 3, 31, 23, 59, 59).unwrap(),
-    ///     )),
-    ///     ..AuditLogFilter::default()
-    /// };
+    /// let filter = AuditLogFilter::default().created_between(
+    ///     Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap(),
+    ///     Utc.with_ymd_and_hms(2024, 3, 31, 23, 59, 59).unwrap(),
+    /// );
     /// let receipt = client.export_audit_logs(&filter).await?;
     /// println!("queued (request {:?}); limit: {:?}", receipt.request_id, receipt.rate_limit);
     /// // The second export waits for the one-per-minute limit instead of meeting a 429.

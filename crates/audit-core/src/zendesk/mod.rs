@@ -49,7 +49,13 @@ use regex::Regex;
 use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::SecretString;
 use serde_json::Value;
-use zendesk_raw::types;
+/// The generated low-level Zendesk client ([`ZendeskClient::raw`]): every operation of
+/// `specs/zendesk.yaml`, unpaced and without retries.
+pub use zendesk_raw::Client as RawClient;
+/// The Zendesk wire types the typed operations return (`types::TicketAudit`,
+/// `types::AuditLog`, …), generated from `specs/zendesk.yaml`: re-exported so a caller needs
+/// no other crate to name them.
+pub use zendesk_raw::types;
 
 pub use crate::sort::SortOrder;
 pub use audit_logs::{AuditLogEvents, AuditLogFilter, AuditLogQuery};
@@ -633,7 +639,7 @@ impl ZendeskClient {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn raw(&self) -> Result<Arc<zendesk_raw::Client>, Error> {
+    pub async fn raw(&self) -> Result<Arc<RawClient>, Error> {
         Ok(Arc::clone(&self.session().await?.session.raw))
     }
 

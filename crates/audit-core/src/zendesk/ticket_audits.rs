@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream;
 use raw_support::Recorded;
 use url::Url;
 use zendesk_raw::types;
@@ -28,8 +28,8 @@ use crate::error::Error;
 use crate::event::{Source, StreamKind};
 use crate::http::get_json;
 use crate::paginate::{
-    AdaptivePageSize, CursorPage, EventPage, EventPages, EventStream, Page, PageRequest,
-    PageSource, Paginator,
+    AdaptivePageSize, CursorPage, EventPage, EventPages, EventStream, PageRequest, PageSource,
+    Paginator, RecordPages,
 };
 use crate::retry::Operation;
 use crate::window::{StreamOptions, Window};
@@ -137,6 +137,24 @@ pub struct AuditsForTicketQuery {
 }
 
 impl AuditsForTicketQuery {
+    /// Cursor mode: `page[size]`, 1 to 100.
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Cursor mode: the page after `cursor` (`page[after]`).
+    pub fn page_after(mut self, cursor: impl Into<String>) -> Self {
+        self.page_after = Some(cursor.into());
+        self
+    }
+
+    /// Oldest or newest first (`sort_order`).
+    pub fn sort_order(mut self, order: SortOrder) -> Self {
+        self.sort_order = Some(order);
+        self
+    }
+
     fn validate(&self) -> Result<(), Error> {
         let invalid = |message: &str| {
             Err(Error::InvalidRequest {
@@ -464,9 +482,9 @@ impl ZendeskClient {
         &self,
         ticket_id: i64,
         query: AuditsForTicketQuery,
-    ) -> BoxStream<'static, Result<Page<Recorded<types::TicketAudit>, PageToken>, Error>> {
+    ) -> RecordPages<types::TicketAudit> {
         if let Err(error) = query.validate() {
-            return stream::once(async move { Err(error) }).boxed();
+            return RecordPages::new(stream::once(async move { Err(error) }));
         }
         let client = self.clone();
         let query = Arc::new(query);
@@ -475,7 +493,7 @@ impl ZendeskClient {
             let query = Arc::clone(&query);
             async move { fetch_ticket_page(&client, ticket_id, &query, request).await }
         })
-        .pages()
+        .record_pages()
     }
 
     /// The account's ticket audits over `window`, as pages of events with checkpoints

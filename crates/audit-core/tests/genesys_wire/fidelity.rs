@@ -118,7 +118,7 @@ async fn the_query_post_is_retried_after_a_429_that_says_it_was_not_processed() 
     let client = fake.client();
     let query = AuditQuery::new(at("2024-05-01T00:00:00Z"), at("2024-05-02T00:00:00Z"));
     let status = client.submit_audit_query(&query).await.unwrap();
-    assert_eq!(status.id.as_deref(), Some("q1"));
+    assert_eq!(status.id, "q1");
     assert_eq!(posts(&fake.api.received_requests().await.unwrap()), 2);
 }
 

@@ -41,7 +41,7 @@ async fn a_429_without_retry_after_waits_the_seconds_named_in_its_message() {
     let started = Instant::now();
     let status = client.submit_audit_query(&query()).await.unwrap();
     assert_eq!(started.elapsed(), Duration::from_secs(3));
-    assert_eq!(status.id.as_deref(), Some("q1"));
+    assert_eq!(status.id, "q1");
     let stats = client.stats();
     assert_eq!(stats.rate_limited, 1);
     assert_eq!(stats.waited_retry_after, Duration::from_secs(3));

@@ -425,18 +425,13 @@ async fn typed_list_and_show_return_the_records_untouched() {
     assert_eq!(record.raw()["actor_type"], "api_token");
     assert_eq!(record.action.as_deref(), Some("exported"));
 
-    let query = AuditLogQuery {
-        sort_order: Some(audit_core::zendesk::SortOrder::Ascending),
-        ..AuditLogQuery::filtered(AuditLogFilter::default().action("login"))
-    };
+    let mut query = AuditLogQuery::filtered(AuditLogFilter::default().action("login"));
+    query.sort_order = Some(audit_core::zendesk::SortOrder::Ascending);
     let page = client.list_audit_logs(&query).await.unwrap();
     assert!(!page.audit_logs.is_empty());
 
-    let mixed = AuditLogQuery {
-        page_size: Some(100),
-        page: Some(2),
-        ..AuditLogQuery::default()
-    };
+    let mut mixed = AuditLogQuery::default().page_size(100);
+    mixed.page = Some(2);
     assert!(matches!(
         client.list_audit_logs(&mixed).await,
         Err(Error::InvalidRequest { .. })

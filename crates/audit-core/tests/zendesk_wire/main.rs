@@ -6,6 +6,7 @@ mod audit_logs;
 mod classify;
 mod decode;
 mod fidelity;
+mod network;
 mod oauth;
 mod retries;
 mod security;

@@ -358,11 +358,9 @@ async fn the_export_post_is_retried_on_429_after_retry_after() {
         .mount(&server)
         .await;
     let client = client(&server.uri());
-    let filter = AuditLogFilter {
-        action: vec!["login".into()],
-        created_at: Some((at("2024-03-01T00:00:00Z"), at("2024-03-31T23:59:59Z"))),
-        ..AuditLogFilter::default()
-    };
+    let filter = AuditLogFilter::default()
+        .action("login")
+        .created_between(at("2024-03-01T00:00:00Z"), at("2024-03-31T23:59:59Z"));
     let started = Instant::now();
     client.export_audit_logs(&filter).await.unwrap();
     assert_eq!(started.elapsed(), Duration::from_secs(60));
