@@ -9,7 +9,6 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 pub use raw_support::{Quarantined, RawJson};
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
@@ -25,7 +24,8 @@ use serde_json::Value;
 /// assert_eq!(Action::from("login"), Action::Login);
 /// assert_eq!(Action::from("Publish"), Action::Other("Publish".into()));
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AuditEvent {
     /// Stable, globally unique id: `{vendor}:{tenant}:{record kind}:{native id}`. The same
@@ -78,7 +78,10 @@ pub struct AuditEvent {
     /// The vendor record, untouched: kept as the JSON text it arrived as, and read as a
     /// [`Value`] (it dereferences to one) when needed. [`AuditEvent::write_json`] writes it
     /// without parsing it.
-    #[schemars(with = "Value", description = "The vendor record, untouched.")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Value", description = "The vendor record, untouched.")
+    )]
     pub raw: RawJson,
     /// Set when the vendor record did not decode as the vendor's schema says, so the fields
     /// above were read from a repaired copy of it (a lone surrogate escape read as U+FFFD, a
@@ -93,7 +96,7 @@ pub struct AuditEvent {
     /// were not UTF-8 text (`raw` then holds a lossy copy). Not part of the event's JSON: an
     /// exporter writes them to a quarantine file of their own.
     #[serde(skip)]
-    #[schemars(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
     pub quarantined: Option<Box<Quarantined>>,
 }
 
@@ -178,7 +181,8 @@ pub(crate) fn fallback_native_id(raw: &Value) -> String {
 }
 
 /// Where a record came from: vendor, stream and tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Source {
     /// The vendor.
@@ -201,9 +205,8 @@ impl Source {
 }
 
 /// The vendors this crate reads.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Vendor {
@@ -232,9 +235,8 @@ impl Vendor {
 }
 
 /// The audit streams this crate exports.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum StreamKind {
@@ -390,13 +392,14 @@ macro_rules! open_enum {
             }
         }
 
-        impl JsonSchema for $name {
+        #[cfg(feature = "schema")]
+        impl schemars::JsonSchema for $name {
             fn schema_name() -> Cow<'static, str> {
                 stringify!($name).into()
             }
 
-            fn json_schema(_: &mut SchemaGenerator) -> Schema {
-                json_schema!({
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
                     "description":
                         "Open enum: one of the known values, or any other string the vendor sends.",
                     "anyOf": [
@@ -447,7 +450,8 @@ open_enum! {
 }
 
 /// Who (or what) performed the audited action.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Actor {
     /// What kind of actor it is.
@@ -482,7 +486,8 @@ pub struct Actor {
 }
 
 /// A business rule that made a change (Zendesk `via.source` when `rel` names a rule).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Rule {
     /// What kind of rule (`trigger`, `automation`, `macro`, …: Zendesk's `rel`).
@@ -496,7 +501,8 @@ pub struct Rule {
 }
 
 /// The kind of actor.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ActorKind {
@@ -512,7 +518,8 @@ pub enum ActorKind {
 }
 
 /// What the audited action was performed on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Target {
     /// The vendor's name for the kind of object (`ticket`, `user`, `Queue`).
@@ -525,7 +532,8 @@ pub struct Target {
 
 /// One field-level change. Values are the vendor's JSON, untouched: strings, numbers, arrays,
 /// objects or `null` (a cleared field).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Change {
     /// The field or property that changed.
@@ -566,38 +574,5 @@ impl Rule {
             id,
             title,
         }
-    }
-}
-
-/// The JSON Schema of [`AuditEvent`] (draft 2020-12), as `trail schema` prints it.
-///
-/// Descriptions come from the doc comments, without their Rust examples (a schema's reader
-/// wants the prose).
-///
-/// ```
-/// let schema = serde_json::to_string(&audit_core::audit_event_schema()).unwrap();
-/// assert!(schema.contains("One audit record from any vendor"));
-/// assert!(!schema.contains("```"));
-/// ```
-pub fn audit_event_schema() -> Schema {
-    let mut schema = Value::from(schemars::schema_for!(AuditEvent));
-    without_code_examples(&mut schema);
-    Schema::try_from(schema).expect("still a schema object")
-}
-
-/// Cuts every `description` at its first fenced code block.
-fn without_code_examples(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(text)) = map.get_mut("description")
-                && let Some(at) = text.find("```")
-            {
-                text.truncate(at);
-                text.truncate(text.trim_end().len());
-            }
-            map.values_mut().for_each(without_code_examples);
-        }
-        Value::Array(items) => items.iter_mut().for_each(without_code_examples),
-        _ => {}
     }
 }

@@ -340,6 +340,12 @@ fn client_builder(
 ) -> Result<reqwest::ClientBuilder, Error> {
     let user_agent = HeaderValue::from_str(&config.user_agent)
         .map_err(|_| Error::InvalidConfig("the user agent must be visible ASCII text".into()))?;
+    #[cfg(all(feature = "ring", not(feature = "aws-lc")))]
+    {
+        // reqwest built without a provider uses the process default: ring, unless the
+        // program installed another first (then that one stays).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
     let mut builder = reqwest::Client::builder();
     if let Some(NetworkSettings(settings)) = &config.network {
         builder = settings(builder);

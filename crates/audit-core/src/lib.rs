@@ -84,6 +84,18 @@
 
 #![deny(missing_docs)]
 
+#[cfg(not(any(feature = "aws-lc", feature = "ring")))]
+compile_error!(
+    "audit-core needs a TLS provider: enable its `aws-lc` feature (the default) or `ring`"
+);
+
+/// The crypto of the TLS provider in use (the two share one API): SHA-256 and randomness for
+/// OAuth PKCE.
+#[cfg(feature = "aws-lc")]
+use aws_lc_rs as crypto;
+#[cfg(all(feature = "ring", not(feature = "aws-lc")))]
+use ring as crypto;
+
 pub mod checkpoint;
 mod decode;
 pub mod error;
@@ -94,6 +106,8 @@ pub mod oauth;
 pub mod pacing;
 pub mod paginate;
 pub mod retry;
+#[cfg(feature = "schema")]
+mod schema;
 pub mod selection;
 mod sort;
 pub mod stats;
@@ -104,12 +118,14 @@ pub use checkpoint::{Boundary, Checkpoint, PageToken, Position};
 pub use error::{Error, ErrorBody, ErrorKind, GiveUpReason, TransportKind, VendorDetail};
 pub use event::{
     Action, Actor, ActorKind, AuditEvent, Change, Outcome, Quarantined, RawJson, RecordKind, Rule,
-    Source, StreamKind, Target, Vendor, audit_event_schema,
+    Source, StreamKind, Target, Vendor,
 };
 pub use http::{BaseUrl, HttpConfig};
 pub use pacing::PacingConfig;
 pub use paginate::{EventPage, EventPages, EventStream, Page, PageSizePolicy, RecordPages};
 pub use retry::RetryPolicy;
+#[cfg(feature = "schema")]
+pub use schema::audit_event_schema;
 pub use selection::{Selection, StreamFilter};
 pub use sort::SortOrder;
 pub use stats::{Stats, StatsSnapshot};

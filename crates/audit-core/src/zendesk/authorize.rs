@@ -38,9 +38,9 @@ impl fmt::Debug for Pkce {
 }
 
 fn random_text(bytes: usize) -> Result<String, Error> {
-    use aws_lc_rs::rand::SecureRandom;
+    use crate::crypto::rand::SecureRandom;
     let mut buffer = vec![0u8; bytes];
-    aws_lc_rs::rand::SystemRandom::new()
+    crate::crypto::rand::SystemRandom::new()
         .fill(&mut buffer)
         .map_err(|_| Error::InvalidConfig("the system has no secure random source".into()))?;
     Ok(URL_SAFE_NO_PAD.encode(buffer))
@@ -48,7 +48,8 @@ fn random_text(bytes: usize) -> Result<String, Error> {
 
 /// `base64url(SHA-256(verifier))`, the `S256` challenge of a verifier.
 pub fn pkce_challenge(verifier: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    use crate::crypto::digest::{SHA256, digest};
+    let digest = digest(&SHA256, verifier.as_bytes());
     URL_SAFE_NO_PAD.encode(digest.as_ref())
 }
 
