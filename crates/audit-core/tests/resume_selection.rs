@@ -168,7 +168,6 @@ async fn a_filter_a_stream_cannot_apply_is_refused_before_any_request() {
     let options = StreamOptions::new(Window::since(Utc::now())).with_filter(logins());
     let error = client
         .event_pages(StreamKind::ZendeskTicketAudits, options)
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(error, Error::InvalidConfig(_)), "{error}");
 }

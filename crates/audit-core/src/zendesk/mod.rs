@@ -154,16 +154,20 @@ impl ZendeskRules {
     fn token_hint(&self, status: u16, detail: &VendorDetail) -> String {
         match detail.error.as_deref() {
             Some("invalid_grant") => format!(
-                "{} refused the refresh token (invalid_grant): it expired, was revoked, or was                  already used. Obtain a new one (`trail auth zendesk`), or set a new refresh                  token and remove the token store",
+                "{} refused the refresh token (invalid_grant): it expired, was revoked, or was \
+                 already used. Obtain a new one (`trail auth zendesk`), or set a new refresh \
+                 token and remove the token store",
                 self.host
             ),
             Some("invalid_scope") => format!(
-                "{} refused the scopes `{}` (invalid_scope): ask only for scopes the OAuth                  client may have (`read`, `auditlogs:read`)",
+                "{} refused the scopes `{}` (invalid_scope): ask only for scopes the OAuth \
+                 client may have (`read`, `auditlogs:read`)",
                 self.host,
                 self.requested_scopes.as_deref().unwrap_or("(default)")
             ),
             _ if status == 401 => format!(
-                "the OAuth client id or secret was not accepted by {} (invalid_client): check                  both, and that the client is a confidential OAuth client of this account",
+                "the OAuth client id or secret was not accepted by {} (invalid_client): check \
+                 both, and that the client is a confidential OAuth client of this account",
                 self.host
             ),
             _ => format!("{} refused the token request", self.host),
