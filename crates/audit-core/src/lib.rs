@@ -14,13 +14,35 @@
 //!   [`window`] (time windows and the settle lag), [`http`] (base URL and credential rules),
 //!   [`stats`] and [`error`].
 //!
+//! ## Runtime and features
+//!
+//! The clients run on **Tokio**: call them inside a Tokio runtime (a `current_thread` one is
+//! enough; `#[tokio::main(flavor = "current_thread")]` or `Runtime::block_on`). Another
+//! executor (`futures::executor::block_on`) has no Tokio reactor, and the first request
+//! panics with "there is no reactor running".
+//!
+//! Cargo features: `aws-lc` (default) or `ring` picks the TLS provider (and PKCE's hashing);
+//! `ring` builds faster and needs no C toolchain beyond `cc`. `schema` adds
+//! `audit_event_schema()`, the JSON Schema of [`AuditEvent`]. A lean service:
+//! `audit-core = { version = "…", default-features = false, features = ["ring"] }`.
+//!
+//! ## Errors
+//!
+//! Every call returns the one [`Error`]; [`Error::kind`] says what kind of failure it is
+//! ([`ErrorKind`]: rate limited, credentials refused, access denied, not found, vendor
+//! unavailable, invalid request, configuration) and [`Error::is_retryable`] whether waiting
+//! helps. Vendor detail (code, description, correlation id) is on [`Error::vendor_detail`].
+//!
+//! ## Streams and checkpoints
+//!
 //! Every stream is a stream of pages; each [`EventPage`] carries the [`Checkpoint`] to resume
-//! from after it. Persist both atomically and a killed export resumes with no gap and no
+//! from after it. A checkpoint records the stream, tenant, window, position and the filters
+//! ([`Selection`]) it was read with; resuming it with other filters is refused. Persist both atomically and a killed export resumes with no gap and no
 //! duplicate:
 //!
 //! ```
 //! use audit_core::{Checkpoint, StreamKind, StreamOptions, Window};
-//! use audit_core::zendesk::ZendeskClient;
+//! use audit_core::zendesk::{ZendeskAuth, ZendeskClient};
 //! use chrono::{Duration, Utc};
 //! use futures::TryStreamExt;
 //!
@@ -33,12 +55,17 @@
 //! let client = ZendeskClient::builder()
 //!     .base_url(sim.zendesk_url()) // for the real service: .subdomain("acme")
 //!     .tenant("acme")
-//!     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+//!     .auth(ZendeskAuth::client_credentials(
+//!         acme.zendesk_client_id,
+//!         acme.zendesk_client_secret,
+//!         ["auditlogs:read"],
+//!     ))
 //!     .build()?;
-//! let mut options = StreamOptions::new(Window::since(Utc::now() - Duration::days(7)));
-//! if let Some(saved) = saved {
-//!     options = options.with_resume(Checkpoint::from_json(&saved)?);
-//! }
+//! let options = match saved {
+//!     // Continue where the last run stopped, with its window (and the same filters).
+//!     Some(saved) => StreamOptions::resume_from(Checkpoint::from_json(&saved)?),
+//!     None => StreamOptions::new(Window::since(Utc::now() - Duration::days(7))),
+//! };
 //! let mut pages = client.event_pages(StreamKind::ZendeskAuditLogs, options)?;
 //! let mut exported = 0;
 //! while let Some(page) = pages.try_next().await? {
