@@ -190,14 +190,13 @@ impl ConfigFile {
                 <StreamArg as clap::ValueEnum>::from_str(&entry.stream, false).map_err(|_| {
                     format!(
                         "{at}: unknown stream `{}`; expected zendesk-ticket-audits, \
-                     zendesk-audit-logs, genesys-audits or genesys-realtime",
+                     zendesk-ticket-events, zendesk-audit-logs, genesys-audits or \
+                     genesys-realtime",
                         entry.stream
                     )
                 })?;
-            let is_zendesk = matches!(
-                stream,
-                StreamArg::ZendeskAuditLogs | StreamArg::ZendeskTicketAudits
-            );
+            let is_zendesk =
+                audit_core::StreamKind::from(stream).vendor() == audit_core::Vendor::Zendesk;
             let (vendor, known) = if is_zendesk {
                 ("zendesk", self.zendesk.contains_key(&entry.account))
             } else {

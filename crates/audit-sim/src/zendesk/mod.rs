@@ -3,6 +3,7 @@
 pub mod audit_logs;
 pub mod auth;
 pub mod ticket_audits;
+pub mod ticket_events;
 
 use std::sync::Arc;
 
@@ -39,6 +40,10 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route(
             "/api/v2/tickets/{ticket_id}/audits/{audit_id}/make_private",
             put(ticket_audits::make_private),
+        )
+        .route(
+            "/api/v2/incremental/ticket_events",
+            get(ticket_events::export),
         )
         .route("/api/v2/audit_logs", get(audit_logs::list))
         .route("/api/v2/audit_logs/export", post(audit_logs::export))
@@ -115,6 +120,23 @@ pub fn fault_response(sim: &Sim, fault: FaultKind) -> Response {
         FaultKind::Status502 => gateway_page(StatusCode::BAD_GATEWAY),
         _ => gateway_page(StatusCode::GATEWAY_TIMEOUT),
     }
+}
+
+/// Whether audit `i` of tenant data `z` belongs to an archived ticket at `now` (Unix
+/// seconds): the data set's archived tickets, from `zendesk.archive_delay_secs` after the
+/// start on.
+pub fn archived_at(sim: &Sim, z: &crate::data::zendesk::ZendeskData, i: u64, now: i64) -> bool {
+    z.audit_archived(i) && now >= sim.started + sim.config.zendesk.archive_delay_secs as i64
+}
+
+/// Whether ticket `k` is archived at `now`.
+pub fn ticket_archived_at(
+    sim: &Sim,
+    z: &crate::data::zendesk::ZendeskData,
+    k: u64,
+    now: i64,
+) -> bool {
+    z.ticket_archived(k) && now >= sim.started + sim.config.zendesk.archive_delay_secs as i64
 }
 
 /// The current time in seconds.

@@ -101,7 +101,8 @@ pub async fn list_ticket_audits(
     let z = &sim.tenants[ctx.tenant].zendesk;
     let q = Query::parse(ctx.query.as_deref());
     let visible = z.audits().first_after(now_secs());
-    let not_archived = |i: u64| !z.audit_archived(i);
+    let now = now_secs();
+    let not_archived = |i: u64| !super::archived_at(&sim, z, i, now);
     let sel = Selection {
         lo: 0,
         hi: visible,
@@ -320,7 +321,7 @@ pub async fn list_for_ticket(
             body.insert("users".into(), Value::Array(users));
         }
     };
-    if z.ticket_archived(k) {
+    if super::ticket_archived_at(&sim, z, k, now_secs()) {
         // Archived tickets: the whole history in one response, no pagination.
         let indices: Vec<u64> = sel
             .skip_take(0, visible as usize)
