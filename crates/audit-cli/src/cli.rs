@@ -99,16 +99,16 @@ pub enum StreamArg {
     /// leaves out archived tickets (Zendesk archives closed tickets after about 120 days) and
     /// is no change feed: zendesk-ticket-events is the complete path.
     ZendeskTicketAudits,
+    /// Every Zendesk ticket update, archived tickets included (the incremental ticket-event
+    /// export), oldest first: change capture with --follow. Same event ids as
+    /// zendesk-ticket-audits; 10 requests a minute (ZENDESK_INCREMENTAL_RPM).
+    ZendeskTicketEvents,
     /// Zendesk account audit logs (settings, users, rules, sign-ins), oldest first.
     ZendeskAuditLogs,
     /// Genesys Cloud audits through historical queries (any window, 30-day chunks).
     GenesysAudits,
     /// Genesys Cloud audits through realtime queries (last 14 days, some services).
     GenesysRealtime,
-    /// Every Zendesk ticket update, archived tickets included (the incremental ticket-event
-    /// export), oldest first: change capture with --follow. Same event ids as
-    /// zendesk-ticket-audits; 10 requests a minute (ZENDESK_INCREMENTAL_RPM).
-    ZendeskTicketEvents,
 }
 
 impl From<StreamArg> for StreamKind {
