@@ -173,6 +173,9 @@ pub fn cursor_mode(q: &Query) -> bool {
 }
 
 /// Builds a standard cursor page. `time` gives a position's timestamp (for `out_of_order`).
+/// With `issued` (Unix milliseconds) the cursors handed out carry it, for lists whose cursors
+/// expire (see [`cursor_issued`]).
+#[allow(clippy::too_many_arguments)]
 pub fn standard_page(
     sim: &Sim,
     ctx: &Ctx,
@@ -181,6 +184,7 @@ pub fn standard_page(
     tag: u64,
     scope: u64,
     time: &dyn Fn(u64) -> i64,
+    issued: Option<u64>,
 ) -> Result<StdPage, Response> {
     if q.has("page") {
         return Err(pagination_error(
@@ -212,7 +216,10 @@ pub fn standard_page(
             _ => Err(pagination_error("The cursor is invalid")),
         }
     };
-    let enc = |p: u64| encode_cursor(&[tag, order, p, scope]);
+    let enc = |p: u64| match issued {
+        Some(ms) => encode_cursor(&[tag, order, p, scope, ms]),
+        None => encode_cursor(&[tag, order, p, scope]),
+    };
     let (mut positions, more, forward, cursor_pos) = if let Some(c) = before {
         let p = decode(c)?;
         let (items, more) = sel.backward(p, size);
@@ -308,6 +315,16 @@ pub fn standard_page(
         links,
         report,
     })
+}
+
+/// When a standard cursor was handed out (Unix milliseconds), if it carries the time: its
+/// fifth word, when that is a time (a `fresh_cursor`'s nonce there is a small counter).
+pub fn cursor_issued(cursor: &str) -> Option<i64> {
+    const A_TIME: u64 = 1_000_000_000_000; // 2001 in milliseconds; nonces stay far below
+    crate::paging::decode_cursor(cursor, 5)
+        .map(|words| words[4])
+        .filter(|&word| word >= A_TIME)
+        .map(|ms| ms as i64)
 }
 
 /// An offset page: the positions, `count`, `next_page`, `previous_page`.
