@@ -301,6 +301,21 @@ mod tests {
     }
 
     #[test]
+    fn zendesk_ticket_events_is_a_zendesk_stream_of_the_config() {
+        let text = EXAMPLE.replace("\"zendesk-audit-logs\"", "\"zendesk-ticket-events\"");
+        let config: ConfigFile = toml::from_str(&text).unwrap();
+        let planned = config.plan().unwrap();
+        assert_eq!(planned[0].stream, StreamArg::ZendeskTicketEvents);
+        // On a Genesys account's name it is looked up among the Zendesk accounts.
+        let text = text.replacen("account = \"acme\"", "account = \"emea\"", 1);
+        let error = toml::from_str::<ConfigFile>(&text)
+            .unwrap()
+            .plan()
+            .unwrap_err();
+        assert!(error.contains("add a [zendesk.emea] table"), "{error}");
+    }
+
+    #[test]
     fn mistakes_are_named_with_their_entry() {
         let cases = [
             (
