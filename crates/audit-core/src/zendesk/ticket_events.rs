@@ -123,14 +123,17 @@ async fn fetch_page(
     let max = client.retry_policy().max_retry_after();
     let pacer = Arc::clone(client.incremental_pacer());
     // The permit only spaces requests (the limit is a fixed rate, no headers to report).
-    let _permit = pacer
-        .acquire(max)
-        .await
-        .map_err(|requested| Error::RateLimitResetTooLong {
-            operation: EXPORT.name,
-            requested,
-            max,
-        })?;
+    let (_permit, paced) =
+        pacer
+            .acquire(max)
+            .await
+            .map_err(|requested| Error::RateLimitResetTooLong {
+                operation: EXPORT.name,
+                requested,
+                max,
+            })?;
+    // Counted with the client's pacing waits (`trail`'s "rate-limit wait" column).
+    client.stats_counter().waited_pacing(paced);
     let response = client
         .call_checked(
             EXPORT,

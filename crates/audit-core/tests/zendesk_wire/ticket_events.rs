@@ -242,14 +242,18 @@ async fn requests_are_spaced_to_the_incremental_limit() {
                 .await
                 .unwrap();
             assert_eq!(ids(&events), ["1", "2", "3"]);
-            started.elapsed()
+            (started.elapsed(), client.stats().waited_pacing)
         }
     };
     // Zendesk's 10 a minute by default: three requests take two gaps of 6 s.
-    let paced = export(None).await;
+    let (paced, waited) = export(None).await;
     assert!(paced >= Duration::from_secs(12), "{paced:?}");
     assert!(paced < Duration::from_secs(18), "{paced:?}");
+    assert!(
+        waited >= Duration::from_secs(11),
+        "counted as pacing: {waited:?}"
+    );
     // Unpaced, they go at once.
-    let unpaced = export(Some(0)).await;
+    let (unpaced, _) = export(Some(0)).await;
     assert!(unpaced < Duration::from_secs(1), "{unpaced:?}");
 }
