@@ -2,7 +2,7 @@
 //! reruns from the last checkpoint after each failure (as `trail` does when run again), ends
 //! with the ground truth exactly once, in order.
 //!
-//! The vendor is a loopback fake of Zendesk's legacy `/ticket_audits` walk (newest first,
+//! The vendor is a loopback fake of Zendesk's `/ticket_audits` cursor walk (newest first,
 //! cursors are positions): each request takes the next answer of a generated script —
 //! normal, `200 {}`, an empty last page, an empty page under a fresh cursor, a 500, the cursor
 //! refused with a 400, the previous page's last record repeated — and the records themselves
@@ -89,8 +89,8 @@ impl Respond for Vendor {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let pairs: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
         let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-        let limit: usize = get("limit").map_or(1000, |l| l.parse().unwrap());
-        let cursor = get("cursor");
+        let limit: usize = get("page[size]").map_or(100, |l| l.parse().unwrap());
+        let cursor = get("page[after]");
         // A cursor is `<position>` or `<position>.<nonce>` (a fresh cursor, same place).
         let start: usize = cursor
             .as_deref()
@@ -107,8 +107,9 @@ impl Respond for Vendor {
         let next = (end < self.records.len()).then(|| end.to_string());
         let envelope = |audits: Vec<Value>, before: Option<String>| {
             ResponseTemplate::new(200).set_body_json(json!({
-                "audits": audits, "before_cursor": before, "before_url": null,
-                "after_cursor": null, "after_url": null
+                "audits": audits,
+                "meta": {"has_more": before.is_some(), "after_cursor": before, "before_cursor": null},
+                "links": {"next": null, "prev": null}
             }))
         };
         match answer {

@@ -190,7 +190,7 @@ async fn a_zendesk_links_next_to_another_origin_is_refused_and_gets_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zendesk_before_and_after_urls_to_another_origin_get_nothing() {
+async fn zendesk_ticket_audit_links_to_another_origin_get_nothing() {
     let sim = simulator().await;
     let recorder = Recorder::start(Reply::json(200, &json!({"audits": []}))).await;
     let (start, end) = span();
@@ -200,20 +200,22 @@ async fn zendesk_before_and_after_urls_to_another_origin_get_nothing() {
     for what in ELSEWHERE {
         let recorder_port = recorder.port();
         let variant = what.to_string();
-        // With the cursors left in place the URLs are not needed: the walk goes on by cursor
-        // and ends complete. Without `before_cursor`, the foreign `before_url` stops it.
+        // With the cursors left in place the links are not needed: the walk goes on by cursor
+        // and ends complete. Without a cursor, the foreign `links.next` stops it.
         for drop_cursor in [false, true] {
             let variant = variant.clone();
             let proxy = Proxy::start(sim.zendesk_url(), move |info, _, reply| {
                 let origin = origin_elsewhere(&variant, info.port, recorder_port);
                 reply.edit_json(|body| {
-                    for key in ["before_url", "after_url"] {
-                        if let Some(url) = body[key].as_str() {
-                            body[key] = json!(moved(url, &origin));
+                    for key in ["next", "prev"] {
+                        if let Some(url) = body["links"][key].as_str() {
+                            body["links"][key] = json!(moved(url, &origin));
                         }
                     }
-                    if drop_cursor {
-                        body["before_cursor"] = json!(null);
+                    if drop_cursor && let Some(next) = body["links"]["next"].as_str() {
+                        let next = next.split('?').next().unwrap().to_string() + "?page=2";
+                        body["links"]["next"] = json!(next);
+                        body["meta"]["after_cursor"] = json!(null);
                     }
                 });
             })

@@ -35,6 +35,8 @@ fn every_operation_of_the_original_references_is_generated() {
                 "ExportAuditLogs",
                 // Beyond the original references: OAuth tokens (client credentials, refresh).
                 "CreateOauthToken",
+                // Change capture (issue 17): every ticket update, archived tickets included.
+                "IncrementalTicketEventExport",
             ],
         ),
         (

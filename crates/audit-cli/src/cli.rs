@@ -95,8 +95,14 @@ pub struct AuthZendeskArgs {
 /// The audit streams, as named on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StreamArg {
-    /// Zendesk ticket audits (every ticket update), newest first.
+    /// Zendesk ticket audits of tickets not archived (/ticket_audits), newest first. It
+    /// leaves out archived tickets (Zendesk archives closed tickets after about 120 days) and
+    /// is no change feed: zendesk-ticket-events is the complete path.
     ZendeskTicketAudits,
+    /// Every Zendesk ticket update, archived tickets included (the incremental ticket-event
+    /// export), oldest first: change capture with --follow. Same event ids as
+    /// zendesk-ticket-audits; 10 requests a minute (ZENDESK_INCREMENTAL_RPM).
+    ZendeskTicketEvents,
     /// Zendesk account audit logs (settings, users, rules, sign-ins), oldest first.
     ZendeskAuditLogs,
     /// Genesys Cloud audits through historical queries (any window, 30-day chunks).
@@ -112,6 +118,7 @@ impl From<StreamArg> for StreamKind {
             StreamArg::ZendeskAuditLogs => StreamKind::ZendeskAuditLogs,
             StreamArg::GenesysAudits => StreamKind::GenesysAudits,
             StreamArg::GenesysRealtime => StreamKind::GenesysRealtime,
+            StreamArg::ZendeskTicketEvents => StreamKind::ZendeskTicketEvents,
         }
     }
 }

@@ -190,14 +190,13 @@ impl ConfigFile {
                 <StreamArg as clap::ValueEnum>::from_str(&entry.stream, false).map_err(|_| {
                     format!(
                         "{at}: unknown stream `{}`; expected zendesk-ticket-audits, \
-                     zendesk-audit-logs, genesys-audits or genesys-realtime",
+                     zendesk-ticket-events, zendesk-audit-logs, genesys-audits or \
+                     genesys-realtime",
                         entry.stream
                     )
                 })?;
-            let is_zendesk = matches!(
-                stream,
-                StreamArg::ZendeskAuditLogs | StreamArg::ZendeskTicketAudits
-            );
+            let is_zendesk =
+                audit_core::StreamKind::from(stream).vendor() == audit_core::Vendor::Zendesk;
             let (vendor, known) = if is_zendesk {
                 ("zendesk", self.zendesk.contains_key(&entry.account))
             } else {
@@ -299,6 +298,21 @@ mod tests {
             planned[1].rotate_interval,
             Some(std::time::Duration::from_secs(3600))
         );
+    }
+
+    #[test]
+    fn zendesk_ticket_events_is_a_zendesk_stream_of_the_config() {
+        let text = EXAMPLE.replace("\"zendesk-audit-logs\"", "\"zendesk-ticket-events\"");
+        let config: ConfigFile = toml::from_str(&text).unwrap();
+        let planned = config.plan().unwrap();
+        assert_eq!(planned[0].stream, StreamArg::ZendeskTicketEvents);
+        // On a Genesys account's name it is looked up among the Zendesk accounts.
+        let text = text.replacen("account = \"acme\"", "account = \"emea\"", 1);
+        let error = toml::from_str::<ConfigFile>(&text)
+            .unwrap()
+            .plan()
+            .unwrap_err();
+        assert!(error.contains("add a [zendesk.emea] table"), "{error}");
     }
 
     #[test]

@@ -155,6 +155,7 @@ fn verify(
     let truth_stream = match report.stream {
         StreamKind::ZendeskAuditLogs => Stream::ZendeskAuditLogs,
         StreamKind::ZendeskTicketAudits => Stream::ZendeskTicketAudits,
+        StreamKind::ZendeskTicketEvents => Stream::ZendeskTicketEvents,
         StreamKind::GenesysAudits => Stream::GenesysAudits { service: None },
         StreamKind::GenesysRealtime => Stream::GenesysRealtime { service: None },
         other => {

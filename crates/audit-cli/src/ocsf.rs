@@ -328,7 +328,12 @@ pub fn classify(event: &AuditEvent) -> (Class, u32, Option<Vec<String>>) {
     let action = event.vendor_action.as_str();
     let target_kind = event.target.as_ref().map(|t| t.kind.as_str()).unwrap_or("");
     match event.source.vendor {
-        Vendor::Zendesk if event.source.stream == StreamKind::ZendeskTicketAudits => {
+        Vendor::Zendesk
+            if matches!(
+                event.source.stream,
+                StreamKind::ZendeskTicketAudits | StreamKind::ZendeskTicketEvents
+            ) =>
+        {
             let activity = if event.action == audit_core::Action::Create {
                 1
             } else {

@@ -202,6 +202,16 @@ pub struct ZendeskSettings {
     /// The scope asked for when none is configured: the least the command needs.
     default_scope: &'static str,
     connection: Connection,
+    incremental: Incremental,
+}
+
+/// The incremental exports' settings (`zendesk-ticket-events`), Zendesk's when unset.
+#[derive(Debug, Default)]
+struct Incremental {
+    /// `ZENDESK_INCREMENTAL_RPM`: requests a minute (10; more with High Volume).
+    rpm: Option<u32>,
+    /// `ZENDESK_INCREMENTAL_HOLDBACK_SECS`: the span before now the export leaves out (60).
+    holdback_secs: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -362,12 +372,36 @@ impl ZendeskSettings {
             token_store: named("ZENDESK_TOKEN_STORE"),
         }
         .credentials(ZENDESK_CREDENTIALS_HINT)?;
+        let number = |name: &str, what: &str| -> Result<Option<u32>, CliError> {
+            env(name)
+                .map(|value| {
+                    value.trim().parse::<u32>().map_err(|_| {
+                        CliError::usage(
+                            format!("{name} is `{value}`, not a whole number"),
+                            Some(format!("set it to {what}, or unset it")),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let incremental = Incremental {
+            rpm: number(
+                "ZENDESK_INCREMENTAL_RPM",
+                "the requests a minute the incremental exports allow (10; more with the High \
+                 Volume add-on)",
+            )?,
+            holdback_secs: number(
+                "ZENDESK_INCREMENTAL_HOLDBACK_SECS",
+                "the seconds the incremental exports leave out (60)",
+            )?,
+        };
         Ok(ZendeskSettings {
             subdomain,
             base_url,
             credentials,
             default_scope: "read",
             connection: Connection::default(),
+            incremental,
         })
     }
 
@@ -429,6 +463,7 @@ impl ZendeskSettings {
             credentials,
             default_scope: "read",
             connection: Connection::default(),
+            incremental: Incremental::default(),
         })
     }
 
@@ -471,6 +506,12 @@ impl ZendeskSettings {
         let mut builder = ZendeskClient::builder()
             .retry_policy(self.connection.retry.clone())
             .http(self.connection.http());
+        if let Some(rpm) = self.incremental.rpm {
+            builder = builder.incremental_requests_per_minute(rpm);
+        }
+        if let Some(secs) = self.incremental.holdback_secs {
+            builder = builder.incremental_holdback(std::time::Duration::from_secs(secs.into()));
+        }
         // With a base URL (a proxy, the simulator) the subdomain only names the tenant.
         builder = match (&self.base_url, &self.subdomain) {
             (Some(base_url), Some(subdomain)) => {

@@ -2,7 +2,7 @@
 //! random points of a large export and started again with the same command each time; the
 //! final output is byte-identical to an uninterrupted run. Six seeded kills per stream, each
 //! checked to have hit a running export: 24 SIGKILLs over the four streams (issue 7 asks for
-//! 20).
+//! 20), and 20 more on `zendesk-ticket-events` alone (issue 17 asks for 20 on it).
 
 mod common;
 
@@ -39,11 +39,23 @@ fn committed_records(state: &Path) -> u64 {
         .map_or(0, |stream| stream["output"]["records"].as_u64().unwrap())
 }
 
-async fn kill_and_resume(stream: &str, seed: u64, mut sim_config: SimConfig, window: &[String]) {
+async fn kill_and_resume(stream: &str, seed: u64, sim_config: SimConfig, window: &[String]) {
+    kill_and_resume_times(stream, seed, sim_config, window, 6).await;
+}
+
+async fn kill_and_resume_times(
+    stream: &str,
+    seed: u64,
+    mut sim_config: SimConfig,
+    window: &[String],
+    times: u32,
+) {
     // About 60 pages at 100 ms each: an export of about 6 s to kill in.
     sim_config.faults.page_latency_ms = 100;
     let sim = start(sim_config).await;
-    let env = all_env(&sim);
+    let mut env = all_env(&sim);
+    // The incremental export's own limit is lifted in the simulator: not paced either.
+    env.push(("ZENDESK_INCREMENTAL_RPM", "0".to_string()));
     let dir = tempfile::tempdir().unwrap();
 
     let reference_args: Vec<&str> = ["export", stream, "--out", "reference.ndjson"]
@@ -72,7 +84,7 @@ async fn kill_and_resume(stream: &str, seed: u64, mut sim_config: SimConfig, win
     let mut kill_points = Seeded(seed);
     let mut killed_mid_export = 0;
     let mut kills = 0;
-    for _ in 0..6 {
+    for _ in 0..times {
         let mut child = trail(&args, &env, dir.path()).spawn().unwrap();
         let delay = kill_points.next_in(300, 1_500);
         tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -93,11 +105,11 @@ async fn kill_and_resume(stream: &str, seed: u64, mut sim_config: SimConfig, win
     // Issue 7 asks for 20 SIGKILLs over exports of every stream: 6 per stream, each of which
     // must hit a running export (24 in all).
     assert_eq!(
-        kills, 6,
-        "{stream}: only {kills} of the 6 kills hit a running trail"
+        kills, times,
+        "{stream}: only {kills} of the {times} kills hit a running trail"
     );
     assert!(
-        killed_mid_export >= 3,
+        killed_mid_export >= times / 2,
         "only {killed_mid_export} kills landed between two commits of the export"
     );
     let output = run_trail(&args, &env, dir.path()).await;
@@ -124,6 +136,16 @@ async fn zendesk_ticket_audits_survive_sigkill() {
         &window_args(),
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zendesk_ticket_events_survive_20_sigkills() {
+    // 10,000 updates, archived tickets included, in pages of 100 (the simulator's page length):
+    // every page's last second comes again at the start of the next.
+    let mut sim_config = config(10, 10_000);
+    sim_config.zendesk.incremental_page_size = 100;
+    sim_config.zendesk.incremental_rate_limit.requests = 0;
+    kill_and_resume_times("zendesk-ticket-events", 5, sim_config, &window_args(), 20).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -248,15 +248,20 @@ pub enum StreamKind {
     GenesysAudits,
     /// Genesys Cloud realtime audit queries (`/api/v2/audits/query/realtime`).
     GenesysRealtime,
+    /// Zendesk ticket updates through the incremental ticket-event export
+    /// (`/api/v2/incremental/ticket_events`): change capture, archived tickets included. Its
+    /// records are ticket audits: an update has the same event id in both Zendesk streams.
+    ZendeskTicketEvents,
 }
 
 impl StreamKind {
     /// Every stream, in a stable order.
-    pub const ALL: [StreamKind; 4] = [
+    pub const ALL: [StreamKind; 5] = [
         StreamKind::ZendeskTicketAudits,
         StreamKind::ZendeskAuditLogs,
         StreamKind::GenesysAudits,
         StreamKind::GenesysRealtime,
+        StreamKind::ZendeskTicketEvents,
     ];
 
     /// The stream's name, as the CLI spells it (`zendesk-audit-logs`).
@@ -266,13 +271,16 @@ impl StreamKind {
             StreamKind::ZendeskAuditLogs => "zendesk-audit-logs",
             StreamKind::GenesysAudits => "genesys-audits",
             StreamKind::GenesysRealtime => "genesys-realtime",
+            StreamKind::ZendeskTicketEvents => "zendesk-ticket-events",
         }
     }
 
     /// The vendor the stream belongs to.
     pub fn vendor(self) -> Vendor {
         match self {
-            StreamKind::ZendeskTicketAudits | StreamKind::ZendeskAuditLogs => Vendor::Zendesk,
+            StreamKind::ZendeskTicketAudits
+            | StreamKind::ZendeskAuditLogs
+            | StreamKind::ZendeskTicketEvents => Vendor::Zendesk,
             StreamKind::GenesysAudits | StreamKind::GenesysRealtime => Vendor::Genesys,
         }
     }
@@ -280,7 +288,10 @@ impl StreamKind {
     /// The kind of record the stream yields.
     pub fn record_kind(self) -> RecordKind {
         match self {
-            StreamKind::ZendeskTicketAudits => RecordKind::ZendeskTicketAudit,
+            // A ticket event is the audit of the same update, under the same id.
+            StreamKind::ZendeskTicketAudits | StreamKind::ZendeskTicketEvents => {
+                RecordKind::ZendeskTicketAudit
+            }
             StreamKind::ZendeskAuditLogs => RecordKind::ZendeskAuditLog,
             StreamKind::GenesysAudits | StreamKind::GenesysRealtime => RecordKind::GenesysAudit,
         }

@@ -387,6 +387,18 @@ pub struct ZendeskConfig {
     /// Lifetime of the access tokens `/oauth/tokens` issues, in seconds (`expires_in`;
     /// Zendesk's default for new clients: 1,800). They expire for real.
     pub token_expires_in: u64,
+    /// The incremental exports' own budget per tenant (Zendesk: 10 requests a minute; more
+    /// with the High Volume add-on), counted apart from `rate_limit`.
+    pub incremental_rate_limit: RateLimitConfig,
+    /// Seconds before a request that the incremental exports leave out (Zendesk: 60).
+    pub incremental_holdback_secs: u64,
+    /// Items in a page of the incremental ticket-event export when the request sends no
+    /// `per_page` (Zendesk: 1,000).
+    pub incremental_page_size: u64,
+    /// Seconds after the simulator starts at which the tickets to be archived are archived
+    /// (0: archived from the start): a backfill running across that moment sees them leave
+    /// `/ticket_audits`.
+    pub archive_delay_secs: u64,
 }
 
 impl Default for ZendeskConfig {
@@ -396,6 +408,13 @@ impl Default for ZendeskConfig {
             export_interval_secs: 60,
             cursor_ttl_secs: 0,
             token_expires_in: 1800,
+            incremental_rate_limit: RateLimitConfig {
+                requests: 10,
+                window_secs: 60,
+            },
+            incremental_holdback_secs: 60,
+            incremental_page_size: 1000,
+            archive_delay_secs: 0,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! | [`Stream::ZendeskAuditLogs`] | `(created_at, id)` ascending (`sort=created_at`) | `since <= created_at <= until` (both `filter[created_at][]` bounds inclusive) |
 //! | [`Stream::ZendeskTicketAudits`] | `(created_at, id)` descending, archived tickets left out (`/ticket_audits`) | both inclusive |
 //! | [`Stream::ZendeskTicketAuditsOfTicket`] | ascending, one ticket (archived or not) | both inclusive |
+//! | [`Stream::ZendeskTicketEvents`] | `(created_at, id)` ascending, archived tickets included (the incremental export) | both inclusive; not the last `zendesk.incremental_holdback_secs` before now |
 //! | [`Stream::GenesysAudits`] | `(eventDate, id)` ascending | `since <= eventDate < until` (interval start inclusive, end exclusive) |
 //! | [`Stream::GenesysRealtime`] | ascending, realtime services only, not older than `realtime_days` | as above |
 //!
@@ -34,6 +35,8 @@ pub enum Stream {
     ZendeskTicketAudits,
     /// The audits of one ticket (`/api/v2/tickets/{id}/audits`).
     ZendeskTicketAuditsOfTicket(i64),
+    /// Every ticket update, archived tickets included (`/api/v2/incremental/ticket_events`).
+    ZendeskTicketEvents,
     /// Genesys records of the asynchronous query, optionally of one service.
     GenesysAudits {
         /// `serviceName`, if any.
@@ -59,6 +62,7 @@ impl FromStr for Stream {
         match (name, arg) {
             ("zendesk-audit-logs", None) => Ok(Stream::ZendeskAuditLogs),
             ("zendesk-ticket-audits", None) => Ok(Stream::ZendeskTicketAudits),
+            ("zendesk-ticket-events", None) => Ok(Stream::ZendeskTicketEvents),
             ("zendesk-ticket", Some(id)) => id
                 .parse()
                 .map(Stream::ZendeskTicketAuditsOfTicket)
@@ -127,7 +131,19 @@ pub fn ground_truth(
                 .max(lo);
             (lo..hi)
                 .rev()
-                .filter(|&i| !z.audit_archived(i))
+                .filter(|&i| !crate::zendesk::archived_at(sim, z, i, now.timestamp()))
+                .map(|i| native_id(sim, RecordType::ZendeskAudit, z.audit_id(i)))
+                .collect()
+        }
+        Stream::ZendeskTicketEvents => {
+            let shown = now.timestamp() - sim.config.zendesk.incremental_holdback_secs as i64;
+            let lo = z.audits().first_at_or_after(s);
+            let hi = z
+                .audits()
+                .first_after(u)
+                .min(z.audits().first_after(shown))
+                .max(lo);
+            (lo..hi)
                 .map(|i| native_id(sim, RecordType::ZendeskAudit, z.audit_id(i)))
                 .collect()
         }
@@ -196,6 +212,11 @@ pub fn tickets(
     let visible = z.audits().first_after(now.timestamp());
     Ok((0..z.ticket_slots())
         .filter(|&k| z.ticket_audits_before(k, visible) > 0)
-        .map(|k| (z.ticket_id(k), z.ticket_archived(k)))
+        .map(|k| {
+            (
+                z.ticket_id(k),
+                crate::zendesk::ticket_archived_at(sim, z, k, now.timestamp()),
+            )
+        })
         .collect())
 }

@@ -106,6 +106,8 @@ pub struct Sim {
     pub(crate) private_audits: Mutex<HashSet<(usize, i64)>>,
     pub(crate) last_export: Mutex<HashMap<usize, DateTime<Utc>>>,
     pub(crate) outages: crate::outage::Outages,
+    /// When the simulator started (Unix seconds), for `zendesk.archive_delay_secs`.
+    pub(crate) started: i64,
     counter: AtomicU64,
 }
 
@@ -361,6 +363,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, StartError> {
         private_audits: Mutex::new(HashSet::new()),
         last_export: Mutex::new(HashMap::new()),
         outages: Default::default(),
+        started: Utc::now().timestamp(),
         counter: AtomicU64::new(0),
     });
     let (tx, rx) = watch::channel(false);

@@ -525,3 +525,80 @@ async fn count_is_capped_above_100000() {
     assert_eq!(count.value, Some(100_000));
     assert_eq!(count.refreshed_at, None);
 }
+
+#[tokio::test]
+async fn the_incremental_ticket_event_export_pages_by_time_with_its_own_limit() {
+    let mut config = config();
+    config.zendesk.incremental_page_size = 50;
+    config.zendesk.incremental_rate_limit.requests = 3;
+    config.zendesk.incremental_rate_limit.window_secs = 3_600;
+    let sim = start(config).await;
+    let zd = zendesk(&sim, "acme");
+    let (start_at, end_at) = sim.span("acme").unwrap();
+    let first = zd
+        .incremental_ticket_event_export()
+        .start_time(start_at.timestamp())
+        .include("comment_events")
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.ticket_events.len(), 50);
+    assert_eq!(first.end_of_stream, Some(false));
+    let end_time = first.end_time.unwrap();
+    let last = first.ticket_events.last().unwrap();
+    assert_eq!(
+        last.timestamp,
+        Some(end_time),
+        "end_time is the last update's time"
+    );
+    assert!(
+        first
+            .next_page
+            .unwrap()
+            .contains(&format!("start_time={end_time}"))
+    );
+    // The next page starts at `end_time`: the updates of that second come again.
+    let second = zd
+        .incremental_ticket_event_export()
+        .start_time(end_time)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.ticket_events[0].timestamp, Some(end_time));
+    assert!(
+        second.ticket_events.iter().any(|e| e.id == last.id),
+        "the last update of a page comes again on the next"
+    );
+    // Archived tickets are in the export (they are not in /ticket_audits).
+    let every = sim
+        .ground_truth("acme", Stream::ZendeskTicketEvents, start_at, end_at)
+        .unwrap();
+    let listed = sim
+        .ground_truth("acme", Stream::ZendeskTicketAudits, start_at, end_at)
+        .unwrap();
+    assert!(every.len() > listed.len());
+    // Without the sideload, a comment is only flagged.
+    assert!(second.ticket_events.iter().all(|e| {
+        e.child_events
+            .iter()
+            .all(|c| c.type_.as_deref() != Some("Comment"))
+    }));
+    // The minute before the request is left out.
+    let now = chrono::Utc::now().timestamp();
+    let too_recent = zd
+        .incremental_ticket_event_export()
+        .start_time(now - 10)
+        .send()
+        .await;
+    assert_eq!(error_status(too_recent.unwrap_err()).0, 400);
+    // Its own budget (3 in this window here): the fourth request is refused.
+    let refused = zd
+        .incremental_ticket_event_export()
+        .start_time(start_at.timestamp())
+        .send()
+        .await;
+    let (status, _) = error_status(refused.unwrap_err());
+    assert_eq!(status, 429);
+}

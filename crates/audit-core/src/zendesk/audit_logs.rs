@@ -338,7 +338,7 @@ fn next_token(body: &types::AuditLogsResponse) -> Result<Option<PageToken>, Erro
 
 /// Where the page after `token` is fetched from.
 #[derive(Debug, PartialEq)]
-enum NextRequest<'a> {
+pub(super) enum NextRequest<'a> {
     /// The query's own request (every filter as the caller gave it) with this `page[after]`.
     After(Cow<'a, str>),
     /// The vendor's link, as given: it carried no cursor the query could be sent with.
@@ -350,7 +350,7 @@ enum NextRequest<'a> {
 /// a next link that dropped or changed a filter would otherwise widen the export beyond what
 /// the caller asked for (Zendesk's reference recommends the same). The link is followed as
 /// given only when it holds no cursor (offset pages' `next_page`).
-fn next_request(token: &PageToken) -> Option<NextRequest<'_>> {
+pub(super) fn next_request(token: &PageToken) -> Option<NextRequest<'_>> {
     if let Some(cursor) = token.cursor.as_deref() {
         return Some(NextRequest::After(Cow::Borrowed(cursor)));
     }

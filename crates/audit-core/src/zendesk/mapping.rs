@@ -15,6 +15,13 @@
 //! (`via.source.rel` and `via.source.from`), is the event's `rule`. The other events (comments, notifications, macros, …) are summarised in the
 //! description, without comment or e-mail bodies.
 //!
+//! **Ticket events** (the incremental export, [`ticket_event_event`]): an exported update is
+//! the ticket audit of that update (its `id` is the audit's id), so it maps exactly as the
+//! audit would, under the same event id, with the exported record as `raw`. Its child events
+//! are read as audit events: `event_type` is the kind, and a `Create`/`Change` names its field
+//! by the member that holds the new value (`"status": "open"`); `updater_id` is the author,
+//! `system` the audit's `metadata.system`, and a `via` given as a display name is the channel.
+//!
 //! **Audit logs**: the action is `create` / `update` / `delete` (`destroy`) / `login` /
 //! `export` (`exported`), anything else kept verbatim; the target is `source_type`,
 //! `source_id`, `source_label`; the description is `change_description`, from which sign-in
@@ -27,7 +34,7 @@
 use chrono::{DateTime, Utc};
 use raw_support::Recorded;
 use serde_json::{Map, Value};
-use zendesk_raw::types::{AuditLog, TicketAudit};
+use zendesk_raw::types::{AuditLog, IncrementalTicketEvent, TicketAudit};
 
 use super::description::{parse_role_changes, parse_sign_in};
 use super::events::TicketEvent;
@@ -240,6 +247,127 @@ pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditE
     event.changes = events.iter().filter_map(change_of).collect();
     event.description = Some(summary(typed, &events));
     crate::decode::mark(&mut event, audit);
+    event
+}
+
+/// Members of an exported child event that are not the field a `Create`/`Change` sets.
+const CHILD_EVENT_KEYS: &[&str] = &[
+    "id",
+    "via",
+    "via_reference_id",
+    "event_type",
+    "type",
+    "previous_value",
+    "created_at",
+    "audit_id",
+    "comment_present",
+    "comment_public",
+    "added_tags",
+    "removed_tags",
+];
+
+/// An exported child event in the shape of a ticket-audit event (`type`, and for field events
+/// `field_name` and `value`), so one reader ([`TicketEvent`]) serves both streams.
+fn audit_event_of_child(child: &Value) -> Value {
+    let Some(object) = child.as_object() else {
+        return child.clone();
+    };
+    let mut event = object.clone();
+    let kind = object
+        .get("type")
+        .or_else(|| object.get("event_type"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    event.insert("type".into(), kind.clone());
+    let field_event = matches!(kind.as_str(), Some("Create" | "Change"));
+    if field_event && !object.contains_key("field_name") {
+        // Tags come as the whole list, with what was added and removed beside it.
+        let field = if object.contains_key("tags") {
+            Some("tags")
+        } else {
+            object
+                .keys()
+                .map(String::as_str)
+                .find(|key| !CHILD_EVENT_KEYS.contains(key))
+        };
+        if let Some(field) = field {
+            event.insert("field_name".into(), Value::String(field.to_string()));
+            event.insert("value".into(), object[field].clone());
+        }
+    }
+    Value::Object(event)
+}
+
+/// The event of one update of the incremental ticket-event export: the same event, with the
+/// same id, as the ticket audit of that update ([`ticket_audit_event`]); the source is the
+/// `zendesk-ticket-events` stream and `raw` the exported record.
+///
+/// ```
+/// use audit_core::zendesk::mapping::ticket_event_event;
+/// use audit_core::{Action, StreamKind};
+/// use raw_support::Recorded;
+///
+/// let record: Recorded<zendesk_raw::types::IncrementalTicketEvent> = serde_json::from_str(r#"{
+///     "id": 24872016650047, "ticket_id": 48213, "timestamp": 1711292412,
+///     "created_at": "2024-03-24T15:00:12Z", "updater_id": 7700412231, "via": "Web form",
+///     "event_type": "Audit",
+///     "child_events": [{"id": 1, "via": "Web form", "via_reference_id": null,
+///                       "status": "solved", "previous_value": "open", "event_type": "Change"}]
+/// }"#).unwrap();
+/// let event = ticket_event_event("acme", &record);
+/// assert_eq!(event.id, "zendesk:acme:ticket-audit:24872016650047");
+/// assert_eq!(event.source.stream, StreamKind::ZendeskTicketEvents);
+/// assert_eq!(event.action, Action::Update);
+/// assert_eq!(event.changes[0].field, "status");
+/// assert_eq!(event.changes[0].old, "open");
+/// ```
+pub fn ticket_event_event(tenant: &str, record: &Recorded<IncrementalTicketEvent>) -> AuditEvent {
+    let raw = record.raw();
+    let typed = record.typed();
+    let native_id = typed
+        .id
+        .map(|id| id.to_string())
+        .or_else(|| crate::decode::id_from_text(record))
+        .unwrap_or_else(|| fallback_id(raw));
+    let created_at = typed.created_at.or_else(|| {
+        typed
+            .timestamp
+            .and_then(|seconds| DateTime::<Utc>::from_timestamp(seconds, 0))
+    });
+    let via = match raw.get("via") {
+        Some(Value::String(name)) => serde_json::json!({ "channel": name }),
+        Some(other) => other.clone(),
+        None => Value::Null,
+    };
+    let metadata = match raw.get("metadata") {
+        Some(Value::Object(metadata)) => Value::Object(metadata.clone()),
+        _ => serde_json::json!({ "system": typed.system, "custom": {} }),
+    };
+    let events: Vec<Value> = raw
+        .get("child_events")
+        .and_then(Value::as_array)
+        .map(|children| children.iter().map(audit_event_of_child).collect())
+        .unwrap_or_default();
+    let audit = serde_json::json!({
+        "id": typed.id,
+        "ticket_id": typed.ticket_id,
+        "created_at": created_at,
+        "author_id": typed.updater_id,
+        "via": via,
+        "metadata": metadata,
+        "events": events,
+    });
+    // An object always decodes (a member that does not fit is read as null).
+    let audit: Recorded<TicketAudit> =
+        Recorded::from_json(raw_support::RawJson::from(audit)).expect("an object decodes");
+    let mut event = ticket_audit_event(tenant, &audit);
+    event.source = Source::new(StreamKind::ZendeskTicketEvents, tenant);
+    event.id = AuditEvent::stable_id(&event.source, RecordKind::ZendeskTicketAudit, &native_id);
+    event.native_id = native_id;
+    event.raw = record.raw_json().clone();
+    event.decode_issue = None;
+    event.quarantined = None;
+    crate::decode::mark(&mut event, record);
     event
 }
 

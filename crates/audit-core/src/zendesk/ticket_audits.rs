@@ -1,8 +1,16 @@
 //! Zendesk ticket audits: the five ticket-audit operations and two event streams.
 //!
-//! - [`TicketAuditEvents`]: the whole account through `/api/v2/ticket_audits` in the legacy
-//!   cursor mode (`cursor`/`limit`). Zendesk answers newest first, so the stream reads in
-//!   **passes**: a pass walks from the newest page towards older ones (`before_cursor`),
+//! - [`TicketAuditEvents`]: the whole account through `/api/v2/ticket_audits` with cursor
+//!   pagination (`page[size]` ≤ 100, `page[after]` from `meta.after_cursor`, or the
+//!   `page[after]` of `links.next`, while `meta.has_more`), the style Zendesk recommends over
+//!   the legacy `cursor`/`limit`, which it documents as having known problems. The legacy
+//!   mode is kept only in [`ZendeskClient::list_ticket_audits`] (the raw operation takes both);
+//!   the stream never sends it: a checkpoint of the legacy walk that holds a legacy cursor is
+//!   resumed by reading its pass again from the newest page (see [`TicketAuditEvents::resume`]).
+//!   **Archived tickets are left out** by Zendesk, and the endpoint is no change feed:
+//!   `zendesk-ticket-events` ([`super::ticket_events`]) is the complete path. Zendesk answers
+//!   newest first, so the stream reads in
+//!   **passes**: a pass walks from the newest page towards older ones,
 //!   skips records newer than the pass's end (now minus the settle lag, or the window's end)
 //!   and stops at the first record older than its start. The next pass (follow mode, or a
 //!   later run resumed from the checkpoint) reads what arrived after the previous pass's end.
@@ -22,6 +30,7 @@ use raw_support::Recorded;
 use url::Url;
 use zendesk_raw::types;
 
+use super::audit_logs::{NextRequest, next_request};
 use super::{SortOrder, ZendeskClient, mapping, next_page_token};
 use crate::checkpoint::{Checkpoint, Direction, Edge, PageToken, Position};
 use crate::error::Error;
@@ -240,49 +249,77 @@ fn too_big<T, E>(result: &Result<T, progenitor_client::Error<E>>) -> bool {
     }
 }
 
-/// `url` with its `name` query parameter set to `value` (other parameters kept in order).
-fn with_query_param(url: &Url, name: &str, value: &str) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(key, _)| key != name)
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    let mut url = url.clone();
-    url.query_pairs_mut()
-        .clear()
-        .extend_pairs(pairs)
-        .append_pair(name, value);
-    url
-}
-
-/// The legacy walk goes to older records: `before_cursor` (or `before_url`); both null is
-/// Zendesk's "nothing older". An empty page that still has a cursor is not an end (the walk
-/// follows it; the paginator stops a run of them that makes no progress).
-fn legacy_next(body: &types::TicketAuditsResponse) -> Option<PageToken> {
-    let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
-    let token = PageToken {
-        cursor: non_empty(&body.before_cursor),
-        url: non_empty(&body.before_url),
+/// Whether a token is one the legacy walk (`cursor`/`limit`) stored: its URL is a legacy
+/// `before_url` (a `cursor` parameter, no `page[after]`). Checkpoints written before the walk
+/// moved to cursor pagination hold such tokens; they are not sent as `page[after]` (a
+/// legacy cursor means nothing there), the pass is read again from its newest page instead.
+fn legacy_token(token: &PageToken) -> bool {
+    let Some(query) = token.url.as_deref().and_then(|url| url.split_once('?')) else {
+        return false;
     };
-    (token.cursor.is_some() || token.url.is_some()).then_some(token)
+    let keys: Vec<String> = url::form_urlencoded::parse(query.1.as_bytes())
+        .map(|(key, _)| key.into_owned())
+        .collect();
+    keys.iter().any(|key| key == "cursor") && !keys.iter().any(|key| key == "page[after]")
 }
 
-/// Fetches a legacy page of `/ticket_audits` going to older records, at the adaptive page
-/// size. The cursor is sent with our own `limit`; a `before_url` is followed (with `limit`
-/// replaced) only when Zendesk gave no cursor.
-async fn fetch_legacy_page(
+/// The page after one of the cursor walk: `meta.has_more` with `meta.after_cursor` (or the
+/// `page[after]` of `links.next`); `has_more: false` is Zendesk's "nothing older".
+fn cursor_next(body: &types::TicketAuditsResponse) -> Result<Option<PageToken>, Error> {
+    next_page_token(
+        LIST_ALL.name,
+        body.meta.as_ref(),
+        body.links.as_ref(),
+        None,
+        body.audits.len(),
+    )
+}
+
+/// Refuses a page that reads oldest first. The walk relies on `/ticket_audits` answering
+/// newest first in cursor mode as in the legacy mode (what the simulator and the peers that
+/// use it observe; Zendesk's reference does not say): a page of three or more audits whose
+/// first is older than its last would make the walk stop at its first record and skip the
+/// rest, so it is an error rather than a silent end. (One pair of neighbours out of order
+/// cannot make a longer page look ascending.)
+fn check_newest_first(body: &types::TicketAuditsResponse) -> Result<(), Error> {
+    let times: Vec<_> = body
+        .audits
+        .iter()
+        .filter_map(|audit| audit.typed().created_at)
+        .collect();
+    match (times.first(), times.last()) {
+        (Some(first), Some(last)) if times.len() >= 3 && first < last => Err(Error::Decode {
+            operation: LIST_ALL.name,
+            status: Some(200),
+            message: format!(
+                "the page reads oldest first ({first} before {last}); the ticket-audit walk \
+                 needs newest first"
+            ),
+            waited: Duration::ZERO,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Fetches a page of `/ticket_audits` with cursor pagination (`page[size]` at the adaptive
+/// size, `page[after]` from the token), newest first. The request is built from the cursor;
+/// the vendor's `links.next` is followed as given only when it carries no cursor (on the
+/// configured origin only).
+async fn fetch_cursor_page(
     client: &ZendeskClient,
     size: &AdaptivePageSize,
     request: PageRequest<PageToken>,
 ) -> Result<CursorPage<Recorded<types::TicketAudit>, PageToken>, Error> {
-    let token = request.cursor.as_ref();
-    let cursor = token.and_then(|t| t.cursor.as_deref());
-    let url = match (cursor, token.and_then(|t| t.url.as_deref())) {
-        (None, Some(url)) => Some(client.base_url().check_vendor_url(LIST_ALL.name, url)?),
-        _ => None,
+    let (url, after) = match request.cursor.as_ref().and_then(next_request) {
+        Some(NextRequest::Link(link)) => (
+            Some(client.base_url().check_vendor_url(LIST_ALL.name, link)?),
+            None,
+        ),
+        Some(NextRequest::After(after)) => (None, Some(after.into_owned())),
+        None => (None, None),
     };
     loop {
-        match fetch_legacy_attempt(client, size, &request, url.as_ref(), cursor).await {
+        match fetch_cursor_attempt(client, size, &request, url.as_ref(), after.as_deref()).await {
             // A page over the body cap is asked for again, smaller (audits carrying large
             // comments make pages of hundreds of megabytes).
             Err(Error::BodyTooLarge { .. }) if size.too_large() => continue,
@@ -291,28 +328,28 @@ async fn fetch_legacy_page(
     }
 }
 
-/// One retried request of a legacy page at the current page size.
-async fn fetch_legacy_attempt(
+/// One retried request of a cursor page at the current page size.
+async fn fetch_cursor_attempt(
     client: &ZendeskClient,
     size: &AdaptivePageSize,
     request: &PageRequest<PageToken>,
     url: Option<&Url>,
-    cursor: Option<&str>,
+    after: Option<&str>,
 ) -> Result<CursorPage<Recorded<types::TicketAudit>, PageToken>, Error> {
     let response = client
         .call_checked(
             LIST_ALL,
             |session| {
                 let limit = size.current();
-                let url = url.map(|url| with_query_param(url, "limit", &limit.to_string()));
+                let url = url.cloned();
                 async move {
                     let result = match url {
                         Some(url) => get_json(&session.http, "zendesk", LIST_ALL.name, url).await,
                         None => {
                             let mut builder =
-                                session.raw.list_ticket_audits().limit(i64::from(limit));
-                            if let Some(cursor) = cursor {
-                                builder = builder.cursor(cursor.to_string());
+                                session.raw.list_ticket_audits().page_size(i64::from(limit));
+                            if let Some(after) = after {
+                                builder = builder.page_after(after.to_string());
                             }
                             builder.send().await
                         }
@@ -323,12 +360,15 @@ async fn fetch_legacy_attempt(
                     result
                 }
             },
-            |body| request.check_next(legacy_next(body).as_ref()),
+            |body| {
+                check_newest_first(body)?;
+                request.check_next(cursor_next(body)?.as_ref())
+            },
         )
         .await?;
     size.success();
     let body = response.into_inner();
-    let next = legacy_next(&body);
+    let next = cursor_next(&body)?;
     Ok(CursorPage {
         items: body.audits,
         next,
@@ -625,7 +665,9 @@ impl TicketAuditEvents {
         self
     }
 
-    /// Continues from `checkpoint` (taken from this stream, this tenant), with its window.
+    /// Continues from `checkpoint` (taken from this stream, this tenant), with its window. A
+    /// checkpoint written by the legacy walk (`cursor`/`limit`, before cursor pagination)
+    /// resumes too: its pass is read again from the newest page, skipping what it exported.
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
         checkpoint.expect_source(&self.source())?;
         self.position = match checkpoint.position {
@@ -636,13 +678,28 @@ impl TicketAuditEvents {
                 next,
                 boundary,
                 complete,
-            } => Some(NewestFirst {
-                since,
-                until,
-                next,
-                edge: boundary.into(),
-                complete,
-            }),
+            } => {
+                let mut position = NewestFirst {
+                    since,
+                    until,
+                    next,
+                    edge: boundary.into(),
+                    complete,
+                };
+                if position.next.as_ref().is_some_and(legacy_token) {
+                    // A checkpoint of the legacy walk: its cursor is no `page[after]`. The
+                    // pass is read again from its newest page, skipping what was exported
+                    // (as after a cursor the vendor refused).
+                    tracing::info!(
+                        stream = STREAM,
+                        "the checkpoint holds a legacy cursor; reading its pass again from \
+                         the newest page, skipping what was exported"
+                    );
+                    position.next = None;
+                    position.edge.reread();
+                }
+                Some(position)
+            }
             other => {
                 return Err(Error::InvalidCheckpoint(format!(
                     "a `{STREAM}` checkpoint holds a newest-first position, not {other:?} (is \
@@ -663,7 +720,10 @@ impl TicketAuditEvents {
             edge: Edge::default(),
             complete: false,
         });
-        let page_size = Arc::new(AdaptivePageSize::new(self.client.page_size_policy()));
+        // Cursor pages hold at most 100 audits.
+        let page_size = Arc::new(AdaptivePageSize::new(
+            self.client.page_size_policy().clamped(MAX_PAGE_SIZE),
+        ));
         EventPages::from_source(TicketAuditSource {
             source: self.source(),
             client: self.client,
@@ -804,7 +864,7 @@ impl PageSource for TicketAuditSource {
                     Paginator::new(LIST_ALL.name, self.position.next.clone(), move |request| {
                         let client = client.clone();
                         let size = Arc::clone(&size);
-                        async move { fetch_legacy_page(&client, &size, request).await }
+                        async move { fetch_cursor_page(&client, &size, request).await }
                     })
                     .read_ahead(),
                 );

@@ -35,8 +35,8 @@ fn native_ids(records: &[Value]) -> Vec<String> {
     records.iter().map(|r| r["id"].to_string()).collect()
 }
 
-/// The legacy `/ticket_audits` over `records`, with `anomaly` answered once to the request
-/// whose `cursor` is `cursor` (priority over the normal answer).
+/// `/ticket_audits` (cursor pagination) over `records`, with `anomaly` answered to the request
+/// whose `page[after]` is `cursor` (priority over the normal answer).
 async fn ticket_audits_with(
     records: Vec<Value>,
     anomaly: Option<(&str, ResponseTemplate, u64)>,
@@ -46,7 +46,7 @@ async fn ticket_audits_with(
     if let Some((cursor, answer, times)) = anomaly {
         Mock::given(method("GET"))
             .and(path_regex(TICKET_AUDITS))
-            .and(query_param("cursor", cursor))
+            .and(query_param("page[after]", cursor))
             .respond_with(answer)
             .up_to_n_times(times)
             .with_priority(1)
@@ -115,7 +115,7 @@ async fn an_answer_without_audits_that_persists_is_an_error_saying_what_came() {
 
 #[tokio::test(start_paused = true)]
 async fn an_empty_page_that_still_has_a_cursor_is_followed() {
-    let empty = json!({"audits": [], "before_cursor": "e100", "before_url": null, "after_cursor": null, "after_url": null});
+    let empty = json!({"audits": [], "meta": {"has_more": true, "after_cursor": "e100", "before_cursor": null}, "links": {"next": null, "prev": null}});
     let (server, _) = ticket_audits_with(
         audits(),
         Some(("100", ResponseTemplate::new(200).set_body_json(empty), 1)),
@@ -128,7 +128,7 @@ async fn an_empty_page_that_still_has_a_cursor_is_followed() {
 #[tokio::test(start_paused = true)]
 async fn an_empty_last_page_after_a_full_one_is_asked_again_before_it_is_believed() {
     // Regression: one empty page in the middle of the walk ended the pass (100 of 300).
-    let end = json!({"audits": [], "before_cursor": null, "before_url": null, "after_cursor": null, "after_url": null});
+    let end = json!({"audits": [], "meta": {"has_more": false, "after_cursor": null, "before_cursor": null}, "links": {"next": null, "prev": null}});
     let (server, _) = ticket_audits_with(
         audits(),
         Some(("100", ResponseTemplate::new(200).set_body_json(end), 1)),
@@ -142,7 +142,7 @@ async fn an_empty_last_page_after_a_full_one_is_asked_again_before_it_is_believe
 async fn a_real_empty_last_page_is_believed_after_one_confirmation() {
     // 200 audits in pages of 100: the page at cursor 200 is empty and says nothing older.
     let records: Vec<Value> = audits().into_iter().take(200).collect();
-    let end = json!({"audits": [], "before_cursor": null, "before_url": null, "after_cursor": "200", "after_url": null});
+    let end = json!({"audits": [], "meta": {"has_more": false, "after_cursor": null, "before_cursor": "200"}, "links": {"next": null, "prev": null}});
     let (server, _) = ticket_audits_with(
         records.clone(),
         Some(("200", ResponseTemplate::new(200).set_body_json(end), 100)),
@@ -151,10 +151,11 @@ async fn a_real_empty_last_page_is_believed_after_one_confirmation() {
     // The fake itself gives page 2 a cursor only when more records follow, so point it there.
     Mock::given(method("GET"))
         .and(path_regex(TICKET_AUDITS))
-        .and(query_param("cursor", "100"))
+        .and(query_param("page[after]", "100"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "audits": records[100..200], "before_cursor": "200", "before_url": null,
-            "after_cursor": "100", "after_url": null
+            "audits": records[100..200],
+            "meta": {"has_more": true, "after_cursor": "200", "before_cursor": "100"},
+            "links": {"next": null, "prev": null}
         })))
         .with_priority(1)
         .mount(&server)
@@ -169,7 +170,7 @@ async fn a_real_empty_last_page_is_believed_after_one_confirmation() {
         .filter(|r| {
             r.url
                 .query_pairs()
-                .any(|(k, v)| k == "cursor" && v == "200")
+                .any(|(k, v)| k == "page[after]" && v == "200")
         })
         .count();
     assert_eq!(at_end, 2, "asked once, then once more to confirm");
@@ -187,8 +188,9 @@ async fn pages_of_nothing_under_new_cursors_end_in_an_error_not_a_loop() {
             let mut n = count.lock().unwrap();
             *n += 1;
             ResponseTemplate::new(200).set_body_json(json!({
-                "audits": [], "before_cursor": format!("fresh-{n}"), "before_url": null,
-                "after_cursor": null, "after_url": null
+                "audits": [],
+                "meta": {"has_more": true, "after_cursor": format!("fresh-{n}"), "before_cursor": null},
+                "links": {"next": null, "prev": null}
             }))
         })
         .mount(&server)
@@ -256,7 +258,7 @@ async fn a_resume_whose_cursor_was_refused_reads_the_pass_again_exactly_once() {
     // Since then the stored cursor has expired (a fresh walk gets fresh cursors).
     Mock::given(method("GET"))
         .and(path_regex(TICKET_AUDITS))
-        .and(query_param("cursor", "100"))
+        .and(query_param("page[after]", "100"))
         .respond_with(expired)
         .up_to_n_times(1)
         .with_priority(1)

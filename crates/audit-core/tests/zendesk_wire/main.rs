@@ -12,3 +12,4 @@ mod retries;
 mod security;
 mod support;
 mod ticket_audits;
+mod ticket_events;

@@ -170,14 +170,14 @@ async fn a_redirect_to_another_host_is_not_followed() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_foreign_before_url_on_ticket_audits_is_refused() {
+async fn a_foreign_next_link_on_ticket_audits_is_refused() {
     let home = MockServer::start().await;
     let elsewhere = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "audits": [ticket_audit(1, "2024-03-18T10:00:00Z")],
-            "before_cursor": null,
-            "before_url": format!("{}/api/v2/ticket_audits.json?cursor=x", elsewhere.uri()),
+            "meta": {"has_more": true, "after_cursor": null, "before_cursor": null},
+            "links": {"next": format!("{}/api/v2/ticket_audits.json?page%5Bsize%5D=100", elsewhere.uri()), "prev": null},
         })))
         .mount(&home)
         .await;

@@ -202,17 +202,38 @@ pub struct FakeTicketAudits {
 impl Respond for FakeTicketAudits {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let pairs = query(request);
-        let limit: usize = first(&pairs, "limit").map_or(1000, |s| s.parse().unwrap());
+        // Cursor pagination when `page[size]` is sent, else the legacy mode.
+        let standard = first(&pairs, "page[size]").is_some();
+        let (size_key, cursor_key) = if standard {
+            ("page[size]", "page[after]")
+        } else {
+            ("limit", "cursor")
+        };
+        let limit: usize = first(&pairs, size_key).map_or(1000, |s| s.parse().unwrap());
         self.limits.lock().unwrap().push(limit);
         // A cursor `e<n>` leads where `<n>` does (tests hand it out as a fresh cursor).
         let start: usize =
-            first(&pairs, "cursor").map_or(0, |s| s.trim_start_matches('e').parse().unwrap());
+            first(&pairs, cursor_key).map_or(0, |s| s.trim_start_matches('e').parse().unwrap());
         let end = (start + limit).min(self.records.len());
         let mut page: Vec<Value> = self.records[start.min(end)..end].to_vec();
         if self.duplicate_boundary && start > 0 {
             page.insert(0, self.records[start - 1].clone());
         }
         let more = end < self.records.len();
+        if standard {
+            let after = more.then(|| end.to_string());
+            return ResponseTemplate::new(200).set_body_json(json!({
+                "audits": page,
+                "meta": {"has_more": more, "after_cursor": after, "before_cursor": start.to_string()},
+                "links": {
+                    "next": after.as_ref().map(|c| format!(
+                        "{}/api/v2/ticket_audits.json?page%5Bafter%5D={c}&page%5Bsize%5D={limit}",
+                        self.base
+                    )),
+                    "prev": null
+                }
+            }));
+        }
         let before_cursor = more.then(|| end.to_string());
         let before_url = before_cursor.as_ref().map(|c| {
             format!(

@@ -73,7 +73,7 @@ async fn pages(client: &ZendeskClient, window: Window) -> Vec<EventPage> {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_legacy_walk_goes_newest_first_and_stops_at_the_first_record_older_than_since() {
+async fn the_walk_goes_newest_first_by_cursor_and_stops_at_the_first_record_older_than_since() {
     let (server, limits) = serve(records(), false).await;
     let client = client(&server.uri());
     // 12:00:00 back to 11:58:20 is 100 s: audits 0..=201. Audits newer than 11:59:50 are skipped.
@@ -86,17 +86,18 @@ async fn the_legacy_walk_goes_newest_first_and_stops_at_the_first_record_older_t
     // Three pages of 100 reach 11:58:20; nothing older was requested.
     assert_eq!(*limits.lock().unwrap(), [100, 100, 100]);
     let requests = server.received_requests().await.unwrap();
+    // Cursor pagination, never the legacy `cursor`/`limit`.
     assert!(
         requests[0]
             .url
             .query_pairs()
-            .all(|(k, _)| k != "cursor" && k != "page[size]")
+            .all(|(k, _)| k != "cursor" && k != "limit" && k != "page[after]")
     );
     assert!(
         requests[1]
             .url
             .query_pairs()
-            .any(|(k, v)| k == "cursor" && v == "100")
+            .any(|(k, v)| k == "page[after]" && v == "100")
     );
 }
 
@@ -159,6 +160,76 @@ async fn resuming_mid_pass_yields_exactly_the_remaining_records() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_checkpoint_of_the_legacy_walk_resumes_exactly_once_without_a_legacy_request() {
+    let (server, _) = serve(records(), false).await;
+    let client = client(&server.uri());
+    let window = Window::between(time(140), time(5)).unwrap();
+    let pages = pages(&client, window).await;
+    let all: Vec<String> = pages.iter().flat_map(|p| ids(&p.events)).collect();
+    let first = ids(&pages[0].events);
+    // What the legacy walk stored after its first page: its `before_cursor` and `before_url`.
+    let mut legacy: Value = serde_json::from_str(&pages[0].checkpoint.to_json()).unwrap();
+    legacy["position"]["next"] = json!({
+        "cursor": "fDE3MTA3NjMxMDAuMHx8ODk5MDB8",
+        "url": format!("{}/api/v2/ticket_audits.json?cursor=fDE3MTA3NjMxMDAuMHx8ODk5MDB8&limit=100", server.uri()),
+    });
+    let checkpoint = Checkpoint::from_json(&legacy.to_string()).unwrap();
+    let before = server.received_requests().await.unwrap().len();
+    let resumed: Vec<String> = client
+        .ticket_audit_events(window)
+        .resume(checkpoint)
+        .unwrap()
+        .pages()
+        .try_collect::<Vec<EventPage>>()
+        .await
+        .unwrap()
+        .iter()
+        .flat_map(|p| ids(&p.events))
+        .collect();
+    assert_eq!(resumed, all[first.len()..], "the rest, once");
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        requests[before..].iter().all(|r| r
+            .url
+            .query_pairs()
+            .all(|(k, _)| k != "cursor" && k != "limit")),
+        "no legacy request"
+    );
+}
+
+#[tokio::test]
+async fn a_page_that_reads_oldest_first_is_an_error_not_a_silent_end() {
+    let server = MockServer::start().await;
+    let ascending: Vec<Value> = (0..5)
+        .map(|i| ticket_audit(100 + i, &time(50 - i).to_rfc3339()))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path_regex(LIST_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "audits": ascending,
+            "meta": {"has_more": false, "after_cursor": null, "before_cursor": null},
+            "links": {"next": null, "prev": null}
+        })))
+        .mount(&server)
+        .await;
+    let client = builder(&server.uri())
+        .retry_policy(
+            audit_core::RetryPolicy::default()
+                .with_max_attempts(2)
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
+        )
+        .build()
+        .unwrap();
+    let result = client
+        .ticket_audit_events(Window::between(time(40), time(0)).unwrap())
+        .pages()
+        .try_collect::<Vec<EventPage>>()
+        .await;
+    let error = result.unwrap_err().to_string();
+    assert!(error.contains("oldest first"), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_completed_pass_resumes_with_only_what_arrived_after_it() {
     let now = Utc::now();
     let recent = now - TimeDelta::minutes(5);
@@ -203,14 +274,14 @@ async fn the_page_size_halves_on_a_504_and_grows_back_after_successes() {
     let (server, limits) = serve(records(), false).await;
     Mock::given(method("GET"))
         .and(path_regex(LIST_PATH))
-        .and(query_param_is_missing("cursor"))
+        .and(query_param_is_missing("page[after]"))
         .respond_with(ResponseTemplate::new(504).set_body_string("<html>Gateway Timeout</html>"))
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
         .await;
     let client = builder(&server.uri())
-        .ticket_audit_page_size(PageSizePolicy::new(40, 10, 1000).with_grow_after(2))
+        .ticket_audit_page_size(PageSizePolicy::new(40, 10, 100).with_grow_after(2))
         .build()
         .unwrap();
     let window = Window::between(time(10_000), time(0)).unwrap();
@@ -221,13 +292,13 @@ async fn the_page_size_halves_on_a_504_and_grows_back_after_successes() {
         .collect();
     assert_eq!(events.len(), 300, "nothing lost to the 504");
     // 40 timed out (seen by the 504 mock, not the fake); then it doubles every two pages.
-    assert_eq!(*limits.lock().unwrap(), [20, 20, 40, 40, 80, 80, 160]);
+    assert_eq!(*limits.lock().unwrap(), [20, 20, 40, 40, 80, 80, 100]);
     let requests = server.received_requests().await.unwrap();
     assert!(
         requests[0]
             .url
             .query_pairs()
-            .any(|(k, v)| k == "limit" && v == "40")
+            .any(|(k, v)| k == "page[size]" && v == "40")
     );
 }
 

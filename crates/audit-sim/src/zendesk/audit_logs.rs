@@ -184,6 +184,7 @@ pub async fn list(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -
             TAG_LOGS,
             tenant_key(&sim, ctx.tenant),
             &time,
+            None,
         ) {
             Ok(p) => p,
             Err(r) => return r,

@@ -3,6 +3,7 @@
 pub mod audit_logs;
 pub mod auth;
 pub mod ticket_audits;
+pub mod ticket_events;
 
 use std::sync::Arc;
 
@@ -39,6 +40,10 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route(
             "/api/v2/tickets/{ticket_id}/audits/{audit_id}/make_private",
             put(ticket_audits::make_private),
+        )
+        .route(
+            "/api/v2/incremental/ticket_events",
+            get(ticket_events::export),
         )
         .route("/api/v2/audit_logs", get(audit_logs::list))
         .route("/api/v2/audit_logs/export", post(audit_logs::export))
@@ -117,6 +122,23 @@ pub fn fault_response(sim: &Sim, fault: FaultKind) -> Response {
     }
 }
 
+/// Whether audit `i` of tenant data `z` belongs to an archived ticket at `now` (Unix
+/// seconds): the data set's archived tickets, from `zendesk.archive_delay_secs` after the
+/// start on.
+pub fn archived_at(sim: &Sim, z: &crate::data::zendesk::ZendeskData, i: u64, now: i64) -> bool {
+    z.audit_archived(i) && now >= sim.started + sim.config.zendesk.archive_delay_secs as i64
+}
+
+/// Whether ticket `k` is archived at `now`.
+pub fn ticket_archived_at(
+    sim: &Sim,
+    z: &crate::data::zendesk::ZendeskData,
+    k: u64,
+    now: i64,
+) -> bool {
+    z.ticket_archived(k) && now >= sim.started + sim.config.zendesk.archive_delay_secs as i64
+}
+
 /// The current time in seconds.
 pub fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
@@ -151,6 +173,9 @@ pub fn cursor_mode(q: &Query) -> bool {
 }
 
 /// Builds a standard cursor page. `time` gives a position's timestamp (for `out_of_order`).
+/// With `issued` (Unix milliseconds) the cursors handed out carry it, for lists whose cursors
+/// expire (see [`cursor_issued`]).
+#[allow(clippy::too_many_arguments)]
 pub fn standard_page(
     sim: &Sim,
     ctx: &Ctx,
@@ -159,6 +184,7 @@ pub fn standard_page(
     tag: u64,
     scope: u64,
     time: &dyn Fn(u64) -> i64,
+    issued: Option<u64>,
 ) -> Result<StdPage, Response> {
     if q.has("page") {
         return Err(pagination_error(
@@ -190,7 +216,10 @@ pub fn standard_page(
             _ => Err(pagination_error("The cursor is invalid")),
         }
     };
-    let enc = |p: u64| encode_cursor(&[tag, order, p, scope]);
+    let enc = |p: u64| match issued {
+        Some(ms) => encode_cursor(&[tag, order, p, scope, ms]),
+        None => encode_cursor(&[tag, order, p, scope]),
+    };
     let (mut positions, more, forward, cursor_pos) = if let Some(c) = before {
         let p = decode(c)?;
         let (items, more) = sel.backward(p, size);
@@ -286,6 +315,16 @@ pub fn standard_page(
         links,
         report,
     })
+}
+
+/// When a standard cursor was handed out (Unix milliseconds), if it carries the time: its
+/// fifth word, when that is a time (a `fresh_cursor`'s nonce there is a small counter).
+pub fn cursor_issued(cursor: &str) -> Option<i64> {
+    const A_TIME: u64 = 1_000_000_000_000; // 2001 in milliseconds; nonces stay far below
+    crate::paging::decode_cursor(cursor, 5)
+        .map(|words| words[4])
+        .filter(|&word| word >= A_TIME)
+        .map(|ms| ms as i64)
 }
 
 /// An offset page: the positions, `count`, `next_page`, `previous_page`.

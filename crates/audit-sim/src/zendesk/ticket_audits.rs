@@ -101,7 +101,8 @@ pub async fn list_ticket_audits(
     let z = &sim.tenants[ctx.tenant].zendesk;
     let q = Query::parse(ctx.query.as_deref());
     let visible = z.audits().first_after(now_secs());
-    let not_archived = |i: u64| !z.audit_archived(i);
+    let now = now_secs();
+    let not_archived = |i: u64| !super::archived_at(&sim, z, i, now);
     let sel = Selection {
         lo: 0,
         hi: visible,
@@ -109,6 +110,22 @@ pub async fn list_ticket_audits(
         pred: Some(&not_archived),
     };
     if cursor_mode(&q) {
+        // With `zendesk.cursor_ttl_secs`, cursors carry their issue time and expire as the
+        // legacy ones do.
+        let ttl_ms = sim.config.zendesk.cursor_ttl_secs as i64 * 1_000;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        if ttl_ms > 0
+            && let Some(issued) = q.get("page[after]").and_then(super::cursor_issued)
+            && now_ms - issued > ttl_ms
+        {
+            sim.stats.fault(FaultKind::ExpiredCursor.name());
+            return super::jsonapi_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidPaginationParameter",
+                "Invalid pagination parameter",
+                "The cursor has expired. Start again from the first page, without a cursor.",
+            );
+        }
         let page = match standard_page(
             &sim,
             &ctx,
@@ -117,6 +134,7 @@ pub async fn list_ticket_audits(
             TAG_ACCOUNT,
             tenant_key(&sim, ctx.tenant),
             &|i| z.audit_time(i),
+            (ttl_ms > 0).then_some(now_ms as u64),
         ) {
             Ok(p) => p,
             Err(r) => return r,
@@ -320,7 +338,7 @@ pub async fn list_for_ticket(
             body.insert("users".into(), Value::Array(users));
         }
     };
-    if z.ticket_archived(k) {
+    if super::ticket_archived_at(&sim, z, k, now_secs()) {
         // Archived tickets: the whole history in one response, no pagination.
         let indices: Vec<u64> = sel
             .skip_take(0, visible as usize)
@@ -351,7 +369,7 @@ pub async fn list_for_ticket(
     if cursor_mode(&q) {
         let scope = crate::data::prng::mix(&[tenant_key(&sim, ctx.tenant), k]);
         let time = |m: u64| z.audit_time(z.audit_index(k, m));
-        let page = match standard_page(&sim, &ctx, &q, &sel, TAG_TICKET, scope, &time) {
+        let page = match standard_page(&sim, &ctx, &q, &sel, TAG_TICKET, scope, &time, None) {
             Ok(p) => p,
             Err(r) => return r,
         };
