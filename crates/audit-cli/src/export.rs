@@ -33,6 +33,9 @@ use tokio::task::JoinHandle;
 
 use crate::claim::{OutputClaim, claim_outputs};
 use crate::errors::CliError;
+use crate::evidence::keys::Signer;
+use crate::evidence::manifest::SegmentMark;
+use crate::evidence::{Evidence, EvidenceResume, EvidenceSettings};
 use crate::health::{Health, StreamHealth};
 use crate::outage::Outage;
 use crate::output::{Format, Output, OutputError, foreign_line};
@@ -61,6 +64,8 @@ pub struct ExportPlan {
     pub rotation: Option<RotationPolicy>,
     /// The retry policy `source` was built with: a follower waits out outages with it too.
     pub retry: RetryPolicy,
+    /// Signs the manifest's entries ([`crate::evidence`]); only with a file `out`.
+    pub signer: Option<Arc<Signer>>,
 }
 
 impl ExportPlan {
@@ -93,8 +98,8 @@ impl ExportPlan {
 }
 
 /// Where a stream resumes: the checkpoint, and the output's (bytes, records) it matches (and
-/// the segments of a rotated output).
-type ResumePoint = (Checkpoint, (u64, u64), Option<SegmentPosition>);
+/// the segments of a rotated output, and the manifest's length).
+type ResumePoint = (Checkpoint, (u64, u64), Option<SegmentPosition>, Option<u64>);
 
 /// An output's committed (bytes, records), and its segments when rotated.
 type OutputAt = ((u64, u64), Option<SegmentPosition>);
@@ -211,7 +216,7 @@ fn decide(
     let mut resume = None;
     let mut window = plan.requested.clone();
     if let (Some(saved), Some((_, state_path))) = (saved, state)
-        && let Some((mut checkpoint, at, segments)) =
+        && let Some((mut checkpoint, at, segments, manifest)) =
             resume_point(state_path, &entry, saved, plan.format)?
         && let Some((at, segments)) = check_position(plan, claim, at, segments, overwrite)?
     {
@@ -222,7 +227,7 @@ fn decide(
             (plan.options.window.since, plan.options.window.until),
             &format!("the export of {} to {}", plan.key(), plan.output_name()),
         )?;
-        resume = Some((checkpoint, at, segments));
+        resume = Some((checkpoint, at, segments, manifest));
     }
     if resume.is_none()
         && plan.rotation.is_some()
@@ -244,7 +249,7 @@ fn decide(
     check_realtime_reach(
         plan.stream,
         plan.options.window.since,
-        resume.as_ref().map(|(checkpoint, _, _)| checkpoint),
+        resume.as_ref().map(|(checkpoint, ..)| checkpoint),
         now,
     )?;
     Ok(Decision {
@@ -371,6 +376,7 @@ fn claim_entry(plan: &ExportPlan, claim: &OutputClaim, window: &RecordedWindow) 
             bytes: 0,
             records: 0,
             segments: None,
+            manifest: None,
         },
         window: Some(window.clone()),
     }
@@ -480,11 +486,15 @@ pub async fn run_export(
     let mut position = None;
     let mut segments = plan.segments(None);
     let mut resumed = None;
-    if let Some((checkpoint, at, at_segments)) = resume {
+    let mut manifest = None;
+    if let Some((checkpoint, at, at_segments, at_manifest)) = resume {
         resumed = Some(checkpoint);
         position = Some(at);
         segments = plan.segments(at_segments.as_ref());
+        manifest = at_manifest;
     }
+    // No pass of this run starts before its stream is opened (see `Evidence::page`).
+    let opened_at = Utc::now();
     let doing = format!("exporting {key}");
     let open_pages = |from: Option<Checkpoint>| {
         let mut options = plan.options.clone();
@@ -511,17 +521,20 @@ pub async fn run_export(
         output_path: claim.resolved.clone(),
         window,
         output: None,
+        evidence: None,
         pending: None,
         last_commit: Instant::now(),
     };
-    let mut open = |claim: &mut OutputClaim| -> Result<Output, CliError> {
-        match (claim.take_file(), claim.given.as_deref()) {
+    let mut open = |claim: &mut OutputClaim| -> Result<(Output, Option<Evidence>), CliError> {
+        let output = match (claim.take_file(), claim.given.as_deref()) {
             (Some(file), Some(path)) => {
                 Output::from_file(file, path, plan.format, position, segments.take())
             }
             _ => Output::open(None, plan.format, position),
         }
-        .map_err(output_error)
+        .map_err(output_error)?;
+        let resume = position.map(|(_, records)| (records, manifest));
+        Ok((output, open_evidence(&plan, opened_at, resume)?))
     };
     let first_records = position.map_or(0, |(_, records)| records);
     progress.begin(&key, Span::of(plan.stream, options_window, Utc::now()));
@@ -574,25 +587,22 @@ pub async fn run_export(
         }
         if committer.output.is_none() {
             match open(&mut claim) {
-                Ok(output) => committer.output = Some(output),
+                Ok((output, evidence)) => {
+                    (committer.output, committer.evidence) = (Some(output), evidence)
+                }
                 Err(error) => break Err(error),
             }
         }
-        let output = committer.output.as_mut().expect("opened above");
-        if let Err(error) = page
-            .events
-            .iter()
-            .try_for_each(|event| output.write_event(event))
-        {
+        if let Err(error) = committer.write(&page) {
             break Err(committer.roll_back(error));
         }
         let latest = page.events.last().map(|event| event.occurred_at);
         pages.recycle(page.events);
-        progress.update(&key, output.records() - first_records, latest);
+        progress.update(&key, committer.records() - first_records, latest);
         committer.pending = Some(page.checkpoint);
         let due = page.caught_up
             || committer.last_commit.elapsed() >= commit_every
-            || output.segment_full();
+            || committer.output.as_ref().is_some_and(Output::segment_full);
         if due {
             if let Err(error) = committer.commit(false) {
                 break Err(error);
@@ -604,7 +614,10 @@ pub async fn run_export(
     if committer.output.is_none() {
         match &outcome {
             // An empty window still produces its (empty) output file.
-            Ok(()) if !stopped => committer.output = Some(open(&mut claim)?),
+            Ok(()) if !stopped => {
+                let (output, evidence) = open(&mut claim)?;
+                (committer.output, committer.evidence) = (Some(output), evidence);
+            }
             // Nothing was written: leave the output and the state as they were.
             _ => release(
                 &mut claim,
@@ -750,6 +763,8 @@ struct Committer {
     output_path: String,
     window: RecordedWindow,
     output: Option<Output>,
+    /// The output's manifest and hash chain (none for standard output).
+    evidence: Option<Evidence>,
     pending: Option<Checkpoint>,
     last_commit: Instant,
 }
@@ -760,9 +775,26 @@ impl Committer {
         self.output.as_ref().map_or(0, Output::records)
     }
 
+    /// Writes a page's events to the output (open), each line seen by the evidence.
+    fn write(&mut self, page: &EventPage) -> Result<(), OutputError> {
+        let output = self.output.as_mut().expect("the output is open");
+        for event in &page.events {
+            output.write_event(event)?;
+            if let Some(evidence) = &mut self.evidence {
+                evidence.witness(output.last_line(), event);
+            }
+        }
+        if let Some(evidence) = &mut self.evidence {
+            evidence.page(page);
+        }
+        Ok(())
+    }
+
     /// Commits, and seals the live segment of a rotated output when it is due (`end`: the
     /// run completed its window, which seals what the live segment holds). The order that
-    /// makes a seal survive a kill at any point is in [`crate::rotate`].
+    /// makes a seal survive a kill at any point is in [`crate::rotate`]; the manifest's
+    /// entry is appended between the output's fsync and the state file (see
+    /// [`crate::evidence`]).
     fn commit(&mut self, end: bool) -> Result<(), CliError> {
         self.last_commit = Instant::now();
         let Some(output) = self.output.as_mut() else {
@@ -774,6 +806,21 @@ impl Committer {
         // A seal must be recorded: a run that read no page has no checkpoint to record it
         // with, and leaves the live segment to a later run.
         let recordable = self.state.is_none() || self.pending.is_some();
+        if recordable && let Some(evidence) = &mut self.evidence {
+            let segment = output.segment_position(false).map(|at| SegmentMark {
+                number: at.sealed + 1,
+                offset: output.bytes(),
+            });
+            evidence.commit(segment).map_err(|message| {
+                CliError::failure(
+                    message,
+                    Some(
+                        "check the disk and the --out directory; rerun the same command to                          continue"
+                            .to_string(),
+                    ),
+                )
+            })?;
+        }
         let seal = recordable && output.seal_due(end);
         self.record(seal)?;
         if seal {
@@ -803,6 +850,7 @@ impl Committer {
                 bytes: output.bytes(),
                 records: output.records(),
                 segments: output.segment_position(sealing),
+                manifest: self.evidence.as_ref().map(Evidence::manifest_bytes),
             },
             window: Some(self.window.clone()),
         };
@@ -819,6 +867,52 @@ impl Committer {
         }
         output_error(error)
     }
+}
+
+/// The evidence of `plan`'s output (none for standard output); `resume` = the committed
+/// records and the manifest length the state file recorded with them.
+fn open_evidence(
+    plan: &ExportPlan,
+    opened_at: DateTime<Utc>,
+    resume: Option<(u64, Option<u64>)>,
+) -> Result<Option<Evidence>, CliError> {
+    let Some(out) = &plan.out else {
+        return Ok(None);
+    };
+    let resume = match resume {
+        None => None,
+        Some((records, Some(manifest_bytes))) => Some(EvidenceResume {
+            manifest_bytes,
+            records,
+        }),
+        Some((_, None)) => {
+            tracing::warn!(
+                "the export of {} to {} began before trail kept evidence: it gets no manifest                  (start a new export to another --out for one)",
+                plan.key(),
+                out.display()
+            );
+            return Ok(None);
+        }
+    };
+    let settings = EvidenceSettings {
+        stream: plan.stream,
+        account: plan.source.tenant().to_string(),
+        format: Output::format_label(plan.format),
+        signer: plan.signer.clone(),
+        settle_lag: plan.options.settle_lag,
+        opened_at,
+    };
+    Evidence::open(settings, out, resume)
+        .map(Some)
+        .map_err(|message| {
+            CliError::usage(
+                message,
+                Some(
+                    "put the manifest back as the last run left it to continue the export; or                      start a new export to another --out"
+                        .to_string(),
+                ),
+            )
+        })
 }
 
 /// The checkpoint and output position to resume the entry `entry` from, after checking the
@@ -856,6 +950,7 @@ fn resume_point(
         checkpoint,
         (saved.output.bytes, saved.output.records),
         saved.output.segments.clone(),
+        saved.output.manifest,
     )))
 }
 

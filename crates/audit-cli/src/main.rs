@@ -94,6 +94,12 @@ async fn run(
         Command::Auth(cli::AuthCommand::Zendesk(args)) => {
             println!("{}", authorize::zendesk(&args, &process_env).await?)
         }
+        Command::Verify(args) => {
+            let (report, code) = commands::verify(&args)?;
+            print!("{report}");
+            return Ok(code);
+        }
+        Command::Keygen(args) => println!("{}", commands::keygen(&args)?),
         Command::Demo(args) => {
             if !quiet {
                 eprintln!(
