@@ -407,6 +407,11 @@ pub struct ExportReport {
     pub quarantine: Option<String>,
     /// Whether a signal stopped the export (after committing) before its window was done.
     pub stopped: bool,
+    /// Where what this export has not exported yet starts: the rest of its window when it
+    /// stopped early, the time after its `--until` when it completed a closed window (`None`
+    /// for a completed open window). The summary warns when it is about to age out of the
+    /// vendor ([`crate::evidence::retention`]).
+    pub unexported_from: Option<DateTime<Utc>>,
 }
 
 /// Progress of the streams of a run, for a progress bar or log lines.
@@ -663,7 +668,30 @@ pub async fn run_export(
         quarantined,
         quarantine,
         stopped,
+        unexported_from: unexported_from(
+            committer.pending.as_ref().or(resumed.as_ref()),
+            options_window,
+            stopped,
+        ),
     })
+}
+
+/// The start of what an export that ended at `checkpoint` (`None`: it read nothing) over
+/// `window` has not exported (see [`ExportReport::unexported_from`]).
+fn unexported_from(
+    checkpoint: Option<&Checkpoint>,
+    window: audit_core::Window,
+    stopped: bool,
+) -> Option<DateTime<Utc>> {
+    let window = checkpoint.map_or(window, |checkpoint| checkpoint.window);
+    if !stopped {
+        return window.until;
+    }
+    match checkpoint.map(|checkpoint| &checkpoint.position) {
+        Some(audit_core::Position::HighWater { at, .. }) => Some(*at),
+        // A newest-first pass reads down to its start; nothing read yet starts there too.
+        _ => Some(window.since),
+    }
 }
 
 /// Undoes the claim of a run that wrote nothing: the output it created, and the entry it

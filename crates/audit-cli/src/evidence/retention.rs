@@ -15,7 +15,8 @@ pub struct Retention {
     pub source: &'static str,
 }
 
-/// Warn this long before a period ages out.
+/// Warn this long before a period ages out (a quarter of the retention when that is
+/// shorter: a week's notice for a 14-day reach would always be due).
 pub const WARN_AHEAD: TimeDelta = TimeDelta::days(30);
 
 /// What the vendor documents about how long `stream`'s records can be read; `None` when they
@@ -47,7 +48,7 @@ pub fn retention(stream: StreamKind) -> Option<Retention> {
 }
 
 /// A warning when records of `stream` from `from` on, not yet exported, age out of the
-/// vendor within [`WARN_AHEAD`] of `now` (or already may have).
+/// vendor within [`WARN_AHEAD`] (or a quarter of the retention) of `now`, or already may have.
 ///
 /// ```
 /// use audit_core::StreamKind;
@@ -62,7 +63,7 @@ pub fn retention(stream: StreamKind) -> Option<Retention> {
 pub fn ageing_out(stream: StreamKind, from: DateTime<Utc>, now: DateTime<Utc>) -> Option<String> {
     let retention = retention(stream)?;
     let ages_out = from + TimeDelta::days(retention.days);
-    if ages_out - now > WARN_AHEAD {
+    if ages_out - now > WARN_AHEAD.min(TimeDelta::days(retention.days) / 4) {
         return None;
     }
     let when = if ages_out <= now {
