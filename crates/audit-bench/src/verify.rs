@@ -38,6 +38,22 @@ impl Default for VerifyArgs {
 }
 
 const TENANT: &str = "verify";
+/// The readers compared, in the order each repetition runs them.
+const READERS: [&str; 3] = ["trail verify", "sha256sum", "cat"];
+
+/// The command of reader `name` over `output`.
+fn reader(ctx: &Ctx, name: &str, output: &std::path::Path) -> Command {
+    let mut command = match name {
+        "trail verify" => {
+            let mut c = Command::new(&ctx.trail);
+            c.arg("verify");
+            c
+        }
+        other => Command::new(other),
+    };
+    command.arg(output);
+    command
+}
 const START: &str = "2026-01-01T00:00:00Z";
 const END: &str = "2026-03-01T00:00:00Z";
 
@@ -76,47 +92,25 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
         exported.wall_s
     );
 
-    let contenders: [(&str, Box<dyn Fn() -> Command>); 3] = [
-        (
-            "trail verify",
-            Box::new(|| {
-                let mut c = Command::new(&ctx.trail);
-                c.arg("verify").arg(&output);
-                c
-            }),
-        ),
-        (
-            "sha256sum",
-            Box::new(|| {
-                let mut c = Command::new("sha256sum");
-                c.arg(&output);
-                c
-            }),
-        ),
-        (
-            "cat",
-            Box::new(|| {
-                let mut c = Command::new("cat");
-                c.arg(&output);
-                c
-            }),
-        ),
-    ];
     // One read first, so every contender finds the file in the page cache.
     measure::run(
-        &mut contenders[2].1(),
+        &mut reader(ctx, "cat", &output),
         &std::path::PathBuf::from("/dev/null"),
         &dir.join("warm.stderr"),
     )?;
     let mut runs: Vec<(&str, Usage)> = Vec::new();
     for rep in 0..ctx.common.reps {
-        for (name, command) in &contenders {
-            let stdout = if *name == "cat" {
+        for name in READERS {
+            let stdout = if name == "cat" {
                 std::path::PathBuf::from("/dev/null")
             } else {
                 dir.join(format!("{}-{rep}.stdout", name.replace(' ', "-")))
             };
-            let usage = measure::run(&mut command(), &stdout, &dir.join("contender.stderr"))?;
+            let usage = measure::run(
+                &mut reader(ctx, name, &output),
+                &stdout,
+                &dir.join("contender.stderr"),
+            )?;
             if usage.exit_code != 0 {
                 bail!("{name} exited {} (see {})", usage.exit_code, dir.display());
             }
@@ -152,7 +146,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
         "peak RSS MiB",
     ]);
     let mut details = Vec::new();
-    for (name, _) in &contenders {
+    for name in READERS {
         let wall = of(name, &|u| u.wall_s);
         let mbps = of(name, &|u| bytes as f64 / 1e6 / u.wall_s);
         let rps = of(name, &|u| records as f64 / u.wall_s);

@@ -27,8 +27,8 @@ pub type Fingerprint = [u8; FINGERPRINT];
 /// A chain head, a SHA-256.
 pub type Head = [u8; 32];
 
-/// The chain over the lines of an output so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The chain over the lines of an output so far (the default: no line, 32 zero bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Chain {
     /// The head after the last line.
     pub head: Head,
@@ -36,16 +36,6 @@ pub struct Chain {
     pub lines: u64,
     /// Bytes chained (the byte offset the head covers).
     pub bytes: u64,
-}
-
-impl Default for Chain {
-    fn default() -> Self {
-        Chain {
-            head: [0; 32],
-            lines: 0,
-            bytes: 0,
-        }
-    }
 }
 
 impl Chain {

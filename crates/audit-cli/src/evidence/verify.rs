@@ -137,12 +137,7 @@ pub fn verify(
         ));
     }
     let mut reports = Vec::new();
-    let mut spans: Vec<(
-        String,
-        String,
-        Option<(DateTime<Utc>, DateTime<Utc>)>,
-        String,
-    )> = Vec::new();
+    let mut spans: Vec<Span> = Vec::new();
     for output in outputs {
         let manifest = manifest.map_or_else(|| manifest_path(output), Path::to_path_buf);
         let (report, entries) = verify_one(output, &manifest, public_key)?;
@@ -150,12 +145,12 @@ pub fn verify(
             let span = last
                 .covered_through
                 .map(|through| (first.window.since, through));
-            spans.push((
-                last.stream.clone(),
-                last.account.clone(),
-                span,
-                output.display().to_string(),
-            ));
+            spans.push(Span {
+                stream: last.stream.clone(),
+                account: last.account.clone(),
+                covered: span,
+                output: output.display().to_string(),
+            });
         }
         reports.push(report);
     }
@@ -200,19 +195,26 @@ fn stream_of(name: &str) -> Option<StreamKind> {
     serde_json::from_value(serde_json::Value::String(name.into())).ok()
 }
 
+/// What one output covers: `covered` = (since, through) once a pass completed.
+struct Span {
+    stream: String,
+    account: String,
+    covered: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    output: String,
+}
+
 /// Merges the spans of each stream and account; what lies between them is a gap.
-fn periods_and_gaps(
-    spans: &[(
-        String,
-        String,
-        Option<(DateTime<Utc>, DateTime<Utc>)>,
-        String,
-    )],
-) -> (Vec<Period>, Vec<Gap>) {
-    let mut by_stream: BTreeMap<(String, String), Vec<(DateTime<Utc>, DateTime<Utc>, String)>> =
-        BTreeMap::new();
-    for (stream, account, span, output) in spans {
-        if let Some((since, through)) = span {
+fn periods_and_gaps(spans: &[Span]) -> (Vec<Period>, Vec<Gap>) {
+    type Covered = (DateTime<Utc>, DateTime<Utc>, String);
+    let mut by_stream: BTreeMap<(String, String), Vec<Covered>> = BTreeMap::new();
+    for Span {
+        stream,
+        account,
+        covered,
+        output,
+    } in spans
+    {
+        if let Some((since, through)) = covered {
             by_stream
                 .entry((stream.clone(), account.clone()))
                 .or_default()
