@@ -75,7 +75,7 @@ enum BenchCommand {
     Concurrency(concurrency::ConcurrencyArgs),
     /// A long `--follow` run: RSS sampled every second, output checked against ground truth.
     Soak(soak::SoakArgs),
-    /// `trail verify` of a 1M-record export beside `sha256sum` and `cat` of the same file.
+    /// `trail verify` of a 1M-record export beside openssl, `sha256sum` and `cat` of the file.
     Verify(verify::VerifyArgs),
     /// A contender process (used by the benchmarks).
     #[command(hide = true)]
