@@ -843,7 +843,8 @@ impl Committer {
                 CliError::failure(
                     message,
                     Some(
-                        "check the disk and the --out directory; rerun the same command to                          continue"
+                        "check the disk and the --out directory; rerun the same command to \
+                         continue"
                             .to_string(),
                     ),
                 )
@@ -936,7 +937,8 @@ fn open_evidence(
             CliError::usage(
                 message,
                 Some(
-                    "put the manifest back as the last run left it to continue the export; or                      start a new export to another --out"
+                    "put the manifest back as the last run left it to continue the export; or \
+                     start a new export to another --out"
                         .to_string(),
                 ),
             )

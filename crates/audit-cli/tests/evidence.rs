@@ -433,3 +433,133 @@ async fn rotated_segments_verify_across_resumes() {
     assert_eq!(problem(&report)["kind"], "missing");
     assert_eq!(problem(&report)["file"], "audit.000002.ndjson");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resumed_export_continues_its_manifest_and_refuses_one_cut_short() {
+    let sim = start(config(600, 10)).await;
+    let env = zendesk_env(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let (since, until) = fixed_span();
+    let since = since.to_rfc3339();
+    let halfway = (fixed_span().0 + chrono::Duration::days(3)).to_rfc3339();
+    let until = until.to_rfc3339();
+    let args = |until: &str| {
+        [
+            "export",
+            "zendesk-audit-logs",
+            "--out",
+            "audit.ndjson",
+            "--state",
+            "state.json",
+            "--since",
+            &since,
+            "--until",
+            until,
+        ]
+        .map(String::from)
+    };
+    assert_success(&run_trail(&strs(&args(&halfway)), &env, dir).await);
+    let manifest = dir.join("audit.ndjson.manifest.jsonl");
+    let whole = std::fs::read(&manifest).unwrap();
+    std::fs::write(&manifest, &whole[..whole.len() / 2]).unwrap();
+    let refused = run_trail(&strs(&args(&until)), &env, dir).await;
+    assert_eq!(refused.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains(&format!(
+            "holds {} bytes but the state file says {} were committed",
+            whole.len() / 2,
+            whole.len()
+        )),
+        "{said}"
+    );
+    assert!(said.contains("put the manifest back"), "{said}");
+    std::fs::write(&manifest, &whole).unwrap();
+    assert_success(&run_trail(&strs(&args(&until)), &env, dir).await);
+    let (code, report) = verify(&["audit.ndjson"], dir).await;
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        report["periods"][0]["since"].as_str().unwrap(),
+        show(fixed_span().0)
+    );
+    assert_eq!(
+        report["periods"][0]["through"].as_str().unwrap(),
+        show(fixed_span().1)
+    );
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(
+        text.starts_with(std::str::from_utf8(&whole).unwrap()),
+        "appended to"
+    );
+
+    // Standard output has no manifest to sign.
+    let to_stdout = run_trail(
+        &[
+            "export",
+            "zendesk-audit-logs",
+            "--out",
+            "-",
+            "--sign-key",
+            "none.key",
+        ],
+        &env,
+        dir,
+    )
+    .await;
+    assert_eq!(to_stdout.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&to_stdout.stderr);
+    assert!(said.contains("standard output has none"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_output_of_all_gets_its_manifest_signed_with_the_config_key() {
+    let sim = start(config(300, 200)).await;
+    let credentials = sim.tenant_credentials("acme").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    assert_success(&run_trail(&["keygen", "--out", "trail.key"], &[], dir).await);
+    let (since, until) = fixed_span();
+    let config = format!(
+        "sign_key = \"trail.key\"\n\n\
+         [zendesk.acme]\nsubdomain = \"acme\"\nbase_url = \"{}\"\nemail = \"{}\"\n\
+         api_token_env = \"ACME_TOKEN\"\n\n\
+         [[export]]\nstream = \"zendesk-audit-logs\"\naccount = \"acme\"\nout = \"logs.ndjson\"\n\n\
+         [[export]]\nstream = \"zendesk-ticket-audits\"\naccount = \"acme\"\nout = \"tickets.ndjson\"\n",
+        sim.zendesk_url(),
+        credentials.zendesk_email
+    );
+    std::fs::write(dir.join("trail.toml"), config).unwrap();
+    let (since, until) = (since.to_rfc3339(), until.to_rfc3339());
+    let run = run_trail(
+        &["export", "--all", "--since", &since, "--until", &until],
+        &[("ACME_TOKEN", credentials.zendesk_api_token.clone())],
+        dir,
+    )
+    .await;
+    assert_success(&run);
+    let (code, report) = verify(
+        &[
+            "logs.ndjson",
+            "tickets.ndjson",
+            "--public-key",
+            "trail.key.pub",
+        ],
+        dir,
+    )
+    .await;
+    assert_eq!(code, 0, "{report:#}");
+    let outputs = report["outputs"].as_array().unwrap();
+    assert_eq!(outputs.len(), 2);
+    for output in outputs {
+        assert_eq!(output["signatures"], "checked", "{output:#}");
+        assert!(output["records"].as_u64().unwrap() > 0, "{output:#}");
+    }
+    let streams: Vec<&str> = report["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|period| period["stream"].as_str().unwrap())
+        .collect();
+    assert_eq!(streams, ["zendesk-audit-logs", "zendesk-ticket-audits"]);
+}
