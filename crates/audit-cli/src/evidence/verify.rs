@@ -762,7 +762,7 @@ pub fn render(report: &Report) -> String {
     if !report.periods.is_empty() {
         let _ = writeln!(
             text,
-            "periods covered (every record from since through through):"
+            "periods covered (every record from the first instant through the second):"
         );
     }
     for period in &report.periods {
@@ -804,4 +804,37 @@ pub fn render(report: &Report) -> String {
 
 fn show(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(output: &str, since: &str, through: &str) -> Span {
+        Span {
+            stream: "genesys-audits".into(),
+            account: "emea".into(),
+            covered: Some((since.parse().unwrap(), through.parse().unwrap())),
+            output: output.into(),
+        }
+    }
+
+    #[test]
+    fn overlapping_and_touching_periods_merge_and_what_lies_between_is_a_gap() {
+        let spans = [
+            span("c", "2024-03-01T00:00:00Z", "2024-04-01T00:00:00Z"),
+            span("a", "2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z"),
+            // Starts where `a` ends: a record at that instant is in `a`, nothing is missing.
+            span("b", "2024-02-01T00:00:00Z", "2024-02-10T00:00:00Z"),
+            span("d", "2024-03-15T00:00:00Z", "2024-03-20T00:00:00Z"),
+        ];
+        let (periods, gaps) = periods_and_gaps(&spans);
+        assert_eq!(periods.len(), 2);
+        assert_eq!(periods[0].outputs, ["a", "b"]);
+        assert_eq!(periods[1].outputs, ["c", "d"]);
+        assert_eq!(periods[1].through.to_rfc3339(), "2024-04-01T00:00:00+00:00");
+        assert_eq!(gaps.len(), 1);
+        assert_eq!(gaps[0].after.to_rfc3339(), "2024-02-10T00:00:00+00:00");
+        assert_eq!(gaps[0].before.to_rfc3339(), "2024-03-01T00:00:00+00:00");
+    }
 }
