@@ -64,8 +64,8 @@ pub struct OutputReport {
     pub bytes: u64,
     /// The chain head the manifest ends on.
     pub head: String,
-    /// `checked` (every entry signed by the given key), `signed, not checked` (no
-    /// `--public-key`), or `not signed`.
+    /// `checked` (every entry signed by the given key), `checked: NOT valid` (see
+    /// `signature_problem`), `signed, not checked` (no `--public-key`), or `not signed`.
     pub signatures: String,
     /// The first difference found, if any.
     pub problem: Option<Problem>,
@@ -404,6 +404,7 @@ fn verify_one(
     let manifest = read_manifest(manifest_path, public_key)?;
     let entries = &manifest.entries;
     let signatures = match (public_key, manifest.signed) {
+        (Some(_), _) if manifest.signature_problem.is_some() => "checked: NOT valid".to_string(),
         (Some(_), _) => "checked".to_string(),
         (None, 0) => "not signed".to_string(),
         (None, _) => "signed, not checked (give --public-key)".to_string(),
