@@ -10,6 +10,7 @@
 //! cargo xtask bench                      # every benchmark (a long run: see docs/benchmarks.md)
 //! cargo xtask bench throughput --reps 3  # one of them
 //! cargo xtask bench soak --records 200000   # a short soak, e.g. for CI
+//! cargo xtask bench verify               # trail verify of 1M records beside sha256sum
 //! ```
 //!
 //! Results: a table per benchmark on stdout, `bench-out/results.json`, and
@@ -23,6 +24,7 @@ mod report;
 mod sim;
 mod soak;
 mod throughput;
+mod verify;
 mod workers;
 
 use std::path::{Path, PathBuf};
@@ -73,6 +75,8 @@ enum BenchCommand {
     Concurrency(concurrency::ConcurrencyArgs),
     /// A long `--follow` run: RSS sampled every second, output checked against ground truth.
     Soak(soak::SoakArgs),
+    /// `trail verify` of a 1M-record export beside openssl, `sha256sum` and `cat` of the file.
+    Verify(verify::VerifyArgs),
     /// A contender process (used by the benchmarks).
     #[command(hide = true)]
     Worker(workers::WorkerArgs),
@@ -298,6 +302,7 @@ fn main() -> ExitCode {
                 peer::run(&ctx, &peer::PeerArgs::default())?;
                 rate_limit::run(&ctx, &rate_limit::RateLimitArgs::default())?;
                 concurrency::run(&ctx, &concurrency::ConcurrencyArgs::default())?;
+                verify::run(&ctx, &verify::VerifyArgs::default())?;
                 if all.soak {
                     soak::run(&ctx, &soak::SoakArgs::default())?;
                 }
@@ -308,6 +313,7 @@ fn main() -> ExitCode {
             BenchCommand::RateLimit(a) => rate_limit::run(&ctx, &a),
             BenchCommand::Concurrency(a) => concurrency::run(&ctx, &a),
             BenchCommand::Soak(a) => soak::run(&ctx, &a),
+            BenchCommand::Verify(a) => verify::run(&ctx, &a),
             BenchCommand::Worker(_) => unreachable!("handled above"),
         }
     });

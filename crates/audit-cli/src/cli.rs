@@ -65,6 +65,65 @@ pub enum Command {
     /// Obtain OAuth tokens interactively (authorization code with PKCE).
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Check exported files against their manifests: chain, counts, signatures, periods
+    /// covered and the gaps between them.
+    Verify(VerifyArgs),
+    /// Make an Ed25519 key pair that signs manifests (--sign-key) and checks them
+    /// (verify --public-key).
+    Keygen(KeygenArgs),
+}
+
+/// `trail verify`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each file output of `trail export` has a manifest beside it,
+<out>.manifest.jsonl: one entry per commit with the window, the records and bytes, the first
+and last record, the end of each pass and the head of a SHA-256 chain over the output's lines
+(docs/evidence.md). verify recomputes the chain over the files (a rotated output: its sealed
+segments in order, then the live one) and compares it with every entry; it names the first
+line that was altered, removed, reordered, added or cut short after export, by file, line
+and byte offset. It prints the periods each stream was exported for and every gap between
+the outputs given, and warns about periods not exported that are about to age out of the
+vendor.
+
+Exit codes:
+  0    verified: every output matches its manifest, no gap between them
+  2    usage: an output, manifest or key cannot be read
+  4    altered: an output or its manifest differs from what was exported
+  5    signatures: a manifest entry is not signed, signed by another key, or its signature
+       does not verify (--public-key)
+  6    gap: everything matches, but periods between the outputs were never exported
+The first that applies, in this order: 4, 5, 6."
+)]
+pub struct VerifyArgs {
+    /// The outputs to check (as given to --out: a rotated output's segments are found beside
+    /// it). Several outputs of one stream are checked for gaps between them.
+    #[arg(value_name = "OUTPUT", required = true)]
+    pub outputs: Vec<PathBuf>,
+    /// The manifest, when it is not <OUTPUT>.manifest.jsonl (one output only).
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Check that every manifest entry is signed by this Ed25519 public key (PEM, as `trail
+    /// keygen` writes it beside the private key).
+    #[arg(long, value_name = "PATH")]
+    pub public_key: Option<PathBuf>,
+}
+
+/// `trail keygen`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Writes the private key to PATH (PKCS#8 PEM, mode 0600) and the public key
+to PATH.pub (PEM); never over existing files. The keys are never printed. Keep the private key
+with the exporter (--sign-key, or sign_key in trail.toml) and give the public key to whoever
+verifies (trail verify --public-key). OpenSSL reads both."
+)]
+pub struct KeygenArgs {
+    /// Where the private key goes (the public key goes to PATH.pub).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
 }
 
 /// `trail auth`.
@@ -157,6 +216,14 @@ never touched again; a run that completes its window seals the last one. Point f
 shippers at the sealed names (audit.*.ndjson), never at .live. Sealed segments may be moved
 or deleted at any time; resuming needs only the state file and the live segment.
 
+Evidence: a file output gets a manifest beside it, <out>.manifest.jsonl (one per output, also
+with --all and with rotation): one JSON line per commit with the window, the records and bytes,
+the first and last record, the end of each pass and the head of a SHA-256 chain over the
+output's lines, fsynced before the state file moves and cut back with the output on resume.
+--sign-key signs each entry; `trail verify OUTPUT` checks it all. Standard output gets no
+manifest: what leaves through a pipe is the reader's to keep, and a resumed run writes again
+what followed the last commit.
+
 Following (--follow): a transient failure (the vendor down or overloaded, a refused
 connection, a DNS failure, a server that does not answer) never ends a follower. Each
 request is retried as --max-retries and --retry-budget allow; then the follower commits, says
@@ -203,9 +270,15 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = Format::Ndjson)]
     pub format: Format,
     /// Output file; `-` or none: standard output (which a resumed run cannot cut back: with
-    /// --state it gets at least once, the records after the last commit again).
+    /// --state it gets at least once, the records after the last commit again). A file
+    /// output gets its evidence beside it, PATH.manifest.jsonl (see "Evidence" below);
+    /// standard output gets none.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+    /// Sign every manifest entry with this Ed25519 private key (`trail keygen`; trail.toml:
+    /// sign_key).
+    #[arg(long, value_name = "PATH")]
+    pub sign_key: Option<PathBuf>,
     /// Seal the output into numbered segments of about SIZE (100MB, 1GiB): --out audit.ndjson
     /// writes audit.ndjson.live and seals audit.000001.ndjson, … (see "Rotation" below).
     #[arg(long, value_name = "SIZE", value_parser = crate::rotate::parse_size)]

@@ -67,6 +67,10 @@ pub async fn export(
             output_path(args.out.as_deref()).is_some(),
         )?,
         retry: connection.retry.clone(),
+        signer: signer(
+            args.sign_key.as_deref(),
+            output_path(args.out.as_deref()).is_some(),
+        )?,
     };
     let prepared = prepare(vec![plan], state.as_deref(), args.overwrite, now)?;
     let prepared = prepared.into_iter().next().expect("one plan, one export");
@@ -169,6 +173,12 @@ async fn export_all(
 ) -> Result<Vec<ExportReport>, CliError> {
     let planned = config.plan().map_err(|e| CliError::usage(e, None))?;
     let state = open_state(args.state.as_deref())?;
+    let signer = signer(
+        args.sign_key.as_deref().or(config.sign_key.as_deref()),
+        planned
+            .iter()
+            .all(|entry| output_path(Some(&entry.out)).is_some()),
+    )?;
     let mut plans = Vec::new();
     for entry in planned {
         let stream: StreamKind = entry.stream.into();
@@ -207,6 +217,7 @@ async fn export_all(
             out: output_path(Some(&entry.out)),
             format: entry.format,
             retry: connection.retry.clone(),
+            signer: signer.clone(),
         });
     }
     let prepared = prepare(plans, state.as_deref(), args.overwrite, now)?;
@@ -267,6 +278,70 @@ async fn export_all(
 fn output_path(out: Option<&Path>) -> Option<std::path::PathBuf> {
     out.filter(|path| *path != Path::new("-"))
         .map(Path::to_path_buf)
+}
+
+/// The key that signs manifests (`to_file`: every output is a file, not standard output).
+fn signer(
+    key: Option<&Path>,
+    to_file: bool,
+) -> Result<Option<Arc<crate::evidence::keys::Signer>>, CliError> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    if !to_file {
+        return Err(CliError::usage(
+            "--sign-key signs the manifest of a file output, and standard output has none",
+            Some("give an --out file, or drop --sign-key".to_string()),
+        ));
+    }
+    crate::evidence::keys::Signer::load(key)
+        .map(|signer| Some(Arc::new(signer)))
+        .map_err(|message| {
+            CliError::usage(
+                message,
+                Some("give the private key `trail keygen --out PATH` wrote".to_string()),
+            )
+        })
+}
+
+/// `trail verify`: the report, in words or JSON, and its exit code.
+pub fn verify(args: &crate::cli::VerifyArgs) -> Result<(String, u8), CliError> {
+    use crate::evidence::{keys::PublicKey, verify};
+    let public_key = args
+        .public_key
+        .as_deref()
+        .map(PublicKey::load)
+        .transpose()
+        .map_err(|message| CliError::usage(message, None))?;
+    let report = verify::verify(
+        &args.outputs,
+        args.manifest.as_deref(),
+        public_key.as_ref(),
+        Utc::now(),
+    )
+    .map_err(|verify::CannotVerify(message, hint)| CliError::usage(message, hint))?;
+    let text = if args.json {
+        serde_json::to_string_pretty(&report).expect("reports serialise") + "\n"
+    } else {
+        verify::render(&report)
+    };
+    Ok((text, report.exit_code))
+}
+
+/// `trail keygen`: writes the pair; says where, never what.
+pub fn keygen(args: &crate::cli::KeygenArgs) -> Result<String, CliError> {
+    let public = crate::evidence::keys::generate(&args.out).map_err(|error| {
+        CliError::usage(
+            format!("cannot write the key pair {}: {error}", args.out.display()),
+            Some("choose a new path: keygen never replaces a key".to_string()),
+        )
+    })?;
+    Ok(format!(
+        "wrote the private key {} (mode 0600: give it to `trail export --sign-key`) and the \
+         public key {} (give it to `trail verify --public-key`)",
+        args.out.display(),
+        public.display()
+    ))
 }
 
 /// The rotation of an output (`to_file`: the output is a file, not standard output).

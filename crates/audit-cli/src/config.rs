@@ -2,7 +2,8 @@
 //!
 //! ```toml
 //! request_timeout = "60s"              # optional: as --request-timeout (and --max-retries,
-//! status_file = "trail-status.json"    # --retry-budget, --connect-timeout, --status-file)
+//! status_file = "trail-status.json"    # --retry-budget, --connect-timeout, --status-file,
+//! sign_key = "trail-signing.key"       # --sign-key)
 //!
 //! [zendesk.acme]                       # a Zendesk account, named "acme"
 //! subdomain = "acme"
@@ -54,6 +55,8 @@ pub struct ConfigFile {
     pub connect_timeout: Option<String>,
     /// The JSON health report (`--status-file`).
     pub status_file: Option<PathBuf>,
+    /// The Ed25519 private key that signs every output's manifest entries (`--sign-key`).
+    pub sign_key: Option<PathBuf>,
     /// Zendesk accounts by name.
     #[serde(default)]
     pub zendesk: BTreeMap<String, ZendeskAccount>,

@@ -93,6 +93,7 @@ pub async fn run(
             rotation: None,
             // The demo does not follow: the policy only serves outages of a follower.
             retry: audit_core::RetryPolicy::default(),
+            signer: None,
         });
     }
     let mut tasks = Vec::new();

@@ -33,6 +33,9 @@ use tokio::task::JoinHandle;
 
 use crate::claim::{OutputClaim, claim_outputs};
 use crate::errors::CliError;
+use crate::evidence::keys::Signer;
+use crate::evidence::manifest::SegmentMark;
+use crate::evidence::{Evidence, EvidenceResume, EvidenceSettings};
 use crate::health::{Health, StreamHealth};
 use crate::outage::Outage;
 use crate::output::{Format, Output, OutputError, foreign_line};
@@ -61,6 +64,8 @@ pub struct ExportPlan {
     pub rotation: Option<RotationPolicy>,
     /// The retry policy `source` was built with: a follower waits out outages with it too.
     pub retry: RetryPolicy,
+    /// Signs the manifest's entries ([`crate::evidence`]); only with a file `out`.
+    pub signer: Option<Arc<Signer>>,
 }
 
 impl ExportPlan {
@@ -93,8 +98,8 @@ impl ExportPlan {
 }
 
 /// Where a stream resumes: the checkpoint, and the output's (bytes, records) it matches (and
-/// the segments of a rotated output).
-type ResumePoint = (Checkpoint, (u64, u64), Option<SegmentPosition>);
+/// the segments of a rotated output, and the manifest's length).
+type ResumePoint = (Checkpoint, (u64, u64), Option<SegmentPosition>, Option<u64>);
 
 /// An output's committed (bytes, records), and its segments when rotated.
 type OutputAt = ((u64, u64), Option<SegmentPosition>);
@@ -211,7 +216,7 @@ fn decide(
     let mut resume = None;
     let mut window = plan.requested.clone();
     if let (Some(saved), Some((_, state_path))) = (saved, state)
-        && let Some((mut checkpoint, at, segments)) =
+        && let Some((mut checkpoint, at, segments, manifest)) =
             resume_point(state_path, &entry, saved, plan.format)?
         && let Some((at, segments)) = check_position(plan, claim, at, segments, overwrite)?
     {
@@ -227,7 +232,7 @@ fn decide(
         if saved.window.is_some() && checkpoint.selection.is_all() {
             checkpoint = checkpoint.with_selection(plan.options.filter.selection());
         }
-        resume = Some((checkpoint, at, segments));
+        resume = Some((checkpoint, at, segments, manifest));
     }
     if resume.is_none()
         && plan.rotation.is_some()
@@ -249,7 +254,7 @@ fn decide(
     check_realtime_reach(
         plan.stream,
         plan.options.window.since,
-        resume.as_ref().map(|(checkpoint, _, _)| checkpoint),
+        resume.as_ref().map(|(checkpoint, ..)| checkpoint),
         now,
     )?;
     Ok(Decision {
@@ -376,6 +381,7 @@ fn claim_entry(plan: &ExportPlan, claim: &OutputClaim, window: &RecordedWindow) 
             bytes: 0,
             records: 0,
             segments: None,
+            manifest: None,
         },
         window: Some(window.clone()),
     }
@@ -406,6 +412,11 @@ pub struct ExportReport {
     pub quarantine: Option<String>,
     /// Whether a signal stopped the export (after committing) before its window was done.
     pub stopped: bool,
+    /// Where what this export has not exported yet starts: the rest of its window when it
+    /// stopped early, the time after its `--until` when it completed a closed window (`None`
+    /// for a completed open window). The summary warns when it is about to age out of the
+    /// vendor ([`crate::evidence::retention`]).
+    pub unexported_from: Option<DateTime<Utc>>,
 }
 
 /// Progress of the streams of a run, for a progress bar or log lines.
@@ -485,11 +496,15 @@ pub async fn run_export(
     let mut position = None;
     let mut segments = plan.segments(None);
     let mut resumed = None;
-    if let Some((checkpoint, at, at_segments)) = resume {
+    let mut manifest = None;
+    if let Some((checkpoint, at, at_segments, at_manifest)) = resume {
         resumed = Some(checkpoint);
         position = Some(at);
         segments = plan.segments(at_segments.as_ref());
+        manifest = at_manifest;
     }
+    // No pass of this run starts before its stream is opened (see `Evidence::page`).
+    let opened_at = Utc::now();
     let doing = format!("exporting {key}");
     let open_pages = |from: Option<Checkpoint>| {
         let mut options = plan.options.clone();
@@ -516,17 +531,20 @@ pub async fn run_export(
         output_path: claim.resolved.clone(),
         window,
         output: None,
+        evidence: None,
         pending: None,
         last_commit: Instant::now(),
     };
-    let mut open = |claim: &mut OutputClaim| -> Result<Output, CliError> {
-        match (claim.take_file(), claim.given.as_deref()) {
+    let mut open = |claim: &mut OutputClaim| -> Result<(Output, Option<Evidence>), CliError> {
+        let output = match (claim.take_file(), claim.given.as_deref()) {
             (Some(file), Some(path)) => {
                 Output::from_file(file, path, plan.format, position, segments.take())
             }
             _ => Output::open(None, plan.format, position),
         }
-        .map_err(output_error)
+        .map_err(output_error)?;
+        let resume = position.map(|(_, records)| (records, manifest));
+        Ok((output, open_evidence(&plan, opened_at, resume)?))
     };
     let first_records = position.map_or(0, |(_, records)| records);
     progress.begin(&key, Span::of(plan.stream, options_window, Utc::now()));
@@ -579,25 +597,22 @@ pub async fn run_export(
         }
         if committer.output.is_none() {
             match open(&mut claim) {
-                Ok(output) => committer.output = Some(output),
+                Ok((output, evidence)) => {
+                    (committer.output, committer.evidence) = (Some(output), evidence)
+                }
                 Err(error) => break Err(error),
             }
         }
-        let output = committer.output.as_mut().expect("opened above");
-        if let Err(error) = page
-            .events
-            .iter()
-            .try_for_each(|event| output.write_event(event))
-        {
+        if let Err(error) = committer.write(&page) {
             break Err(committer.roll_back(error));
         }
         let latest = page.events.last().map(|event| event.occurred_at);
         pages.recycle(page.events);
-        progress.update(&key, output.records() - first_records, latest);
+        progress.update(&key, committer.records() - first_records, latest);
         committer.pending = Some(page.checkpoint);
         let due = page.caught_up
             || committer.last_commit.elapsed() >= commit_every
-            || output.segment_full();
+            || committer.output.as_ref().is_some_and(Output::segment_full);
         if due {
             if let Err(error) = committer.commit(false) {
                 break Err(error);
@@ -609,7 +624,10 @@ pub async fn run_export(
     if committer.output.is_none() {
         match &outcome {
             // An empty window still produces its (empty) output file.
-            Ok(()) if !stopped => committer.output = Some(open(&mut claim)?),
+            Ok(()) if !stopped => {
+                let (output, evidence) = open(&mut claim)?;
+                (committer.output, committer.evidence) = (Some(output), evidence);
+            }
             // Nothing was written: leave the output and the state as they were.
             _ => release(
                 &mut claim,
@@ -655,7 +673,30 @@ pub async fn run_export(
         quarantined,
         quarantine,
         stopped,
+        unexported_from: unexported_from(
+            committer.pending.as_ref().or(resumed.as_ref()),
+            options_window,
+            stopped,
+        ),
     })
+}
+
+/// The start of what an export that ended at `checkpoint` (`None`: it read nothing) over
+/// `window` has not exported (see [`ExportReport::unexported_from`]).
+fn unexported_from(
+    checkpoint: Option<&Checkpoint>,
+    window: audit_core::Window,
+    stopped: bool,
+) -> Option<DateTime<Utc>> {
+    let window = checkpoint.map_or(window, |checkpoint| checkpoint.window);
+    if !stopped {
+        return window.until;
+    }
+    match checkpoint.map(|checkpoint| &checkpoint.position) {
+        Some(audit_core::Position::HighWater { at, .. }) => Some(*at),
+        // A newest-first pass reads down to its start; nothing read yet starts there too.
+        _ => Some(window.since),
+    }
 }
 
 /// Undoes the claim of a run that wrote nothing: the output it created, and the entry it
@@ -755,6 +796,8 @@ struct Committer {
     output_path: String,
     window: RecordedWindow,
     output: Option<Output>,
+    /// The output's manifest and hash chain (none for standard output).
+    evidence: Option<Evidence>,
     pending: Option<Checkpoint>,
     last_commit: Instant,
 }
@@ -765,9 +808,26 @@ impl Committer {
         self.output.as_ref().map_or(0, Output::records)
     }
 
+    /// Writes a page's events to the output (open), each line seen by the evidence.
+    fn write(&mut self, page: &EventPage) -> Result<(), OutputError> {
+        let output = self.output.as_mut().expect("the output is open");
+        for event in &page.events {
+            output.write_event(event)?;
+            if let Some(evidence) = &mut self.evidence {
+                evidence.witness(output.last_line(), event);
+            }
+        }
+        if let Some(evidence) = &mut self.evidence {
+            evidence.page(page);
+        }
+        Ok(())
+    }
+
     /// Commits, and seals the live segment of a rotated output when it is due (`end`: the
     /// run completed its window, which seals what the live segment holds). The order that
-    /// makes a seal survive a kill at any point is in [`crate::rotate`].
+    /// makes a seal survive a kill at any point is in [`crate::rotate`]; the manifest's
+    /// entry is appended between the output's fsync and the state file (see
+    /// [`crate::evidence`]).
     fn commit(&mut self, end: bool) -> Result<(), CliError> {
         self.last_commit = Instant::now();
         let Some(output) = self.output.as_mut() else {
@@ -779,6 +839,22 @@ impl Committer {
         // A seal must be recorded: a run that read no page has no checkpoint to record it
         // with, and leaves the live segment to a later run.
         let recordable = self.state.is_none() || self.pending.is_some();
+        if recordable && let Some(evidence) = &mut self.evidence {
+            let segment = output.segment_position(false).map(|at| SegmentMark {
+                number: at.sealed + 1,
+                offset: output.bytes(),
+            });
+            evidence.commit(segment).map_err(|message| {
+                CliError::failure(
+                    message,
+                    Some(
+                        "check the disk and the --out directory; rerun the same command to \
+                         continue"
+                            .to_string(),
+                    ),
+                )
+            })?;
+        }
         let seal = recordable && output.seal_due(end);
         self.record(seal)?;
         if seal {
@@ -808,6 +884,7 @@ impl Committer {
                 bytes: output.bytes(),
                 records: output.records(),
                 segments: output.segment_position(sealing),
+                manifest: self.evidence.as_ref().map(Evidence::manifest_bytes),
             },
             window: Some(self.window.clone()),
         };
@@ -824,6 +901,53 @@ impl Committer {
         }
         output_error(error)
     }
+}
+
+/// The evidence of `plan`'s output (none for standard output); `resume` = the committed
+/// records and the manifest length the state file recorded with them.
+fn open_evidence(
+    plan: &ExportPlan,
+    opened_at: DateTime<Utc>,
+    resume: Option<(u64, Option<u64>)>,
+) -> Result<Option<Evidence>, CliError> {
+    let Some(out) = &plan.out else {
+        return Ok(None);
+    };
+    let resume = match resume {
+        None => None,
+        Some((records, Some(manifest_bytes))) => Some(EvidenceResume {
+            manifest_bytes,
+            records,
+        }),
+        Some((_, None)) => {
+            tracing::warn!(
+                "the export of {} to {} began before trail kept evidence: it gets no manifest                  (start a new export to another --out for one)",
+                plan.key(),
+                out.display()
+            );
+            return Ok(None);
+        }
+    };
+    let settings = EvidenceSettings {
+        stream: plan.stream,
+        account: plan.source.tenant().to_string(),
+        format: Output::format_label(plan.format),
+        signer: plan.signer.clone(),
+        settle_lag: plan.options.settle_lag,
+        opened_at,
+    };
+    Evidence::open(settings, out, resume)
+        .map(Some)
+        .map_err(|message| {
+            CliError::usage(
+                message,
+                Some(
+                    "put the manifest back as the last run left it to continue the export; or \
+                     start a new export to another --out"
+                        .to_string(),
+                ),
+            )
+        })
 }
 
 /// The checkpoint and output position to resume the entry `entry` from, after checking the
@@ -861,6 +985,7 @@ fn resume_point(
         checkpoint,
         (saved.output.bytes, saved.output.records),
         saved.output.segments.clone(),
+        saved.output.manifest,
     )))
 }
 

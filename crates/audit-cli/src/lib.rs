@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod errors;
+pub mod evidence;
 pub mod export;
 pub mod health;
 pub mod lock;

@@ -69,6 +69,13 @@ async fn run(
             if !quiet {
                 eprint!("{}", summary::render(&reports));
             }
+            if let Some(warnings) = summary::retention_warnings(&reports, chrono::Utc::now())
+                && !quiet
+            {
+                warnings
+                    .lines()
+                    .for_each(|line| eprintln!("warning: {line}"));
+            }
             let issues = summary::decode_issues(&reports);
             if let Some(issues) = &issues {
                 // Even with --quiet: the exit code alone would not say where the records are.
@@ -94,6 +101,12 @@ async fn run(
         Command::Auth(cli::AuthCommand::Zendesk(args)) => {
             println!("{}", authorize::zendesk(&args, &process_env).await?)
         }
+        Command::Verify(args) => {
+            let (report, code) = commands::verify(&args)?;
+            print!("{report}");
+            return Ok(code);
+        }
+        Command::Keygen(args) => println!("{}", commands::keygen(&args)?),
         Command::Demo(args) => {
             if !quiet {
                 eprintln!(

@@ -341,6 +341,11 @@ impl Output {
         Ok(())
     }
 
+    /// The line the last [`Output::write_event`] wrote, its newline included.
+    pub fn last_line(&self) -> &[u8] {
+        &self.line
+    }
+
     /// Makes everything written so far durable: flushed, and for files fsynced, then the
     /// quarantine file likewise. Returns the position (bytes, records) the caller may now
     /// record in the state file.

@@ -101,6 +101,11 @@ pub struct OutputPosition {
     /// the whole export.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segments: Option<SegmentPosition>,
+    /// The length of the output's manifest ([`crate::evidence`]) at this commit; a resumed
+    /// run cuts the manifest back to it. `None` for standard output, and for exports begun
+    /// before trail kept evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<u64>,
 }
 
 /// Where a rotated output stands (see [`crate::rotate`] for how a seal survives a crash).
@@ -416,6 +421,7 @@ mod tests {
                 bytes,
                 records: bytes / 10,
                 segments: None,
+                manifest: None,
             },
             window: None,
         }

@@ -3,6 +3,9 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
+use crate::evidence::retention::ageing_out;
 use crate::export::ExportReport;
 
 /// One row per stream: records, pages, retries absorbed, rate-limit waits, time, output.
@@ -90,6 +93,16 @@ pub fn decode_issues(reports: &[ExportReport]) -> Option<String> {
             }
             line
         })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// What the summary adds when records these exports did not export yet are about to age
+/// out of the vendor (`None` when none are): one line per stream.
+pub fn retention_warnings(reports: &[ExportReport], now: DateTime<Utc>) -> Option<String> {
+    let lines: Vec<String> = reports
+        .iter()
+        .filter_map(|r| ageing_out(r.stream, r.unexported_from?, now))
         .collect();
     (!lines.is_empty()).then(|| lines.join("\n"))
 }

@@ -17,6 +17,8 @@ async fn help_texts() {
         ("help", vec!["--help"]),
         ("export_help", vec!["export", "--help"]),
         ("demo_help", vec!["demo", "--help"]),
+        ("verify_help", vec!["verify", "--help"]),
+        ("keygen_help", vec!["keygen", "--help"]),
     ] {
         let output = run_trail(&args, &[], dir.path()).await;
         assert_success(&output);
