@@ -26,10 +26,8 @@
 //! Fields without an OCSF home go to `unmapped` (`decode_issue` too, when the record did not
 //! decode as sent); the vendor record is in `raw_data`.
 
-use std::sync::LazyLock;
-
 use audit_core::event::{ActorKind, AuditEvent, Outcome, StreamKind, Vendor};
-use regex::Regex;
+use audit_core::zendesk::description::parse_role_changes;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -416,16 +414,15 @@ fn zendesk_role_rank(role: &str) -> u8 {
 /// product ("Support role changed from Agent to Administrator\nGuide role changed from …").
 /// A change that only demotes revokes the old roles; any other assigns the new ones.
 fn zendesk_role_change(event: &AuditEvent) -> Option<(u32, Vec<String>)> {
-    static ROLE_CHANGE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^(?:(.+?) )?role changed from (.+) to (.+)$").expect("valid")
-    });
     let description = event.description.as_deref()?;
-    let changes: Vec<(Option<String>, String, String)> = description
-        .lines()
-        .filter_map(|line| {
-            let c = ROLE_CHANGE.captures(line.trim())?;
-            let product = c.get(1).map(|m| m.as_str().trim().to_string());
-            Some((product, c[2].trim().to_string(), c[3].trim().to_string()))
+    let changes: Vec<(Option<String>, String, String)> = parse_role_changes(description)
+        .into_iter()
+        .map(|c| {
+            (
+                c.product,
+                c.old.trim().to_string(),
+                c.new.trim().to_string(),
+            )
         })
         .collect();
     if changes.is_empty() {
@@ -613,16 +610,21 @@ pub fn to_ocsf(event: &AuditEvent) -> OcsfEvent {
     }
 }
 
+/// Whether `text` is a UUID in its 8-4-4-4-12 hex form (either case).
+fn is_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.bytes().enumerate().all(|(at, byte)| match at {
+            8 | 13 | 18 | 23 => byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        })
+}
+
 /// The actor, `None` when the record names neither a user nor an application. An app that is a
 /// UUID is an API client's id (Genesys `client.id`): OCSF's `app_uid`, not `app_name`.
 fn ocsf_actor(event: &AuditEvent, user: Option<User>) -> Option<OcsfActor> {
-    static UUID: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-            .expect("valid")
-    });
     let app = event.actor.app.clone();
     let (app_uid, app_name) = match app {
-        Some(app) if UUID.is_match(&app) => (Some(app), event.actor.application.clone()),
+        Some(app) if is_uuid(&app) => (Some(app), event.actor.application.clone()),
         other => (None, other.or_else(|| event.actor.application.clone())),
     };
     (user.is_some() || app_uid.is_some() || app_name.is_some()).then_some(OcsfActor {

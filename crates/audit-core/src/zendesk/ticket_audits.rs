@@ -59,11 +59,12 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 /// ```
 /// use audit_core::zendesk::TicketAuditsQuery;
 ///
-/// let legacy = TicketAuditsQuery { limit: Some(200), ..Default::default() };
-/// let standard = TicketAuditsQuery { page_size: Some(100), ..Default::default() };
+/// let legacy = TicketAuditsQuery::default().limit(200);
+/// let standard = TicketAuditsQuery::default().page_size(100);
 /// assert_ne!(legacy, standard);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TicketAuditsQuery {
     /// Legacy: a `before_cursor` (older) or `after_cursor` (newer) of a previous page.
     pub cursor: Option<String>,
@@ -78,6 +79,30 @@ pub struct TicketAuditsQuery {
 }
 
 impl TicketAuditsQuery {
+    /// Legacy: the page at `cursor` (a `before_cursor` or `after_cursor` of a previous page).
+    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+        self.cursor = Some(cursor.into());
+        self
+    }
+
+    /// Legacy: audits per page, 1 to 1,000.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Standard: `page[size]`, 1 to 100.
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Standard: the page after `cursor` (`page[after]`).
+    pub fn page_after(mut self, cursor: impl Into<String>) -> Self {
+        self.page_after = Some(cursor.into());
+        self
+    }
+
     fn validate(&self) -> Result<(), Error> {
         let invalid = |message: &str| {
             Err(Error::InvalidRequest {
@@ -111,15 +136,15 @@ impl TicketAuditsQuery {
 /// ```
 /// use audit_core::zendesk::{AuditsForTicketQuery, SortOrder};
 ///
-/// let query = AuditsForTicketQuery {
-///     page_size: Some(100),
-///     sort_order: Some(SortOrder::Descending),
-///     filter_events: vec!["Change".into(), "Comment".into()],
-///     ..Default::default()
-/// };
+/// let query = AuditsForTicketQuery::default()
+///     .page_size(100)
+///     .sort_order(SortOrder::Descending)
+///     .filter_event("Change")
+///     .filter_event("Comment");
 /// assert_eq!(query.filter_events.len(), 2);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuditsForTicketQuery {
     /// Cursor mode: `page[size]`, 1 to 100.
     pub page_size: Option<u32>,
@@ -161,6 +186,18 @@ impl AuditsForTicketQuery {
     /// Oldest or newest first (`sort_order`).
     pub fn sort_order(mut self, order: SortOrder) -> Self {
         self.sort_order = Some(order);
+        self
+    }
+
+    /// Adds an event type to `filter_events[]`: only events of these types in each audit.
+    pub fn filter_event(mut self, kind: impl Into<String>) -> Self {
+        self.filter_events.push(kind.into());
+        self
+    }
+
+    /// `include`: sideloads, e.g. `users`.
+    pub fn include(mut self, sideloads: impl Into<String>) -> Self {
+        self.include = Some(sideloads.into());
         self
     }
 
@@ -438,8 +475,9 @@ impl ZendeskClient {
     /// use audit_core::zendesk::TicketAuditsQuery;
     ///
     /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
-    /// let newest = client.list_ticket_audits(&TicketAuditsQuery { limit: Some(100), ..Default::default() }).await?;
-    /// let older = TicketAuditsQuery { cursor: newest.before_cursor.clone(), limit: Some(100), ..Default::default() };
+    /// let newest = client.list_ticket_audits(&TicketAuditsQuery::default().limit(100)).await?;
+    /// let mut older = TicketAuditsQuery::default().limit(100);
+    /// older.cursor = newest.before_cursor.clone();
     /// let next = client.list_ticket_audits(&older).await?;
     /// # Ok(())
     /// # }
@@ -480,7 +518,7 @@ impl ZendeskClient {
     /// use audit_core::zendesk::AuditsForTicketQuery;
     ///
     /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
-    /// let query = AuditsForTicketQuery { page_size: Some(100), ..Default::default() };
+    /// let query = AuditsForTicketQuery::default().page_size(100);
     /// let page = client.list_audits_for_ticket(48213, &query).await?;
     /// println!("{} audits, more: {:?}", page.audits.len(), page.meta.and_then(|m| m.has_more));
     /// # Ok(())
@@ -510,7 +548,7 @@ impl ZendeskClient {
     /// use futures::TryStreamExt;
     ///
     /// # async fn example(client: audit_core::zendesk::ZendeskClient) -> Result<(), audit_core::Error> {
-    /// let query = AuditsForTicketQuery { page_size: Some(100), ..Default::default() };
+    /// let query = AuditsForTicketQuery::default().page_size(100);
     /// let audits: Vec<_> = client.audits_for_ticket_pages(48213, query)
     ///     .map_ok(|page| page.items)
     ///     .try_concat()

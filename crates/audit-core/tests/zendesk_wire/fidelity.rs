@@ -249,10 +249,7 @@ async fn sort_order_of_a_tickets_audits_is_the_typed_enum() {
         )
         .mount(&server)
         .await;
-    let query = AuditsForTicketQuery {
-        sort_order: Some(SortOrder::Descending),
-        ..AuditsForTicketQuery::default()
-    };
+    let query = AuditsForTicketQuery::default().sort_order(SortOrder::Descending);
     client(&server.uri())
         .list_audits_for_ticket(48213, &query)
         .await

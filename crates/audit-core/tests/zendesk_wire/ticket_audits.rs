@@ -430,12 +430,11 @@ async fn typed_ticket_operations() {
     assert_eq!(audit.author_id, Some(-1));
     assert_eq!(audit.raw()["ticket_form_id"], 360001122334i64);
 
-    let query = AuditsForTicketQuery {
-        page_size: Some(2),
-        include: Some("users".into()),
-        filter_events: vec!["Change".into(), "Comment".into()],
-        ..AuditsForTicketQuery::default()
-    };
+    let query = AuditsForTicketQuery::default()
+        .page_size(2)
+        .include("users")
+        .filter_event("Change")
+        .filter_event("Comment");
     let page = client.list_audits_for_ticket(48213, &query).await.unwrap();
     assert_eq!(page.audits.len(), 2);
     assert_eq!(page.users.len(), 1);
