@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 /// `sort`/`sort_order` and ticket audits' `sort_order`, Genesys Cloud's `AuditQuerySort`.
 /// The event streams always read oldest first.
 ///
+/// Exhaustive on purpose: time runs two ways, so a `match` on it needs no wildcard.
+///
 /// One type for both vendors, re-exported by [`crate::zendesk`] and [`crate::genesys`], so a
 /// glob import of both modules does not clash.
 ///

@@ -107,6 +107,7 @@ pub const CHUNK_DAYS: i64 = 30;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "property", content = "value")]
+#[non_exhaustive]
 pub enum AuditFilter {
     /// `UserId`: the user who acted.
     UserId(String),
