@@ -393,14 +393,25 @@ impl GenesysClientBuilder {
     ///
     /// ```
     /// use audit_core::genesys::GenesysClient;
+    /// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::header};
     ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A login server that answers 418 only to requests naming the integration.
+    /// let server = MockServer::start().await;
+    /// Mock::given(header("user-agent", "acme-siem-sync/2.1"))
+    ///     .respond_with(ResponseTemplate::new(418))
+    ///     .mount(&server)
+    ///     .await;
     /// let client = GenesysClient::builder()
-    ///     .region("mypurecloud.com")
+    ///     .api_base_url(server.uri())
+    ///     .login_base_url(server.uri())
     ///     .client_credentials("6a1b2c3d-0000-1111-2222-333344445555", "secret")
-    ///     .user_agent("acme-siem-sync/2.1 (ops@acme.test)")
+    ///     .user_agent("acme-siem-sync/2.1")
     ///     .build()?;
-    /// assert_eq!(client.stats().requests, 0); // nothing is sent before the first call
-    /// # Ok::<(), audit_core::Error>(())
+    /// assert_eq!(client.organization().await.unwrap_err().status(), Some(418));
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.http = self.http.with_user_agent(user_agent);

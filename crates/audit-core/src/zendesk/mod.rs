@@ -553,21 +553,26 @@ impl ZendeskClientBuilder {
     /// Time allowed per request, body included (`None`: no limit).
     ///
     /// ```
+    /// use audit_core::{Error, RetryPolicy, TransportKind, zendesk::ZendeskClient};
+    /// use std::time::Duration;
+    /// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+    ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
-    /// # let acme = sim.tenant_credentials("acme").unwrap();
-    /// use audit_core::zendesk::{AuditLogQuery, ZendeskClient};
-    /// use std::time::Duration;
-    ///
+    /// let server = MockServer::start().await; // a server that takes 5 s to answer
+    /// Mock::given(any())
+    ///     .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+    ///     .mount(&server)
+    ///     .await;
     /// let client = ZendeskClient::builder()
-    ///     .base_url(sim.zendesk_url())
+    ///     .base_url(server.uri())
     ///     .tenant("acme")
-    ///     .api_token(acme.zendesk_email, acme.zendesk_api_token)
-    ///     .request_timeout(Some(Duration::from_secs(30)))
+    ///     .oauth_token("token")
+    ///     .request_timeout(Some(Duration::from_millis(200)))
+    ///     .retry_policy(RetryPolicy::none())
     ///     .build()?;
-    /// client.list_audit_logs(&AuditLogQuery::default()).await?;
-    /// assert_eq!(client.stats().retries, 0);
+    /// let error = client.show_audit_log(1).await.unwrap_err();
+    /// assert!(matches!(error, Error::Transport { kind: TransportKind::Timeout, .. }), "{error}");
     /// # Ok(())
     /// # }
     /// ```
@@ -580,15 +585,25 @@ impl ZendeskClientBuilder {
     ///
     /// ```
     /// use audit_core::zendesk::ZendeskClient;
+    /// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::header};
     ///
-    /// // Zendesk asks integrations to name themselves.
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A server that answers 418 only to requests naming the integration.
+    /// let server = MockServer::start().await;
+    /// Mock::given(header("user-agent", "acme-siem-sync/2.1"))
+    ///     .respond_with(ResponseTemplate::new(418))
+    ///     .mount(&server)
+    ///     .await;
     /// let client = ZendeskClient::builder()
-    ///     .subdomain("acme")
+    ///     .base_url(server.uri())
+    ///     .tenant("acme")
     ///     .oauth_token("token")
-    ///     .user_agent("acme-siem-sync/2.1 (ops@acme.test)")
+    ///     .user_agent("acme-siem-sync/2.1")
     ///     .build()?;
-    /// assert_eq!(client.tenant(), "acme");
-    /// # Ok::<(), audit_core::Error>(())
+    /// assert_eq!(client.show_audit_log(1).await.unwrap_err().status(), Some(418));
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.http = self.http.with_user_agent(user_agent);
