@@ -46,6 +46,14 @@ pub struct PageToken {
 
 impl PageToken {
     /// A token with a cursor only.
+    ///
+    /// ```
+    /// use audit_core::PageToken;
+    ///
+    /// let token = PageToken::cursor("MTcxMDc1NjE3MQ");
+    /// assert_eq!(token.cursor.as_deref(), Some("MTcxMDc1NjE3MQ"));
+    /// assert_eq!(token.url, None);
+    /// ```
     pub fn cursor(cursor: impl Into<String>) -> Self {
         PageToken {
             cursor: Some(cursor.into()),
@@ -54,6 +62,13 @@ impl PageToken {
     }
 
     /// What identifies the page, for repeated-cursor detection: the cursor, else the URL.
+    ///
+    /// ```
+    /// use audit_core::PageToken;
+    ///
+    /// let token = PageToken { cursor: None, url: Some("https://acme.zendesk.com/api/v2/x".into()) };
+    /// assert_eq!(token.key(), "https://acme.zendesk.com/api/v2/x");
+    /// ```
     pub fn key(&self) -> &str {
         self.cursor
             .as_deref()
@@ -69,6 +84,22 @@ impl std::fmt::Display for PageToken {
 }
 
 /// The records emitted at one instant: the edge of what a stream has read.
+///
+/// ```
+/// use audit_core::{Boundary, Checkpoint};
+///
+/// let checkpoint = Checkpoint::from_json(
+///     r#"{"version":1,"source":{"vendor":"zendesk","stream":"zendesk-ticket-audits","tenant":"acme"},
+///         "window":{"since":"2024-03-01T00:00:00Z","until":null},
+///         "position":{"kind":"newest_first","since":"2024-03-01T00:00:00Z",
+///           "until":"2024-03-18T10:00:00Z","next":null,"complete":false,
+///           "boundary":{"at":"2024-03-12T08:00:00Z","ids":["41","42"]}}}"#,
+/// )?;
+/// let audit_core::Position::NewestFirst { boundary: Some(Boundary { ids, .. }), .. } = checkpoint.position
+/// else { unreachable!() };
+/// assert_eq!(ids.len(), 2);
+/// # Ok::<(), audit_core::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Boundary {
     /// The instant.
@@ -280,6 +311,17 @@ impl Edge {
 }
 
 /// Where a stream stands.
+///
+/// ```
+/// use audit_core::{Checkpoint, Position, Source, StreamKind, Window};
+/// use chrono::Utc;
+///
+/// let source = Source::new(StreamKind::GenesysAudits, "acme");
+/// let fresh = Checkpoint::new(source, Window::since(Utc::now()), Position::Start);
+/// let position = Checkpoint::from_json(&fresh.to_json())?.position;
+/// assert!(matches!(position, Position::Start));
+/// # Ok::<(), audit_core::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -361,9 +403,29 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// The current format version.
+    ///
+    /// ```
+    /// use audit_core::{Checkpoint, ErrorKind};
+    ///
+    /// let from_the_future = r#"{"version":99,"source":{"vendor":"genesys","stream":"genesys-audits","tenant":"acme"},
+    ///     "window":{"since":"2024-03-01T00:00:00Z","until":null},"position":{"kind":"start"}}"#;
+    /// let error = Checkpoint::from_json(from_the_future).unwrap_err();
+    /// assert_eq!(error.kind(), ErrorKind::Config);
+    /// assert_eq!(Checkpoint::VERSION, 1);
+    /// ```
     pub const VERSION: u32 = 1;
 
     /// A checkpoint of the current version.
+    ///
+    /// ```
+    /// use audit_core::{Checkpoint, Position, Source, StreamKind, Window};
+    /// use chrono::Utc;
+    ///
+    /// let source = Source::new(StreamKind::ZendeskAuditLogs, "acme");
+    /// let checkpoint = Checkpoint::new(source, Window::since(Utc::now()), Position::Start);
+    /// assert_eq!(checkpoint.version, Checkpoint::VERSION);
+    /// assert!(checkpoint.selection.is_all());
+    /// ```
     pub fn new(source: Source, window: Window, position: Position) -> Self {
         Checkpoint {
             version: Self::VERSION,
@@ -375,17 +437,54 @@ impl Checkpoint {
     }
 
     /// The checkpoint of a stream read with `selection`'s filters.
+    ///
+    /// ```
+    /// use audit_core::{Checkpoint, Position, Source, StreamFilter, StreamKind, Window};
+    /// use audit_core::zendesk::AuditLogFilter;
+    /// use chrono::Utc;
+    ///
+    /// let logins = StreamFilter::AuditLogs(AuditLogFilter::default().action("login"));
+    /// let source = Source::new(StreamKind::ZendeskAuditLogs, "acme");
+    /// let checkpoint = Checkpoint::new(source, Window::since(Utc::now()), Position::Start)
+    ///     .with_selection(logins.selection());
+    /// assert!(checkpoint.to_json().contains(r#""selection":{"action":["login"]}"#));
+    /// ```
     pub fn with_selection(mut self, selection: Selection) -> Self {
         self.selection = selection;
         self
     }
 
     /// The checkpoint as one line of JSON.
+    ///
+    /// ```
+    /// use audit_core::{Checkpoint, Position, Source, StreamKind, Window};
+    /// use chrono::{TimeZone, Utc};
+    ///
+    /// let since = Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap();
+    /// let source = Source::new(StreamKind::GenesysAudits, "acme");
+    /// let json = Checkpoint::new(source, Window::since(since), Position::Start).to_json();
+    /// assert_eq!(
+    ///     json,
+    ///     r#"{"version":1,"source":{"vendor":"genesys","stream":"genesys-audits","tenant":"acme"},"window":{"since":"2024-03-01T00:00:00Z","until":null},"position":{"kind":"start"}}"#
+    /// );
+    /// ```
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a checkpoint always serialises")
     }
 
     /// Reads a checkpoint written by [`Checkpoint::to_json`].
+    ///
+    /// ```
+    /// use audit_core::{Checkpoint, ErrorKind, StreamKind};
+    ///
+    /// let saved = r#"{"version":1,"source":{"vendor":"genesys","stream":"genesys-audits","tenant":"acme"},
+    ///     "window":{"since":"2024-03-01T00:00:00Z","until":null},"position":{"kind":"start"}}"#;
+    /// let checkpoint = Checkpoint::from_json(saved)?;
+    /// assert_eq!(checkpoint.source.stream, StreamKind::GenesysAudits);
+    /// // Anything else is refused with an error that says so.
+    /// assert_eq!(Checkpoint::from_json("{}").unwrap_err().kind(), ErrorKind::Config);
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn from_json(text: &str) -> Result<Self, Error> {
         let checkpoint: Checkpoint = serde_json::from_str(text).map_err(|error| {
             Error::InvalidCheckpoint(format!("it is not a checkpoint: {error}"))

@@ -32,6 +32,15 @@ pub struct VendorDetail {
 
 impl VendorDetail {
     /// A detail with an error code and a description.
+    ///
+    /// ```
+    /// use audit_core::VendorDetail;
+    ///
+    /// // Blank strings count as nothing said.
+    /// let detail = VendorDetail::new(Some("Forbidden".into()), Some("  ".into()));
+    /// assert_eq!(detail.description, None);
+    /// assert_eq!(detail.to_string(), "Forbidden");
+    /// ```
     pub fn new(error: Option<String>, description: Option<String>) -> Self {
         VendorDetail {
             error: error.filter(|s| !s.trim().is_empty()),
@@ -41,12 +50,27 @@ impl VendorDetail {
     }
 
     /// The same detail with a correlation id.
+    ///
+    /// ```
+    /// use audit_core::VendorDetail;
+    ///
+    /// let detail = VendorDetail::new(Some("not.found".into()), None)
+    ///     .with_correlation_id(Some("4c1b7e0a".into()));
+    /// assert_eq!(detail.to_string(), "not.found (correlation id 4c1b7e0a)");
+    /// ```
     pub fn with_correlation_id(mut self, correlation_id: Option<String>) -> Self {
         self.correlation_id = correlation_id.filter(|s| !s.trim().is_empty());
         self
     }
 
     /// Whether the vendor said nothing at all.
+    ///
+    /// ```
+    /// use audit_core::VendorDetail;
+    ///
+    /// assert!(VendorDetail::new(None, Some("".into())).is_empty());
+    /// assert!(!VendorDetail::default().with_correlation_id(Some("4c1b7e0a".into())).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.error.is_none() && self.description.is_none() && self.correlation_id.is_none()
     }
@@ -71,6 +95,16 @@ impl fmt::Display for VendorDetail {
 
 /// Turns a vendor's error body into a [`VendorDetail`]. Implemented for each vendor's
 /// generated error type, so the retry layer reports every vendor's errors the same way.
+///
+/// ```
+/// use audit_core::ErrorBody;
+/// use audit_core::zendesk::types::ErrorResponse;
+///
+/// // Zendesk's error body, as the generated client decodes it.
+/// let body: ErrorResponse =
+///     serde_json::from_str(r#"{"error": "RecordNotFound", "description": "Not found"}"#).unwrap();
+/// assert_eq!(body.detail().to_string(), "RecordNotFound: Not found");
+/// ```
 pub trait ErrorBody {
     /// What the body says.
     fn detail(&self) -> VendorDetail;
@@ -83,6 +117,12 @@ impl ErrorBody for () {
 }
 
 /// What kind of transport failure happened.
+///
+/// ```
+/// use audit_core::TransportKind;
+///
+/// assert_eq!(TransportKind::Timeout.to_string(), "timed out");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransportKind {
@@ -108,6 +148,12 @@ impl fmt::Display for TransportKind {
 }
 
 /// Why retrying stopped.
+///
+/// ```
+/// use audit_core::GiveUpReason;
+///
+/// assert_eq!(GiveUpReason::WaitBudget.to_string(), "retry wait budget used up");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum GiveUpReason {
@@ -560,6 +606,22 @@ pub enum Error {
 
 impl Error {
     /// The operation the error happened in, when it happened in one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// let error = client.show_audit_log(1).await.unwrap_err();
+    /// assert_eq!(error.operation(), Some("show_audit_log"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn operation(&self) -> Option<&'static str> {
         match self {
             Error::Api { operation, .. }
@@ -584,6 +646,22 @@ impl Error {
     }
 
     /// The HTTP status of the (last) failed response, when there was one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// let error = client.show_audit_log(1).await.unwrap_err();
+    /// assert_eq!(error.status(), Some(404));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api { status, .. }
@@ -597,6 +675,23 @@ impl Error {
     }
 
     /// What the vendor said, when it said something.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// let error = client.show_audit_log(1).await.unwrap_err();
+    /// let detail = error.vendor_detail().unwrap();
+    /// assert_eq!(detail.error.as_deref(), Some("RecordNotFound"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn vendor_detail(&self) -> Option<&VendorDetail> {
         match self {
             Error::Api { detail, .. }
@@ -608,6 +703,21 @@ impl Error {
     }
 
     /// How long the call waited on rate limits, `Retry-After` and backoff before failing.
+    ///
+    /// ```
+    /// use audit_core::{Error, VendorDetail};
+    /// use std::time::Duration;
+    ///
+    /// let error = Error::Api {
+    ///     operation: "list_audit_logs",
+    ///     status: 503,
+    ///     detail: Box::new(VendorDetail::default()),
+    ///     hint: None,
+    ///     waited: Duration::from_secs(42),
+    /// };
+    /// assert_eq!(error.waited(), Duration::from_secs(42));
+    /// assert_eq!(Error::InvalidConfig("no tenant".into()).waited(), Duration::ZERO);
+    /// ```
     pub fn waited(&self) -> Duration {
         match self {
             Error::Api { waited, .. }
@@ -681,12 +791,42 @@ impl Error {
     }
 
     /// Whether the vendor is rate limiting ([`ErrorKind::RateLimited`]).
+    ///
+    /// ```
+    /// use audit_core::{Error, VendorDetail};
+    /// use std::time::Duration;
+    ///
+    /// let error = Error::RetryAfterTooLong {
+    ///     operation: "list_audit_logs",
+    ///     status: 429,
+    ///     requested: Duration::from_secs(3600),
+    ///     max: Duration::from_secs(300),
+    ///     detail: Box::new(VendorDetail::default()),
+    ///     waited: Duration::ZERO,
+    /// };
+    /// assert!(error.is_rate_limited() && error.is_retryable());
+    /// ```
     pub fn is_rate_limited(&self) -> bool {
         self.kind() == ErrorKind::RateLimited
     }
 
     /// Whether the credentials were refused or do not allow the operation
     /// ([`ErrorKind::Unauthenticated`] or [`ErrorKind::PermissionDenied`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// let client = audit_core::zendesk::ZendeskClient::builder()
+    ///     .base_url(sim.zendesk_url())
+    ///     .tenant("acme")
+    ///     .api_token("someone@acme.test", "not-the-token")
+    ///     .build()?;
+    /// let error = client.show_audit_log(1).await.unwrap_err();
+    /// assert!(error.is_auth() && !error.is_retryable());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_auth(&self) -> bool {
         matches!(
             self.kind(),
@@ -695,6 +835,25 @@ impl Error {
     }
 
     /// Whether the item asked for does not exist ([`ErrorKind::NotFound`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// match client.show_audit_log(1).await {
+    ///     Ok(record) => println!("{record:?}"),
+    ///     Err(error) if error.is_not_found() => println!("gone: {error}"),
+    ///     Err(error) => return Err(error.into()),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_not_found(&self) -> bool {
         self.kind() == ErrorKind::NotFound
     }

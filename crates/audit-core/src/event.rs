@@ -102,6 +102,18 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// Builds the stable id of a record: `{vendor}:{tenant}:{record kind}:{native id}`.
+    ///
+    /// ```
+    /// use audit_core::{AuditEvent, RecordKind, Source, StreamKind};
+    ///
+    /// // Historical and realtime queries read the same Genesys records: one id either way.
+    /// let historical = Source::new(StreamKind::GenesysAudits, "acme");
+    /// let realtime = Source::new(StreamKind::GenesysRealtime, "acme");
+    /// assert_eq!(
+    ///     AuditEvent::stable_id(&historical, RecordKind::GenesysAudit, "0f8e1c2a"),
+    ///     AuditEvent::stable_id(&realtime, RecordKind::GenesysAudit, "0f8e1c2a"),
+    /// );
+    /// ```
     pub fn stable_id(source: &Source, kind: RecordKind, native_id: &str) -> String {
         format!(
             "{}:{}:{}:{native_id}",
@@ -112,6 +124,24 @@ impl AuditEvent {
     }
 
     /// A new event with the required fields; the rest empty, to be filled by a mapper.
+    ///
+    /// ```
+    /// use audit_core::{Action, AuditEvent, Outcome, RecordKind, Source, StreamKind};
+    /// use chrono::Utc;
+    /// use serde_json::json;
+    ///
+    /// let raw = json!({"id": 498483, "action": "login"});
+    /// let event = AuditEvent::new(
+    ///     Source::new(StreamKind::ZendeskAuditLogs, "acme"),
+    ///     RecordKind::ZendeskAuditLog,
+    ///     "498483",
+    ///     Utc::now(),
+    ///     "login",
+    ///     raw,
+    /// );
+    /// assert_eq!(event.id, "zendesk:acme:audit-log:498483");
+    /// assert_eq!((event.action, event.outcome), (Action::Login, Outcome::Unknown));
+    /// ```
     pub fn new(
         source: Source,
         kind: RecordKind,
@@ -181,6 +211,15 @@ pub(crate) fn fallback_native_id(raw: &Value) -> String {
 }
 
 /// Where a record came from: vendor, stream and tenant.
+///
+/// ```
+/// use audit_core::{Source, StreamKind, Vendor};
+///
+/// let source = Source::new(StreamKind::GenesysRealtime, "acme");
+/// assert_eq!(source.vendor, Vendor::Genesys);
+/// assert_eq!(serde_json::to_string(&source).unwrap(),
+///     r#"{"vendor":"genesys","stream":"genesys-realtime","tenant":"acme"}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
@@ -195,6 +234,13 @@ pub struct Source {
 
 impl Source {
     /// The source of `stream` for `tenant`; the vendor follows from the stream.
+    ///
+    /// ```
+    /// use audit_core::{Source, StreamKind, Vendor};
+    ///
+    /// let source = Source::new(StreamKind::ZendeskTicketAudits, "acme");
+    /// assert_eq!((source.vendor, source.tenant.as_str()), (Vendor::Zendesk, "acme"));
+    /// ```
     pub fn new(stream: StreamKind, tenant: impl Into<String>) -> Self {
         Source {
             vendor: stream.vendor(),
@@ -205,6 +251,17 @@ impl Source {
 }
 
 /// The vendors this crate reads.
+///
+/// ```
+/// use audit_core::{StreamKind, Vendor};
+///
+/// let zendesk: Vec<StreamKind> =
+///     StreamKind::ALL.into_iter().filter(|s| s.vendor() == Vendor::Zendesk).collect();
+/// assert_eq!(
+///     zendesk,
+///     [StreamKind::ZendeskTicketAudits, StreamKind::ZendeskAuditLogs, StreamKind::ZendeskTicketEvents]
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
@@ -218,6 +275,12 @@ pub enum Vendor {
 
 impl Vendor {
     /// The lower-case name used in ids and file names.
+    ///
+    /// ```
+    /// use audit_core::Vendor;
+    ///
+    /// assert_eq!(Vendor::Genesys.as_str(), "genesys");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Vendor::Zendesk => "zendesk",
@@ -226,6 +289,12 @@ impl Vendor {
     }
 
     /// The product name, as OCSF's `metadata.product.name` wants it.
+    ///
+    /// ```
+    /// use audit_core::Vendor;
+    ///
+    /// assert_eq!(Vendor::Zendesk.product_name(), "Zendesk Support");
+    /// ```
     pub fn product_name(self) -> &'static str {
         match self {
             Vendor::Zendesk => "Zendesk Support",
@@ -235,6 +304,16 @@ impl Vendor {
 }
 
 /// The audit streams this crate exports.
+///
+/// ```
+/// use audit_core::StreamKind;
+///
+/// let stream: StreamKind = "genesys-audits".parse()?;
+/// assert_eq!(stream, StreamKind::GenesysAudits);
+/// assert_eq!(stream.to_string(), "genesys-audits");
+/// assert!("genesys-audit".parse::<StreamKind>().unwrap_err().contains("expected one of"));
+/// # Ok::<(), String>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
@@ -256,6 +335,16 @@ pub enum StreamKind {
 
 impl StreamKind {
     /// Every stream, in a stable order.
+    ///
+    /// ```
+    /// use audit_core::StreamKind;
+    ///
+    /// let names: Vec<&str> = StreamKind::ALL.iter().map(|s| s.as_str()).collect();
+    /// assert_eq!(
+    ///     names,
+    ///     ["zendesk-ticket-audits", "zendesk-audit-logs", "genesys-audits", "genesys-realtime", "zendesk-ticket-events"]
+    /// );
+    /// ```
     pub const ALL: [StreamKind; 5] = [
         StreamKind::ZendeskTicketAudits,
         StreamKind::ZendeskAuditLogs,
@@ -265,6 +354,12 @@ impl StreamKind {
     ];
 
     /// The stream's name, as the CLI spells it (`zendesk-audit-logs`).
+    ///
+    /// ```
+    /// use audit_core::StreamKind;
+    ///
+    /// assert_eq!(StreamKind::ZendeskAuditLogs.as_str(), "zendesk-audit-logs");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             StreamKind::ZendeskTicketAudits => "zendesk-ticket-audits",
@@ -276,6 +371,12 @@ impl StreamKind {
     }
 
     /// The vendor the stream belongs to.
+    ///
+    /// ```
+    /// use audit_core::{StreamKind, Vendor};
+    ///
+    /// assert_eq!(StreamKind::GenesysRealtime.vendor(), Vendor::Genesys);
+    /// ```
     pub fn vendor(self) -> Vendor {
         match self {
             StreamKind::ZendeskTicketAudits
@@ -286,6 +387,13 @@ impl StreamKind {
     }
 
     /// The kind of record the stream yields.
+    ///
+    /// ```
+    /// use audit_core::{RecordKind, StreamKind};
+    ///
+    /// assert_eq!(StreamKind::GenesysRealtime.record_kind(), RecordKind::GenesysAudit);
+    /// assert_eq!(StreamKind::GenesysAudits.record_kind(), RecordKind::GenesysAudit);
+    /// ```
     pub fn record_kind(self) -> RecordKind {
         match self {
             // A ticket event is the audit of the same update, under the same id.
@@ -323,6 +431,14 @@ impl std::str::FromStr for StreamKind {
 
 /// The namespace of a vendor's native ids. Genesys historical and realtime queries return the
 /// same records, so they share one kind and one record gets one id whichever stream read it.
+///
+/// ```
+/// use audit_core::{AuditEvent, RecordKind, Source, StreamKind};
+///
+/// let source = Source::new(StreamKind::ZendeskTicketAudits, "acme");
+/// let id = AuditEvent::stable_id(&source, RecordKind::ZendeskTicketAudit, "1201");
+/// assert_eq!(id, "zendesk:acme:ticket-audit:1201");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RecordKind {
@@ -336,6 +452,12 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// The kind's name in ids.
+    ///
+    /// ```
+    /// use audit_core::RecordKind;
+    ///
+    /// assert_eq!(RecordKind::ZendeskAuditLog.as_str(), "audit-log");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::ZendeskTicketAudit => "ticket-audit",
@@ -461,6 +583,29 @@ open_enum! {
 }
 
 /// Who (or what) performed the audited action.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+/// # let acme = sim.tenant_credentials("acme").unwrap();
+/// # let client = audit_core::genesys::GenesysClient::builder()
+/// #     .api_base_url(sim.genesys_api_url())
+/// #     .login_base_url(sim.genesys_login_url())
+/// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+/// #     .tenant("acme")
+/// #     .build()?;
+/// use audit_core::{ActorKind, Window};
+/// use chrono::{Duration, Utc};
+/// use futures::TryStreamExt;
+///
+/// let events: Vec<_> = client.audit_events(Window::since(Utc::now() - Duration::days(10)))
+///     .events().try_collect().await?;
+/// let users = events.iter().filter(|event| event.actor.kind == ActorKind::User);
+/// assert!(users.clone().count() > 0 && users.clone().all(|event| event.actor.id.is_some()));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
@@ -497,6 +642,22 @@ pub struct Actor {
 }
 
 /// A business rule that made a change (Zendesk `via.source` when `rel` names a rule).
+///
+/// ```
+/// use audit_core::{AuditEvent, Rule};
+///
+/// let event: AuditEvent = serde_json::from_str(r#"{
+///     "id": "zendesk:acme:ticket-audit:1201", "native_id": "1201",
+///     "source": {"vendor": "zendesk", "stream": "zendesk-ticket-audits", "tenant": "acme"},
+///     "occurred_at": "2024-03-18T10:02:51Z", "action": "update", "vendor_action": "update",
+///     "outcome": "success", "actor": {"kind": "system", "id": "-1", "name": null, "ip": null,
+///     "user_agent": null, "app": null}, "target": null, "changes": [], "description": null,
+///     "correlation_id": "48213", "rule": {"kind": "trigger", "id": "360001", "title": "Escalate VIP"},
+///     "raw": {}
+/// }"#)?;
+/// assert_eq!(event.rule, Some(Rule::new("trigger", Some("360001".into()), Some("Escalate VIP".into()))));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
@@ -512,6 +673,13 @@ pub struct Rule {
 }
 
 /// The kind of actor.
+///
+/// ```
+/// use audit_core::ActorKind;
+///
+/// assert_eq!(ActorKind::default(), ActorKind::Unknown);
+/// assert_eq!(serde_json::to_string(&ActorKind::ApiClient).unwrap(), r#""api_client""#);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
@@ -529,6 +697,14 @@ pub enum ActorKind {
 }
 
 /// What the audited action was performed on.
+///
+/// ```
+/// use audit_core::Target;
+///
+/// let target = Target::new("ticket", Some("48213".into()), None);
+/// assert_eq!(serde_json::to_value(&target).unwrap(),
+///     serde_json::json!({"kind": "ticket", "id": "48213", "name": null}));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
@@ -543,6 +719,15 @@ pub struct Target {
 
 /// One field-level change. Values are the vendor's JSON, untouched: strings, numbers, arrays,
 /// objects or `null` (a cleared field).
+///
+/// ```
+/// use audit_core::Change;
+/// use serde_json::{Value, json};
+///
+/// // A cleared field: the new value is `null`.
+/// let cleared = Change::new("assignee_id", json!(7700412231_i64), Value::Null);
+/// assert!(cleared.new.is_null());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
@@ -557,6 +742,14 @@ pub struct Change {
 
 impl Change {
     /// `field` changed from `old` to `new` (the vendor's JSON values).
+    ///
+    /// ```
+    /// use audit_core::Change;
+    /// use serde_json::json;
+    ///
+    /// let change = Change::new("status", json!("open"), json!("solved"));
+    /// assert_eq!((change.field.as_str(), change.new.as_str()), ("status", Some("solved")));
+    /// ```
     pub fn new(field: impl Into<String>, old: Value, new: Value) -> Self {
         Change {
             field: field.into(),
@@ -568,6 +761,13 @@ impl Change {
 
 impl Target {
     /// An object of the vendor's `kind`, with its id and display name when known.
+    ///
+    /// ```
+    /// use audit_core::Target;
+    ///
+    /// let queue = Target::new("Queue", Some("c2a5".into()), Some("Billing".into()));
+    /// assert_eq!(queue.name.as_deref(), Some("Billing"));
+    /// ```
     pub fn new(kind: impl Into<String>, id: Option<String>, name: Option<String>) -> Self {
         Target {
             kind: kind.into(),
@@ -579,6 +779,13 @@ impl Target {
 
 impl Rule {
     /// A rule of `kind` (`trigger`, `automation`, …), with its id and title when known.
+    ///
+    /// ```
+    /// use audit_core::Rule;
+    ///
+    /// let rule = Rule::new("automation", Some("360002".into()), None);
+    /// assert_eq!(rule.kind, "automation");
+    /// ```
     pub fn new(kind: impl Into<String>, id: Option<String>, title: Option<String>) -> Self {
         Rule {
             kind: kind.into(),

@@ -67,6 +67,16 @@ pub fn is_loopback(host: &Host<&str>) -> bool {
 
 impl BaseUrl {
     /// Validates `input` as a base URL.
+    ///
+    /// ```
+    /// use audit_core::{BaseUrl, ErrorKind};
+    ///
+    /// let base = BaseUrl::parse("https://api.mypurecloud.ie")?;
+    /// assert_eq!(base.host(), "api.mypurecloud.ie");
+    /// // Plain http is for loopback only: a credential must not cross the network in clear.
+    /// assert_eq!(BaseUrl::parse("http://api.mypurecloud.ie").unwrap_err().kind(), ErrorKind::Config);
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn parse(input: &str) -> Result<Self, Error> {
         // Never echo input that may hold credentials.
         let shown = if input.contains('@') {
@@ -114,21 +124,53 @@ impl BaseUrl {
     }
 
     /// The base URL without a trailing slash, as the generated clients want it.
+    ///
+    /// ```
+    /// use audit_core::BaseUrl;
+    ///
+    /// assert_eq!(BaseUrl::parse("https://acme.zendesk.com/")?.as_str(), "https://acme.zendesk.com");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.text
     }
 
     /// The host name or address.
+    ///
+    /// ```
+    /// use audit_core::BaseUrl;
+    ///
+    /// assert_eq!(BaseUrl::parse("http://127.0.0.1:8080")?.host(), "127.0.0.1");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn host(&self) -> &str {
         self.url.host_str().unwrap_or_default()
     }
 
     /// `scheme://host:port`, for messages.
+    ///
+    /// ```
+    /// use audit_core::BaseUrl;
+    ///
+    /// let base = BaseUrl::parse("http://localhost:8080/zendesk")?;
+    /// assert_eq!(base.origin(), "http://localhost:8080");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn origin(&self) -> String {
         self.url.origin().ascii_serialization()
     }
 
     /// Whether `url` has the same scheme, host and port as this base URL.
+    ///
+    /// ```
+    /// use audit_core::BaseUrl;
+    /// use url::Url;
+    ///
+    /// let base = BaseUrl::parse("https://acme.zendesk.com")?;
+    /// assert!(base.is_same_origin(&Url::parse("https://acme.zendesk.com/api/v2/audit_logs").unwrap()));
+    /// assert!(!base.is_same_origin(&Url::parse("https://evil.example/api/v2/audit_logs").unwrap()));
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn is_same_origin(&self, url: &Url) -> bool {
         self.url.scheme() == url.scheme()
             && self.url.host() == url.host()
@@ -137,6 +179,17 @@ impl BaseUrl {
 
     /// Parses a vendor-supplied URL (absolute, or relative to the base) and accepts it only
     /// on this base URL's origin.
+    ///
+    /// ```
+    /// use audit_core::BaseUrl;
+    ///
+    /// let base = BaseUrl::parse("https://acme.zendesk.com")?;
+    /// let next = base.check_vendor_url("list_audit_logs", "/api/v2/audit_logs?page[after]=xyz")?;
+    /// assert_eq!(next.as_str(), "https://acme.zendesk.com/api/v2/audit_logs?page[after]=xyz");
+    /// // A next-page link to another host would carry the credential there: refused.
+    /// assert!(base.check_vendor_url("list_audit_logs", "https://evil.example/x").is_err());
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn check_vendor_url(&self, operation: &'static str, url: &str) -> Result<Url, Error> {
         let parsed = self.url.join(url).map_err(|error| Error::Decode {
             operation,
@@ -218,12 +271,28 @@ impl Default for HttpConfig {
 
 impl HttpConfig {
     /// Time allowed to open a connection; `None` for no limit.
+    ///
+    /// ```
+    /// use audit_core::HttpConfig;
+    /// use std::time::Duration;
+    ///
+    /// let http = HttpConfig::default().with_connect_timeout(Some(Duration::from_secs(3)));
+    /// assert_eq!(http.connect_timeout(), Some(Duration::from_secs(3)));
+    /// ```
     pub fn with_connect_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// Time allowed for a whole request, body included; `None` for no limit.
+    ///
+    /// ```
+    /// use audit_core::HttpConfig;
+    ///
+    /// // Slow links: never give up on a request by time alone.
+    /// let http = HttpConfig::default().with_request_timeout(None);
+    /// assert_eq!(http.request_timeout(), None);
+    /// ```
     pub fn with_request_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.request_timeout = timeout;
         self
@@ -232,12 +301,26 @@ impl HttpConfig {
     /// How long an idle connection is kept for reuse; `None` keeps it until the server
     /// closes it. (Tests on tokio's paused clock set `None`: the idle timer would make the
     /// clock jump while a request waits for its answer.)
+    ///
+    /// ```
+    /// use audit_core::HttpConfig;
+    ///
+    /// let http = HttpConfig::default().with_pool_idle_timeout(None);
+    /// assert_ne!(http, HttpConfig::default());
+    /// ```
     pub fn with_pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.pool_idle_timeout = timeout;
         self
     }
 
     /// The `User-Agent` sent with every request.
+    ///
+    /// ```
+    /// use audit_core::HttpConfig;
+    ///
+    /// let http = HttpConfig::default().with_user_agent("acme-siem-sync/2.1 (ops@acme.test)");
+    /// assert_eq!(http.user_agent(), "acme-siem-sync/2.1 (ops@acme.test)");
+    /// ```
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
@@ -246,6 +329,25 @@ impl HttpConfig {
     /// The largest response body accepted; a larger one (or one that never ends) fails the
     /// call with [`Error::BodyTooLarge`] after at most this many
     /// bytes were read, so memory stays bounded whatever the server sends.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::{HttpConfig, zendesk::{AuditLogQuery, ZendeskClient}};
+    ///
+    /// let client = ZendeskClient::builder()
+    ///     .base_url(sim.zendesk_url())
+    ///     .tenant("acme")
+    ///     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    ///     .http(HttpConfig::default().with_max_body_bytes(100))
+    ///     .build()?;
+    /// let error = client.list_audit_logs(&AuditLogQuery::default()).await.unwrap_err();
+    /// assert!(matches!(error, audit_core::Error::BodyTooLarge { .. }), "{error}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_max_body_bytes(mut self, bytes: u64) -> Self {
         self.max_body_bytes = bytes;
         self
@@ -279,21 +381,47 @@ impl HttpConfig {
     }
 
     /// The largest response body accepted.
+    ///
+    /// ```
+    /// use audit_core::HttpConfig;
+    ///
+    /// assert_eq!(HttpConfig::default().max_body_bytes(), 64 * 1024 * 1024);
+    /// ```
     pub fn max_body_bytes(&self) -> u64 {
         self.max_body_bytes
     }
 
     /// The connect timeout.
+    ///
+    /// ```
+    /// use audit_core::HttpConfig;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(HttpConfig::default().connect_timeout(), Some(Duration::from_secs(10)));
+    /// ```
     pub fn connect_timeout(&self) -> Option<Duration> {
         self.connect_timeout
     }
 
     /// The request timeout.
+    ///
+    /// ```
+    /// use audit_core::HttpConfig;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(HttpConfig::default().request_timeout(), Some(Duration::from_secs(60)));
+    /// ```
     pub fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
     }
 
     /// The user agent.
+    ///
+    /// ```
+    /// use audit_core::HttpConfig;
+    ///
+    /// assert!(HttpConfig::default().user_agent().starts_with("trail-audit-core/"));
+    /// ```
     pub fn user_agent(&self) -> &str {
         &self.user_agent
     }

@@ -48,12 +48,39 @@ pub struct RateLimitReading {
 
 impl RateLimitReading {
     /// Whether no more than `reserve` requests are left.
+    ///
+    /// ```
+    /// use audit_core::pacing::RateLimitReading;
+    ///
+    /// let reading = RateLimitReading { limit: Some(700), remaining: Some(12), reset: None };
+    /// assert!(!reading.is_exhausted(0));
+    /// assert!(reading.is_exhausted(20)); // 20 kept in reserve for other integrations
+    /// ```
     pub fn is_exhausted(&self, reserve: u32) -> bool {
         self.remaining.is_some_and(|remaining| remaining <= reserve)
     }
 }
 
 /// Reads a vendor's rate-limit headers.
+///
+/// ```
+/// use audit_core::pacing::{RateLimitHeaders, RateLimitReading, header_number};
+/// use reqwest::header::{HeaderMap, HeaderValue};
+///
+/// /// A vendor that only says how many requests are left.
+/// #[derive(Debug)]
+/// struct RemainingOnly;
+///
+/// impl RateLimitHeaders for RemainingOnly {
+///     fn read(&self, headers: &HeaderMap) -> Option<RateLimitReading> {
+///         let remaining = header_number(headers, &["x-left"])? as u32;
+///         Some(RateLimitReading { remaining: Some(remaining), ..Default::default() })
+///     }
+/// }
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-left", HeaderValue::from_static("3"));
+/// assert_eq!(RemainingOnly.read(&headers).unwrap().remaining, Some(3));
+/// ```
 pub trait RateLimitHeaders: Send + Sync + fmt::Debug + 'static {
     /// What the headers say, or `None` when they say nothing about the rate limit.
     fn read(&self, headers: &HeaderMap) -> Option<RateLimitReading>;
@@ -90,6 +117,16 @@ pub struct NamedRateLimitHeaders {
 }
 
 /// The first of `names` present in `headers`, parsed as a non-negative number.
+///
+/// ```
+/// use audit_core::pacing::header_number;
+/// use reqwest::header::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-rate-limit-remaining", HeaderValue::from_static("699"));
+/// assert_eq!(header_number(&headers, &["ratelimit-remaining", "x-rate-limit-remaining"]), Some(699.0));
+/// assert_eq!(header_number(&headers, &["ratelimit-limit"]), None);
+/// ```
 pub fn header_number(headers: &HeaderMap, names: &[&str]) -> Option<f64> {
     names.iter().find_map(|name| {
         let value = headers.get(*name)?.to_str().ok()?.trim();
@@ -157,6 +194,13 @@ impl Default for PacingConfig {
 impl PacingConfig {
     /// No pacing at all: requests go out as fast as they are made (429s are still honoured
     /// by the retry policy).
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    ///
+    /// let off = PacingConfig::off();
+    /// assert!(!off.adaptive() && off.requests_per_minute().is_none());
+    /// ```
     pub fn off() -> Self {
         PacingConfig {
             adaptive: false,
@@ -166,6 +210,14 @@ impl PacingConfig {
     }
 
     /// Turns pacing from the vendor's rate-limit headers on or off.
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    ///
+    /// // Keep the fixed cap, ignore the vendor's rate-limit headers.
+    /// let pacing = PacingConfig::default().with_adaptive(false).with_requests_per_minute(100);
+    /// assert!(!pacing.adaptive());
+    /// ```
     pub fn with_adaptive(mut self, adaptive: bool) -> Self {
         self.adaptive = adaptive;
         self
@@ -173,40 +225,89 @@ impl PacingConfig {
 
     /// Leaves `reserve` requests of every window unused, for other integrations of the same
     /// account.
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    ///
+    /// let pacing = PacingConfig::default().with_reserve(50);
+    /// assert_eq!(pacing.reserve(), 50);
+    /// ```
     pub fn with_reserve(mut self, reserve: u32) -> Self {
         self.reserve = reserve;
         self
     }
 
     /// How long to wait past the announced reset (reset headers are rounded to seconds).
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    /// use std::time::Duration;
+    ///
+    /// let pacing = PacingConfig::default().with_reset_margin(Duration::from_secs(3));
+    /// assert_ne!(pacing, PacingConfig::default());
+    /// ```
     pub fn with_reset_margin(mut self, margin: Duration) -> Self {
         self.reset_margin = margin;
         self
     }
 
     /// The window length assumed when the vendor reports a remaining count but no reset.
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    /// use std::time::Duration;
+    ///
+    /// let pacing = PacingConfig::default().with_assumed_window(Duration::from_secs(10));
+    /// assert_ne!(pacing, PacingConfig::default());
+    /// ```
     pub fn with_assumed_window(mut self, window: Duration) -> Self {
         self.assumed_window = window;
         self
     }
 
     /// Caps the client at `rpm` requests per minute, evenly spaced; `0` removes the cap.
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    ///
+    /// let capped = PacingConfig::default().with_requests_per_minute(120);
+    /// assert_eq!(capped.requests_per_minute(), Some(120));
+    /// assert_eq!(capped.with_requests_per_minute(0).requests_per_minute(), None);
+    /// ```
     pub fn with_requests_per_minute(mut self, rpm: u32) -> Self {
         self.requests_per_minute = NonZeroU32::new(rpm);
         self
     }
 
     /// Whether adaptive pacing is on.
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    ///
+    /// assert!(PacingConfig::default().adaptive());
+    /// ```
     pub fn adaptive(&self) -> bool {
         self.adaptive
     }
 
     /// Requests left unused in every window.
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    ///
+    /// assert_eq!(PacingConfig::default().reserve(), 0);
+    /// ```
     pub fn reserve(&self) -> u32 {
         self.reserve
     }
 
     /// The fixed cap, if any.
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    ///
+    /// assert_eq!(PacingConfig::default().requests_per_minute(), None);
+    /// ```
     pub fn requests_per_minute(&self) -> Option<u32> {
         self.requests_per_minute.map(NonZeroU32::get)
     }

@@ -39,6 +39,23 @@ use crate::event::AuditEvent;
 
 /// What a fetch function returns: the page's items and the cursor of the next page
 /// (`None` on the last page).
+///
+/// ```
+/// use audit_core::paginate::{CursorPage, Paginator};
+/// use futures::TryStreamExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), audit_core::Error> {
+/// let numbers = Paginator::new("list_numbers", None, |request| async move {
+///     Ok(match request.cursor {
+///         None => CursorPage { items: vec![1, 2], next: Some(2) },
+///         Some(_) => CursorPage { items: vec![3], next: None }, // the last page
+///     })
+/// });
+/// assert_eq!(numbers.items().try_collect::<Vec<i32>>().await?, [1, 2, 3]);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CursorPage<T, K> {
     /// The items, in the vendor's order.
@@ -48,6 +65,25 @@ pub struct CursorPage<T, K> {
 }
 
 /// A page as the paginator yields it.
+///
+/// ```
+/// use audit_core::paginate::{CursorPage, Paginator};
+/// use futures::TryStreamExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), audit_core::Error> {
+/// let pages = Paginator::new("list_numbers", None, |request| async move {
+///     Ok(match request.cursor {
+///         None => CursorPage { items: vec![1, 2], next: Some(7) },
+///         Some(_) => CursorPage { items: vec![3], next: None },
+///     })
+/// });
+/// let pages: Vec<_> = pages.pages().try_collect().await?;
+/// assert_eq!((pages[0].cursor, pages[0].next), (None, Some(7)));
+/// assert_eq!((pages[1].cursor, pages[1].next), (Some(7), None));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Page<T, K> {
@@ -60,10 +96,33 @@ pub struct Page<T, K> {
 }
 
 /// How many of the latest cursors of a walk are remembered exactly.
+///
+/// ```
+/// use audit_core::paginate::{MAX_EMPTY_PAGES, RECENT_CURSORS};
+///
+/// // Every cursor of a normal walk is remembered exactly; longer loops are caught by sampling.
+/// assert!(RECENT_CURSORS > MAX_EMPTY_PAGES as usize);
+/// ```
 pub const RECENT_CURSORS: usize = 1000;
 
 /// How many pages in a row may hold no items while handing out new cursors before a walk
 /// fails with [`Error::NoProgress`] (a vendor doing so forever would keep a walk looping).
+///
+/// ```
+/// use audit_core::Error;
+/// use audit_core::paginate::{CursorPage, MAX_EMPTY_PAGES, Paginator};
+/// use futures::TryStreamExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // A listing that hands out a new cursor with every empty page, forever.
+/// let looping = Paginator::new("list_nothing", None, |request| async move {
+///     Ok(CursorPage::<i32, u32> { items: vec![], next: Some(request.cursor.unwrap_or(0) + 1) })
+/// });
+/// let error = looping.items().try_collect::<Vec<_>>().await.unwrap_err();
+/// assert!(matches!(error, Error::NoProgress { pages, .. } if pages == MAX_EMPTY_PAGES));
+/// # }
+/// ```
 pub const MAX_EMPTY_PAGES: u32 = 25;
 
 /// The cursors a walk has used, in bounded memory: the last [`RECENT_CURSORS`] exactly, and
@@ -119,6 +178,21 @@ impl<K: Eq + Hash> UsedCursors<K> {
 }
 
 /// A request for one page, handed to the fetch function.
+///
+/// ```
+/// use audit_core::paginate::{CursorPage, Paginator};
+/// use futures::TryStreamExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), audit_core::Error> {
+/// let walk = Paginator::new("list_numbers", Some(10), |request| async move {
+///     let at = request.cursor.unwrap(); // where this page starts
+///     Ok(CursorPage { items: vec![at], next: (at < 12).then_some(at + 1) })
+/// });
+/// assert_eq!(walk.items().try_collect::<Vec<u32>>().await?, [10, 11, 12]);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct PageRequest<K> {
     /// The cursor of the page (`None` for the first page).
@@ -131,6 +205,23 @@ impl<K: Eq + Hash + fmt::Display> PageRequest<K> {
     /// Fails with [`Error::RepeatedCursor`] when `next` is a cursor this walk has already
     /// used. Call it on each response inside the retry layer, so a transient repeat is
     /// re-requested before it becomes an error.
+    ///
+    /// ```
+    /// use audit_core::paginate::{CursorPage, Paginator};
+    /// use futures::TryStreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // A vendor that sends the walk back to a cursor it has used: refused, not looped.
+    /// let walk = Paginator::new("list_loop", None, |request| async move {
+    ///     let next = Some(1);
+    ///     request.check_next(next.as_ref())?;
+    ///     Ok::<_, audit_core::Error>(CursorPage { items: vec!["x"], next })
+    /// });
+    /// let error = walk.items().try_collect::<Vec<_>>().await.unwrap_err();
+    /// assert!(matches!(error, audit_core::Error::RepeatedCursor { .. }), "{error}");
+    /// # }
+    /// ```
     pub fn check_next(&self, next: Option<&K>) -> Result<(), Error> {
         match next {
             Some(next)
@@ -229,6 +320,21 @@ where
     K: Clone + Eq + Hash + fmt::Display + Send + 'static,
 {
     /// A walk of the listing `operation` starting at `start` (`None`: the first page).
+    ///
+    /// ```
+    /// use audit_core::paginate::{CursorPage, Paginator};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), audit_core::Error> {
+    /// let mut walk = Paginator::new("list_letters", None, |_request| async move {
+    ///     Ok(CursorPage::<char, String> { items: vec!['a', 'b'], next: None })
+    /// });
+    /// assert!(!walk.is_done());
+    /// assert_eq!(walk.next_page().await?.unwrap().items, ['a', 'b']);
+    /// assert!(walk.is_done());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new<F, Fut>(operation: &'static str, start: Option<K>, mut fetch: F) -> Self
     where
         F: FnMut(PageRequest<K>) -> Fut + Send + 'static,
@@ -275,12 +381,45 @@ where
     }
 
     /// Whether the walk has reached the last page.
+    ///
+    /// ```
+    /// use audit_core::paginate::{CursorPage, Paginator};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), audit_core::Error> {
+    /// let mut walk = Paginator::new("list_one", None, |_request| async move {
+    ///     Ok(CursorPage::<u8, String> { items: vec![1], next: None })
+    /// });
+    /// walk.next_page().await?;
+    /// assert!(walk.is_done());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_done(&self) -> bool {
         self.next.is_none()
     }
 
     /// Fetches the next page; `Ok(None)` once the listing is done. After an error the same
     /// page is requested again by the next call.
+    ///
+    /// ```
+    /// use audit_core::paginate::{CursorPage, Paginator};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), audit_core::Error> {
+    /// let mut walk = Paginator::new("list_two", None, |request| async move {
+    ///     Ok(match request.cursor {
+    ///         None => CursorPage { items: vec![1], next: Some(1) },
+    ///         Some(_) => CursorPage { items: vec![2], next: None },
+    ///     })
+    /// });
+    /// while let Some(page) = walk.next_page().await? {
+    ///     println!("{:?}, then {:?}", page.items, page.next);
+    /// }
+    /// assert!(walk.next_page().await?.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn next_page(&mut self) -> Result<Option<Page<T, K>>, Error> {
         let Some(cursor) = self.next.take() else {
             return Ok(None);
@@ -384,6 +523,24 @@ where
     }
 
     /// The pages, as a stream.
+    ///
+    /// ```
+    /// use audit_core::paginate::{CursorPage, Paginator};
+    /// use futures::TryStreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), audit_core::Error> {
+    /// let walk = Paginator::new("list_two", None, |request| async move {
+    ///     Ok(match request.cursor {
+    ///         None => CursorPage { items: vec![1, 2], next: Some(1) },
+    ///         Some(_) => CursorPage { items: vec![3], next: None },
+    ///     })
+    /// });
+    /// let sizes: Vec<usize> = walk.pages().map_ok(|page| page.items.len()).try_collect().await?;
+    /// assert_eq!(sizes, [2, 1]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pages(self) -> BoxStream<'static, Result<Page<T, K>, Error>> {
         stream::try_unfold(self, |mut paginator| async move {
             Ok(paginator.next_page().await?.map(|page| (page, paginator)))
@@ -392,6 +549,23 @@ where
     }
 
     /// The items of every page, as a stream.
+    ///
+    /// ```
+    /// use audit_core::paginate::{CursorPage, Paginator};
+    /// use futures::TryStreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), audit_core::Error> {
+    /// let walk = Paginator::new("list_two", None, |request| async move {
+    ///     Ok(match request.cursor {
+    ///         None => CursorPage { items: vec!["a", "b"], next: Some(1) },
+    ///         Some(_) => CursorPage { items: vec!["c"], next: None },
+    ///     })
+    /// });
+    /// assert_eq!(walk.items().try_collect::<Vec<_>>().await?, ["a", "b", "c"]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn items(self) -> BoxStream<'static, Result<T, Error>> {
         self.pages()
             .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
@@ -445,6 +619,13 @@ impl Default for PageSizePolicy {
 impl PageSizePolicy {
     /// A policy from `initial`, between `min` and `max` (the bounds are put in order and
     /// `initial` clamped into them; all at least 1).
+    ///
+    /// ```
+    /// use audit_core::PageSizePolicy;
+    ///
+    /// let policy = PageSizePolicy::new(5000, 1000, 10); // bounds put in order, initial clamped
+    /// assert_eq!((policy.initial(), policy.min(), policy.max()), (1000, 10, 1000));
+    /// ```
     pub fn new(initial: u32, min: u32, max: u32) -> Self {
         let (min, max) = (min.min(max).max(1), max.max(min).max(1));
         PageSizePolicy {
@@ -456,27 +637,60 @@ impl PageSizePolicy {
     }
 
     /// A page size that never changes.
+    ///
+    /// ```
+    /// use audit_core::PageSizePolicy;
+    ///
+    /// let fixed = PageSizePolicy::fixed(250);
+    /// assert_eq!((fixed.initial(), fixed.min(), fixed.max()), (250, 250, 250));
+    /// ```
     pub fn fixed(size: u32) -> Self {
         PageSizePolicy::new(size, size, size)
     }
 
     /// How many successes in a row before the size doubles (at least 1).
+    ///
+    /// ```
+    /// use audit_core::PageSizePolicy;
+    ///
+    /// let cautious = PageSizePolicy::default().with_grow_after(20);
+    /// assert_ne!(cautious, PageSizePolicy::default());
+    /// assert_eq!(cautious.initial(), PageSizePolicy::default().initial());
+    /// ```
     pub fn with_grow_after(mut self, successes: u32) -> Self {
         self.grow_after = successes.max(1);
         self
     }
 
     /// The first page size.
+    ///
+    /// ```
+    /// use audit_core::PageSizePolicy;
+    ///
+    /// assert_eq!(PageSizePolicy::default().initial(), 100);
+    /// ```
     pub fn initial(&self) -> u32 {
         self.initial
     }
 
     /// The smallest page size.
+    ///
+    /// ```
+    /// use audit_core::PageSizePolicy;
+    ///
+    /// assert_eq!(PageSizePolicy::default().min(), 10);
+    /// ```
     pub fn min(&self) -> u32 {
         self.min
     }
 
     /// The largest page size.
+    ///
+    /// ```
+    /// use audit_core::PageSizePolicy;
+    ///
+    /// assert_eq!(PageSizePolicy::default().max(), 1000);
+    /// ```
     pub fn max(&self) -> u32 {
         self.max
     }
@@ -578,6 +792,31 @@ impl AdaptivePageSize {
 
 /// One page of an event stream: the events it holds, and the checkpoint to resume from after
 /// it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+/// # let acme = sim.tenant_credentials("acme").unwrap();
+/// # let client = audit_core::zendesk::ZendeskClient::builder()
+/// #     .base_url(sim.zendesk_url())
+/// #     .tenant("acme")
+/// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+/// #     .build()?;
+/// use audit_core::{EventPage, Window};
+/// use chrono::{Duration, Utc};
+/// use futures::TryStreamExt;
+///
+/// let mut pages = client.audit_log_events(Window::since(Utc::now() - Duration::days(400))).pages();
+/// let mut last: Option<EventPage> = None;
+/// while let Some(page) = pages.try_next().await? {
+///     assert!(page.events.len() <= page.received);
+///     last = Some(page);
+/// }
+/// assert!(last.unwrap().caught_up, "the last page of a pass has read up to the window's end");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct EventPage {
@@ -648,6 +887,29 @@ impl EventPages {
 
     /// The events of every page, one by one (checkpoints are only on pages: use the page
     /// stream to resume exactly once).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::{StreamKind, StreamOptions, Window};
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let options = StreamOptions::new(Window::since(Utc::now() - Duration::days(13)));
+    /// let pages = client.event_pages(StreamKind::GenesysRealtime, options)?;
+    /// let events: Vec<_> = pages.events().try_collect().await?;
+    /// assert_eq!(client.stats().records, events.len() as u64);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn events(self) -> EventStream {
         EventStream {
             inner: Boxed::new(
@@ -727,6 +989,29 @@ impl<T> Stream for Boxed<T> {
 }
 
 /// A stream of [`AuditEvent`]s, built on an [`EventPages`] stream.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+/// # let acme = sim.tenant_credentials("acme").unwrap();
+/// # let client = audit_core::zendesk::ZendeskClient::builder()
+/// #     .base_url(sim.zendesk_url())
+/// #     .tenant("acme")
+/// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+/// #     .build()?;
+/// use audit_core::{EventStream, Window};
+/// use chrono::{Duration, Utc};
+/// use futures::StreamExt;
+///
+/// // Named, so it can live in a struct; `'static + Send`, so it can move to a task.
+/// struct Tail { events: EventStream }
+/// let tail = Tail { events: client.audit_log_events(Window::since(Utc::now() - Duration::days(400))).events() };
+/// let first = tokio::spawn(async move { tail.events.take(3).collect::<Vec<_>>().await }).await?;
+/// assert_eq!(first.len(), 3);
+/// # Ok(())
+/// # }
+/// ```
 pub struct EventStream {
     inner: Boxed<Result<AuditEvent, Error>>,
 }

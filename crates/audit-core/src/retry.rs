@@ -78,6 +78,26 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// No retries: every failure is returned at once.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::RetryPolicy;
+    ///
+    /// // A health check fails fast instead of waiting out an outage.
+    /// let probe = audit_core::zendesk::ZendeskClient::builder()
+    ///     .base_url(sim.zendesk_url())
+    ///     .tenant("acme")
+    ///     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    ///     .retry_policy(RetryPolicy::none())
+    ///     .build()?;
+    /// let error = probe.show_audit_log(1).await.unwrap_err();
+    /// assert_eq!((error.status(), probe.stats().retries), (Some(404), 0));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn none() -> Self {
         RetryPolicy {
             max_attempts: 1,
@@ -86,12 +106,29 @@ impl RetryPolicy {
     }
 
     /// Attempts per call, the first included (at least 1).
+    ///
+    /// ```
+    /// use audit_core::RetryPolicy;
+    ///
+    /// assert_eq!(RetryPolicy::default().with_max_attempts(10).max_attempts(), 10);
+    /// assert_eq!(RetryPolicy::default().with_max_attempts(0).max_attempts(), 1);
+    /// ```
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
     }
 
     /// The first backoff delay and the largest one; delays double in between.
+    ///
+    /// ```
+    /// use audit_core::RetryPolicy;
+    /// use std::time::Duration;
+    ///
+    /// let policy = RetryPolicy::default()
+    ///     .with_backoff(Duration::from_millis(250), Duration::from_secs(5));
+    /// let first = policy.outage_backoff().next().unwrap();
+    /// assert!(first >= Duration::from_millis(250) && first <= Duration::from_millis(500));
+    /// ```
     pub fn with_backoff(mut self, min: Duration, max: Duration) -> Self {
         self.min_backoff = min;
         self.max_backoff = max.max(min);
@@ -99,6 +136,14 @@ impl RetryPolicy {
     }
 
     /// Turns jitter off: backoff delays are exactly min, 2·min, 4·min, … (for tests).
+    ///
+    /// ```
+    /// use audit_core::RetryPolicy;
+    ///
+    /// let exact = RetryPolicy::default().without_jitter();
+    /// assert_ne!(exact, RetryPolicy::default());
+    /// assert_eq!(exact.max_attempts(), RetryPolicy::default().max_attempts());
+    /// ```
     pub fn without_jitter(mut self) -> Self {
         self.jitter = false;
         self
@@ -106,6 +151,16 @@ impl RetryPolicy {
 
     /// The most a call may wait in total across its retries (`Retry-After` and backoff);
     /// `None` for no limit.
+    ///
+    /// ```
+    /// use audit_core::RetryPolicy;
+    /// use std::time::Duration;
+    ///
+    /// let patient = RetryPolicy::default().with_wait_budget(None);
+    /// assert_eq!(patient.wait_budget(), None);
+    /// let hasty = RetryPolicy::default().with_wait_budget(Some(Duration::from_secs(20)));
+    /// assert_eq!(hasty.wait_budget(), Some(Duration::from_secs(20)));
+    /// ```
     pub fn with_wait_budget(mut self, budget: Option<Duration>) -> Self {
         self.wait_budget = budget;
         self
@@ -115,6 +170,15 @@ impl RetryPolicy {
     /// [`Error::RetryAfterTooLong`] (some APIs announce daily-limit breaches with hours), and
     /// a rate-limit window that resets later fails it with [`Error::RateLimitResetTooLong`]
     /// instead of sleeping until then.
+    ///
+    /// ```
+    /// use audit_core::RetryPolicy;
+    /// use std::time::Duration;
+    ///
+    /// // Wait out a `Retry-After` of up to an hour rather than fail.
+    /// let policy = RetryPolicy::default().with_max_retry_after(Duration::from_secs(3600));
+    /// assert_eq!(policy.max_retry_after(), Duration::from_secs(3600));
+    /// ```
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
@@ -122,6 +186,17 @@ impl RetryPolicy {
 
     /// The longest wait between two tries of a reader that outlives outages (see
     /// [`RetryPolicy::outage_backoff`]).
+    ///
+    /// ```
+    /// use audit_core::RetryPolicy;
+    /// use std::time::Duration;
+    ///
+    /// let policy = RetryPolicy::default().with_max_outage_wait(Duration::from_secs(120));
+    /// assert_eq!(policy.max_outage_wait(), Duration::from_secs(120));
+    /// // Never shorter than the first backoff (1 s by default).
+    /// let floor = RetryPolicy::default().with_max_outage_wait(Duration::ZERO);
+    /// assert_eq!(floor.max_outage_wait(), Duration::from_secs(1));
+    /// ```
     pub fn with_max_outage_wait(mut self, max: Duration) -> Self {
         self.max_outage_wait = max.max(self.min_backoff);
         self
@@ -160,21 +235,48 @@ impl RetryPolicy {
     }
 
     /// The longest wait between two tries through an outage.
+    ///
+    /// ```
+    /// use audit_core::RetryPolicy;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(RetryPolicy::default().max_outage_wait(), Duration::from_secs(300));
+    /// ```
     pub fn max_outage_wait(&self) -> Duration {
         self.max_outage_wait
     }
 
     /// Attempts per call, the first included.
+    ///
+    /// ```
+    /// use audit_core::RetryPolicy;
+    ///
+    /// assert_eq!(RetryPolicy::default().max_attempts(), 6);
+    /// ```
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
     }
 
     /// The total-wait budget per call.
+    ///
+    /// ```
+    /// use audit_core::RetryPolicy;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(RetryPolicy::default().wait_budget(), Some(Duration::from_secs(600)));
+    /// ```
     pub fn wait_budget(&self) -> Option<Duration> {
         self.wait_budget
     }
 
     /// The longest `Retry-After` honoured.
+    ///
+    /// ```
+    /// use audit_core::RetryPolicy;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(RetryPolicy::default().max_retry_after(), Duration::from_secs(180));
+    /// ```
     pub fn max_retry_after(&self) -> Duration {
         self.max_retry_after
     }
@@ -249,10 +351,25 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// Waits longer than this are logged as warnings (visible at the CLI's default verbosity),
 /// saying what is waited for and until when.
+///
+/// ```
+/// use audit_core::retry::{LONG_WAIT, SLOW_ANSWER};
+///
+/// // A wait this long is worth a warning; an answer this slow, too.
+/// assert!(LONG_WAIT < SLOW_ANSWER);
+/// ```
 pub const LONG_WAIT: Duration = Duration::from_secs(5);
 
 /// An attempt without an answer for this long is logged as a warning, when the request
 /// timeout (60 s by default) is longer.
+///
+/// ```
+/// use audit_core::HttpConfig;
+/// use audit_core::retry::SLOW_ANSWER;
+///
+/// // Warned about only when the request timeout leaves room for it (60 s by default).
+/// assert!(HttpConfig::default().request_timeout().unwrap() > SLOW_ANSWER);
+/// ```
 pub const SLOW_ANSWER: Duration = Duration::from_secs(10);
 
 /// The wall-clock time `wait` from now, to the second, for messages.

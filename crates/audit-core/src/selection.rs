@@ -52,6 +52,15 @@ pub enum StreamFilter {
 impl StreamFilter {
     /// Refuses a filter the stream cannot apply (an audit-log filter on a Genesys stream, a
     /// filter on ticket audits).
+    ///
+    /// ```
+    /// use audit_core::{StreamFilter, StreamKind};
+    ///
+    /// let realtime_roles = StreamFilter::Genesys { service: None, filters: vec![] };
+    /// assert!(realtime_roles.check(StreamKind::GenesysRealtime).is_ok());
+    /// let error = realtime_roles.check(StreamKind::ZendeskTicketAudits).unwrap_err();
+    /// assert!(error.to_string().contains("cannot be filtered"), "{error}");
+    /// ```
     pub fn check(&self, stream: StreamKind) -> Result<(), Error> {
         let fits = match self {
             StreamFilter::All => true,
@@ -74,6 +83,15 @@ impl StreamFilter {
     }
 
     /// The records this filter selects, as a checkpoint records them.
+    ///
+    /// ```
+    /// use audit_core::StreamFilter;
+    /// use audit_core::zendesk::AuditLogFilter;
+    ///
+    /// let filter = StreamFilter::AuditLogs(AuditLogFilter::default().actor_id(42).action("login"));
+    /// assert_eq!(filter.selection().to_string(), "action=login; actor_id=42");
+    /// assert!(StreamFilter::All.selection().is_all());
+    /// ```
     pub fn selection(&self) -> Selection {
         match self {
             StreamFilter::All => Selection::default(),
@@ -118,11 +136,30 @@ pub struct Selection(BTreeMap<String, Vec<String>>);
 
 impl Selection {
     /// Whether it selects every record of the window (no filter).
+    ///
+    /// ```
+    /// use audit_core::{Selection, StreamFilter};
+    /// use audit_core::zendesk::AuditLogFilter;
+    ///
+    /// assert!(Selection::default().is_all());
+    /// // A filter that filters nothing selects every record.
+    /// assert!(StreamFilter::AuditLogs(AuditLogFilter::default()).selection().is_all());
+    /// ```
     pub fn is_all(&self) -> bool {
         self.0.is_empty()
     }
 
     /// The filters by name, each with its sorted values.
+    ///
+    /// ```
+    /// use audit_core::StreamFilter;
+    /// use audit_core::zendesk::AuditLogFilter;
+    ///
+    /// let filter = StreamFilter::AuditLogs(AuditLogFilter::default().action("update").action("create"));
+    /// let selection = filter.selection();
+    /// let filters: Vec<_> = selection.filters().collect();
+    /// assert_eq!(filters, [("action", &["create".to_string(), "update".to_string()][..])]);
+    /// ```
     pub fn filters(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.0
             .iter()

@@ -5,6 +5,26 @@ use std::time::Duration;
 
 /// Counters shared by every request and stream of one client. Updating them is a few
 /// relaxed atomic additions; read them with [`Stats::snapshot`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+/// # let acme = sim.tenant_credentials("acme").unwrap();
+/// # let client = audit_core::zendesk::ZendeskClient::builder()
+/// #     .base_url(sim.zendesk_url())
+/// #     .tenant("acme")
+/// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+/// #     .build()?;
+/// use audit_core::zendesk::AuditLogQuery;
+///
+/// // A client keeps one `Stats`; `stats()` reads it.
+/// let before = client.stats();
+/// client.list_audit_logs(&AuditLogQuery::default()).await?;
+/// assert_eq!(client.stats().requests, before.requests + 1);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Default)]
 pub struct Stats {
     requests: AtomicU64,
@@ -52,6 +72,17 @@ pub struct StatsSnapshot {
 
 impl StatsSnapshot {
     /// Time spent waiting on rate limits: pacing plus `Retry-After`.
+    ///
+    /// ```
+    /// use audit_core::StatsSnapshot;
+    /// use std::time::Duration;
+    ///
+    /// let mut snapshot = StatsSnapshot::default();
+    /// snapshot.waited_pacing = Duration::from_secs(3);
+    /// snapshot.waited_retry_after = Duration::from_secs(40);
+    /// snapshot.waited_backoff = Duration::from_secs(7); // not a rate limit: the vendor failed
+    /// assert_eq!(snapshot.waited_on_rate_limits(), Duration::from_secs(43));
+    /// ```
     pub fn waited_on_rate_limits(&self) -> Duration {
         self.waited_pacing + self.waited_retry_after
     }
@@ -68,6 +99,13 @@ fn duration(counter: &AtomicU64) -> Duration {
 
 impl Stats {
     /// Reads every counter.
+    ///
+    /// ```
+    /// use audit_core::{Stats, StatsSnapshot};
+    ///
+    /// let stats = Stats::default();
+    /// assert_eq!(stats.snapshot(), StatsSnapshot::default());
+    /// ```
     pub fn snapshot(&self) -> StatsSnapshot {
         let count = |c: &AtomicU64| c.load(Ordering::Relaxed);
         StatsSnapshot {

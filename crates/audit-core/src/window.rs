@@ -11,6 +11,14 @@ use crate::selection::StreamFilter;
 
 /// The settle lag used when none is set: records are read only up to 30 s before now, so
 /// records the vendor is still writing for the same second are not skipped.
+///
+/// ```
+/// use audit_core::{StreamOptions, Window};
+/// use chrono::Utc;
+///
+/// let options = StreamOptions::new(Window::since(Utc::now()));
+/// assert_eq!(options.settle_lag, audit_core::window::DEFAULT_SETTLE_LAG);
+/// ```
 pub const DEFAULT_SETTLE_LAG: Duration = Duration::from_secs(30);
 
 /// The time window of a stream: records with `since ≤ occurred_at ≤ until`.
@@ -55,11 +63,34 @@ pub fn floor_to_second(t: DateTime<Utc>) -> DateTime<Utc> {
 
 impl Window {
     /// An open-ended window from `since`.
+    ///
+    /// ```
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let since = Utc::now() - Duration::days(7);
+    /// let window = Window::since(since);
+    /// assert_eq!((window.since, window.until), (since, None));
+    /// assert!(window.contains(Utc::now() + Duration::days(365)));
+    /// ```
     pub fn since(since: DateTime<Utc>) -> Self {
         Window { since, until: None }
     }
 
     /// A closed window; `since` must not be after `until`.
+    ///
+    /// ```
+    /// use audit_core::{ErrorKind, Window};
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let window = Window::between(now - Duration::days(30), now)?;
+    /// assert_eq!(window.until, Some(now));
+    /// // Bounds the wrong way round are a configuration error.
+    /// let error = Window::between(now, now - Duration::days(30)).unwrap_err();
+    /// assert_eq!(error.kind(), ErrorKind::Config);
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn between(since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Self, Error> {
         if since > until {
             return Err(Error::InvalidConfig(format!(
@@ -73,12 +104,38 @@ impl Window {
     }
 
     /// Whether `t` lies in the window (an open end counts as unbounded).
+    ///
+    /// ```
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let window = Window::between(now - Duration::hours(1), now)?;
+    /// assert!(window.contains(now - Duration::minutes(5)));
+    /// assert!(!window.contains(now + Duration::seconds(1)));
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn contains(&self, t: DateTime<Utc>) -> bool {
         t >= self.since && self.until.is_none_or(|until| t <= until)
     }
 
     /// The end to read up to now: `until`, but never later than `now − settle_lag`,
     /// truncated to whole seconds.
+    ///
+    /// ```
+    /// use audit_core::Window;
+    /// use chrono::{TimeZone, Utc};
+    /// use std::time::Duration;
+    ///
+    /// let window = Window::between(
+    ///     Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap(),
+    ///     Utc.with_ymd_and_hms(2024, 3, 31, 0, 0, 0).unwrap(),
+    /// )?;
+    /// // A window that ended long ago ends where it says.
+    /// let now = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+    /// assert_eq!(window.effective_until(now, Duration::from_secs(30)), window.until.unwrap());
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn effective_until(&self, now: DateTime<Utc>, settle_lag: Duration) -> DateTime<Utc> {
         let lag = TimeDelta::from_std(settle_lag).unwrap_or(TimeDelta::MAX);
         let settled = now
@@ -122,6 +179,15 @@ pub struct StreamOptions {
 
 impl StreamOptions {
     /// Options for `window`, with the default settle lag, no follow, no resume.
+    ///
+    /// ```
+    /// use audit_core::{StreamFilter, StreamOptions, Window};
+    /// use chrono::Utc;
+    ///
+    /// let options = StreamOptions::new(Window::since(Utc::now()));
+    /// assert_eq!((options.follow, options.resume), (None, None));
+    /// assert_eq!(options.filter, StreamFilter::All);
+    /// ```
     pub fn new(window: Window) -> Self {
         StreamOptions {
             window,
@@ -133,12 +199,34 @@ impl StreamOptions {
     }
 
     /// Sets the settle lag.
+    ///
+    /// ```
+    /// use audit_core::{StreamOptions, Window};
+    /// use chrono::Utc;
+    /// use std::time::Duration;
+    ///
+    /// // Read only up to two minutes before now: the vendor is slow to write its records.
+    /// let options = StreamOptions::new(Window::since(Utc::now()))
+    ///     .with_settle_lag(Duration::from_secs(120));
+    /// assert_eq!(options.settle_lag, Duration::from_secs(120));
+    /// ```
     pub fn with_settle_lag(mut self, settle_lag: Duration) -> Self {
         self.settle_lag = settle_lag;
         self
     }
 
     /// Turns follow mode on, polling every `poll_interval` once caught up.
+    ///
+    /// ```
+    /// use audit_core::{StreamOptions, Window};
+    /// use chrono::Utc;
+    /// use std::time::Duration;
+    ///
+    /// // Never ends: once caught up, look for new records every minute.
+    /// let options = StreamOptions::new(Window::since(Utc::now()))
+    ///     .with_follow(Duration::from_secs(60));
+    /// assert_eq!(options.follow, Some(Duration::from_secs(60)));
+    /// ```
     pub fn with_follow(mut self, poll_interval: Duration) -> Self {
         self.follow = Some(poll_interval);
         self
@@ -146,6 +234,16 @@ impl StreamOptions {
 
     /// Resumes from `checkpoint` (its window replaces this one when the stream starts).
     /// The checkpoint must come from the same stream and tenant, read with the same filters.
+    ///
+    /// ```
+    /// use audit_core::{Checkpoint, Position, Source, StreamKind, StreamOptions, Window};
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let window = Window::since(Utc::now() - Duration::days(7));
+    /// let saved = Checkpoint::new(Source::new(StreamKind::GenesysAudits, "acme"), window, Position::Start);
+    /// let options = StreamOptions::new(Window::since(Utc::now())).with_resume(saved.clone());
+    /// assert_eq!(options.resume, Some(saved));
+    /// ```
     pub fn with_resume(mut self, checkpoint: Checkpoint) -> Self {
         self.resume = Some(checkpoint);
         self
@@ -153,11 +251,35 @@ impl StreamOptions {
 
     /// Options that continue from `checkpoint`, with its window: what a service does with
     /// the checkpoint it saved. Set the same filters as the export it continues.
+    ///
+    /// ```
+    /// use audit_core::{Checkpoint, Position, Source, StreamKind, StreamOptions, Window};
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let window = Window::since(Utc::now() - Duration::days(7));
+    /// let source = Source::new(StreamKind::ZendeskAuditLogs, "acme");
+    /// let saved = Checkpoint::new(source, window, Position::Start).to_json();
+    ///
+    /// let options = StreamOptions::resume_from(Checkpoint::from_json(&saved)?);
+    /// assert_eq!(options.window, window); // the window of the export it continues
+    /// assert!(options.resume.is_some());
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn resume_from(checkpoint: Checkpoint) -> Self {
         StreamOptions::new(checkpoint.window).with_resume(checkpoint)
     }
 
     /// Only the records `filter` selects (checked against the stream when it starts).
+    ///
+    /// ```
+    /// use audit_core::{StreamFilter, StreamOptions, Window};
+    /// use audit_core::zendesk::AuditLogFilter;
+    /// use chrono::Utc;
+    ///
+    /// let logins = StreamFilter::AuditLogs(AuditLogFilter::default().action("login"));
+    /// let options = StreamOptions::new(Window::since(Utc::now())).with_filter(logins.clone());
+    /// assert_eq!(options.filter, logins);
+    /// ```
     pub fn with_filter(mut self, filter: StreamFilter) -> Self {
         self.filter = filter;
         self

@@ -62,6 +62,16 @@ impl fmt::Debug for ClientCredentials {
 
 impl ClientCredentials {
     /// The OAuth client's id and secret.
+    ///
+    /// ```
+    /// use audit_core::genesys::{ClientCredentials, GenesysClient};
+    ///
+    /// let credentials = ClientCredentials::new(" 6a1b2c3d-0000-1111-2222-333344445555\n", "secret");
+    /// assert_eq!(credentials.client_id(), "6a1b2c3d-0000-1111-2222-333344445555"); // pasted, trimmed
+    /// let client = GenesysClient::builder().region("mypurecloud.ie").credentials(credentials).build()?;
+    /// assert_eq!(client.tenant(), "6a1b2c3d-0000-1111-2222-333344445555");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn new(client_id: impl Into<String>, secret: impl Into<SecretString>) -> Self {
         ClientCredentials {
             client_id: client_id.into().trim().to_string(),
@@ -70,6 +80,13 @@ impl ClientCredentials {
     }
 
     /// The OAuth client id (not a secret).
+    ///
+    /// ```
+    /// use audit_core::genesys::ClientCredentials;
+    ///
+    /// let credentials = ClientCredentials::new("6a1b2c3d-0000-1111-2222-333344445555", "secret");
+    /// assert_eq!(credentials.client_id(), "6a1b2c3d-0000-1111-2222-333344445555");
+    /// ```
     pub fn client_id(&self) -> &str {
         &self.client_id
     }

@@ -118,6 +118,17 @@ fn untyped<'a>(record: &'a Recorded<AuditLogMessage>, key: &str) -> Option<&'a V
 }
 
 /// When the record happened: `eventDate`, else a download's `eventTime`.
+///
+/// ```
+/// use audit_core::Recorded;
+/// use audit_core::genesys::mapping::occurred_at;
+/// use audit_core::genesys::types::AuditLogMessage;
+///
+/// // A record of a downloaded page has `eventTime` where the API's pages have `eventDate`.
+/// let record: Recorded<AuditLogMessage> =
+///     serde_json::from_str(r#"{"id": "583cae9f", "eventTime": "2024-05-22T12:34:56Z"}"#).unwrap();
+/// assert_eq!(occurred_at(&record).unwrap().to_rfc3339(), "2024-05-22T12:34:56+00:00");
+/// ```
 pub fn occurred_at(record: &Recorded<AuditLogMessage>) -> Option<DateTime<Utc>> {
     record.event_date.or_else(|| {
         let text = untyped(record, "eventTime")?.as_str()?;
@@ -129,6 +140,17 @@ pub fn occurred_at(record: &Recorded<AuditLogMessage>) -> Option<DateTime<Utc>> 
 
 /// The record's native id: its `id` (as its text says when the typed view could not hold it,
 /// a number say), or a stable `no-id-…` hash of the record.
+///
+/// ```
+/// use audit_core::Recorded;
+/// use audit_core::genesys::mapping::native_id;
+/// use audit_core::genesys::types::AuditLogMessage;
+///
+/// let record: Recorded<AuditLogMessage> = serde_json::from_str(r#"{"id": "583cae9f"}"#).unwrap();
+/// assert_eq!(native_id(&record), "583cae9f");
+/// let without: Recorded<AuditLogMessage> = serde_json::from_str(r#"{"action": "Create"}"#).unwrap();
+/// assert!(native_id(&without).starts_with("no-id-"), "stable: the same record, the same id");
+/// ```
 pub fn native_id(record: &Recorded<AuditLogMessage>) -> String {
     non_empty(record.id.as_deref())
         .or_else(|| crate::decode::id_from_text(record))
@@ -177,6 +199,18 @@ pub fn audit_event(
 
 /// [`audit_event`] for a record the caller gives up: its JSON moves into [`AuditEvent::raw`]
 /// instead of being copied (what the event streams use).
+///
+/// ```
+/// use audit_core::{Recorded, StreamKind};
+/// use audit_core::genesys::mapping::audit_event_owned;
+/// use audit_core::genesys::types::AuditLogMessage;
+///
+/// let json = r#"{"id": "583cae9f", "eventDate": "2024-05-22T12:34:56Z", "action": "Delete"}"#;
+/// let record: Recorded<AuditLogMessage> = serde_json::from_str(json).unwrap();
+/// let event = audit_event_owned("acme", StreamKind::GenesysRealtime, record);
+/// assert_eq!(event.id, "genesys:acme:audit:583cae9f");
+/// assert_eq!(event.raw.json(), json);
+/// ```
 pub fn audit_event_owned(
     tenant: &str,
     stream: StreamKind,

@@ -186,6 +186,18 @@ impl GenesysClientBuilder {
     /// The organisation's region: a name (`eu-west-1` or `eu_west_1`), a domain
     /// (`mypurecloud.ie`) or one of its hosts (`app.mypurecloud.ie`, the web app's address).
     /// See [`Region::ALL`].
+    ///
+    /// ```
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let client = GenesysClient::builder()
+    ///     .region("app.mypurecloud.ie") // as the web app's address bar shows it
+    ///     .client_credentials("6a1b2c3d-0000-1111-2222-333344445555", "secret")
+    ///     .build()?;
+    /// assert_eq!(client.api_base_url().as_str(), "https://api.mypurecloud.ie");
+    /// assert_eq!(client.region().unwrap().name, "eu-west-1");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
         self
@@ -194,12 +206,40 @@ impl GenesysClientBuilder {
     /// The API base URL instead of a region (a proxy, a simulator on loopback). `https` is
     /// required except on loopback hosts. The login URL defaults to this one with `api.`
     /// replaced by `login.`.
+    ///
+    /// ```
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let client = GenesysClient::builder()
+    ///     .api_base_url("https://api.mypurecloud.de")
+    ///     .client_credentials("6a1b2c3d-0000-1111-2222-333344445555", "secret")
+    ///     .build()?;
+    /// assert_eq!(client.login_base_url().as_str(), "https://login.mypurecloud.de");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn api_base_url(mut self, url: impl Into<String>) -> Self {
         self.api_base_url = Some(url.into());
         self
     }
 
     /// The login base URL, where tokens come from (`https://login.<domain>`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let client = GenesysClient::builder()
+    ///     .api_base_url(sim.genesys_api_url())
+    ///     .login_base_url(sim.genesys_login_url())
+    ///     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    ///     .build()?;
+    /// assert_eq!(client.organization().await?.id, acme.genesys_org_id);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn login_base_url(mut self, url: impl Into<String>) -> Self {
         self.login_base_url = Some(url.into());
         self
@@ -208,6 +248,24 @@ impl GenesysClientBuilder {
     /// The OAuth client (Client Credentials grant) to authenticate as. Its role needs the
     /// permission `audits:audit:view`; a client created with a scope list needs
     /// `audits:readonly`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let client = GenesysClient::builder()
+    ///     .api_base_url(sim.genesys_api_url())
+    ///     .login_base_url(sim.genesys_login_url())
+    ///     .client_credentials(acme.genesys_client_id, "not-the-secret")
+    ///     .build()?;
+    /// let refused = client.organization().await.unwrap_err();
+    /// assert!(refused.is_auth(), "{refused}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn client_credentials(
         mut self,
         client_id: impl Into<String>,
@@ -218,6 +276,15 @@ impl GenesysClientBuilder {
     }
 
     /// The credentials as a value.
+    ///
+    /// ```
+    /// use audit_core::genesys::{ClientCredentials, GenesysClient};
+    ///
+    /// let credentials = ClientCredentials::new("6a1b2c3d-0000-1111-2222-333344445555", "secret");
+    /// let client = GenesysClient::builder().region("eu-central-1").credentials(credentials).build()?;
+    /// assert_eq!(client.client_id(), "6a1b2c3d-0000-1111-2222-333344445555");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn credentials(mut self, credentials: ClientCredentials) -> Self {
         self.credentials = Some(credentials);
         self
@@ -226,18 +293,71 @@ impl GenesysClientBuilder {
     /// The tenant named in event ids and checkpoints: the organisation's name or id. Defaults
     /// to the OAuth client id; the organisation's id ([`GenesysClient::organization`]) is
     /// better, as it survives the rotation of the OAuth client.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let builder = || GenesysClient::builder()
+    ///     .api_base_url(sim.genesys_api_url())
+    ///     .login_base_url(sim.genesys_login_url())
+    ///     .client_credentials(acme.genesys_client_id.clone(), acme.genesys_client_secret.clone());
+    /// // Name the tenant after the organisation, not the OAuth client.
+    /// let organization = builder().build()?.organization().await?;
+    /// let client = builder().tenant(organization.id.to_string()).build()?;
+    /// assert_eq!(client.tenant(), acme.genesys_org_id);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
         self.tenant = Some(tenant.into());
         self
     }
 
-    /// Timeouts and user agent at once.
+    /// Every HTTP setting at once ([`HttpConfig`]: timeouts, user agent, body cap, proxy and
+    /// other network settings).
+    ///
+    /// ```
+    /// use audit_core::HttpConfig;
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let http = HttpConfig::default().with_user_agent("acme-siem-sync/2.1");
+    /// let client = GenesysClient::builder()
+    ///     .region("mypurecloud.com")
+    ///     .client_credentials("6a1b2c3d-0000-1111-2222-333344445555", "secret")
+    ///     .http(http)
+    ///     .build()?;
+    /// assert_eq!(client.region().unwrap().name, "us-east-1");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn http(mut self, http: HttpConfig) -> Self {
         self.http = http;
         self
     }
 
     /// Time allowed to open a connection (`None`: no limit).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::genesys::GenesysClient;
+    /// use std::time::Duration;
+    ///
+    /// let client = GenesysClient::builder()
+    ///     .api_base_url(sim.genesys_api_url())
+    ///     .login_base_url(sim.genesys_login_url())
+    ///     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    ///     .connect_timeout(Some(Duration::from_secs(2)))
+    ///     .build()?;
+    /// assert!(!client.service_mapping().await?.services.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.http = self.http.with_connect_timeout(timeout);
         self
@@ -245,18 +365,80 @@ impl GenesysClientBuilder {
 
     /// Time allowed per request, body included (`None`: no limit). Downloads of result files
     /// get at least 5 minutes.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::genesys::GenesysClient;
+    /// use std::time::Duration;
+    ///
+    /// let client = GenesysClient::builder()
+    ///     .api_base_url(sim.genesys_api_url())
+    ///     .login_base_url(sim.genesys_login_url())
+    ///     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    ///     .request_timeout(Some(Duration::from_secs(30)))
+    ///     .build()?;
+    /// assert!(!client.realtime_service_mapping().await?.services.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.http = self.http.with_request_timeout(timeout);
         self
     }
 
     /// The `User-Agent` header.
+    ///
+    /// ```
+    /// use audit_core::genesys::GenesysClient;
+    /// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::header};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A login server that answers 418 only to requests naming the integration.
+    /// let server = MockServer::start().await;
+    /// Mock::given(header("user-agent", "acme-siem-sync/2.1"))
+    ///     .respond_with(ResponseTemplate::new(418))
+    ///     .mount(&server)
+    ///     .await;
+    /// let client = GenesysClient::builder()
+    ///     .api_base_url(server.uri())
+    ///     .login_base_url(server.uri())
+    ///     .client_credentials("6a1b2c3d-0000-1111-2222-333344445555", "secret")
+    ///     .user_agent("acme-siem-sync/2.1")
+    ///     .build()?;
+    /// assert_eq!(client.organization().await.unwrap_err().status(), Some(418));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.http = self.http.with_user_agent(user_agent);
         self
     }
 
     /// How failed calls are retried ([`RetryPolicy::none`] turns retries off).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::RetryPolicy;
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let client = GenesysClient::builder()
+    ///     .api_base_url(sim.genesys_api_url())
+    ///     .login_base_url(sim.genesys_login_url())
+    ///     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    ///     .retry_policy(RetryPolicy::none())
+    ///     .build()?;
+    /// client.organization().await?;
+    /// assert_eq!(client.stats().retries, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -264,12 +446,48 @@ impl GenesysClientBuilder {
 
     /// Client-side pacing ([`PacingConfig::off`] turns it off). Genesys allows 300 requests
     /// a minute per OAuth client by default.
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// // Share the OAuth client's 300 requests a minute with another integration.
+    /// let client = GenesysClient::builder()
+    ///     .region("mypurecloud.com")
+    ///     .client_credentials("6a1b2c3d-0000-1111-2222-333344445555", "secret")
+    ///     .pacing(PacingConfig::default().with_requests_per_minute(150))
+    ///     .build()?;
+    /// assert_eq!(client.tenant(), "6a1b2c3d-0000-1111-2222-333344445555");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn pacing(mut self, pacing: PacingConfig) -> Self {
         self.pacing = pacing;
         self
     }
 
     /// How historical queries are polled, and how long they may run.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::genesys::{AuditQuery, GenesysClient, PollPolicy, QueryState};
+    /// use chrono::{Duration, Utc};
+    /// use std::time::Duration as Wait;
+    ///
+    /// let client = GenesysClient::builder()
+    ///     .api_base_url(sim.genesys_api_url())
+    ///     .login_base_url(sim.genesys_login_url())
+    ///     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    ///     .query_polling(PollPolicy::default().with_delays(Wait::from_millis(50), Wait::from_secs(1)))
+    ///     .build()?;
+    /// let now = Utc::now();
+    /// let done = client.run_audit_query(&AuditQuery::new(now - Duration::days(1), now)).await?;
+    /// assert_eq!(QueryState::of(&done), QueryState::Succeeded);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn query_polling(mut self, poll: PollPolicy) -> Self {
         self.poll = poll;
         self
@@ -277,6 +495,29 @@ impl GenesysClientBuilder {
 
     /// The adaptive page size of historical results (default: start at 500, halve down to
     /// 10 when Genesys says a page is too large, grow back after 5 pages; at most 500).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::{PageSizePolicy, StreamKind, StreamOptions, Window};
+    /// use audit_core::genesys::GenesysClient;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let client = GenesysClient::builder()
+    ///     .api_base_url(sim.genesys_api_url())
+    ///     .login_base_url(sim.genesys_login_url())
+    ///     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    ///     .results_page_size(PageSizePolicy::fixed(25))
+    ///     .build()?;
+    /// let options = StreamOptions::new(Window::since(Utc::now() - Duration::days(10)));
+    /// let mut pages = client.event_pages(StreamKind::GenesysAudits, options)?;
+    /// assert!(pages.try_next().await?.unwrap().events.len() <= 25);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn results_page_size(mut self, policy: PageSizePolicy) -> Self {
         self.page_size = Some(policy);
         self
@@ -323,6 +564,14 @@ impl GenesysClientBuilder {
 
     /// Validates the configuration and builds the client. Nothing is requested yet: the
     /// first call fetches the first token.
+    ///
+    /// ```
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let unknown = GenesysClient::builder().region("mars-1").client_credentials("id", "s").build();
+    /// let message = unknown.unwrap_err().to_string();
+    /// assert!(message.contains("`mars-1` is not a Genesys Cloud region"), "{message}");
+    /// ```
     pub fn build(self) -> Result<GenesysClient, Error> {
         let (api, login, region) = self.base_urls()?;
         let credentials = self.credentials.clone().ok_or_else(|| {
@@ -410,31 +659,85 @@ fn derive_login(api: &BaseUrl) -> Result<BaseUrl, Error> {
 
 impl GenesysClient {
     /// Starts a builder.
+    ///
+    /// ```
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let client = GenesysClient::builder().region("mypurecloud.jp").client_credentials("id", "s").build()?;
+    /// assert_eq!(client.api_base_url().as_str(), "https://api.mypurecloud.jp");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn builder() -> GenesysClientBuilder {
         GenesysClientBuilder::default()
     }
 
     /// The API base URL (`https://api.<domain>`).
+    ///
+    /// ```
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let client = GenesysClient::builder().region("eu-west-2").client_credentials("id", "s").build()?;
+    /// assert_eq!(client.api_base_url().host(), "api.euw2.pure.cloud");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn api_base_url(&self) -> &BaseUrl {
         &self.inner.api
     }
 
     /// The login base URL (`https://login.<domain>`).
+    ///
+    /// ```
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let client = GenesysClient::builder().region("eu-west-2").client_credentials("id", "s").build()?;
+    /// assert_eq!(client.login_base_url().host(), "login.euw2.pure.cloud");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn login_base_url(&self) -> &BaseUrl {
         &self.inner.login
     }
 
     /// The region, when the API host is one of [`Region::ALL`].
+    ///
+    /// ```
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let client = GenesysClient::builder().api_base_url("https://api.mypurecloud.de")
+    ///     .client_credentials("id", "s").build()?;
+    /// assert_eq!(client.region().map(|r| r.name), Some("eu-central-1"));
+    /// let proxied = GenesysClient::builder().api_base_url("https://genesys-proxy.acme.test")
+    ///     .login_base_url("https://login.mypurecloud.de").client_credentials("id", "s").build()?;
+    /// assert_eq!(proxied.region(), None);
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn region(&self) -> Option<Region> {
         self.inner.region
     }
 
     /// The tenant named in event ids and checkpoints.
+    ///
+    /// ```
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let client = GenesysClient::builder().region("mypurecloud.ie").client_credentials("id", "s")
+    ///     .tenant("acme").build()?;
+    /// assert_eq!(client.tenant(), "acme");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn tenant(&self) -> &str {
         &self.inner.tenant
     }
 
     /// The OAuth client id.
+    ///
+    /// ```
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let client = GenesysClient::builder().region("mypurecloud.ie")
+    ///     .client_credentials(" 6a1b2c3d-0000-1111-2222-333344445555 ", "s").build()?;
+    /// assert_eq!(client.client_id(), "6a1b2c3d-0000-1111-2222-333344445555"); // trimmed
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn client_id(&self) -> &str {
         &self.inner.client_id
     }

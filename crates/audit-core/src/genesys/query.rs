@@ -90,10 +90,48 @@ const DOWNLOAD: Operation = Operation::read("download_audit_query_results").with
 const STREAM: &str = "genesys-audits";
 
 /// The largest `pageSize` of the results operation.
+///
+/// ```
+/// use audit_core::genesys::ResultsRequest;
+/// use audit_core::genesys::query::MAX_PAGE_SIZE;
+///
+/// let request = ResultsRequest::default().page_size(MAX_PAGE_SIZE);
+/// assert_eq!(request.page_size, Some(500));
+/// ```
 pub const MAX_PAGE_SIZE: u32 = 500;
 /// The longest interval Genesys accepts in one historical query.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+/// # let acme = sim.tenant_credentials("acme").unwrap();
+/// # let client = audit_core::genesys::GenesysClient::builder()
+/// #     .api_base_url(sim.genesys_api_url())
+/// #     .login_base_url(sim.genesys_login_url())
+/// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+/// #     .tenant("acme")
+/// #     .build()?;
+/// use audit_core::genesys::AuditQuery;
+/// use audit_core::genesys::query::MAX_QUERY_DAYS;
+/// use chrono::{Duration, Utc};
+///
+/// let now = Utc::now();
+/// let too_long = AuditQuery::new(now - Duration::days(MAX_QUERY_DAYS + 1), now);
+/// let error = client.submit_audit_query(&too_long).await.unwrap_err();
+/// assert_eq!(error.kind(), audit_core::ErrorKind::InvalidRequest);
+/// # Ok(())
+/// # }
+/// ```
 pub const MAX_QUERY_DAYS: i64 = 31;
 /// The length of the chunks the event stream queries, one after the other.
+///
+/// ```
+/// use audit_core::genesys::query::{CHUNK_DAYS, MAX_QUERY_DAYS};
+///
+/// // The stream's chunks stay inside what one query may span.
+/// assert!(CHUNK_DAYS < MAX_QUERY_DAYS);
+/// ```
 pub const CHUNK_DAYS: i64 = 30;
 
 /// A filter of an audit query (`AuditQueryFilter`): a property and the value it must have.
@@ -125,6 +163,12 @@ pub enum AuditFilter {
 
 impl AuditFilter {
     /// The property's wire name.
+    ///
+    /// ```
+    /// use audit_core::genesys::AuditFilter;
+    ///
+    /// assert_eq!(AuditFilter::TrusteeOrganizationId("9f8e".into()).property(), "TrusteeOrganizationId");
+    /// ```
     pub fn property(&self) -> &'static str {
         match self {
             AuditFilter::UserId(_) => "UserId",
@@ -137,6 +181,12 @@ impl AuditFilter {
     }
 
     /// The value.
+    ///
+    /// ```
+    /// use audit_core::genesys::AuditFilter;
+    ///
+    /// assert_eq!(AuditFilter::UserId("3b2a".into()).value(), "3b2a");
+    /// ```
     pub fn value(&self) -> &str {
         match self {
             AuditFilter::UserId(v)
@@ -169,6 +219,30 @@ pub(crate) fn sort_by_timestamp(order: SortOrder) -> types::AuditQuerySort {
 }
 
 /// A historical query Genesys Cloud accepted ([`GenesysClient::submit_audit_query`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+/// # let acme = sim.tenant_credentials("acme").unwrap();
+/// # let client = audit_core::genesys::GenesysClient::builder()
+/// #     .api_base_url(sim.genesys_api_url())
+/// #     .login_base_url(sim.genesys_login_url())
+/// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+/// #     .tenant("acme")
+/// #     .build()?;
+/// use audit_core::genesys::{AuditQuery, QueryState, SubmittedQuery};
+/// use chrono::{Duration, Utc};
+///
+/// let now = Utc::now();
+/// let SubmittedQuery { id, state, .. } =
+///     client.submit_audit_query(&AuditQuery::new(now - Duration::days(1), now)).await?;
+/// assert!(!state.is_failed());
+/// let done = client.wait_for_audit_query(&id).await?;
+/// assert_eq!(QueryState::of(&done), QueryState::Succeeded);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SubmittedQuery {
@@ -260,6 +334,15 @@ pub struct AuditQuery {
 
 impl AuditQuery {
     /// A query of `[start, end)` over every service, without filters or sort.
+    ///
+    /// ```
+    /// use audit_core::genesys::AuditQuery;
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let query = AuditQuery::new(now - Duration::days(7), now);
+    /// assert!(query.service_name.is_none() && query.filters.is_empty() && query.sort.is_none());
+    /// ```
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
         AuditQuery {
             start,
@@ -271,24 +354,62 @@ impl AuditQuery {
     }
 
     /// Only the service `name`.
+    ///
+    /// ```
+    /// use audit_core::genesys::AuditQuery;
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let query = AuditQuery::new(now - Duration::days(7), now).service("Architect");
+    /// assert_eq!(query.service_name.as_deref(), Some("Architect"));
+    /// ```
     pub fn service(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
         self
     }
 
     /// Adds a filter.
+    ///
+    /// ```
+    /// use audit_core::genesys::{AuditFilter, AuditQuery};
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let query = AuditQuery::new(now - Duration::days(7), now)
+    ///     .filter(AuditFilter::EntityType("User".into()))
+    ///     .filter(AuditFilter::Action("Delete".into())); // both must match
+    /// assert_eq!(query.filters.len(), 2);
+    /// ```
     pub fn filter(mut self, filter: AuditFilter) -> Self {
         self.filters.push(filter);
         self
     }
 
     /// Sorts by `Timestamp`.
+    ///
+    /// ```
+    /// use audit_core::genesys::{AuditQuery, SortOrder};
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let query = AuditQuery::new(now - Duration::days(7), now).sort(SortOrder::Descending);
+    /// assert_eq!(query.sort, Some(SortOrder::Descending));
+    /// ```
     pub fn sort(mut self, order: SortOrder) -> Self {
         self.sort = Some(order);
         self
     }
 
     /// The interval as sent.
+    ///
+    /// ```
+    /// use audit_core::genesys::AuditQuery;
+    /// use chrono::{TimeZone, Utc};
+    ///
+    /// let start = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap();
+    /// let query = AuditQuery::new(start, start + chrono::Duration::milliseconds(1500));
+    /// assert_eq!(query.interval(), "2024-05-01T00:00:00.000Z/2024-05-01T00:00:01.500Z");
+    /// ```
     pub fn interval(&self) -> String {
         interval(self.start, self.end)
     }
@@ -348,21 +469,64 @@ impl From<&str> for QueryState {
 
 impl QueryState {
     /// The state of a status answer (a missing state counts as unknown).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::genesys::{AuditQuery, QueryState};
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let submitted = client.submit_audit_query(&AuditQuery::new(now - Duration::days(1), now)).await?;
+    /// let status = client.audit_query_status(&submitted.id).await?;
+    /// assert_ne!(QueryState::of(&status), QueryState::Failed);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn of(status: &types::AuditQueryExecutionStatusResponse) -> Self {
         QueryState::from(status.state.as_deref().unwrap_or_default())
     }
 
     /// Whether the query has ended without results.
+    ///
+    /// ```
+    /// use audit_core::genesys::QueryState;
+    ///
+    /// assert!(QueryState::Failed.is_failed() && QueryState::Cancelled.is_failed());
+    /// assert!(!QueryState::Succeeded.is_failed());
+    /// ```
     pub fn is_failed(&self) -> bool {
         matches!(self, QueryState::Failed | QueryState::Cancelled)
     }
 
     /// Whether the query may still finish.
+    ///
+    /// ```
+    /// use audit_core::genesys::QueryState;
+    ///
+    /// assert!(QueryState::Queued.is_pending() && QueryState::Running.is_pending());
+    /// assert!(!QueryState::Succeeded.is_pending());
+    /// ```
     pub fn is_pending(&self) -> bool {
         !self.is_failed() && *self != QueryState::Succeeded
     }
 
     /// The vendor's name of the state.
+    ///
+    /// ```
+    /// use audit_core::genesys::QueryState;
+    ///
+    /// assert_eq!(QueryState::Running.as_str(), "Running");
+    /// assert_eq!(QueryState::from("Paused").as_str(), "Paused");
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             QueryState::Queued => "Queued",
@@ -421,6 +585,15 @@ impl Default for PollPolicy {
 
 impl PollPolicy {
     /// The first delay and the largest one.
+    ///
+    /// ```
+    /// use audit_core::genesys::PollPolicy;
+    /// use std::time::Duration;
+    ///
+    /// let poll = PollPolicy::default().with_delays(Duration::from_secs(1), Duration::from_secs(3));
+    /// let delays: Vec<u64> = poll.delays().take(4).map(|d| d.as_secs()).collect();
+    /// assert_eq!(delays, [1, 2, 3, 3]);
+    /// ```
     pub fn with_delays(mut self, initial: Duration, max: Duration) -> Self {
         self.initial = initial.max(Duration::from_millis(1));
         self.max = max.max(self.initial);
@@ -428,6 +601,15 @@ impl PollPolicy {
     }
 
     /// The factor each delay grows by (at least 1).
+    ///
+    /// ```
+    /// use audit_core::genesys::PollPolicy;
+    /// use std::time::Duration;
+    ///
+    /// let steady = PollPolicy::default().with_delays(Duration::from_secs(5), Duration::from_secs(60))
+    ///     .with_factor(1.0);
+    /// assert!(steady.delays().take(10).all(|delay| delay == Duration::from_secs(5)));
+    /// ```
     pub fn with_factor(mut self, factor: f64) -> Self {
         self.factor = if factor.is_finite() {
             factor.max(1.0)
@@ -438,17 +620,41 @@ impl PollPolicy {
     }
 
     /// How long a query may take, from its submission, before it is given up.
+    ///
+    /// ```
+    /// use audit_core::genesys::PollPolicy;
+    /// use std::time::Duration;
+    ///
+    /// // Queries over months of a busy organisation can take a while.
+    /// let poll = PollPolicy::default().with_timeout(Duration::from_secs(3600));
+    /// assert_eq!(poll.timeout(), Duration::from_secs(3600));
+    /// ```
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// The overall timeout.
+    ///
+    /// ```
+    /// use audit_core::genesys::PollPolicy;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(PollPolicy::default().timeout(), Duration::from_secs(600));
+    /// ```
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// The delays between polls, in order.
+    ///
+    /// ```
+    /// use audit_core::genesys::PollPolicy;
+    /// use std::time::Duration;
+    ///
+    /// let delays: Vec<Duration> = PollPolicy::default().delays().take(3).collect();
+    /// assert_eq!(delays, [200, 400, 800].map(Duration::from_millis));
+    /// ```
     pub fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
         let (max, factor) = (self.max, self.factor);
         std::iter::successors(Some(self.initial), move |delay| {
@@ -482,24 +688,66 @@ pub struct ResultsRequest {
 
 impl ResultsRequest {
     /// Sets `cursor`.
+    ///
+    /// ```
+    /// use audit_core::genesys::ResultsRequest;
+    ///
+    /// let next = ResultsRequest::default().cursor("eyJwYWdlIjoyfQ");
+    /// assert_eq!(next.cursor.as_deref(), Some("eyJwYWdlIjoyfQ"));
+    /// ```
     pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
         self.cursor = Some(cursor.into());
         self
     }
 
     /// Sets `pageSize`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::genesys::{AuditQuery, ResultsRequest};
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let done = client.run_audit_query(&AuditQuery::new(now - Duration::days(7), now)).await?;
+    /// let id = done.id.unwrap();
+    /// let page = client.audit_query_results(&id, &ResultsRequest::default().page_size(5)).await?;
+    /// assert!(page.records.len() <= 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = Some(size);
         self
     }
 
     /// Sets `expand=user`.
+    ///
+    /// ```
+    /// use audit_core::genesys::ResultsRequest;
+    ///
+    /// assert!(ResultsRequest::default().expand_user(true).expand_user);
+    /// ```
     pub fn expand_user(mut self, expand: bool) -> Self {
         self.expand_user = expand;
         self
     }
 
     /// Sets `allowRedirect`.
+    ///
+    /// ```
+    /// use audit_core::genesys::ResultsRequest;
+    ///
+    /// assert!(ResultsRequest::default().allow_redirect(true).allow_redirect);
+    /// ```
     pub fn allow_redirect(mut self, allow: bool) -> Self {
         self.allow_redirect = allow;
         self
@@ -517,6 +765,31 @@ impl ResultsRequest {
 }
 
 /// One page of a query's results, downloaded or not.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+/// # let acme = sim.tenant_credentials("acme").unwrap();
+/// # let client = audit_core::genesys::GenesysClient::builder()
+/// #     .api_base_url(sim.genesys_api_url())
+/// #     .login_base_url(sim.genesys_login_url())
+/// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+/// #     .tenant("acme")
+/// #     .build()?;
+/// use audit_core::genesys::{AuditQuery, ResultsRequest};
+/// use chrono::{Duration, Utc};
+///
+/// let now = Utc::now();
+/// let done = client.run_audit_query(&AuditQuery::new(now - Duration::days(7), now)).await?;
+/// let page = client.audit_query_results(&done.id.unwrap(), &ResultsRequest::default()).await?;
+/// assert!(!page.downloaded);
+/// for record in &page.records {
+///     assert!(record.id.is_some()); // typed, and `record.raw()` is the record as sent
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ResultsPage {
@@ -1122,12 +1395,37 @@ impl AuditEvents {
     }
 
     /// Only the service `name` (`serviceName`).
+    ///
+    /// ```
+    /// use audit_core::Window;
+    /// use chrono::Utc;
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .region("mypurecloud.ie").client_credentials("id", "secret").tenant("acme").build()?;
+    ///
+    /// let events = client.audit_events(Window::since(Utc::now())).service("PeoplePermissions");
+    /// assert_eq!(events.checkpoint().selection.to_string(), "service=PeoplePermissions");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn service(mut self, name: impl Into<String>) -> Self {
         self.service = Some(name.into());
         self
     }
 
     /// Adds a filter; every filter must match.
+    ///
+    /// ```
+    /// use audit_core::Window;
+    /// use audit_core::genesys::AuditFilter;
+    /// use chrono::Utc;
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .region("mypurecloud.ie").client_credentials("id", "secret").tenant("acme").build()?;
+    ///
+    /// let events = client.audit_events(Window::since(Utc::now()))
+    ///     .filter(AuditFilter::EntityType("Role".into()))
+    ///     .filter(AuditFilter::Action("Delete".into()));
+    /// assert_eq!(events.checkpoint().selection.to_string(), "Action=Delete; EntityType=Role");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn filter(mut self, filter: AuditFilter) -> Self {
         self.filters.push(filter);
         self
@@ -1135,6 +1433,33 @@ impl AuditEvents {
 
     /// `expand=user`: the acting user's name in each record (not in downloaded pages).
     /// Default on: SIEMs look for `actor.name`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::{ActorKind, Window};
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// // Without the users' names: smaller pages, when only their ids matter.
+    /// let events: Vec<_> = client.audit_events(Window::since(Utc::now() - Duration::days(10)))
+    ///     .expand_user(false)
+    ///     .events()
+    ///     .try_collect()
+    ///     .await?;
+    /// let users = events.iter().filter(|event| event.actor.kind == ActorKind::User);
+    /// assert!(users.clone().count() > 0 && users.clone().all(|event| event.actor.name.is_none()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn expand_user(mut self, expand: bool) -> Self {
         self.expand_user = expand;
         self
@@ -1142,18 +1467,92 @@ impl AuditEvents {
 
     /// The results' page size, 1 to 500 (default: the client's policy, 500). It halves when
     /// Genesys says a page is too large.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut pages = client.audit_events(Window::since(Utc::now() - Duration::days(10)))
+    ///     .page_size(20)
+    ///     .pages();
+    /// assert!(pages.try_next().await?.unwrap().events.len() <= 20);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = Some(size);
         self
     }
 
     /// `allowRedirect`: let Genesys answer large pages with a download (default off).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// // Large pages may come as downloads, read for you.
+    /// let events: Vec<_> = client.audit_events(Window::since(Utc::now() - Duration::days(10)))
+    ///     .allow_redirect(true)
+    ///     .events()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert!(!events.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn allow_redirect(mut self, allow: bool) -> Self {
         self.allow_redirect = allow;
         self
     }
 
     /// How far behind now an open window ends (default 30 s).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let events: Vec<_> = client.audit_events(Window::since(Utc::now() - Duration::days(10)))
+    ///     .settle_lag(std::time::Duration::from_secs(3600))
+    ///     .events()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert!(events.iter().all(|event| event.occurred_at <= Utc::now() - Duration::hours(1)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn settle_lag(mut self, settle_lag: Duration) -> Self {
         self.options.settle_lag = settle_lag;
         self
@@ -1161,6 +1560,31 @@ impl AuditEvents {
 
     /// Follow mode: once caught up, sleep `poll_interval` and query what arrived since,
     /// forever.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// // A follower never ends: it reads what arrives, every minute, for as long as it is polled.
+    /// let mut pages = client.audit_events(Window::since(Utc::now() - Duration::days(10)))
+    ///     .follow(std::time::Duration::from_secs(60))
+    ///     .pages();
+    /// let first = pages.try_next().await?.unwrap();
+    /// assert_eq!(first.checkpoint.window.until, None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn follow(mut self, poll_interval: Duration) -> Self {
         self.options.follow = Some(poll_interval);
         self
@@ -1169,6 +1593,21 @@ impl AuditEvents {
     /// Continues from `checkpoint` (taken from this stream, this tenant): with its window,
     /// from its high-water mark. The stream must have the service and filters the
     /// checkpoint was taken with (checked when it starts).
+    ///
+    /// ```
+    /// use audit_core::{Checkpoint, Position, Source, StreamKind, Window};
+    /// use chrono::Utc;
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .region("mypurecloud.ie").client_credentials("id", "secret").tenant("acme").build()?;
+    ///
+    /// let window = Window::since(Utc::now());
+    /// let saved = client.audit_events(window).checkpoint().to_json();
+    /// assert!(client.audit_events(window).resume(Checkpoint::from_json(&saved)?).is_ok());
+    /// // Another stream's checkpoint is refused.
+    /// let other = Checkpoint::new(Source::new(StreamKind::GenesysRealtime, "acme"), window, Position::Start);
+    /// assert!(client.audit_events(window).resume(other).is_err());
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
         checkpoint.expect_source(&self.source())?;
         self.high_water = Edge::from_high_water(checkpoint.position, STREAM)?;
@@ -1187,6 +1626,18 @@ impl AuditEvents {
     }
 
     /// The checkpoint of the stream's starting point.
+    ///
+    /// ```
+    /// use audit_core::{Position, StreamKind, Window};
+    /// use chrono::Utc;
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .region("mypurecloud.ie").client_credentials("id", "secret").tenant("acme").build()?;
+    ///
+    /// let checkpoint = client.audit_events(Window::since(Utc::now())).checkpoint();
+    /// assert_eq!(checkpoint.source.stream, StreamKind::GenesysAudits);
+    /// assert_eq!(checkpoint.position, Position::Start);
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint::new(
             self.source(),
@@ -1197,6 +1648,31 @@ impl AuditEvents {
     }
 
     /// The stream of pages, each with its checkpoint.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut pages = client.audit_events(Window::since(Utc::now() - Duration::days(10))).pages();
+    /// let mut last = None;
+    /// while let Some(page) = pages.try_next().await? {
+    ///     last = Some(page.checkpoint); // store it with the page's events
+    /// }
+    /// assert!(matches!(last.unwrap().position, audit_core::Position::HighWater { .. }));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pages(self) -> EventPages {
         if let Some(resumed) = &self.resumed
             && let Err(error) = resumed.expect_same(StreamKind::GenesysAudits, &self.selection())
@@ -1223,6 +1699,31 @@ impl AuditEvents {
     }
 
     /// The stream of events.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::{AuditEvent, Window};
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let events: Vec<AuditEvent> = client
+    ///     .audit_events(Window::since(Utc::now() - Duration::days(10)))
+    ///     .events()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert!(events.windows(2).all(|w| w[0].occurred_at <= w[1].occurred_at)); // oldest first
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn events(self) -> EventStream {
         self.pages().events()
     }

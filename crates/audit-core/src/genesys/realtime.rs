@@ -47,8 +47,36 @@ const REALTIME_MAPPING: Operation = Operation::read("realtime_service_mapping");
 const STREAM: &str = "genesys-realtime";
 
 /// How far back realtime queries reach.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+/// # let acme = sim.tenant_credentials("acme").unwrap();
+/// # let client = audit_core::genesys::GenesysClient::builder()
+/// #     .api_base_url(sim.genesys_api_url())
+/// #     .login_base_url(sim.genesys_login_url())
+/// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+/// #     .tenant("acme")
+/// #     .build()?;
+/// use audit_core::genesys::RealtimeQuery;
+/// use audit_core::genesys::realtime::REALTIME_DAYS;
+/// use chrono::{Duration, Utc};
+///
+/// let now = Utc::now();
+/// let answer = client.realtime_query(&RealtimeQuery::new(now - Duration::days(REALTIME_DAYS), now)).await?;
+/// assert!(!answer.entities.is_empty());
+/// # Ok(())
+/// # }
+/// ```
 pub const REALTIME_DAYS: i64 = 14;
 /// The realtime stream's default page size.
+///
+/// ```
+/// use audit_core::genesys::realtime::DEFAULT_REALTIME_PAGE_SIZE;
+///
+/// assert_eq!(DEFAULT_REALTIME_PAGE_SIZE, 500);
+/// ```
 pub const DEFAULT_REALTIME_PAGE_SIZE: u32 = 500;
 /// How far inside the 14 days a clamped realtime stream starts.
 const CLAMP_MARGIN: TimeDelta = TimeDelta::minutes(5);
@@ -90,6 +118,15 @@ pub struct RealtimeQuery {
 
 impl RealtimeQuery {
     /// A query of `[start, end)` over every realtime service.
+    ///
+    /// ```
+    /// use audit_core::genesys::RealtimeQuery;
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let query = RealtimeQuery::new(now - Duration::hours(1), now);
+    /// assert_eq!((query.page_number, query.page_size), (None, None));
+    /// ```
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
         RealtimeQuery {
             start,
@@ -104,24 +141,86 @@ impl RealtimeQuery {
     }
 
     /// Only the service `name`.
+    ///
+    /// ```
+    /// use audit_core::genesys::RealtimeQuery;
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let query = RealtimeQuery::new(now - Duration::hours(1), now).service("Directory");
+    /// assert_eq!(query.service_name.as_deref(), Some("Directory"));
+    /// ```
     pub fn service(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
         self
     }
 
     /// Adds a filter.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::genesys::{AuditFilter, RealtimeQuery};
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let query = RealtimeQuery::new(now - Duration::days(13), now).filter(AuditFilter::Action("Update".into()));
+    /// let answer = client.realtime_query(&query).await?;
+    /// assert!(answer.entities.iter().all(|record| record.action.as_deref() == Some("Update")));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn filter(mut self, filter: AuditFilter) -> Self {
         self.filters.push(filter);
         self
     }
 
     /// Sorts by `Timestamp`.
+    ///
+    /// ```
+    /// use audit_core::genesys::{RealtimeQuery, SortOrder};
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let query = RealtimeQuery::new(now - Duration::hours(1), now).sort(SortOrder::Ascending);
+    /// assert_eq!(query.sort, Some(SortOrder::Ascending));
+    /// ```
     pub fn sort(mut self, order: SortOrder) -> Self {
         self.sort = Some(order);
         self
     }
 
     /// `pageNumber` (from 1) and `pageSize` (from 1).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::genesys::RealtimeQuery;
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let second = RealtimeQuery::new(now - Duration::days(13), now).page(2, 10);
+    /// let answer = client.realtime_query(&second).await?;
+    /// assert_eq!(answer.page_number, Some(2));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn page(mut self, number: u32, size: u32) -> Self {
         self.page_number = Some(number);
         self.page_size = Some(size);
@@ -129,6 +228,14 @@ impl RealtimeQuery {
     }
 
     /// `expand=user`.
+    ///
+    /// ```
+    /// use audit_core::genesys::RealtimeQuery;
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// assert!(RealtimeQuery::new(now - Duration::hours(1), now).expand_user(true).expand_user);
+    /// ```
     pub fn expand_user(mut self, expand: bool) -> Self {
         self.expand_user = expand;
         self
@@ -187,6 +294,13 @@ pub struct RelatedQuery {
 
 impl RelatedQuery {
     /// The related audits of `audit_id`.
+    ///
+    /// ```
+    /// use audit_core::genesys::RelatedQuery;
+    ///
+    /// let query = RelatedQuery::new("0f8e1c2a-5b6d-4e7f-8a9b-0c1d2e3f4a5b");
+    /// assert_eq!(query.audit_id, "0f8e1c2a-5b6d-4e7f-8a9b-0c1d2e3f4a5b");
+    /// ```
     pub fn new(audit_id: impl Into<String>) -> Self {
         RelatedQuery {
             audit_id: audit_id.into(),
@@ -197,18 +311,38 @@ impl RelatedQuery {
     }
 
     /// Within the trustor organisation `org_id`.
+    ///
+    /// ```
+    /// use audit_core::genesys::RelatedQuery;
+    ///
+    /// let query = RelatedQuery::new("0f8e1c2a-5b6d-4e7f-8a9b-0c1d2e3f4a5b").trustor_org("7c9d");
+    /// assert_eq!(query.trustor_org_id.as_deref(), Some("7c9d"));
+    /// ```
     pub fn trustor_org(mut self, org_id: impl Into<String>) -> Self {
         self.trustor_org_id = Some(org_id.into());
         self
     }
 
     /// Sorts by `Timestamp`.
+    ///
+    /// ```
+    /// use audit_core::genesys::{RelatedQuery, SortOrder};
+    ///
+    /// let query = RelatedQuery::new("0f8e1c2a").sort(SortOrder::Descending);
+    /// assert_eq!(query.sort, Some(SortOrder::Descending));
+    /// ```
     pub fn sort(mut self, order: SortOrder) -> Self {
         self.sort = Some(order);
         self
     }
 
     /// `expand=user`.
+    ///
+    /// ```
+    /// use audit_core::genesys::RelatedQuery;
+    ///
+    /// assert!(RelatedQuery::new("0f8e1c2a").expand_user(true).expand_user);
+    /// ```
     pub fn expand_user(mut self, expand: bool) -> Self {
         self.expand_user = expand;
         self
@@ -466,12 +600,37 @@ impl RealtimeEvents {
     }
 
     /// Only the service `name`.
+    ///
+    /// ```
+    /// use audit_core::Window;
+    /// use chrono::Utc;
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .region("mypurecloud.ie").client_credentials("id", "secret").tenant("acme").build()?;
+    ///
+    /// let events = client.realtime_events(Window::since(Utc::now())).service("PeoplePermissions");
+    /// assert_eq!(events.checkpoint().selection.to_string(), "service=PeoplePermissions");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn service(mut self, name: impl Into<String>) -> Self {
         self.service = Some(name.into());
         self
     }
 
     /// Adds a filter; every filter must match.
+    ///
+    /// ```
+    /// use audit_core::Window;
+    /// use audit_core::genesys::AuditFilter;
+    /// use chrono::Utc;
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .region("mypurecloud.ie").client_credentials("id", "secret").tenant("acme").build()?;
+    ///
+    /// let events = client.realtime_events(Window::since(Utc::now()))
+    ///     .filter(AuditFilter::EntityType("Role".into()))
+    ///     .filter(AuditFilter::Action("Delete".into()));
+    /// assert_eq!(events.checkpoint().selection.to_string(), "Action=Delete; EntityType=Role");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn filter(mut self, filter: AuditFilter) -> Self {
         self.filters.push(filter);
         self
@@ -479,24 +638,124 @@ impl RealtimeEvents {
 
     /// `expand=user`: the acting user's name in each record (default on: SIEMs look for
     /// `actor.name`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::{ActorKind, Window};
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// // Without the users' names: smaller pages, when only their ids matter.
+    /// let events: Vec<_> = client.realtime_events(Window::since(Utc::now() - Duration::days(13)))
+    ///     .expand_user(false)
+    ///     .events()
+    ///     .try_collect()
+    ///     .await?;
+    /// let users = events.iter().filter(|event| event.actor.kind == ActorKind::User);
+    /// assert!(users.clone().count() > 0 && users.clone().all(|event| event.actor.name.is_none()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn expand_user(mut self, expand: bool) -> Self {
         self.expand_user = expand;
         self
     }
 
     /// The page size, from 1 (default 500); it halves when a page is too large.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut pages = client.realtime_events(Window::since(Utc::now() - Duration::days(13)))
+    ///     .page_size(20)
+    ///     .pages();
+    /// assert!(pages.try_next().await?.unwrap().events.len() <= 20);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = size;
         self
     }
 
     /// How far behind now an open window ends (default 30 s).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let events: Vec<_> = client.realtime_events(Window::since(Utc::now() - Duration::days(13)))
+    ///     .settle_lag(std::time::Duration::from_secs(3600))
+    ///     .events()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert!(events.iter().all(|event| event.occurred_at <= Utc::now() - Duration::hours(1)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn settle_lag(mut self, settle_lag: Duration) -> Self {
         self.options.settle_lag = settle_lag;
         self
     }
 
     /// Follow mode: once caught up, sleep `poll_interval` and continue, forever.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// // A follower never ends: it reads what arrives, every minute, for as long as it is polled.
+    /// let mut pages = client.realtime_events(Window::since(Utc::now() - Duration::days(13)))
+    ///     .follow(std::time::Duration::from_secs(60))
+    ///     .pages();
+    /// let first = pages.try_next().await?.unwrap();
+    /// assert!(!first.events.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn follow(mut self, poll_interval: Duration) -> Self {
         self.options.follow = Some(poll_interval);
         self
@@ -505,6 +764,21 @@ impl RealtimeEvents {
     /// Continues from `checkpoint` (taken from this stream, this tenant): with its window,
     /// from its high-water mark. The stream must have the service and filters the
     /// checkpoint was taken with (checked when it starts).
+    ///
+    /// ```
+    /// use audit_core::{Checkpoint, Position, Source, StreamKind, Window};
+    /// use chrono::Utc;
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .region("mypurecloud.ie").client_credentials("id", "secret").tenant("acme").build()?;
+    ///
+    /// let window = Window::since(Utc::now());
+    /// let saved = client.realtime_events(window).checkpoint().to_json();
+    /// assert!(client.realtime_events(window).resume(Checkpoint::from_json(&saved)?).is_ok());
+    /// // Another stream's checkpoint is refused.
+    /// let other = Checkpoint::new(Source::new(StreamKind::GenesysAudits, "acme"), window, Position::Start);
+    /// assert!(client.realtime_events(window).resume(other).is_err());
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
         checkpoint.expect_source(&self.source())?;
         self.high_water = Edge::from_high_water(checkpoint.position, STREAM)?;
@@ -523,6 +797,18 @@ impl RealtimeEvents {
     }
 
     /// The checkpoint of the stream's starting point.
+    ///
+    /// ```
+    /// use audit_core::{Position, StreamKind, Window};
+    /// use chrono::Utc;
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .region("mypurecloud.ie").client_credentials("id", "secret").tenant("acme").build()?;
+    ///
+    /// let checkpoint = client.realtime_events(Window::since(Utc::now())).checkpoint();
+    /// assert_eq!(checkpoint.source.stream, StreamKind::GenesysRealtime);
+    /// assert_eq!(checkpoint.position, Position::Start);
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint::new(
             self.source(),
@@ -533,6 +819,31 @@ impl RealtimeEvents {
     }
 
     /// The stream of pages, each with its checkpoint.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut pages = client.realtime_events(Window::since(Utc::now() - Duration::days(13))).pages();
+    /// let mut last = None;
+    /// while let Some(page) = pages.try_next().await? {
+    ///     last = Some(page.checkpoint); // store it with the page's events
+    /// }
+    /// assert!(matches!(last.unwrap().position, audit_core::Position::HighWater { .. }));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pages(self) -> EventPages {
         if let Some(resumed) = &self.resumed
             && let Err(error) = resumed.expect_same(StreamKind::GenesysRealtime, &self.selection())
@@ -556,6 +867,31 @@ impl RealtimeEvents {
     }
 
     /// The stream of events.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::genesys::GenesysClient::builder()
+    /// #     .api_base_url(sim.genesys_api_url())
+    /// #     .login_base_url(sim.genesys_login_url())
+    /// #     .client_credentials(acme.genesys_client_id, acme.genesys_client_secret)
+    /// #     .tenant("acme")
+    /// #     .build()?;
+    /// use audit_core::{AuditEvent, Window};
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let events: Vec<AuditEvent> = client
+    ///     .audit_events(Window::since(Utc::now() - Duration::days(13)))
+    ///     .events()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert!(events.windows(2).all(|w| w[0].occurred_at <= w[1].occurred_at)); // oldest first
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn events(self) -> EventStream {
         self.pages().events()
     }

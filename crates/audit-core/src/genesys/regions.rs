@@ -25,6 +25,15 @@ pub struct Region {
 
 impl Region {
     /// Every region, as the vendor's SDKs list them.
+    ///
+    /// ```
+    /// use audit_core::genesys::Region;
+    ///
+    /// assert!(Region::ALL.iter().any(|region| region.domain == "mypurecloud.de"));
+    /// for region in Region::ALL {
+    ///     assert_eq!(Region::find(region.name), Some(*region));
+    /// }
+    /// ```
     pub const ALL: &'static [Region] = &[
         Region::new("us-east-1", "US East (Virginia)", "mypurecloud.com"),
         Region::new("us-east-2", "US East 2 (FedRAMP)", "use2.us-gov-pure.cloud"),
@@ -68,6 +77,15 @@ impl Region {
 
     /// Finds a region by its name in either spelling (`eu-west-1`, `eu_west_1`), its domain
     /// (`mypurecloud.ie`), or one of its hosts (`api.mypurecloud.ie`, `app.mypurecloud.ie`).
+    ///
+    /// ```
+    /// use audit_core::genesys::Region;
+    ///
+    /// let frankfurt = Region::find("eu-central-1").unwrap();
+    /// assert_eq!(Region::find("eu_central_1"), Some(frankfurt));
+    /// assert_eq!(Region::find("https://app.mypurecloud.de/"), Some(frankfurt));
+    /// assert_eq!(Region::find("mars-1"), None);
+    /// ```
     pub fn find(query: &str) -> Option<Region> {
         let query = query.trim().trim_end_matches('/').to_ascii_lowercase();
         let query = query
@@ -85,11 +103,23 @@ impl Region {
     }
 
     /// `https://api.<domain>`.
+    ///
+    /// ```
+    /// use audit_core::genesys::Region;
+    ///
+    /// assert_eq!(Region::find("ap-southeast-2").unwrap().api_base_url(), "https://api.mypurecloud.com.au");
+    /// ```
     pub fn api_base_url(&self) -> String {
         format!("https://api.{}", self.domain)
     }
 
     /// `https://login.<domain>`, where OAuth tokens come from.
+    ///
+    /// ```
+    /// use audit_core::genesys::Region;
+    ///
+    /// assert_eq!(Region::find("us-east-1").unwrap().login_base_url(), "https://login.mypurecloud.com");
+    /// ```
     pub fn login_base_url(&self) -> String {
         format!("https://login.{}", self.domain)
     }

@@ -18,8 +18,21 @@ use crate::retry::VendorRules;
 pub(crate) const TOKEN_OPERATION: &str = "oauth_token";
 
 /// The permission every audit operation needs.
+///
+/// ```
+/// use audit_core::genesys::rules::REQUIRED_PERMISSION;
+///
+/// // The OAuth client's role needs it; errors of access name it.
+/// assert_eq!(REQUIRED_PERMISSION, "audits:audit:view");
+/// ```
 pub const REQUIRED_PERMISSION: &str = "audits:audit:view";
 /// The OAuth scope every audit operation needs (for clients created with a scope list).
+///
+/// ```
+/// use audit_core::genesys::rules::{REQUIRED_PERMISSION, REQUIRED_SCOPE};
+///
+/// assert!(REQUIRED_PERMISSION.starts_with("audits:") && REQUIRED_SCOPE.starts_with("audits:"));
+/// ```
 pub const REQUIRED_SCOPE: &str = "audits:readonly";
 
 /// Reads Genesys' rate-limit headers: `inin-ratelimit-allowed` (requests per window),

@@ -20,6 +20,17 @@ use crate::error::Error;
 /// What a store holds: the refresh token to present next and, optionally, the access token
 /// issued with it and when it expires (Unix seconds), so a later run can use it without a
 /// refresh.
+///
+/// ```
+/// use audit_core::oauth::StoredTokens;
+///
+/// let tokens = StoredTokens {
+///     refresh_token: "rt-s3cr3t".into(),
+///     access_token: Some("at-s3cr3t".into()),
+///     access_expires_at: Some(1_900_000_000),
+/// };
+/// assert!(!format!("{tokens:?}").contains("s3cr3t"), "Debug never shows a token");
+/// ```
 #[derive(Clone)]
 pub struct StoredTokens {
     /// The refresh token to present next (the newest one issued).
@@ -92,11 +103,26 @@ impl fmt::Debug for TokenStore {
 
 impl TokenStore {
     /// A store at `path` (created on the first save; its directory must exist).
+    ///
+    /// ```
+    /// use audit_core::oauth::TokenStore;
+    ///
+    /// let store = TokenStore::new("/var/lib/trail/zendesk-token.json");
+    /// assert!(store.path().ends_with("zendesk-token.json"));
+    /// ```
     pub fn new(path: impl Into<PathBuf>) -> Self {
         TokenStore { path: path.into() }
     }
 
     /// Where the store lives.
+    ///
+    /// ```
+    /// use audit_core::oauth::TokenStore;
+    /// use std::path::Path;
+    ///
+    /// let store = TokenStore::new("zendesk-token.json");
+    /// assert_eq!(store.path(), Path::new("zendesk-token.json"));
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -110,6 +136,19 @@ impl TokenStore {
 
     /// What the store holds, or `None` when the file does not exist yet. A file that is not
     /// a store is an error (its content is never shown: it may hold a token).
+    ///
+    /// ```
+    /// use audit_core::{ErrorKind, oauth::TokenStore};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = TokenStore::new(dir.path().join("token.json"));
+    /// assert!(store.load()?.is_none()); // not created yet
+    /// std::fs::write(store.path(), "rt-pasted-by-hand").unwrap();
+    /// let error = store.load().unwrap_err();
+    /// assert_eq!(error.kind(), ErrorKind::Config);
+    /// assert!(!error.to_string().contains("rt-pasted-by-hand"), "the content is never shown");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn load(&self) -> Result<Option<StoredTokens>, Error> {
         let text = match fs::read(&self.path) {
             Ok(text) => text,
@@ -139,6 +178,19 @@ impl TokenStore {
 
     /// Replaces the content atomically and durably: temporary file (mode 0600), fsync,
     /// rename, directory fsync. When this returns, a crash cannot lose `tokens`.
+    ///
+    /// ```
+    /// use audit_core::oauth::{StoredTokens, TokenStore};
+    /// use secrecy::ExposeSecret;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = TokenStore::new(dir.path().join("token.json"));
+    /// let rotated = |token: &str| StoredTokens { refresh_token: token.into(), access_token: None, access_expires_at: None };
+    /// store.save(&rotated("rt-1"))?;
+    /// store.save(&rotated("rt-2"))?; // replaces the old one atomically
+    /// assert_eq!(store.load()?.unwrap().refresh_token.expose_secret(), "rt-2");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn save(&self, tokens: &StoredTokens) -> Result<(), Error> {
         let file = FileFormat {
             version: 1,

@@ -38,6 +38,26 @@ const LIST: Operation = Operation::read("list_audit_logs");
 const STREAM: &str = "zendesk-audit-logs";
 
 /// The largest `page[size]` Zendesk accepts on `/audit_logs`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+/// # let acme = sim.tenant_credentials("acme").unwrap();
+/// # let client = audit_core::zendesk::ZendeskClient::builder()
+/// #     .base_url(sim.zendesk_url())
+/// #     .tenant("acme")
+/// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+/// #     .build()?;
+/// use audit_core::zendesk::AuditLogQuery;
+/// use audit_core::zendesk::audit_logs::MAX_PAGE_SIZE;
+///
+/// let page = client.list_audit_logs(&AuditLogQuery::default().page_size(MAX_PAGE_SIZE)).await?;
+/// assert!(page.audit_logs.len() <= 100);
+/// assert!(client.list_audit_logs(&AuditLogQuery::default().page_size(101)).await.is_err());
+/// # Ok(())
+/// # }
+/// ```
 pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// Filters of `ListAuditLogs` and `ExportAuditLogs`. Each field holds any number of values:
@@ -79,6 +99,13 @@ pub struct AuditLogFilter {
 
 impl AuditLogFilter {
     /// Adds a `filter[source_type][]` value.
+    ///
+    /// ```
+    /// use audit_core::zendesk::AuditLogFilter;
+    ///
+    /// let filter = AuditLogFilter::default().source_type("user").source_type("rule");
+    /// assert_eq!(filter.source_type, ["user", "rule"]);
+    /// ```
     pub fn source_type(mut self, source_type: impl Into<String>) -> Self {
         self.source_type.push(source_type.into());
         self
@@ -86,36 +113,120 @@ impl AuditLogFilter {
 
     /// `filter[created_at][]`: only records created from `start` to `end` (Zendesk needs both;
     /// the streams set it from their window).
+    ///
+    /// ```
+    /// use audit_core::zendesk::AuditLogFilter;
+    /// use chrono::{Duration, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let filter = AuditLogFilter::default().created_between(now - Duration::days(1), now);
+    /// assert_eq!(filter.created_at, Some((now - Duration::days(1), now)));
+    /// assert!(filter.is_unfiltered(), "the time range alone does not count as a filter");
+    /// ```
     pub fn created_between(mut self, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
         self.created_at = Some((start, end));
         self
     }
 
     /// Adds a `filter[source_id][]` value (Zendesk needs a `source_type` with it).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::zendesk::{AuditLogFilter, AuditLogQuery};
+    ///
+    /// // A source id alone is refused before it is sent: Zendesk needs the source type with it.
+    /// let alone = AuditLogQuery::filtered(AuditLogFilter::default().source_id(7700412231));
+    /// assert_eq!(client.list_audit_logs(&alone).await.unwrap_err().kind(), audit_core::ErrorKind::InvalidRequest);
+    /// let with_type = AuditLogFilter::default().source_type("user").source_id(7700412231);
+    /// client.list_audit_logs(&AuditLogQuery::filtered(with_type)).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn source_id(mut self, source_id: i64) -> Self {
         self.source_id.push(source_id);
         self
     }
 
     /// Adds a `filter[actor_id][]` value.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::zendesk::{AuditLogFilter, AuditLogQuery};
+    ///
+    /// let all = client.list_audit_logs(&AuditLogQuery::default()).await?;
+    /// let actor = all.audit_logs[0].actor_id.unwrap();
+    /// let theirs = client.list_audit_logs(&AuditLogQuery::filtered(AuditLogFilter::default().actor_id(actor))).await?;
+    /// assert!(theirs.audit_logs.iter().all(|record| record.actor_id == Some(actor)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn actor_id(mut self, actor_id: i64) -> Self {
         self.actor_id.push(actor_id);
         self
     }
 
     /// Adds a `filter[ip_address][]` value.
+    ///
+    /// ```
+    /// use audit_core::zendesk::AuditLogFilter;
+    ///
+    /// let filter = AuditLogFilter::default().ip_address("203.0.113.7").ip_address("203.0.113.8");
+    /// assert_eq!(filter.ip_address.len(), 2);
+    /// ```
     pub fn ip_address(mut self, ip_address: impl Into<String>) -> Self {
         self.ip_address.push(ip_address.into());
         self
     }
 
     /// Adds a `filter[action][]` value.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::zendesk::{AuditLogFilter, AuditLogQuery};
+    ///
+    /// let logins = AuditLogQuery::filtered(AuditLogFilter::default().action("login"));
+    /// let page = client.list_audit_logs(&logins).await?;
+    /// assert!(page.audit_logs.iter().all(|record| record.action.as_deref() == Some("login")));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn action(mut self, action: impl Into<String>) -> Self {
         self.action.push(action.into());
         self
     }
 
     /// Whether no field but `created_at` filters.
+    ///
+    /// ```
+    /// use audit_core::zendesk::AuditLogFilter;
+    ///
+    /// assert!(AuditLogFilter::default().is_unfiltered());
+    /// assert!(!AuditLogFilter::default().action("destroy").is_unfiltered());
+    /// ```
     pub fn is_unfiltered(&self) -> bool {
         self.source_type.is_empty()
             && self.source_id.is_empty()
@@ -192,6 +303,14 @@ pub struct AuditLogQuery {
 
 impl AuditLogQuery {
     /// A query with these filters and nothing else.
+    ///
+    /// ```
+    /// use audit_core::zendesk::{AuditLogFilter, AuditLogQuery};
+    ///
+    /// let query = AuditLogQuery::filtered(AuditLogFilter::default().action("exported"));
+    /// assert_eq!(query.filter.action, ["exported"]);
+    /// assert_eq!(query.page_size, None);
+    /// ```
     pub fn filtered(filter: AuditLogFilter) -> Self {
         AuditLogQuery {
             filter,
@@ -200,18 +319,76 @@ impl AuditLogQuery {
     }
 
     /// Cursor mode, oldest or newest first (`sort`), as Genesys' `AuditQuery::sort`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::zendesk::{AuditLogQuery, SortOrder};
+    ///
+    /// let page = client.list_audit_logs(&AuditLogQuery::default().sort(SortOrder::Ascending).page_size(100)).await?;
+    /// let times: Vec<_> = page.audit_logs.iter().map(|record| record.created_at).collect();
+    /// assert!(times.windows(2).all(|pair| pair[0] <= pair[1]));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn sort(mut self, order: SortOrder) -> Self {
         self.sort = Some(order);
         self
     }
 
     /// Cursor mode: `page[size]`, 1 to 100.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::zendesk::AuditLogQuery;
+    ///
+    /// let page = client.list_audit_logs(&AuditLogQuery::default().page_size(10)).await?;
+    /// assert_eq!(page.audit_logs.len(), 10);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = Some(size);
         self
     }
 
     /// Cursor mode: the page after `cursor` (`page[after]`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::zendesk::AuditLogQuery;
+    ///
+    /// let query = AuditLogQuery::default().page_size(10);
+    /// let first = client.list_audit_logs(&query).await?;
+    /// let cursor = first.meta.as_ref().and_then(|meta| meta.after_cursor.clone()).unwrap();
+    /// let second = client.list_audit_logs(&query.page_after(cursor)).await?;
+    /// assert_ne!(first.audit_logs[0].id, second.audit_logs[0].id);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn page_after(mut self, cursor: impl Into<String>) -> Self {
         self.page_after = Some(cursor.into());
         self
@@ -563,18 +740,90 @@ impl AuditLogEvents {
     }
 
     /// How far behind now an open window ends (default 30 s).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let events: Vec<_> = client.audit_log_events(Window::since(Utc::now() - Duration::days(400)))
+    ///     .settle_lag(std::time::Duration::from_secs(3600))
+    ///     .events()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert!(events.iter().all(|event| event.occurred_at <= Utc::now() - Duration::hours(1)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn settle_lag(mut self, settle_lag: Duration) -> Self {
         self.options.settle_lag = settle_lag;
         self
     }
 
     /// Follow mode: once caught up, sleep `poll_interval` and continue, forever.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// // A follower never ends: it reads what arrives, every 30 s, for as long as it is polled.
+    /// let mut pages = client.audit_log_events(Window::since(Utc::now() - Duration::days(400)))
+    ///     .follow(std::time::Duration::from_secs(30))
+    ///     .pages();
+    /// assert!(!pages.try_next().await?.unwrap().events.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn follow(mut self, poll_interval: Duration) -> Self {
         self.options.follow = Some(poll_interval);
         self
     }
 
     /// Only records matching `filter`; its `created_at` is ignored (the window sets it).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::{Action, Window};
+    /// use audit_core::zendesk::AuditLogFilter;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let logins: Vec<_> = client.audit_log_events(Window::since(Utc::now() - Duration::days(400)))
+    ///     .filter(AuditLogFilter::default().action("login"))
+    ///     .events()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert!(!logins.is_empty() && logins.iter().all(|event| event.action == Action::Login));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn filter(mut self, filter: AuditLogFilter) -> Self {
         self.filter = AuditLogFilter {
             created_at: None,
@@ -586,6 +835,33 @@ impl AuditLogEvents {
     /// Continues from `checkpoint` (taken from this stream, this tenant): with its window,
     /// from its high-water mark. The stream must have the filters the checkpoint was taken
     /// with (checked when it starts).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::{Checkpoint, Window};
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let window = Window::since(Utc::now() - Duration::days(400));
+    /// let mut pages = client.audit_log_events(window).pages();
+    /// let first = pages.try_next().await?.unwrap();
+    /// let saved = first.checkpoint.to_json();
+    /// // Later, in another process: the rest, none of the first page again.
+    /// let checkpoint = Checkpoint::from_json(&saved)?;
+    /// let mut rest = client.audit_log_events(checkpoint.window).resume(checkpoint)?.events();
+    /// let next = rest.try_next().await?.unwrap();
+    /// assert!(first.events.iter().all(|event| event.id != next.id));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
         checkpoint.expect_source(&self.source())?;
         self.high_water = Edge::from_high_water(checkpoint.position, STREAM)?;
@@ -600,6 +876,21 @@ impl AuditLogEvents {
     }
 
     /// The checkpoint of the stream's starting point.
+    ///
+    /// ```
+    /// use audit_core::{StreamKind, Window};
+    /// use audit_core::zendesk::AuditLogFilter;
+    /// use chrono::Utc;
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .subdomain("acme").oauth_token("token").build()?;
+    ///
+    /// let stream = client.audit_log_events(Window::since(Utc::now()))
+    ///     .filter(AuditLogFilter::default().action("login"));
+    /// let checkpoint = stream.checkpoint();
+    /// assert_eq!(checkpoint.source.stream, StreamKind::ZendeskAuditLogs);
+    /// assert_eq!(checkpoint.selection.to_string(), "action=login");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint::new(
             self.source(),
@@ -610,6 +901,31 @@ impl AuditLogEvents {
     }
 
     /// The stream of pages, each with its checkpoint.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut pages = client.audit_log_events(Window::since(Utc::now() - Duration::days(400))).pages();
+    /// let mut count = 0;
+    /// while let Some(page) = pages.try_next().await? {
+    ///     count += page.events.len();
+    ///     let _saved = page.checkpoint.to_json(); // stored with the page's events
+    /// }
+    /// assert_eq!(client.stats().records, count as u64);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pages(self) -> EventPages {
         let resumed = |selection: &Selection| {
             selection.expect_same(StreamKind::ZendeskAuditLogs, &self.selection())
@@ -628,6 +944,31 @@ impl AuditLogEvents {
     }
 
     /// The stream of events.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::{AuditEvent, Window};
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let events: Vec<AuditEvent> = client
+    ///     .audit_log_events(Window::since(Utc::now() - Duration::days(400)))
+    ///     .events()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert!(events.windows(2).all(|w| w[0].occurred_at <= w[1].occurred_at)); // oldest first
+    /// assert!(events.iter().all(|event| event.id.starts_with("zendesk:acme:audit-log:")));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn events(self) -> EventStream {
         self.pages().events()
     }

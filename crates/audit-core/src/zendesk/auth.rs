@@ -115,6 +115,14 @@ impl fmt::Debug for ZendeskAuth {
 
 impl ZendeskAuth {
     /// API-token authentication for the user `email`.
+    ///
+    /// ```
+    /// use audit_core::zendesk::ZendeskAuth;
+    ///
+    /// let auth = ZendeskAuth::api_token("it@acme.test", "wJalrXUtnFEMI-s3cr3t");
+    /// assert_eq!(auth.scheme(), "API token");
+    /// assert!(!format!("{auth:?}").contains("s3cr3t"));
+    /// ```
     pub fn api_token(email: impl Into<String>, token: impl Into<SecretString>) -> Self {
         ZendeskAuth::ApiToken {
             email: email.into(),
@@ -123,6 +131,13 @@ impl ZendeskAuth {
     }
 
     /// OAuth bearer authentication.
+    ///
+    /// ```
+    /// use audit_core::zendesk::ZendeskAuth;
+    ///
+    /// let auth = ZendeskAuth::oauth("gErypPlm4dOVgGRvA1ZzMH5MQ3nLo8bo");
+    /// assert_eq!(auth.scheme(), "static OAuth access token");
+    /// ```
     pub fn oauth(access_token: impl Into<SecretString>) -> Self {
         ZendeskAuth::OAuth {
             access_token: access_token.into(),
@@ -180,6 +195,14 @@ impl ZendeskAuth {
     }
 
     /// The scheme's name, for messages.
+    ///
+    /// ```
+    /// use audit_core::oauth::TokenStore;
+    /// use audit_core::zendesk::ZendeskAuth;
+    ///
+    /// let store = TokenStore::new("zendesk-token.json");
+    /// assert_eq!(ZendeskAuth::refresh_token("trail", "s", None, store).scheme(), "OAuth refresh token");
+    /// ```
     pub fn scheme(&self) -> &'static str {
         match self {
             ZendeskAuth::ApiToken { .. } => "API token",

@@ -47,6 +47,16 @@ fn random_text(bytes: usize) -> Result<String, Error> {
 }
 
 /// `base64url(SHA-256(verifier))`, the `S256` challenge of a verifier.
+///
+/// ```
+/// use audit_core::zendesk::pkce_challenge;
+///
+/// // The example of RFC 7636, appendix B.
+/// assert_eq!(
+///     pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+///     "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+/// );
+/// ```
 pub fn pkce_challenge(verifier: &str) -> String {
     use crate::crypto::digest::{SHA256, digest};
     let digest = digest(&SHA256, verifier.as_bytes());
@@ -55,6 +65,15 @@ pub fn pkce_challenge(verifier: &str) -> String {
 
 impl Pkce {
     /// A fresh verifier (32 random bytes, 43 characters), its challenge and a state.
+    ///
+    /// ```
+    /// use audit_core::zendesk::Pkce;
+    ///
+    /// let (a, b) = (Pkce::new()?, Pkce::new()?);
+    /// assert_ne!(a.challenge(), b.challenge());
+    /// assert_eq!(a.challenge().len(), 43); // base64url of a SHA-256
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn new() -> Result<Self, Error> {
         let verifier = random_text(32)?;
         Ok(Pkce {
@@ -65,11 +84,30 @@ impl Pkce {
     }
 
     /// The `code_challenge` of the authorization URL.
+    ///
+    /// ```
+    /// use audit_core::zendesk::Pkce;
+    ///
+    /// let pkce = Pkce::new()?;
+    /// let url = pkce.authorize_url("https://acme.zendesk.com", "trail", "http://127.0.0.1:8400/cb", "read")?;
+    /// assert!(url.query_pairs().any(|(k, v)| k == "code_challenge" && v == pkce.challenge()));
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn challenge(&self) -> &str {
         &self.challenge
     }
 
     /// The `state` the redirect must bring back.
+    ///
+    /// ```
+    /// use audit_core::zendesk::Pkce;
+    ///
+    /// let pkce = Pkce::new()?;
+    /// let url = pkce.authorize_url("https://acme.zendesk.com", "trail", "http://127.0.0.1:8400/cb", "read")?;
+    /// // The redirect must bring the same state back; anything else is not our request.
+    /// assert!(url.query_pairs().any(|(k, v)| k == "state" && v == pkce.state()));
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn state(&self) -> &str {
         &self.state
     }
@@ -107,6 +145,23 @@ impl Pkce {
 
     /// Exchanges `code` (from the redirect to `redirect_uri`) at `{base}/oauth/tokens` and
     /// writes the tokens to `store` (atomically, mode 0600; no client secret).
+    ///
+    /// ```no_run
+    /// use audit_core::oauth::TokenStore;
+    /// use audit_core::zendesk::{Pkce, ZendeskAuth};
+    ///
+    /// # async fn example(code_from_redirect: &str) -> Result<(), audit_core::Error> {
+    /// let (base, redirect) = ("https://acme.zendesk.com", "http://127.0.0.1:8400/callback");
+    /// let pkce = Pkce::new()?;
+    /// println!("open {}", pkce.authorize_url(base, "trail", redirect, "read")?);
+    /// // … the browser comes back to `redirect` with `?code=…&state=…` (check the state) …
+    /// let store = TokenStore::new("zendesk-token.json");
+    /// let secret = "client-secret".to_string().into();
+    /// pkce.exchange(base, "trail", &secret, code_from_redirect, redirect, &store).await?;
+    /// let auth = ZendeskAuth::refresh_token("trail", secret, None, store); // renews from the store
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn exchange(
         &self,
         base_url: &str,

@@ -10,6 +10,14 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 /// A parsed sign-in description: `Successful sign-in using Zendesk password from https://…`.
+///
+/// ```
+/// use audit_core::zendesk::description::parse_sign_in;
+///
+/// let failed = parse_sign_in("Failed sign-in using Google from Copenhagen, 84, Denmark").unwrap();
+/// assert!(!failed.succeeded);
+/// assert_eq!((failed.method.as_str(), failed.location.as_str()), ("Google", "Copenhagen, 84, Denmark"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SignIn {
@@ -25,6 +33,14 @@ pub struct SignIn {
 
 /// One role change: `Role changed from Light Agent to Agent`, or per product on multi-line
 /// descriptions (`Support role changed from Agent to Admin`).
+///
+/// ```
+/// use audit_core::zendesk::description::parse_role_changes;
+///
+/// let changes = parse_role_changes("Support role changed from Agent to Admin\nRole changed from Light Agent to Agent");
+/// assert_eq!(changes[0].product.as_deref(), Some("Support"));
+/// assert_eq!((changes[1].old.as_str(), changes[1].new.as_str()), ("Light Agent", "Agent"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RoleChange {

@@ -84,6 +84,16 @@ pub enum TicketEvent {
 
 /// `Create` and `Change` events. Values are the vendor's JSON (string, integer, array,
 /// object or null).
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::{Value, json};
+///
+/// let TicketEvent::Create(created) = TicketEvent::from_json(
+///     &json!({"id": 5, "type": "Create", "field_name": "priority", "value": "high"}),
+/// ) else { unreachable!() };
+/// assert_eq!((created.value, created.previous_value), (json!("high"), Value::Null));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct FieldEvent {
@@ -100,6 +110,17 @@ pub struct FieldEvent {
 }
 
 /// Comment events (`Comment`, `VoiceComment`, `FacebookComment`).
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::json;
+///
+/// let event = TicketEvent::from_json(&json!(
+///     {"id": 6, "type": "Comment", "author_id": 77, "public": false, "body": "Refund approved"}
+/// ));
+/// let TicketEvent::Comment(comment) = event else { unreachable!() };
+/// assert_eq!((comment.public, comment.body.as_deref()), (Some(false), Some("Refund approved")));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CommentEvent {
@@ -116,6 +137,17 @@ pub struct CommentEvent {
 }
 
 /// `CommentPrivacyChange`.
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::json;
+///
+/// let event = TicketEvent::from_json(&json!(
+///     {"id": 7, "type": "CommentPrivacyChange", "comment_id": 6, "public": false}
+/// ));
+/// let TicketEvent::CommentPrivacyChange(change) = event else { unreachable!() };
+/// assert_eq!((change.comment_id, change.public), (Some(6), Some(false)));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CommentPrivacyChange {
@@ -128,6 +160,17 @@ pub struct CommentPrivacyChange {
 }
 
 /// Redaction events.
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::json;
+///
+/// let event = TicketEvent::from_json(&json!(
+///     {"id": 8, "type": "AttachmentRedactionEvent", "comment_id": 6, "attachment_id": 900}
+/// ));
+/// let TicketEvent::AttachmentRedaction(redaction) = event else { unreachable!() };
+/// assert_eq!(redaction.attachment_id, Some(900));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RedactionEvent {
@@ -140,6 +183,17 @@ pub struct RedactionEvent {
 }
 
 /// Notification events.
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::json;
+///
+/// let event = TicketEvent::from_json(&json!({"id": 9, "type": "Notification",
+///     "subject": "Ticket received", "recipients": [77, 78], "via": {"channel": "rule"}}));
+/// let TicketEvent::Notification(sent) = event else { unreachable!() };
+/// assert_eq!(sent.recipients.len(), 2);
+/// assert!(sent.via.is_some());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct NotificationEvent {
@@ -154,6 +208,17 @@ pub struct NotificationEvent {
 }
 
 /// `FollowersChange` and `EmailCcChange`.
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::json;
+///
+/// // Zendesk spells this one two ways; both read the same.
+/// let event = TicketEvent::from_json(&json!({"id": 10, "type": "FollowerChange",
+///     "previous_followers": [], "current_followers": ["ops@acme.test"]}));
+/// let TicketEvent::FollowersChange(followers) = event else { unreachable!() };
+/// assert_eq!(followers.current, [json!("ops@acme.test")]);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ListChange {
@@ -166,6 +231,16 @@ pub struct ListChange {
 }
 
 /// `AgentMacroReference`.
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::json;
+///
+/// let event = TicketEvent::from_json(&json!({"id": 11, "type": "AgentMacroReference",
+///     "macro_id": "360001", "macro_title": "Close and thank", "macro_deleted": false}));
+/// let TicketEvent::AgentMacroReference(applied) = event else { unreachable!() };
+/// assert_eq!(applied.macro_title.as_deref(), Some("Close and thank"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MacroReference {
@@ -180,6 +255,17 @@ pub struct MacroReference {
 }
 
 /// `SatisfactionRating`.
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::json;
+///
+/// let event = TicketEvent::from_json(&json!(
+///     {"id": 12, "type": "SatisfactionRating", "score": "good", "assignee_id": 77}
+/// ));
+/// let TicketEvent::SatisfactionRating(rating) = event else { unreachable!() };
+/// assert_eq!(rating.score.as_deref(), Some("good"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SatisfactionRating {
@@ -192,6 +278,17 @@ pub struct SatisfactionRating {
 }
 
 /// `TicketSharingEvent`.
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::json;
+///
+/// let event = TicketEvent::from_json(&json!(
+///     {"id": 13, "type": "TicketSharingEvent", "agreement_id": 4, "action": "shared"}
+/// ));
+/// let TicketEvent::TicketSharing(sharing) = event else { unreachable!() };
+/// assert_eq!((sharing.agreement_id, sharing.action.as_deref()), (Some(4), Some("shared")));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TicketSharing {
@@ -204,6 +301,15 @@ pub struct TicketSharing {
 }
 
 /// `Error`.
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::json;
+///
+/// let event = TicketEvent::from_json(&json!({"id": 14, "type": "Error", "message": "Target failed"}));
+/// let TicketEvent::Error(failed) = event else { unreachable!() };
+/// assert_eq!(failed.message.as_deref(), Some("Target failed"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ErrorEvent {
@@ -214,6 +320,16 @@ pub struct ErrorEvent {
 }
 
 /// `ChatStartedEvent`.
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::json;
+///
+/// let event = TicketEvent::from_json(&json!({"id": 15, "type": "ChatStartedEvent",
+///     "value": {"visitor_id": "v1", "chat_id": "c1", "history": []}}));
+/// let TicketEvent::ChatStarted(chat) = event else { unreachable!() };
+/// assert_eq!(chat.value["chat_id"], "c1");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChatStarted {
@@ -224,6 +340,15 @@ pub struct ChatStarted {
 }
 
 /// Channel events with loosely known fields.
+///
+/// ```
+/// use audit_core::zendesk::TicketEvent;
+/// use serde_json::json;
+///
+/// let event = TicketEvent::from_json(&json!({"id": 16, "type": "SMS", "body": "Call me back"}));
+/// let TicketEvent::Channel(sms) = event else { unreachable!() };
+/// assert_eq!((sms.type_.as_str(), sms.body.as_deref()), ("SMS", Some("Call me back")));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelEvent {
@@ -278,6 +403,16 @@ fn via(object: &Map<String, Value>) -> Option<Value> {
 
 impl TicketEvent {
     /// Reads one event. Never fails: anything unrecognised is [`TicketEvent::Unknown`].
+    ///
+    /// ```
+    /// use audit_core::zendesk::TicketEvent;
+    /// use serde_json::json;
+    ///
+    /// // Never fails: a field of the wrong type is left out of the typed view.
+    /// let event = TicketEvent::from_json(&json!({"id": "x", "type": "Comment", "public": "yes"}));
+    /// let TicketEvent::Comment(comment) = event else { unreachable!() };
+    /// assert_eq!((comment.id, comment.public), (None, None));
+    /// ```
     pub fn from_json(event: &Value) -> TicketEvent {
         let Some(object) = event.as_object() else {
             return TicketEvent::Unknown {
@@ -391,6 +526,18 @@ impl TicketEvent {
     }
 
     /// Reads the `events` array of an audit's JSON.
+    ///
+    /// ```
+    /// use audit_core::zendesk::TicketEvent;
+    /// use serde_json::json;
+    ///
+    /// let audit = json!({"id": 1201, "ticket_id": 48213, "events": [
+    ///     {"id": 1, "type": "Change", "field_name": "status", "value": "solved", "previous_value": "open"},
+    ///     {"id": 2, "type": "Notification", "subject": "Solved", "recipients": [77]}
+    /// ]});
+    /// let names: Vec<String> = TicketEvent::all_from_audit(&audit).iter().map(|e| e.type_name().to_string()).collect();
+    /// assert_eq!(names, ["Change", "Notification"]);
+    /// ```
     pub fn all_from_audit(audit: &Value) -> Vec<TicketEvent> {
         audit
             .get("events")
@@ -400,6 +547,15 @@ impl TicketEvent {
     }
 
     /// The event's `type`, in its canonical spelling.
+    ///
+    /// ```
+    /// use audit_core::zendesk::TicketEvent;
+    /// use serde_json::json;
+    ///
+    /// // The canonical spelling, whichever one Zendesk sent.
+    /// let event = TicketEvent::from_json(&json!({"id": 3, "type": "FollowerNotification"}));
+    /// assert_eq!(event.type_name(), "FollowerNotificationEvent");
+    /// ```
     pub fn type_name(&self) -> &str {
         match self {
             TicketEvent::Create(_) => "Create",

@@ -24,9 +24,29 @@ use crate::retry::{LONG_WAIT, Operation, wall_clock_after};
 const EXPORT: Operation = Operation::write("export_audit_logs");
 
 /// The header of the export's own rate limit.
+///
+/// ```
+/// use audit_core::zendesk::ExportReceipt;
+/// use audit_core::zendesk::export::EXPORT_RATE_LIMIT_HEADER;
+/// use reqwest::header::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert(EXPORT_RATE_LIMIT_HEADER, HeaderValue::from_static("total=1; remaining=1; resets=60"));
+/// assert_eq!(ExportReceipt::from_answer(202, &headers).rate_limit.unwrap().remaining, Some(1));
+/// ```
 pub const EXPORT_RATE_LIMIT_HEADER: &str = "zendesk-ratelimit-audit-logs-export";
 
 /// The documented limit: one export per minute per account.
+///
+/// ```
+/// use audit_core::zendesk::ExportReceipt;
+/// use audit_core::zendesk::export::EXPORT_INTERVAL;
+/// use reqwest::header::HeaderMap;
+///
+/// // An answer without the export's rate-limit header: wait the documented minute.
+/// let receipt = ExportReceipt::from_answer(202, &HeaderMap::new());
+/// assert_eq!(receipt.next_export_in(), EXPORT_INTERVAL);
+/// ```
 pub const EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What Zendesk answered to an accepted export request. There is no job to poll: the file
@@ -64,6 +84,16 @@ pub struct ExportReceipt {
 
 impl ExportReceipt {
     /// Reads an answer's status and headers.
+    ///
+    /// ```
+    /// use audit_core::zendesk::ExportReceipt;
+    /// use reqwest::header::{HeaderMap, HeaderValue};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("x-request-id", HeaderValue::from_static("c0ffee"));
+    /// let receipt = ExportReceipt::from_answer(202, &headers);
+    /// assert_eq!((receipt.status, receipt.request_id.as_deref()), (202, Some("c0ffee")));
+    /// ```
     pub fn from_answer(status: u16, headers: &HeaderMap) -> Self {
         ExportReceipt {
             status,
@@ -78,6 +108,16 @@ impl ExportReceipt {
     /// How long after this answer the next export may be sent: the header's reset when no
     /// request is `remaining`, nothing when some are, and the documented minute when the
     /// answer did not say.
+    ///
+    /// ```
+    /// use audit_core::zendesk::ExportReceipt;
+    /// use reqwest::header::{HeaderMap, HeaderValue};
+    /// use std::time::Duration;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("zendesk-ratelimit-audit-logs-export", HeaderValue::from_static("total=2; remaining=1; resets=50"));
+    /// assert_eq!(ExportReceipt::from_answer(202, &headers).next_export_in(), Duration::ZERO);
+    /// ```
     pub fn next_export_in(&self) -> Duration {
         match self.rate_limit {
             Some(reading) if reading.remaining.is_some_and(|left| left > 0) => Duration::ZERO,

@@ -45,6 +45,17 @@ use crate::event::{
 };
 
 /// Zendesk's `author_id` / `actor_id` for changes made by Zendesk itself.
+///
+/// ```
+/// use audit_core::ActorKind;
+/// use audit_core::Recorded;
+/// use audit_core::zendesk::mapping::{SYSTEM_USER_ID, audit_log_event};
+/// use audit_core::zendesk::types::AuditLog;
+///
+/// let json = format!(r#"{{"id": 1, "created_at": "2024-03-18T08:55:12Z", "action": "update", "actor_id": {SYSTEM_USER_ID}}}"#);
+/// let record: Recorded<AuditLog> = serde_json::from_str(&json).unwrap();
+/// assert_eq!(audit_log_event("acme", &record).actor.kind, ActorKind::System);
+/// ```
 pub const SYSTEM_USER_ID: i64 = -1;
 
 fn non_empty(text: Option<&str>) -> Option<String> {
@@ -606,6 +617,18 @@ pub fn audit_log_event(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent 
 
 /// [`audit_log_event`] for a record the caller gives up: its JSON moves into
 /// [`AuditEvent::raw`] instead of being copied (what the event streams use).
+///
+/// ```
+/// use audit_core::Recorded;
+/// use audit_core::zendesk::mapping::audit_log_event_owned;
+/// use audit_core::zendesk::types::AuditLog;
+///
+/// let json = r#"{"id": 19283740012, "created_at": "2024-03-18T08:55:12Z", "action": "login"}"#;
+/// let record: Recorded<AuditLog> = serde_json::from_str(json).unwrap();
+/// let event = audit_log_event_owned("acme", record);
+/// assert_eq!(event.id, "zendesk:acme:audit-log:19283740012");
+/// assert_eq!(event.raw.json(), json); // the record's text, moved in untouched
+/// ```
 pub fn audit_log_event_owned(tenant: &str, record: Recorded<AuditLog>) -> AuditEvent {
     let mut event = map_audit_log(tenant, &record);
     crate::decode::mark(&mut event, &record);

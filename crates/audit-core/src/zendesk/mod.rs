@@ -81,6 +81,18 @@ use crate::stats::{Stats, StatsSnapshot};
 use crate::window::StreamOptions;
 
 /// Zendesk's account-wide rate-limit headers (`ratelimit-*` first, then `X-Rate-Limit*`).
+///
+/// ```
+/// use audit_core::pacing::RateLimitHeaders;
+/// use audit_core::zendesk::RATE_LIMIT_HEADERS;
+/// use reqwest::header::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-rate-limit", HeaderValue::from_static("700"));
+/// headers.insert("x-rate-limit-remaining", HeaderValue::from_static("12"));
+/// let reading = RATE_LIMIT_HEADERS.read(&headers).unwrap();
+/// assert_eq!((reading.limit, reading.remaining), (Some(700), Some(12)));
+/// ```
 pub const RATE_LIMIT_HEADERS: NamedRateLimitHeaders = NamedRateLimitHeaders {
     limit: &["ratelimit-limit", "x-rate-limit"],
     remaining: &["ratelimit-remaining", "x-rate-limit-remaining"],
@@ -375,6 +387,15 @@ pub struct ZendeskClientBuilder {
 
 impl ZendeskClientBuilder {
     /// The account's subdomain: `acme` for `https://acme.zendesk.com`. It is also the tenant.
+    ///
+    /// ```
+    /// use audit_core::zendesk::ZendeskClient;
+    ///
+    /// let client = ZendeskClient::builder().subdomain("acme").oauth_token("token").build()?;
+    /// assert_eq!(client.base_url().as_str(), "https://acme.zendesk.com");
+    /// assert_eq!(client.tenant(), "acme");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn subdomain(mut self, subdomain: impl Into<String>) -> Self {
         self.subdomain = Some(subdomain.into());
         self
@@ -382,6 +403,21 @@ impl ZendeskClientBuilder {
 
     /// A base URL instead of a subdomain (a custom host, a proxy, a simulator on loopback).
     /// `https` is required except on loopback hosts.
+    ///
+    /// ```
+    /// use audit_core::zendesk::ZendeskClient;
+    ///
+    /// let client = ZendeskClient::builder()
+    ///     .base_url("https://support.acme.com")
+    ///     .tenant("acme")
+    ///     .oauth_token("token")
+    ///     .build()?;
+    /// assert_eq!(client.base_url().host(), "support.acme.com");
+    /// // Plain http only on loopback:
+    /// assert!(ZendeskClient::builder().base_url("http://support.acme.com").tenant("acme")
+    ///     .oauth_token("token").build().is_err());
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = Some(base_url.into());
         self
@@ -389,66 +425,270 @@ impl ZendeskClientBuilder {
 
     /// The tenant named in event ids and checkpoints. Defaults to the subdomain, or to the
     /// first label of a `*.zendesk.com` base URL; required for other base URLs.
+    ///
+    /// ```
+    /// use audit_core::zendesk::ZendeskClient;
+    ///
+    /// // Taken from the host when it is `*.zendesk.com` ...
+    /// let client = ZendeskClient::builder().base_url("https://acme.zendesk.com").oauth_token("t").build()?;
+    /// assert_eq!(client.tenant(), "acme");
+    /// // ... and required for any other host.
+    /// assert!(ZendeskClient::builder().base_url("http://127.0.0.1:8080").oauth_token("t").build().is_err());
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
         self.tenant = Some(tenant.into());
         self
     }
 
     /// API-token authentication (`{email}/token` and the token).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::zendesk::{AuditLogQuery, ZendeskClient};
+    ///
+    /// let client = ZendeskClient::builder()
+    ///     .base_url(sim.zendesk_url())
+    ///     .tenant("acme")
+    ///     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    ///     .build()?;
+    /// assert!(!client.list_audit_logs(&AuditLogQuery::default()).await?.audit_logs.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn api_token(mut self, email: impl Into<String>, token: impl Into<SecretString>) -> Self {
         self.auth = Some(ZendeskAuth::api_token(email, token));
         self
     }
 
     /// OAuth bearer authentication.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::zendesk::{TicketAuditsQuery, ZendeskClient};
+    ///
+    /// let client = ZendeskClient::builder()
+    ///     .base_url(sim.zendesk_url())
+    ///     .tenant("acme")
+    ///     .oauth_token(acme.zendesk_oauth_token)
+    ///     .build()?;
+    /// assert!(!client.list_ticket_audits(&TicketAuditsQuery::default()).await?.audits.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn oauth_token(mut self, access_token: impl Into<SecretString>) -> Self {
         self.auth = Some(ZendeskAuth::oauth(access_token));
         self
     }
 
     /// Authentication as a value.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::zendesk::{AuditLogQuery, ZendeskAuth, ZendeskClient};
+    ///
+    /// // Tokens are fetched from `/oauth/tokens` when needed and renewed before they expire.
+    /// let auth = ZendeskAuth::client_credentials(
+    ///     acme.zendesk_client_id,
+    ///     acme.zendesk_client_secret,
+    ///     ["auditlogs:read"],
+    /// );
+    /// let client = ZendeskClient::builder().base_url(sim.zendesk_url()).tenant("acme").auth(auth).build()?;
+    /// assert!(!client.list_audit_logs(&AuditLogQuery::default()).await?.audit_logs.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn auth(mut self, auth: ZendeskAuth) -> Self {
         self.auth = Some(auth);
         self
     }
 
-    /// Timeouts and user agent at once.
+    /// Every HTTP setting at once ([`HttpConfig`]: timeouts, user agent, body cap, proxy and
+    /// other network settings).
+    ///
+    /// ```
+    /// use audit_core::HttpConfig;
+    /// use audit_core::zendesk::ZendeskClient;
+    /// use std::time::Duration;
+    ///
+    /// let http = HttpConfig::default()
+    ///     .with_user_agent("acme-siem-sync/2.1")
+    ///     .with_request_timeout(Some(Duration::from_secs(120)));
+    /// let client = ZendeskClient::builder().subdomain("acme").oauth_token("t").http(http).build()?;
+    /// assert_eq!(client.tenant(), "acme");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn http(mut self, http: HttpConfig) -> Self {
         self.http = http;
         self
     }
 
     /// Time allowed to open a connection (`None`: no limit).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::zendesk::{AuditLogQuery, ZendeskClient};
+    /// use std::time::Duration;
+    ///
+    /// let client = ZendeskClient::builder()
+    ///     .base_url(sim.zendesk_url())
+    ///     .tenant("acme")
+    ///     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    ///     .connect_timeout(Some(Duration::from_secs(2)))
+    ///     .build()?;
+    /// client.list_audit_logs(&AuditLogQuery::default()).await?;
+    /// assert_eq!(client.stats().requests, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.http = self.http.with_connect_timeout(timeout);
         self
     }
 
     /// Time allowed per request, body included (`None`: no limit).
+    ///
+    /// ```
+    /// use audit_core::{Error, RetryPolicy, TransportKind, zendesk::ZendeskClient};
+    /// use std::time::Duration;
+    /// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = MockServer::start().await; // a server that takes 5 s to answer
+    /// Mock::given(any())
+    ///     .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+    ///     .mount(&server)
+    ///     .await;
+    /// let client = ZendeskClient::builder()
+    ///     .base_url(server.uri())
+    ///     .tenant("acme")
+    ///     .oauth_token("token")
+    ///     .request_timeout(Some(Duration::from_millis(200)))
+    ///     .retry_policy(RetryPolicy::none())
+    ///     .build()?;
+    /// let error = client.show_audit_log(1).await.unwrap_err();
+    /// assert!(matches!(error, Error::Transport { kind: TransportKind::Timeout, .. }), "{error}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.http = self.http.with_request_timeout(timeout);
         self
     }
 
     /// The `User-Agent` header.
+    ///
+    /// ```
+    /// use audit_core::zendesk::ZendeskClient;
+    /// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::header};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A server that answers 418 only to requests naming the integration.
+    /// let server = MockServer::start().await;
+    /// Mock::given(header("user-agent", "acme-siem-sync/2.1"))
+    ///     .respond_with(ResponseTemplate::new(418))
+    ///     .mount(&server)
+    ///     .await;
+    /// let client = ZendeskClient::builder()
+    ///     .base_url(server.uri())
+    ///     .tenant("acme")
+    ///     .oauth_token("token")
+    ///     .user_agent("acme-siem-sync/2.1")
+    ///     .build()?;
+    /// assert_eq!(client.show_audit_log(1).await.unwrap_err().status(), Some(418));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.http = self.http.with_user_agent(user_agent);
         self
     }
 
     /// How failed calls are retried ([`RetryPolicy::none`] turns retries off).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::RetryPolicy;
+    /// use audit_core::zendesk::ZendeskClient;
+    ///
+    /// let client = ZendeskClient::builder()
+    ///     .base_url(sim.zendesk_url())
+    ///     .tenant("acme")
+    ///     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    ///     .retry_policy(RetryPolicy::default().with_max_attempts(3))
+    ///     .build()?;
+    /// assert!(client.show_audit_log(1).await.unwrap_err().is_not_found()); // not retried
+    /// assert_eq!(client.stats().retries, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
     /// Client-side pacing ([`PacingConfig::off`] turns it off).
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    /// use audit_core::zendesk::ZendeskClient;
+    ///
+    /// // Leave 100 requests a minute to the account's other integrations.
+    /// let client = ZendeskClient::builder()
+    ///     .subdomain("acme")
+    ///     .oauth_token("token")
+    ///     .pacing(PacingConfig::default().with_reserve(100))
+    ///     .build()?;
+    /// assert_eq!(client.stats().requests, 0);
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn pacing(mut self, pacing: PacingConfig) -> Self {
         self.pacing = pacing;
         self
     }
 
     /// The adaptive page size of the ticket-audit stream (`/ticket_audits`, at most 1,000).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// use audit_core::{PageSizePolicy, StreamKind, StreamOptions, Window};
+    /// use audit_core::zendesk::ZendeskClient;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let client = ZendeskClient::builder()
+    ///     .base_url(sim.zendesk_url())
+    ///     .tenant("acme")
+    ///     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    ///     .ticket_audit_page_size(PageSizePolicy::fixed(10))
+    ///     .build()?;
+    /// let options = StreamOptions::new(Window::since(Utc::now() - Duration::days(400)));
+    /// let mut pages = client.event_pages(StreamKind::ZendeskTicketAudits, options)?;
+    /// let first = pages.try_next().await?.unwrap();
+    /// assert!(first.events.len() <= 10);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ticket_audit_page_size(mut self, policy: PageSizePolicy) -> Self {
         self.page_size = policy;
         self
@@ -485,6 +725,18 @@ impl ZendeskClientBuilder {
     }
 
     /// Validates the configuration and builds the client.
+    ///
+    /// ```
+    /// use audit_core::ErrorKind;
+    /// use audit_core::zendesk::ZendeskClient;
+    ///
+    /// let client = ZendeskClient::builder().subdomain("acme").api_token("it@acme.test", "t").build()?;
+    /// assert_eq!(client.tenant(), "acme");
+    /// // What is missing or wrong is said at once.
+    /// let error = ZendeskClient::builder().subdomain("acme").build().unwrap_err();
+    /// assert_eq!(error.kind(), ErrorKind::Config);
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn build(self) -> Result<ZendeskClient, Error> {
         let base = match (&self.subdomain, &self.base_url) {
             (Some(_), Some(_)) => {
@@ -670,6 +922,14 @@ enum Credentials {
 
 impl ZendeskClient {
     /// Starts a builder.
+    ///
+    /// ```
+    /// use audit_core::zendesk::ZendeskClient;
+    ///
+    /// let client = ZendeskClient::builder().subdomain("acme").oauth_token("token").build()?;
+    /// assert_eq!(client.base_url().as_str(), "https://acme.zendesk.com");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn builder() -> ZendeskClientBuilder {
         ZendeskClientBuilder::default()
     }
@@ -750,11 +1010,27 @@ impl ZendeskClient {
     }
 
     /// The base URL.
+    ///
+    /// ```
+    /// use audit_core::zendesk::ZendeskClient;
+    ///
+    /// let client = ZendeskClient::builder().subdomain("acme").oauth_token("token").build()?;
+    /// assert_eq!(client.base_url().origin(), "https://acme.zendesk.com");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn base_url(&self) -> &BaseUrl {
         &self.inner.base
     }
 
     /// The tenant named in event ids and checkpoints.
+    ///
+    /// ```
+    /// use audit_core::zendesk::ZendeskClient;
+    ///
+    /// let client = ZendeskClient::builder().subdomain("acme").oauth_token("token").build()?;
+    /// assert_eq!(client.tenant(), "acme");
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
     pub fn tenant(&self) -> &str {
         &self.inner.tenant
     }

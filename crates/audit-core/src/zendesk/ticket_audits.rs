@@ -48,8 +48,35 @@ const LIST_FOR_TICKET: Operation = Operation::read("list_audits_for_ticket");
 const STREAM: &str = "zendesk-ticket-audits";
 
 /// The largest legacy `limit` on `/ticket_audits`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+/// # let acme = sim.tenant_credentials("acme").unwrap();
+/// # let client = audit_core::zendesk::ZendeskClient::builder()
+/// #     .base_url(sim.zendesk_url())
+/// #     .tenant("acme")
+/// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+/// #     .build()?;
+/// use audit_core::zendesk::TicketAuditsQuery;
+/// use audit_core::zendesk::ticket_audits::MAX_LEGACY_LIMIT;
+///
+/// let newest = TicketAuditsQuery::default().limit(MAX_LEGACY_LIMIT);
+/// assert!(client.list_ticket_audits(&newest).await?.audits.len() <= 1000);
+/// # Ok(())
+/// # }
+/// ```
 pub const MAX_LEGACY_LIMIT: u32 = 1000;
 /// The largest `page[size]` on the ticket-audit endpoints.
+///
+/// ```
+/// use audit_core::zendesk::AuditsForTicketQuery;
+/// use audit_core::zendesk::ticket_audits::MAX_PAGE_SIZE;
+///
+/// let query = AuditsForTicketQuery::default().page_size(MAX_PAGE_SIZE);
+/// assert_eq!(query.page_size, Some(100));
+/// ```
 pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// One `ListTicketAudits` request: legacy cursor (`cursor`, `limit`) or standard cursor
@@ -172,18 +199,83 @@ pub struct AuditsForTicketQuery {
 
 impl AuditsForTicketQuery {
     /// Cursor mode: `page[size]`, 1 to 100.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// # let ticket = client.list_ticket_audits(&audit_core::zendesk::TicketAuditsQuery::default())
+    /// #     .await?.audits[0].ticket_id.unwrap();
+    /// use audit_core::zendesk::AuditsForTicketQuery;
+    ///
+    /// let query = AuditsForTicketQuery::default().page_size(1);
+    /// assert_eq!(client.list_audits_for_ticket(ticket, &query).await?.audits.len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = Some(size);
         self
     }
 
     /// Cursor mode: the page after `cursor` (`page[after]`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// # let ticket = client.list_ticket_audits(&audit_core::zendesk::TicketAuditsQuery::default())
+    /// #     .await?.audits[0].ticket_id.unwrap();
+    /// use audit_core::zendesk::AuditsForTicketQuery;
+    ///
+    /// let query = AuditsForTicketQuery::default().page_size(1);
+    /// let first = client.list_audits_for_ticket(ticket, &query).await?;
+    /// if let Some(cursor) = first.meta.and_then(|meta| meta.after_cursor) {
+    ///     let next = client.list_audits_for_ticket(ticket, &query.page_after(cursor)).await?;
+    ///     assert_ne!(next.audits.first().map(|a| a.id), first.audits.first().map(|a| a.id));
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn page_after(mut self, cursor: impl Into<String>) -> Self {
         self.page_after = Some(cursor.into());
         self
     }
 
     /// Oldest or newest first (`sort_order`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// # let ticket = client.list_ticket_audits(&audit_core::zendesk::TicketAuditsQuery::default())
+    /// #     .await?.audits[0].ticket_id.unwrap();
+    /// use audit_core::zendesk::{AuditsForTicketQuery, SortOrder};
+    ///
+    /// let query = AuditsForTicketQuery::default().sort_order(SortOrder::Descending);
+    /// let audits = client.list_audits_for_ticket(ticket, &query).await?.audits;
+    /// assert!(audits.windows(2).all(|pair| pair[0].created_at >= pair[1].created_at));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn sort_order(mut self, order: SortOrder) -> Self {
         self.sort_order = Some(order);
         self
@@ -692,12 +784,59 @@ impl TicketAuditEvents {
     }
 
     /// How far behind now an open window (or pass) ends (default 30 s).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let events: Vec<_> = client.ticket_audit_events(Window::since(Utc::now() - Duration::days(400)))
+    ///     .settle_lag(std::time::Duration::from_secs(3600))
+    ///     .events()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert!(events.iter().all(|event| event.occurred_at <= Utc::now() - Duration::hours(1)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn settle_lag(mut self, settle_lag: Duration) -> Self {
         self.options.settle_lag = settle_lag;
         self
     }
 
     /// Follow mode: once a pass is done, sleep `poll_interval` and read what arrived since.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// // A follower never ends: it reads what arrives, every minute, for as long as it is polled.
+    /// let mut pages = client.ticket_audit_events(Window::since(Utc::now() - Duration::days(400)))
+    ///     .follow(std::time::Duration::from_secs(60))
+    ///     .pages();
+    /// assert!(pages.try_next().await?.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn follow(mut self, poll_interval: Duration) -> Self {
         self.options.follow = Some(poll_interval);
         self
@@ -706,6 +845,30 @@ impl TicketAuditEvents {
     /// Continues from `checkpoint` (taken from this stream, this tenant), with its window. A
     /// checkpoint written by the legacy walk (`cursor`/`limit`, before cursor pagination)
     /// resumes too: its pass is read again from the newest page, skipping what it exported.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::{Checkpoint, Window};
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let window = Window::since(Utc::now() - Duration::days(400));
+    /// let mut pages = client.ticket_audit_events(window).pages();
+    /// let first = pages.try_next().await?.unwrap();
+    /// let checkpoint = Checkpoint::from_json(&first.checkpoint.to_json())?;
+    /// let rest: Vec<_> = client.ticket_audit_events(window).resume(checkpoint)?.events().try_collect().await?;
+    /// assert!(rest.iter().all(|event| first.events.iter().all(|seen| seen.id != event.id)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
         checkpoint.expect_source(&self.source())?;
         self.position = match checkpoint.position {
@@ -750,6 +913,30 @@ impl TicketAuditEvents {
     }
 
     /// The stream of pages, each with its checkpoint.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut pages = client.ticket_audit_events(Window::since(Utc::now() - Duration::days(400))).pages();
+    /// let mut count = 0;
+    /// while let Some(page) = pages.try_next().await? {
+    ///     count += page.events.len();
+    /// }
+    /// assert_eq!(client.stats().records, count as u64);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pages(self) -> EventPages {
         let position = self.position.clone().unwrap_or(NewestFirst {
             since: self.options.window.since,
@@ -776,6 +963,29 @@ impl TicketAuditEvents {
     }
 
     /// The stream of events.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// use audit_core::{RecordKind, Window};
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let events: Vec<_> = client.ticket_audit_events(Window::since(Utc::now() - Duration::days(400)))
+    ///     .events()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert!(events.iter().all(|event| event.id.contains(RecordKind::ZendeskTicketAudit.as_str())));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn events(self) -> EventStream {
         self.pages().events()
     }
@@ -1017,6 +1227,30 @@ impl AuditsForTicketEvents {
     }
 
     /// Only audits in `window` (default: all of them).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// # let ticket = client.list_ticket_audits(&audit_core::zendesk::TicketAuditsQuery::default())
+    /// #     .await?.audits[0].ticket_id.unwrap();
+    /// use audit_core::Window;
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let since = Utc::now() - Duration::days(30);
+    /// let recent: Vec<_> = client.audits_for_ticket_events(ticket).window(Window::since(since))
+    ///     .events().try_collect().await?;
+    /// assert!(recent.iter().all(|event| event.occurred_at >= since));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn window(mut self, window: Window) -> Self {
         self.window = window;
         self
@@ -1024,6 +1258,29 @@ impl AuditsForTicketEvents {
 
     /// How far behind now an open window ends (default 0: one ticket's audits are read
     /// whole).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// # let ticket = client.list_ticket_audits(&audit_core::zendesk::TicketAuditsQuery::default())
+    /// #     .await?.audits[0].ticket_id.unwrap();
+    /// use chrono::{Duration, Utc};
+    /// use futures::TryStreamExt;
+    ///
+    /// let settled: Vec<_> = client.audits_for_ticket_events(ticket)
+    ///     .settle_lag(std::time::Duration::from_secs(3600))
+    ///     .events().try_collect().await?;
+    /// assert!(settled.iter().all(|event| event.occurred_at <= Utc::now() - Duration::hours(1)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn settle_lag(mut self, settle_lag: Duration) -> Self {
         self.settle_lag = settle_lag;
         self
@@ -1031,6 +1288,32 @@ impl AuditsForTicketEvents {
 
     /// Continues from `checkpoint`, taken from this ticket's stream. A checkpoint of a
     /// completed read re-reads the ticket and yields only audits added since.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// # let ticket = client.list_ticket_audits(&audit_core::zendesk::TicketAuditsQuery::default())
+    /// #     .await?.audits[0].ticket_id.unwrap();
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut pages = client.audits_for_ticket_events(ticket).pages();
+    /// let mut last = None;
+    /// while let Some(page) = pages.try_next().await? {
+    ///     last = Some(page.checkpoint);
+    /// }
+    /// // Read to its end: resuming yields only audits added since (none here).
+    /// let resumed = client.audits_for_ticket_events(ticket).resume(last.unwrap())?;
+    /// assert!(resumed.events().try_next().await?.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self, Error> {
         checkpoint.expect_source(&self.source())?;
         match checkpoint.position {
@@ -1057,6 +1340,27 @@ impl AuditsForTicketEvents {
     }
 
     /// The stream of pages, each with its checkpoint.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// # let ticket = client.list_ticket_audits(&audit_core::zendesk::TicketAuditsQuery::default())
+    /// #     .await?.audits[0].ticket_id.unwrap();
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut pages = client.audits_for_ticket_events(ticket).pages();
+    /// let first = pages.try_next().await?.unwrap();
+    /// assert!(first.checkpoint.to_json().contains(&format!("ticket/{ticket}")));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pages(self) -> EventPages {
         EventPages::from_source(TicketSource {
             source: self.source(),
@@ -1068,6 +1372,26 @@ impl AuditsForTicketEvents {
     }
 
     /// The stream of events.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let sim = audit_sim::start(audit_sim::SimConfig::default()).await?;
+    /// # let acme = sim.tenant_credentials("acme").unwrap();
+    /// # let client = audit_core::zendesk::ZendeskClient::builder()
+    /// #     .base_url(sim.zendesk_url())
+    /// #     .tenant("acme")
+    /// #     .api_token(acme.zendesk_email, acme.zendesk_api_token)
+    /// #     .build()?;
+    /// # let ticket = client.list_ticket_audits(&audit_core::zendesk::TicketAuditsQuery::default())
+    /// #     .await?.audits[0].ticket_id.unwrap();
+    /// use futures::TryStreamExt;
+    ///
+    /// let events: Vec<_> = client.audits_for_ticket_events(ticket).events().try_collect().await?;
+    /// assert!(events.iter().all(|event| event.correlation_id == Some(ticket.to_string())));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn events(self) -> EventStream {
         self.pages().events()
     }
