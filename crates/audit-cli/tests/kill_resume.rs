@@ -140,9 +140,11 @@ async fn zendesk_ticket_audits_survive_sigkill() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn zendesk_ticket_events_survive_20_sigkills() {
-    // 10,000 updates, archived tickets included, in pages of 100 (the simulator's page length):
-    // every page's last second comes again at the start of the next.
-    let mut sim_config = config(10, 10_000);
+    // 24,000 updates, archived tickets included, in pages of 100 (the simulator's page length):
+    // every page's last second comes again at the start of the next. At 100 ms a page, a run
+    // killed after 300–1,500 ms exports at most about 1,200 of them: all 20 kills land in a
+    // running export (10,000 ran out after 18 in CI).
+    let mut sim_config = config(10, 24_000);
     sim_config.zendesk.incremental_page_size = 100;
     sim_config.zendesk.incremental_rate_limit.requests = 0;
     kill_and_resume_times("zendesk-ticket-events", 5, sim_config, &window_args(), 20).await;
