@@ -3,11 +3,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use audit_sim::Stream;
 use audit_sim::config::TimeSpec;
-use chrono::Utc;
 use common::*;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -141,43 +140,17 @@ async fn follow_picks_up_records_as_they_arrive() {
         "--state",
         "state.json",
     ];
-    let mut child = KillOnDrop(Some(
-        trail(&args, &zendesk_env(&sim), dir.path())
-            .spawn()
-            .unwrap(),
-    ));
-    // Let the last record arrive, then give the follower time to export it.
-    let until_end = (end_at - Utc::now()).to_std().unwrap_or_default();
-    tokio::time::sleep(until_end).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while committed_records(&dir.path().join("state.json")) < 3_000 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    // Stopped as a service manager stops it: SIGTERM commits and exits 0, like Ctrl-C.
-    let child = child.0.take().unwrap();
-    signal(child.id(), libc::SIGTERM);
-    let status = tokio::task::spawn_blocking(move || {
-        let mut child = child;
-        child.wait().unwrap()
-    })
-    .await
-    .unwrap();
+    let child = trail(&args, &zendesk_env(&sim), dir.path())
+        .spawn()
+        .unwrap();
+    // Let the last record arrive and be exported; then stopped as a service manager stops it:
+    // SIGTERM commits and exits 0, like Ctrl-C.
+    let state = dir.path().join("state.json");
+    let status = follow_then_stop(child, &state, 3_000, end_at).await;
     assert_eq!(status.code(), Some(0));
     let expected = sim
         .ground_truth("acme", Stream::ZendeskAuditLogs, start_at, end_at)
         .unwrap();
     assert_eq!(expected.len(), 3_000);
     assert_eq!(exported_ids(&dir.path().join("out.ndjson")), expected);
-}
-
-/// Kills the child if the test fails before it is signalled.
-struct KillOnDrop(Option<std::process::Child>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }

@@ -155,39 +155,13 @@ async fn follow_picks_up_updates_written_during_the_run() {
     ];
     let mut environment = env(&sim, 0);
     environment.push(("ZENDESK_INCREMENTAL_HOLDBACK_SECS", "1".to_string()));
-    let mut child = KillOnDrop(Some(
-        trail(&args, &environment, dir.path()).spawn().unwrap(),
-    ));
-    let until_end = (end_at - Utc::now()).to_std().unwrap_or_default();
-    tokio::time::sleep(until_end).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while committed_records(&dir.path().join("state.json")) < 1_500 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let child = child.0.take().unwrap();
-    signal(child.id(), libc::SIGTERM);
-    let status = tokio::task::spawn_blocking(move || {
-        let mut child = child;
-        child.wait().unwrap()
-    })
-    .await
-    .unwrap();
+    let child = trail(&args, &environment, dir.path()).spawn().unwrap();
+    let state = dir.path().join("state.json");
+    let status = follow_then_stop(child, &state, 1_500, end_at).await;
     assert_eq!(status.code(), Some(0));
     let expected = sim
         .ground_truth("acme", Stream::ZendeskTicketEvents, start_at, end_at)
         .unwrap();
     assert_eq!(expected.len(), 1_500);
     assert_eq!(exported_ids(&dir.path().join("out.ndjson")), expected);
-}
-
-/// Kills the child if the test fails before it is signalled.
-struct KillOnDrop(Option<std::process::Child>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }

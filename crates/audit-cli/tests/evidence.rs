@@ -12,19 +12,6 @@ use chrono::{DateTime, TimeZone, Utc};
 use common::*;
 use serde_json::Value;
 
-/// A small deterministic generator for the kill points (splitmix64).
-struct Seeded(u64);
-
-impl Seeded {
-    fn next_in(&mut self, low: u64, high: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        low + (z ^ (z >> 31)) % (high - low)
-    }
-}
-
 fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }

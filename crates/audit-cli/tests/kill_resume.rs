@@ -13,19 +13,6 @@ use std::time::Duration;
 use audit_sim::config::SimConfig;
 use common::*;
 
-/// A small deterministic generator for the kill points (splitmix64).
-struct Seeded(u64);
-
-impl Seeded {
-    fn next_in(&mut self, low: u64, high: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        low + (z ^ (z >> 31)) % (high - low)
-    }
-}
-
 /// Records committed in the state file for the one stream it holds (0 when there is none).
 fn committed_records(state: &Path) -> u64 {
     let Ok(text) = std::fs::read_to_string(state) else {

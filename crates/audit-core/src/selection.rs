@@ -166,12 +166,17 @@ impl Selection {
             .map(|(name, values)| (name.as_str(), values.as_slice()))
     }
 
-    /// Refuses to resume `stream` from a checkpoint taken with this selection when the
-    /// stream now selects `wanted`: the output would silently mix two selections.
-    pub(crate) fn expect_same(&self, stream: StreamKind, wanted: &Selection) -> Result<(), Error> {
-        if self == wanted {
+    /// Refuses to start `stream`, resumed from a checkpoint taken with the selection
+    /// `resumed` (`None`: not resumed), when it now selects `wanted`: the output would
+    /// silently mix two selections.
+    pub(crate) fn check_resumed(
+        resumed: Option<&Selection>,
+        stream: StreamKind,
+        wanted: &Selection,
+    ) -> Result<(), Error> {
+        let Some(resumed) = resumed.filter(|resumed| *resumed != wanted) else {
             return Ok(());
-        }
+        };
         let describe = |selection: &Selection| match selection.is_all() {
             true => selection.to_string(),
             false => format!("the records with `{selection}`"),
@@ -180,7 +185,7 @@ impl Selection {
             "it was taken reading {} of `{stream}`, and this stream would read {}; resume with \
              the filters the export was started with, or start a new export without the \
              checkpoint",
-            describe(self),
+            describe(resumed),
             describe(wanted),
         )))
     }

@@ -185,3 +185,52 @@ pub fn committed_records(state: &Path) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// A small deterministic generator for the kill points (splitmix64).
+pub struct Seeded(pub u64);
+
+impl Seeded {
+    /// The next kill point in `low..high`.
+    pub fn next_in(&mut self, low: u64, high: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        low + (z ^ (z >> 31)) % (high - low)
+    }
+}
+
+/// Lets a `--follow` export run until the data's last record (`end_at`) has arrived and
+/// `records` are committed in `state` (at most 30 s more), then stops it as a service manager
+/// does (SIGTERM), and returns how it exited. The child is killed if the test fails first.
+pub async fn follow_then_stop(
+    child: std::process::Child,
+    state: &Path,
+    records: u64,
+    end_at: DateTime<Utc>,
+) -> std::process::ExitStatus {
+    let mut child = KillOnDrop(Some(child));
+    let until_end = (end_at - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(until_end).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while committed_records(state) < records && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let mut child = child.0.take().expect("not stopped yet");
+    signal(child.id(), libc::SIGTERM);
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Kills the child if the test fails before it is signalled.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -891,6 +891,7 @@ impl GenesysClient {
         stream: StreamKind,
         options: StreamOptions,
     ) -> Result<EventPages, Error> {
+        options.filter.check(stream)?;
         match stream {
             StreamKind::GenesysAudits => {
                 Ok(AuditEvents::with_options(self.clone(), options)?.pages())

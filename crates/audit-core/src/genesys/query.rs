@@ -1372,7 +1372,6 @@ impl AuditEvents {
         client: GenesysClient,
         options: StreamOptions,
     ) -> Result<Self, Error> {
-        options.filter.check(StreamKind::GenesysAudits)?;
         let resume = options.resume.clone();
         let mut events = client.audit_events(options.window);
         if let StreamFilter::Genesys { service, filters } = &options.filter {
@@ -1674,8 +1673,9 @@ impl AuditEvents {
     /// # }
     /// ```
     pub fn pages(self) -> EventPages {
-        if let Some(resumed) = &self.resumed
-            && let Err(error) = resumed.expect_same(StreamKind::GenesysAudits, &self.selection())
+        let selection = self.selection();
+        let resumed = self.resumed.as_ref();
+        if let Err(error) = Selection::check_resumed(resumed, StreamKind::GenesysAudits, &selection)
         {
             return EventPages::failed(error);
         }
@@ -1690,6 +1690,7 @@ impl AuditEvents {
         };
         EventPages::from_source(AuditSource {
             source: self.source(),
+            selection,
             shape: Arc::new(PageShape::new(policy)),
             settings: self,
             pass: None,
@@ -1769,6 +1770,8 @@ struct Pass {
 struct AuditSource {
     settings: AuditEvents,
     source: Source,
+    /// What the stream's service and filters select, recorded in every page's checkpoint.
+    selection: Selection,
     shape: Arc<PageShape>,
     pass: Option<Pass>,
     passes: u64,
@@ -1927,7 +1930,7 @@ impl PageSource for AuditSource {
                     self.settings.options.window,
                     self.settings.high_water.high_water(),
                 )
-                .with_selection(self.settings.selection()),
+                .with_selection(self.selection.clone()),
                 received,
                 caught_up,
             }));

@@ -577,7 +577,6 @@ impl RealtimeEvents {
         client: GenesysClient,
         options: StreamOptions,
     ) -> Result<Self, Error> {
-        options.filter.check(StreamKind::GenesysRealtime)?;
         let resume = options.resume.clone();
         let mut events = client.realtime_events(options.window);
         if let StreamFilter::Genesys { service, filters } = &options.filter {
@@ -845,8 +844,10 @@ impl RealtimeEvents {
     /// # }
     /// ```
     pub fn pages(self) -> EventPages {
-        if let Some(resumed) = &self.resumed
-            && let Err(error) = resumed.expect_same(StreamKind::GenesysRealtime, &self.selection())
+        let selection = self.selection();
+        let resumed = self.resumed.as_ref();
+        if let Err(error) =
+            Selection::check_resumed(resumed, StreamKind::GenesysRealtime, &selection)
         {
             return EventPages::failed(error);
         }
@@ -858,6 +859,7 @@ impl RealtimeEvents {
         let size = self.page_size;
         EventPages::from_source(RealtimeSource {
             source: self.source(),
+            selection,
             shape: PageShape::new(PageSizePolicy::new(size, size.min(10), size)),
             settings: self,
             pass: None,
@@ -949,6 +951,8 @@ fn pass_end(
 struct RealtimeSource {
     settings: RealtimeEvents,
     source: Source,
+    /// What the stream's service and filters select, recorded in every page's checkpoint.
+    selection: Selection,
     /// The page size and `expand` of the walk; never grows back, as page numbers belong to a
     /// page size.
     shape: PageShape,
@@ -1098,7 +1102,7 @@ impl PageSource for RealtimeSource {
                     self.settings.options.window,
                     self.settings.high_water.high_water(),
                 )
-                .with_selection(self.settings.selection()),
+                .with_selection(self.selection.clone()),
                 received,
                 caught_up,
             }));

@@ -711,7 +711,6 @@ impl AuditLogEvents {
         client: ZendeskClient,
         options: StreamOptions,
     ) -> Result<Self, Error> {
-        options.filter.check(StreamKind::ZendeskAuditLogs)?;
         let resume = options.resume.clone();
         let filter = match &options.filter {
             StreamFilter::AuditLogs(filter) => filter.clone(),
@@ -927,15 +926,15 @@ impl AuditLogEvents {
     /// # }
     /// ```
     pub fn pages(self) -> EventPages {
-        let resumed = |selection: &Selection| {
-            selection.expect_same(StreamKind::ZendeskAuditLogs, &self.selection())
-        };
-        let checked = self.resumed.as_ref().map_or(Ok(()), resumed);
+        let selection = self.selection();
+        let resumed = self.resumed.as_ref();
+        let checked = Selection::check_resumed(resumed, StreamKind::ZendeskAuditLogs, &selection);
         if let Err(error) = self.filter.validate(STREAM).and(checked) {
             return EventPages::failed(error);
         }
         EventPages::from_source(AuditLogSource {
             source: self.source(),
+            selection,
             settings: self,
             pass: None,
             passes: 0,
@@ -984,6 +983,8 @@ struct Pass {
 struct AuditLogSource {
     settings: AuditLogEvents,
     source: Source,
+    /// What the stream's filters select, recorded in every page's checkpoint.
+    selection: Selection,
     pass: Option<Pass>,
     passes: u64,
     done: bool,
@@ -1097,7 +1098,7 @@ impl PageSource for AuditLogSource {
                     self.settings.options.window,
                     self.settings.high_water.high_water(),
                 )
-                .with_selection(self.settings.selection()),
+                .with_selection(self.selection.clone()),
                 received,
                 caught_up,
             }));
