@@ -13,7 +13,8 @@
 //!
 //! The exports go through the library, as `trail` runs them: `event_pages` of each
 //! [`StreamKind`] on a `ZendeskClient` or `GenesysClient`, one client per stream, the five
-//! streams concurrently. Retries are made fast (backoff of a few milliseconds, `Retry-After:
+//! streams concurrently, and beside them audit logs and realtime audits read in time slices
+//! (`trail export --parallel`, [`SLICED`]). Retries are made fast (backoff of a few milliseconds, `Retry-After:
 //! 0`, slow responses of 25 ms) so that the whole matrix fits in CI; what is measured is the
 //! extra time each fault kind costs over the fault-free baseline, printed as a table on stderr
 //! (`cargo test -p trail-tests --test fault_matrix -- --nocapture`).
@@ -28,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use audit_core::genesys::{GenesysClient, PollPolicy};
 use audit_core::zendesk::ZendeskClient;
-use audit_core::{RetryPolicy, StatsSnapshot, StreamKind, StreamOptions, Window};
+use audit_core::{RetryPolicy, Slicing, StatsSnapshot, StreamKind, StreamOptions, Window};
 use audit_sim::config::{FaultConfig, SimConfig, TenantConfig, TimeSpec};
 use audit_sim::{SimHandle, Stream, TenantCredentials};
 use chrono::{DateTime, Utc};
@@ -167,6 +168,36 @@ const STREAMS: [StreamKind; 5] = [
     StreamKind::ZendeskTicketEvents,
 ];
 
+/// The streams also exported in time slices (`trail export --parallel`), beside their
+/// sequential exports, against the same faults.
+const SLICED: [StreamKind; 2] = [StreamKind::ZendeskAuditLogs, StreamKind::GenesysRealtime];
+
+/// One export of a row: a stream, sequential or sliced.
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    stream: StreamKind,
+    sliced: bool,
+}
+
+impl std::fmt::Display for Walk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sliced = if self.sliced { " (sliced)" } else { "" };
+        write!(f, "{}{sliced}", self.stream)
+    }
+}
+
+fn walks() -> impl Iterator<Item = Walk> {
+    let sequential = STREAMS.map(|stream| Walk {
+        stream,
+        sliced: false,
+    });
+    let sliced = SLICED.map(|stream| Walk {
+        stream,
+        sliced: true,
+    });
+    sequential.into_iter().chain(sliced)
+}
+
 fn records_per_stream() -> u64 {
     std::env::var("TRAIL_FAULT_MATRIX_RECORDS")
         .ok()
@@ -246,7 +277,7 @@ fn truth_stream(stream: StreamKind) -> Stream {
 
 /// What one stream of one setting did.
 struct StreamRun {
-    stream: StreamKind,
+    walk: Walk,
     elapsed: Duration,
     stats: StatsSnapshot,
     exported: usize,
@@ -332,15 +363,19 @@ fn open(target: &Target, stream: StreamKind, options: StreamOptions) -> Result<P
 /// summed over the runs, and the number of reruns.
 async fn export(
     target: Target,
-    stream: StreamKind,
+    walk: Walk,
     window: Window,
 ) -> Result<(Vec<String>, StatsSnapshot, u32), String> {
+    let stream = walk.stream;
     let mut ids = Vec::new();
     let mut checkpoint = None;
     let mut stats = StatsSnapshot::default();
     let mut errors = Vec::new();
     for reruns in 0..=MAX_RERUNS {
         let mut options = StreamOptions::new(window);
+        if walk.sliced {
+            options = options.with_slicing(Slicing::default());
+        }
         if let Some(c) = &checkpoint {
             options = options.with_resume(Clone::clone(c));
         }
@@ -350,7 +385,7 @@ async fn export(
                 .await
                 .map_err(|_| {
                     format!(
-                        "{stream}: hung: no page for {PAGE_TIMEOUT:?} (run {}, after {} records)",
+                        "{walk}: hung: no page for {PAGE_TIMEOUT:?} (run {}, after {} records)",
                         reruns + 1,
                         ids.len()
                     )
@@ -383,7 +418,7 @@ async fn export(
         .map(|(_, e)| e.chars().take(400).collect())
         .collect();
     Err(format!(
-        "{stream}: still failing after {MAX_RERUNS} reruns:\n  {}",
+        "{walk}: still failing after {MAX_RERUNS} reruns:\n  {}",
         shown.join("\n  ")
     ))
 }
@@ -426,14 +461,16 @@ async fn run_setting(
     let started = Instant::now();
     // Each stream on its own task (as `trail export --all` runs them), so that both cores
     // work.
-    let tasks = STREAMS.map(|stream| {
-        let target = Target::of(&sim, stream);
-        tokio::spawn(async move {
-            let began = Instant::now();
-            let result = export(target, stream, window).await;
-            (stream, began.elapsed(), result)
+    let tasks: Vec<_> = walks()
+        .map(|walk| {
+            let target = Target::of(&sim, walk.stream);
+            tokio::spawn(async move {
+                let began = Instant::now();
+                let result = export(target, walk, window).await;
+                (walk, began.elapsed(), result)
+            })
         })
-    });
+        .collect();
     let mut runs = Vec::new();
     for task in tasks {
         runs.push(
@@ -444,7 +481,8 @@ async fn run_setting(
     let wall = started.elapsed();
     let mut streams = Vec::new();
     let mut failures = Vec::new();
-    for (stream, elapsed, result) in runs {
+    for (walk, elapsed, result) in runs {
+        let stream = walk.stream;
         let (ids, stats, reruns) = match result {
             Ok(done) => done,
             Err(error) => {
@@ -465,10 +503,10 @@ async fn run_setting(
             expected.sort();
         }
         if let Some(problem) = compare(&exported, &expected) {
-            failures.push(format!("{} / {stream}: {problem}", setting.name));
+            failures.push(format!("{} / {walk}: {problem}", setting.name));
         }
         streams.push(StreamRun {
-            stream,
+            walk,
             elapsed,
             stats,
             exported: ids.len(),
@@ -644,7 +682,7 @@ async fn every_fault_kind_keeps_every_record_exactly_once_in_order() {
                     .map(|s| {
                         format!(
                             "{} {} ({} requests, {} retries, {} duplicates dropped, {} reruns)",
-                            s.stream,
+                            s.walk,
                             ms(s.elapsed),
                             s.stats.requests,
                             s.stats.retries,
@@ -709,7 +747,7 @@ async fn every_fault_kind_keeps_every_record_exactly_once_in_order() {
                 stream.exported as u64 >= run.records * 9 / 10,
                 "{} / {}: only {} records",
                 run.name,
-                stream.stream,
+                stream.walk,
                 stream.exported
             );
         }

@@ -1,5 +1,7 @@
 //! Shared helpers for the end-to-end suites in this directory.
 
+pub mod kafka_broker;
+
 use std::path::PathBuf;
 
 /// Path of a fixture file under `tests/fixtures/`.

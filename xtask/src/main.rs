@@ -37,7 +37,7 @@ enum Command {
         only: Option<String>,
     },
     /// Build trail, audit-sim and audit-bench (release) and run the benchmarks:
-    /// `cargo xtask bench [throughput|peer|rate-limit|concurrency|soak|verify|all] [options]`
+    /// `cargo xtask bench [throughput|peer|rate-limit|concurrency|soak|verify|backfill|all] [options]`
     /// (`cargo xtask bench -- --help` lists them; see docs/benchmarks.md).
     Bench {
         /// Arguments of audit-bench.

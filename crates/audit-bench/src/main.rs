@@ -11,15 +11,18 @@
 //! cargo xtask bench throughput --reps 3  # one of them
 //! cargo xtask bench soak --records 200000   # a short soak, e.g. for CI
 //! cargo xtask bench verify               # trail verify of 1M records beside sha256sum
+//! cargo xtask bench backfill --reps 1    # sequential against --parallel at the rate limit
 //! ```
 //!
 //! Results: a table per benchmark on stdout, `bench-out/results.json`, and
 //! `bench-out/<benchmark>.md`.
 
+mod backfill;
 mod concurrency;
 mod measure;
 mod peer;
 mod rate_limit;
+mod rate_share;
 mod report;
 mod sim;
 mod soak;
@@ -75,6 +78,8 @@ enum BenchCommand {
     Concurrency(concurrency::ConcurrencyArgs),
     /// A long `--follow` run: RSS sampled every second, output checked against ground truth.
     Soak(soak::SoakArgs),
+    /// A backfill: the sequential export against `--parallel`, at a rate limit, with latency.
+    Backfill(backfill::BackfillArgs),
     /// `trail verify` of a 1M-record export beside openssl, `sha256sum` and `cat` of the file.
     Verify(verify::VerifyArgs),
     /// A contender process (used by the benchmarks).
@@ -303,6 +308,7 @@ fn main() -> ExitCode {
                 rate_limit::run(&ctx, &rate_limit::RateLimitArgs::default())?;
                 concurrency::run(&ctx, &concurrency::ConcurrencyArgs::default())?;
                 verify::run(&ctx, &verify::VerifyArgs::default())?;
+                backfill::run(&ctx, &backfill::BackfillArgs::default())?;
                 if all.soak {
                     soak::run(&ctx, &soak::SoakArgs::default())?;
                 }
@@ -314,6 +320,7 @@ fn main() -> ExitCode {
             BenchCommand::Concurrency(a) => concurrency::run(&ctx, &a),
             BenchCommand::Soak(a) => soak::run(&ctx, &a),
             BenchCommand::Verify(a) => verify::run(&ctx, &a),
+            BenchCommand::Backfill(a) => backfill::run(&ctx, &a),
             BenchCommand::Worker(_) => unreachable!("handled above"),
         }
     });

@@ -33,6 +33,10 @@ pub struct PeerArgs {
     /// Leave zenpy out.
     #[arg(long)]
     pub no_zenpy: bool,
+    /// Another trail binary (e.g. one built before a change), run beside the others as
+    /// `trail-before` (its ticket-audit export), for a before/after comparison in one run.
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
 }
 
 impl Default for PeerArgs {
@@ -41,6 +45,7 @@ impl Default for PeerArgs {
             records: 100_000,
             peer_reps: 2,
             no_zenpy: false,
+            baseline: None,
         }
     }
 }
@@ -123,6 +128,9 @@ pub fn run(ctx: &Ctx, args: &PeerArgs) -> Result<()> {
         }
         if !args.no_zenpy {
             plan.push("trail zendesk-ticket-audits");
+            if args.baseline.is_some() {
+                plan.push("trail-before zendesk-ticket-audits");
+            }
             if rep < args.peer_reps {
                 plan.push("zenpy");
             }
@@ -135,13 +143,19 @@ pub fn run(ctx: &Ctx, args: &PeerArgs) -> Result<()> {
             );
             let output = dir.join(format!("{base}.ndjson"));
             let mut command = match contender {
-                "trail genesys-audits" | "trail zendesk-ticket-audits" => {
+                "trail genesys-audits"
+                | "trail zendesk-ticket-audits"
+                | "trail-before zendesk-ticket-audits" => {
                     let mut c = if contender.contains("genesys") {
                         let mut c = ctx.trail_genesys(&sim, TENANT);
                         c.arg("genesys-audits");
                         c
                     } else {
-                        let mut c = ctx.trail_zendesk(&sim, TENANT);
+                        let bin = match (contender.starts_with("trail-before"), &args.baseline) {
+                            (true, Some(baseline)) => baseline.as_path(),
+                            _ => ctx.trail.as_path(),
+                        };
+                        let mut c = ctx.trail_zendesk_with(bin, &sim, TENANT);
                         c.arg("zendesk-ticket-audits");
                         c
                     };
@@ -226,12 +240,20 @@ pub fn run(ctx: &Ctx, args: &PeerArgs) -> Result<()> {
     let mut pairs = vec![("Genesys Python SDK", "trail genesys-audits")];
     if !args.no_zenpy {
         pairs.push(("zenpy", "trail zendesk-ticket-audits"));
+        if args.baseline.is_some() {
+            pairs.push(("zenpy", "trail-before zendesk-ticket-audits"));
+        }
     }
     let mut targets = Vec::new();
     let mut ratios = Vec::new();
     let mut ratio_table = Table::new(&["peer ÷ trail (wall, medians)", "ratio"]);
+    let mut shown: Vec<&str> = Vec::new();
     for (peer, ours) in &pairs {
         for c in [*ours, *peer] {
+            if shown.contains(&c) {
+                continue;
+            }
+            shown.push(c);
             let rs = of(c);
             let records = rs.first().map_or(0, |r| r.records);
             let p = paging(c);
@@ -263,6 +285,14 @@ pub fn run(ctx: &Ctx, args: &PeerArgs) -> Result<()> {
             if same { "" } else { "; record counts differ" }
         );
         ratio_table.row(vec![format!("{peer} ÷ {ours}"), measured.clone()]);
+        if *ours == "trail zendesk-ticket-audits" {
+            targets.push(Target::new(
+                "zenpy ÷ trail, ticket audits (issue 18)",
+                "≥ 10×",
+                measured.clone(),
+                pw / ow >= 10.0,
+            ));
+        }
         if *peer != "zenpy" {
             targets.push(Target::new(
                 format!(

@@ -2,7 +2,8 @@
 //! requests per 5 s by default) with real headers, on both vendors; `trail export` runs over
 //! enough records to span at least `--windows` windows. From the simulator's own
 //! `/_sim/stats`: requests accepted per window ÷ allowed (full windows only: the first and the
-//! last are cut by the run's start and end), and 429s sent.
+//! last are cut by the run's start and end), and 429s sent. Then `--rate-share` beside another
+//! client spending the rest of the limit ([`crate::rate_share`]).
 
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
@@ -28,6 +29,10 @@ pub struct RateLimitArgs {
     /// Windows an export should span (its records are sized for this many full windows).
     #[arg(long, default_value_t = 12)]
     pub windows: u64,
+    /// The `--rate-share` case: trail's share of the limit in percent, beside another client
+    /// spending the rest (0: no such case).
+    #[arg(long, default_value_t = 50)]
+    pub share_percent: u32,
 }
 
 impl Default for RateLimitArgs {
@@ -36,6 +41,7 @@ impl Default for RateLimitArgs {
             limit: 50,
             window_secs: 5,
             windows: 12,
+            share_percent: 50,
         }
     }
 }
@@ -52,7 +58,8 @@ struct Run {
     rate_limited_429: u64,
 }
 
-const TENANT: &str = "rl";
+/// The benchmark's tenant.
+pub(crate) const TENANT: &str = "rl";
 
 fn limited(stats: &Value, vendor: &str) -> u64 {
     stats["rate_limited"][format!("{TENANT}/{vendor}")]
@@ -125,11 +132,11 @@ pub fn run(ctx: &Ctx, args: &RateLimitArgs) -> Result<()> {
             if usage.exit_code != 0 {
                 bail!("trail {vendor} failed, see {}", dir.display());
             }
-            let windows = windows_of(&after, vendor, began, ended, args.window_secs);
+            let windows = windows_of(&after, TENANT, vendor, (began, ended), args.window_secs);
             let full: Vec<u64> = if windows.len() > 2 {
                 windows[1..windows.len() - 1]
                     .iter()
-                    .map(|(_, accepted)| *accepted)
+                    .map(|&(_, _, accepted)| accepted)
                     .collect()
             } else {
                 Vec::new()
@@ -139,7 +146,7 @@ pub fn run(ctx: &Ctx, args: &RateLimitArgs) -> Result<()> {
                 rep,
                 records,
                 windows_spanned: windows.len(),
-                requests: windows.iter().map(|(requests, _)| requests).sum(),
+                requests: windows.iter().map(|&(_, requests, _)| requests).sum(),
                 rate_limited_429: limited(&after, vendor) - limited(&before, vendor),
                 full_windows: full,
                 usage,
@@ -151,6 +158,9 @@ pub fn run(ctx: &Ctx, args: &RateLimitArgs) -> Result<()> {
             runs.push(r);
         }
     }
+    let share = (args.share_percent > 0)
+        .then(|| crate::rate_share::run(ctx, &sim, &dir, args))
+        .transpose()?;
     sim.stop();
 
     let mut table = Table::new(&[
@@ -215,8 +225,13 @@ pub fn run(ctx: &Ctx, args: &RateLimitArgs) -> Result<()> {
             "windows_spanned": spanned, "rate_limited_429": received}),
         );
     }
+    if let Some(share) = &share {
+        table.row(share.row.clone());
+        targets.extend(share.targets.iter().cloned());
+    }
     let mut details = env;
     details["command"] = json!(crate::command_line());
+    details["rate_share"] = share.map_or(Value::Null, |share| share.details);
     details["limit"] = json!({"requests": args.limit, "window_secs": args.window_secs});
     details["summaries"] = json!(summaries);
     details["runs"] = serde_json::to_value(&runs)?;
@@ -229,20 +244,21 @@ pub fn run(ctx: &Ctx, args: &RateLimitArgs) -> Result<()> {
     )
 }
 
-/// The windows of `vendor` that a run touched, in order: (requests, accepted).
-fn windows_of(
+/// The windows of `vendor` that a run touched, in order: (start in seconds since the epoch,
+/// requests, accepted).
+pub(crate) fn windows_of(
     stats: &Value,
+    tenant: &str,
     vendor: &str,
-    began: DateTime<Utc>,
-    ended: DateTime<Utc>,
+    (began, ended): (DateTime<Utc>, DateTime<Utc>),
     window_secs: u64,
-) -> Vec<(u64, u64)> {
+) -> Vec<(i64, u64, u64)> {
     let first = began.timestamp().div_euclid(window_secs as i64) * window_secs as i64;
     let mut found: Vec<(i64, u64, u64)> = stats["windows"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|w| w["tenant"] == TENANT && w["vendor"] == vendor)
+        .filter(|w| w["tenant"] == tenant && w["vendor"] == vendor)
         .filter_map(|w| {
             let at: DateTime<Utc> = w["window_start"].as_str()?.parse().ok()?;
             let t = at.timestamp();
@@ -261,11 +277,11 @@ fn windows_of(
     for (t, requests, accepted) in found {
         while expected < t {
             if !out.is_empty() {
-                out.push((0, 0));
+                out.push((expected, 0, 0));
             }
             expected += window_secs as i64;
         }
-        out.push((requests, accepted));
+        out.push((t, requests, accepted));
         expected = t + window_secs as i64;
     }
     out

@@ -1,7 +1,8 @@
 //! Benchmark 1, throughput: `trail export zendesk-audit-logs` (100 per page) and `trail export
 //! genesys-audits` (500 per page) into a file, no rate limit, beside the floor (reqwest +
 //! `serde_json::Value`) and the raw progenitor clients over the same pages; at two export
-//! sizes, for peak RSS at each.
+//! sizes, for peak RSS at each. `trail export zendesk-ticket-audits` (100 per page) too, `trail`
+//! alone (vendor `zendesk-ticket-audits`), for its CPU per record beside the audit logs'.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -29,7 +30,7 @@ pub struct ThroughputArgs {
     /// Only these contenders (floor, raw, trail).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Only this vendor (zendesk or genesys).
+    /// Only this vendor (zendesk, genesys or zendesk-ticket-audits).
     #[arg(long)]
     pub vendor: Option<String>,
     /// Another trail binary (e.g. one built before a change), run beside the others as
@@ -49,6 +50,9 @@ impl Default for ThroughputArgs {
         }
     }
 }
+
+/// The vendor name of the ticket-audit export (`trail` only).
+const TICKET_AUDITS: &str = "zendesk-ticket-audits";
 
 /// The data span: 28 days, so one Genesys query (30-day chunks) covers it.
 pub const START: &str = "2024-01-01T00:00:00Z";
@@ -79,10 +83,14 @@ pub fn run(ctx: &Ctx, args: &ThroughputArgs) -> Result<()> {
     let tenants = sizes
         .iter()
         .enumerate()
-        .map(|(i, &n)| sim::tenant(&tenant_name(n), 11 + i as u64, start, end, n, n))
+        .map(|(i, &n)| {
+            let mut t = sim::tenant(&tenant_name(n), 11 + i as u64, start, end, n, n);
+            t.zendesk.ticket_audits = n;
+            t
+        })
         .collect();
     let sim = Sim::start(&ctx.sim, &dir, "throughput", sim::config(tenants))?;
-    let vendors: Vec<&'static str> = ["zendesk", "genesys"]
+    let vendors: Vec<&'static str> = ["zendesk", "genesys", TICKET_AUDITS]
         .into_iter()
         .filter(|v| args.vendor.as_deref().is_none_or(|o| o == *v))
         .collect();
@@ -98,11 +106,12 @@ pub fn run(ctx: &Ctx, args: &ThroughputArgs) -> Result<()> {
         for &vendor in &vendors {
             let stream = match vendor {
                 "zendesk" => "zendesk-audit-logs",
+                TICKET_AUDITS => TICKET_AUDITS,
                 _ => "genesys-audits",
             };
             let until = match vendor {
-                "zendesk" => end,
-                _ => end + chrono::TimeDelta::milliseconds(1),
+                "genesys" => end + chrono::TimeDelta::milliseconds(1),
+                _ => end,
             };
             let ids = sim.ground_truth(&tenant_name(size), stream, start, until)?;
             expected.insert((vendor, size), ids.len() as u64);
@@ -115,6 +124,9 @@ pub fn run(ctx: &Ctx, args: &ThroughputArgs) -> Result<()> {
         for &size in &sizes {
             for &vendor in &vendors {
                 for &contender in &contenders {
+                    if vendor == TICKET_AUDITS && !contender.starts_with("trail") {
+                        continue; // The floor and the raw clients read audit logs only.
+                    }
                     let r = one(
                         ctx,
                         args.baseline.as_deref(),
@@ -175,6 +187,9 @@ pub fn run(ctx: &Ctx, args: &ThroughputArgs) -> Result<()> {
             let floor_rate = stat(&pick(vendor, size, "floor"), &rate).median;
             for &contender in &contenders {
                 let rs = pick(vendor, size, contender);
+                if rs.is_empty() {
+                    continue;
+                }
                 let (rt, cpu, mem, wall, simcpu) = (
                     stat(&rs, &rate),
                     stat(&rs, &cpu_per_m),
@@ -246,6 +261,25 @@ pub fn run(ctx: &Ctx, args: &ThroughputArgs) -> Result<()> {
             ));
         }
     }
+    // Issue 18: a ticket audit costs at most 1.5× the CPU of an audit log.
+    let big = args.records;
+    let tickets = stat(&pick(TICKET_AUDITS, big, "trail"), &cpu_per_m);
+    let logs = stat(&pick("zendesk", big, "trail"), &cpu_per_m);
+    if tickets.n > 0 && logs.n > 0 {
+        let ratio = tickets.median / logs.median;
+        targets.push(Target::new(
+            format!(
+                "trail CPU per record, ticket audits ÷ audit logs, {}",
+                human(big)
+            ),
+            "≤ 1.5×",
+            format!(
+                "{ratio:.2}× ({:.2} vs {:.2} s per 1M records)",
+                tickets.median, logs.median
+            ),
+            ratio <= 1.5,
+        ));
+    }
     let mut details = env;
     details["command"] = json!(crate::command_line());
     details["span"] = json!([START, END]);
@@ -297,9 +331,12 @@ fn one(
                 _ => baseline.expect("a baseline binary"),
             };
             let mut c = match vendor {
-                "zendesk" => {
+                "zendesk" | TICKET_AUDITS => {
                     let mut c = ctx.trail_zendesk_with(bin, sim, &tenant);
-                    c.arg("zendesk-audit-logs");
+                    c.arg(match vendor {
+                        "zendesk" => "zendesk-audit-logs",
+                        _ => TICKET_AUDITS,
+                    });
                     c
                 }
                 _ => {

@@ -71,6 +71,45 @@ pub enum Command {
     /// Make an Ed25519 key pair that signs manifests (--sign-key) and checks them
     /// (verify --public-key).
     Keygen(KeygenArgs),
+    /// Share the Kafka exports of a config file with the other workers of a group: each
+    /// stream exported by exactly one live worker.
+    Worker(WorkerArgs),
+}
+
+/// `trail worker`: the export flags that make sense for a fleet, and the group's.
+#[derive(Debug, Args)]
+#[command(
+    // A worker exports the config file's streams (as `export --all`), each into the Kafka
+    // output its entry names.
+    mut_arg("stream", |arg| arg.required_unless_present(clap::builder::Resettable::Reset).hide(true)),
+    mut_arg("all", |arg| arg.hide(true)),
+    after_help = "Every worker of a group reads the same trail.toml, whose [[export]] entries all \
+write to Kafka (out = \"kafka://HOST:PORT/TOPIC\") on the same brokers. The entries are the \
+group's work items: the topic GROUP.trail-work has one partition per entry, and the group's \
+consumer-group assignment of those partitions decides which worker exports which stream. A \
+worker starts a stream when it is assigned (resuming from the checkpoint in Kafka, fencing \
+any earlier writer of the stream) and stops it, committing, before it lets it go. When a \
+worker dies, its streams move to the others once the broker notices (--session-timeout); a \
+worker restarted with the same --member takes its streams back at once. --status-file lists \
+the streams a worker owns. SIGTERM and Ctrl-C stop every stream after its current page, \
+commit and exit 0."
+)]
+pub struct WorkerArgs {
+    /// The group's name: its consumer group, and its work topic GROUP.trail-work.
+    #[arg(long, value_name = "NAME", default_value = "trail")]
+    pub group: String,
+    /// This worker's stable name in the group (Kafka's group.instance.id): a worker
+    /// restarted with the same name takes its streams back without waiting for the broker to
+    /// notice that the old one died.
+    #[arg(long, value_name = "NAME")]
+    pub member: Option<String>,
+    /// How long the broker waits for a silent worker before it moves its streams (Kafka's
+    /// session.timeout.ms).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::time_arg::parse_interval)]
+    pub session_timeout: std::time::Duration,
+    /// The window, the config file and the other export flags.
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 /// `trail verify`.
@@ -272,7 +311,9 @@ pub struct ExportArgs {
     /// Output file; `-` or none: standard output (which a resumed run cannot cut back: with
     /// --state it gets at least once, the records after the last commit again). A file
     /// output gets its evidence beside it, PATH.manifest.jsonl (see "Evidence" below);
-    /// standard output gets none.
+    /// standard output gets none. kafka://HOST:PORT/TOPIC: a Kafka topic, each commit one
+    /// transaction with the checkpoint (no --state: the same command resumes from Kafka; see
+    /// the README's Kafka section).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
     /// Sign every manifest entry with this Ed25519 private key (`trail keygen`; trail.toml:
@@ -296,6 +337,12 @@ pub struct ExportArgs {
     /// Keep polling for new records after catching up.
     #[arg(long, conflicts_with = "until")]
     pub follow: bool,
+    /// Read the window in time slices, several at once, up to the vendor's rate limit rather
+    /// than one page at a time (a backfill). The output, its order and the state are the
+    /// same as without it. For zendesk-audit-logs and genesys-realtime; with --all, the
+    /// others are read as usual.
+    #[arg(long)]
+    pub parallel: bool,
     /// How far behind now an open window ends, so records the vendor writes a little late
     /// (in the same second, or after a delay) are not skipped.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::time_arg::parse_interval)]
@@ -323,6 +370,17 @@ pub struct ExportArgs {
     /// Time allowed to open a connection [default: 10s; trail.toml: connect_timeout].
     #[arg(long, value_name = "DURATION", value_parser = crate::time_arg::parse_interval)]
     pub connect_timeout: Option<std::time::Duration>,
+    /// Send at most RATE requests per account, evenly spaced: 700/min or 12/s (trail.toml:
+    /// max_rate in the account's table). Every stream of the account shares it.
+    #[arg(long, value_name = "RATE")]
+    pub max_rate: Option<crate::rate::MaxRate>,
+    /// Spend at most SHARE of the rate limit the vendor reports (X-Rate-Limit,
+    /// inin-ratelimit-allowed), evenly over its window, whatever it says remains: the rest is
+    /// left to the account's other integrations. 50% (or 0.5) of 700 a minute is 350 a minute
+    /// (trail.toml: rate_share). Every stream of the account shares it; one request at a time
+    /// until the first answer reports the limit. With --max-rate, the smaller budget wins.
+    #[arg(long, value_name = "SHARE")]
+    pub rate_share: Option<crate::rate::RateShare>,
     /// Keep a JSON health report in PATH, rewritten after each commit and each change of a
     /// stream's state (trail.toml: status_file).
     #[arg(long, value_name = "PATH")]
@@ -348,6 +406,14 @@ pub struct ExportArgs {
 }
 
 impl ExportArgs {
+    /// The rate budget of the flags (`--max-rate`, `--rate-share`).
+    pub fn rate_budget(&self) -> crate::rate::RateBudget {
+        crate::rate::RateBudget {
+            max_rate: self.max_rate,
+            share: self.rate_share,
+        }
+    }
+
     /// `--genesys-api-base-url`, or its old spelling `--genesys-base-url` (with a note).
     pub fn genesys_api_base_url(&self) -> Option<String> {
         self.genesys_api_base_url.clone().or_else(|| {

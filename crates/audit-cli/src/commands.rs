@@ -1,10 +1,14 @@
 //! What each command does, from parsed arguments to a report.
 
+use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
 
-use audit_core::{StreamKind, StreamOptions, Vendor, Window};
+use audit_core::genesys::GenesysClient;
+use audit_core::slicing::{can_slice, why_not_sliced};
+use audit_core::zendesk::ZendeskClient;
+use audit_core::{Slicing, StreamKind, StreamOptions, Vendor, Window};
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use futures::future::join_all;
@@ -16,6 +20,7 @@ use crate::errors::CliError;
 use crate::errors::{EXIT_FAILURE, EXIT_USAGE};
 use crate::export::{ExportPlan, ExportReport, ProgressSink, SharedState, prepare, run_export};
 use crate::health::{Health, watchdog_interval};
+use crate::kafka::KafkaTarget;
 use crate::rotate::RotationPolicy;
 use crate::sources::{Connection, Env, GenesysSettings, StreamSource, ZendeskSettings};
 use crate::state::{RecordedWindow, StateError, StateStore};
@@ -52,12 +57,26 @@ pub async fn export(
         .stream
         .expect("clap requires a stream without --all")
         .into();
+    if let Some(target) = kafka_target(args.out.as_deref())? {
+        return export_to_kafka(
+            args,
+            target,
+            stream,
+            &connection,
+            env,
+            now,
+            progress,
+            health,
+            stop,
+        )
+        .await;
+    }
     let state = open_state(args.state.as_deref())?;
     let source = source_from_env(stream, args, &connection, env, state.as_deref()).await?;
     let plan = ExportPlan {
         stream,
         source,
-        options: stream_options(args, args.since, now)?,
+        options: stream_options(args, args.since, now, sliced(stream, args.parallel)?)?,
         requested: requested_window(args, args.since),
         out: output_path(args.out.as_deref()),
         format: args.format,
@@ -79,6 +98,130 @@ pub async fn export(
     let report = run_export(
         prepared,
         state,
+        progress.as_ref(),
+        &health,
+        stop,
+        args.commit_interval,
+    )
+    .await?;
+    Ok(vec![report])
+}
+
+/// `trail worker`: the config file's Kafka exports, shared with the other workers of the
+/// group ([`crate::kafka::worker`]).
+pub async fn worker(
+    args: &crate::cli::WorkerArgs,
+    env: Env<'_>,
+    progress: Arc<dyn ProgressSink>,
+    stop: watch::Receiver<bool>,
+) -> Result<Vec<ExportReport>, CliError> {
+    let export = &args.export;
+    for (given, flag) in [
+        (export.stream.is_some(), "a stream"),
+        (export.out.is_some(), "--out"),
+        (export.state.is_some(), "--state"),
+        (export.overwrite, "--overwrite"),
+    ] {
+        if given {
+            return Err(CliError::usage(
+                format!("trail worker takes no {flag}: it exports the config file's streams, each into the Kafka output of its entry"),
+                Some("list the streams as [[export]] entries of the config file (--config, default trail.toml), each with out = \"kafka://HOST:PORT/TOPIC\"".to_string()),
+            ));
+        }
+    }
+    let path = export.config.as_deref().unwrap_or(Path::new("trail.toml"));
+    let config = ConfigFile::load(path).map_err(|e| CliError::usage(e, None))?;
+    let connection = connection(export, Some(&config))?;
+    let health = health(
+        export.status_file.clone().or(config.status_file.clone()),
+        env,
+    )?;
+    let now = Utc::now();
+    let mut items = Vec::new();
+    for (index, (plan, target)) in config_plans(export, &config, &connection, env, now, None)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
+        let Some(target) = target else {
+            return Err(CliError::usage(
+                format!(
+                    "[[export]] #{} of {} writes {}: trail worker writes to Kafka only",
+                    index + 1,
+                    path.display(),
+                    plan.out.as_deref().map_or("standard output".into(), |out| out.display().to_string()),
+                ),
+                Some("give every entry out = \"kafka://HOST:PORT/TOPIC\", or run the file exports with trail export --all".to_string()),
+            ));
+        };
+        items.push(crate::kafka::WorkItem { plan, target });
+    }
+    let brokers = items[0].target.brokers.clone();
+    if let Some(other) = items.iter().find(|item| item.target.brokers != brokers) {
+        return Err(CliError::usage(
+            format!(
+                "the exports of {} go to different brokers ({brokers} and {}): a group of \
+                 workers shares one Kafka cluster",
+                path.display(),
+                other.target.brokers
+            ),
+            Some("write every entry to the same brokers, or run one group per cluster".to_string()),
+        ));
+    }
+    let settings = crate::kafka::WorkerSettings {
+        brokers,
+        group: args.group.clone(),
+        member: args.member.clone(),
+        session_timeout: args.session_timeout,
+        commit_every: export.commit_interval,
+    };
+    let _watchdog = watchdog(&health, env);
+    health.ready();
+    crate::kafka::run_worker(items, settings, progress, health, stop).await
+}
+
+/// The Kafka output `out` names, if it is a `kafka://` address.
+fn kafka_target(out: Option<&Path>) -> Result<Option<KafkaTarget>, CliError> {
+    let Some(out) = out.and_then(Path::to_str) else {
+        return Ok(None);
+    };
+    KafkaTarget::parse(out)
+        .map_err(|e| CliError::usage(e, Some("write --out kafka://HOST:PORT/TOPIC".to_string())))
+}
+
+/// `trail export STREAM --out kafka://…`: one stream into a topic ([`crate::kafka`]).
+#[allow(clippy::too_many_arguments)] // export's own arguments, handed on
+async fn export_to_kafka(
+    args: &ExportArgs,
+    target: KafkaTarget,
+    stream: StreamKind,
+    connection: &Connection,
+    env: Env<'_>,
+    now: DateTime<Utc>,
+    progress: Arc<dyn ProgressSink>,
+    health: Arc<Health>,
+    stop: watch::Receiver<bool>,
+) -> Result<Vec<ExportReport>, CliError> {
+    let rotated = args.rotate_size.is_some() || args.rotate_interval.is_some();
+    let signed = args.sign_key.is_some();
+    crate::kafka::check_flags(&target, args.state.is_some(), rotated, signed)?;
+    let source = source_from_env(stream, args, connection, env, None).await?;
+    let plan = ExportPlan {
+        stream,
+        source,
+        options: stream_options(args, args.since, now, sliced(stream, args.parallel)?)?,
+        requested: requested_window(args, args.since),
+        out: None,
+        format: args.format,
+        rotation: None,
+        retry: connection.retry.clone(),
+        signer: None,
+    };
+    let _watchdog = watchdog(&health, env);
+    health.ready();
+    let report = crate::kafka::export_stream(
+        plan,
+        target,
         progress.as_ref(),
         &health,
         stop,
@@ -171,79 +314,44 @@ async fn export_all(
     health: Arc<Health>,
     stop: watch::Receiver<bool>,
 ) -> Result<Vec<ExportReport>, CliError> {
-    let planned = config.plan().map_err(|e| CliError::usage(e, None))?;
     let state = open_state(args.state.as_deref())?;
-    let signer = signer(
-        args.sign_key.as_deref().or(config.sign_key.as_deref()),
-        planned
-            .iter()
-            .all(|entry| output_path(Some(&entry.out)).is_some()),
-    )?;
     let mut plans = Vec::new();
-    for entry in planned {
-        let stream: StreamKind = entry.stream.into();
-        let source: Arc<dyn StreamSource> = match stream.vendor() {
-            Vendor::Zendesk => {
-                let account = &config.zendesk[&entry.account];
-                Arc::new(
-                    ZendeskSettings::from_account(&entry.account, account, env)?
-                        .needing(zendesk_scope(stream))
-                        .with_connection(connection.clone())
-                        .client()?,
-                )
-            }
-            Vendor::Genesys => {
-                let account = &config.genesys[&entry.account];
-                Arc::new(
-                    GenesysSettings::from_account(&entry.account, account, env)?
-                        .with_connection(connection.clone())
-                        .client_for(state.as_deref())
-                        .await?,
-                )
-            }
-            other => return Err(unsupported(other)),
-        };
-        let since = entry.since.unwrap_or(args.since);
-        plans.push(ExportPlan {
-            stream,
-            source,
-            options: stream_options(args, since, now)?,
-            requested: requested_window(args, since),
-            rotation: rotation(
-                entry.rotate_size.or(args.rotate_size),
-                entry.rotate_interval.or(args.rotate_interval),
-                output_path(Some(&entry.out)).is_some(),
-            )?,
-            out: output_path(Some(&entry.out)),
-            format: entry.format,
-            retry: connection.retry.clone(),
-            signer: signer.clone(),
-        });
+    // Kafka outputs keep their checkpoints in Kafka: they take no part in the state file.
+    let mut to_kafka = Vec::new();
+    for (plan, target) in config_plans(args, config, connection, env, now, state.as_deref()).await?
+    {
+        match target {
+            Some(target) => to_kafka.push((plan, target)),
+            None => plans.push(plan),
+        }
     }
     let prepared = prepare(plans, state.as_deref(), args.overwrite, now)?;
     // The exports run here, concurrently, rather than as spawned tasks: their writers stay on
     // this thread and their read-aheads run on the runtime's worker, as for one stream.
     let _watchdog = watchdog(&health, env);
     health.ready();
-    let exports = prepared.into_iter().map(|plan| {
+    let commit_every = args.commit_interval;
+    let to_files = prepared.into_iter().map(|plan| {
         let key = plan.key();
         let (state, progress, stop) = (state.clone(), progress.clone(), stop.clone());
         let health = health.clone();
-        let commit_every = args.commit_interval;
-        async move {
-            let export = run_export(plan, state, progress.as_ref(), &health, stop, commit_every);
-            // A panicking stream must not take the others down before they commit.
-            let outcome = AssertUnwindSafe(export).catch_unwind().await;
-            // Said now, not when the others end (a follower's others never do).
-            if let Ok(Err(error)) = &outcome {
-                tracing::error!("{key} stopped: {error}; the other streams go on");
-            }
-            (key, outcome)
-        }
+        guarded(key, async move {
+            run_export(plan, state, progress.as_ref(), &health, stop, commit_every).await
+        })
+        .boxed_local()
+    });
+    let to_topics = to_kafka.into_iter().map(|(plan, target)| {
+        let key = plan.key();
+        let (progress, stop, health) = (progress.clone(), stop.clone(), health.clone());
+        guarded(key, async move {
+            let progress = progress.as_ref();
+            crate::kafka::export_stream(plan, target, progress, &health, stop, commit_every).await
+        })
+        .boxed_local()
     });
     let mut reports = Vec::new();
     let mut failures = Vec::new();
-    for (key, outcome) in join_all(exports).await {
+    for (key, outcome) in join_all(to_files.chain(to_topics)).await {
         match outcome {
             Ok(Ok(report)) => reports.push(report),
             Ok(Err(error)) => failures.push((key, error)),
@@ -272,6 +380,116 @@ async fn export_all(
             Err(error)
         }
     }
+}
+
+/// The plan of each `[[export]]` of the config file, in the file's order, with its Kafka
+/// output if it has one (checked against the flags that belong to files).
+async fn config_plans(
+    args: &ExportArgs,
+    config: &ConfigFile,
+    connection: &Connection,
+    env: Env<'_>,
+    now: DateTime<Utc>,
+    state: Option<&StateStore>,
+) -> Result<Vec<(ExportPlan, Option<KafkaTarget>)>, CliError> {
+    let planned = config.plan().map_err(|e| CliError::usage(e, None))?;
+    let signer = signer(
+        args.sign_key.as_deref().or(config.sign_key.as_deref()),
+        planned
+            .iter()
+            .all(|entry| output_path(Some(&entry.out)).is_some()),
+    )?;
+    let mut plans = Vec::new();
+    // One client per stream (its own scope and counters), one pacer per account: the first
+    // client of an account sets its budget, the account's other clients spend it.
+    let mut zendesk_accounts: BTreeMap<String, ZendeskClient> = BTreeMap::new();
+    let mut genesys_accounts: BTreeMap<String, GenesysClient> = BTreeMap::new();
+    for entry in planned {
+        let stream: StreamKind = entry.stream.into();
+        let source: Arc<dyn StreamSource> = match stream.vendor() {
+            Vendor::Zendesk => {
+                let account = &config.zendesk[&entry.account];
+                let settings = ZendeskSettings::from_account(&entry.account, account, env)?
+                    .needing(zendesk_scope(stream))
+                    .with_connection(connection.clone());
+                let settings = match zendesk_accounts.get(&entry.account) {
+                    Some(first) => settings.pacing_shared_with(first.clone()),
+                    None => settings.with_budget(ZendeskSettings::account_budget(
+                        &entry.account,
+                        account,
+                        args.rate_budget(),
+                    )?),
+                };
+                let client = settings.client()?;
+                zendesk_accounts
+                    .entry(entry.account.clone())
+                    .or_insert_with(|| client.clone());
+                Arc::new(client)
+            }
+            Vendor::Genesys => {
+                let account = &config.genesys[&entry.account];
+                let settings = GenesysSettings::from_account(&entry.account, account, env)?
+                    .with_connection(connection.clone());
+                let settings = match genesys_accounts.get(&entry.account) {
+                    Some(first) => settings.pacing_shared_with(first.clone()),
+                    None => settings.with_budget(GenesysSettings::account_budget(
+                        &entry.account,
+                        account,
+                        args.rate_budget(),
+                    )?),
+                };
+                let client = settings.client_for(state).await?;
+                genesys_accounts
+                    .entry(entry.account.clone())
+                    .or_insert_with(|| client.clone());
+                Arc::new(client)
+            }
+            other => return Err(unsupported(other)),
+        };
+        let since = entry.since.unwrap_or(args.since);
+        let plan = ExportPlan {
+            stream,
+            source,
+            // `--parallel` applies to the streams that can be sliced; the file's `parallel`
+            // was checked against its stream when the file was read.
+            options: stream_options(
+                args,
+                since,
+                now,
+                entry.parallel.unwrap_or(args.parallel) && can_slice(stream),
+            )?,
+            requested: requested_window(args, since),
+            rotation: rotation(
+                entry.rotate_size.or(args.rotate_size),
+                entry.rotate_interval.or(args.rotate_interval),
+                output_path(Some(&entry.out)).is_some(),
+            )?,
+            out: output_path(Some(&entry.out)),
+            format: entry.format,
+            retry: connection.retry.clone(),
+            signer: signer.clone(),
+        };
+        let target = kafka_target(Some(&entry.out))?;
+        if let Some(target) = &target {
+            let rotated = plan.rotation.is_some();
+            crate::kafka::check_flags(target, false, rotated, plan.signer.is_some())?;
+        }
+        plans.push((plan, target));
+    }
+    Ok(plans)
+}
+
+/// Runs the export of the stream `key`, one of several: a panic must not take the others
+/// down before they commit, and a failure is said at once (a follower's others never end).
+async fn guarded(
+    key: String,
+    export: impl std::future::Future<Output = Result<ExportReport, CliError>>,
+) -> (String, std::thread::Result<Result<ExportReport, CliError>>) {
+    let outcome = AssertUnwindSafe(export).catch_unwind().await;
+    if let Ok(Err(error)) = &outcome {
+        tracing::error!("{key} stopped: {error}; the other streams go on");
+    }
+    (key, outcome)
 }
 
 /// The output file of `--out` (`None`, or `-`: standard output).
@@ -391,6 +609,7 @@ async fn source_from_env(
             ZendeskSettings::from_env(env, args.zendesk_base_url.clone())?
                 .needing(zendesk_scope(stream))
                 .with_connection(connection.clone())
+                .with_budget(args.rate_budget())
                 .client()?,
         )),
         Vendor::Genesys => Ok(Arc::new(
@@ -400,6 +619,7 @@ async fn source_from_env(
                 args.genesys_login_base_url(),
             )?
             .with_connection(connection.clone())
+            .with_budget(args.rate_budget())
             .client_for(state)
             .await?,
         )),
@@ -428,11 +648,24 @@ fn requested_window(args: &ExportArgs, since: TimeArg) -> RecordedWindow {
     }
 }
 
-/// The window and follow settings of an export.
+/// Whether an export of `stream` alone reads its window in time slices (`asked`: with
+/// `--parallel`); a stream that cannot be sliced is refused.
+fn sliced(stream: StreamKind, asked: bool) -> Result<bool, CliError> {
+    if let (true, Some(why)) = (asked, why_not_sliced(stream)) {
+        return Err(CliError::usage(
+            format!("{stream} cannot be read in parallel: {why}"),
+            Some("drop --parallel (it reads zendesk-audit-logs and genesys-realtime)".to_string()),
+        ));
+    }
+    Ok(asked)
+}
+
+/// The window, follow and slicing settings of an export.
 fn stream_options(
     args: &ExportArgs,
     since: TimeArg,
     now: DateTime<Utc>,
+    sliced: bool,
 ) -> Result<StreamOptions, CliError> {
     let since = since.resolve(now);
     let window = match args.until.map(|until| until.resolve(now)) {
@@ -460,6 +693,9 @@ fn stream_options(
         .with_filter(args.audit_log_filter.stream_filter());
     if args.follow {
         options = options.with_follow(args.poll_interval);
+    }
+    if sliced {
+        options = options.with_slicing(Slicing::default());
     }
     Ok(options)
 }

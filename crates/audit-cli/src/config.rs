@@ -9,6 +9,8 @@
 //! subdomain = "acme"
 //! email = "ops@acme.com"
 //! api_token_env = "ACME_ZENDESK_TOKEN" # the NAME of the variable holding the token
+//! rate_share = "50%"                   # optional: the account's rate budget, shared by its
+//! max_rate = "600/min"                 # streams (as --rate-share, --max-rate)
 //!
 //! [genesys.emea]                       # a Genesys Cloud organisation, named "emea"
 //! region = "mypurecloud.ie"
@@ -28,6 +30,7 @@
 //! since = "30d"
 //! rotate_size = "100MB"                # sealed segments (see `crate::rotate`); optional
 //! rotate_interval = "1h"
+//! parallel = true                      # time slices at once, a backfill (see `--parallel`)
 //! ```
 //!
 //! Secrets never live in the file: it names the environment variables that hold them.
@@ -36,6 +39,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use audit_core::StreamKind;
+use audit_core::slicing::why_not_sliced;
 
 use crate::cli::StreamArg;
 use crate::output::Format;
@@ -92,6 +98,11 @@ pub struct ZendeskAccount {
     pub refresh_token_env: Option<String>,
     /// The file that keeps the rotating refresh token (refresh-token flow).
     pub token_store: Option<String>,
+    /// The most the account's streams spend together, `"700/min"` (`--max-rate`).
+    pub max_rate: Option<String>,
+    /// The share of the account's rate limit its streams spend together, `"50%"`
+    /// (`--rate-share`).
+    pub rate_share: Option<String>,
 }
 
 /// A Genesys Cloud organisation.
@@ -110,6 +121,11 @@ pub struct GenesysAccount {
     pub client_secret_env: String,
     /// The organisation's name in event ids (default: the organisation's id).
     pub tenant: Option<String>,
+    /// The most the organisation's streams spend together, `"300/min"` (`--max-rate`).
+    pub max_rate: Option<String>,
+    /// The share of the OAuth client's rate limit its streams spend together, `"50%"`
+    /// (`--rate-share`).
+    pub rate_share: Option<String>,
 }
 
 /// One stream to export.
@@ -130,6 +146,8 @@ pub struct ExportEntry {
     pub rotate_size: Option<String>,
     /// Seal the live segment at this age (`1h`; default: `--rotate-interval`).
     pub rotate_interval: Option<String>,
+    /// Read the window in time slices at once (default: `--parallel`).
+    pub parallel: Option<bool>,
 }
 
 /// One export, checked and resolved against the accounts.
@@ -149,6 +167,8 @@ pub struct PlannedExport {
     pub rotate_size: Option<u64>,
     /// The rotation interval, when the entry sets one.
     pub rotate_interval: Option<std::time::Duration>,
+    /// Whether the window is read in time slices, when the entry says.
+    pub parallel: Option<bool>,
 }
 
 impl ConfigFile {
@@ -243,6 +263,13 @@ impl ConfigFile {
                         .map_err(|e| format!("{at}: rotate_interval: {e}"))
                 })
                 .transpose()?;
+            if let (Some(true), Some(why)) = (entry.parallel, why_not_sliced(stream.into())) {
+                return Err(format!(
+                    "{at}: parallel: {} cannot be read in parallel ({why}); remove \
+                     `parallel = true` from this export",
+                    StreamKind::from(stream)
+                ));
+            }
             planned.push(PlannedExport {
                 stream,
                 account: entry.account.clone(),
@@ -251,6 +278,7 @@ impl ConfigFile {
                 since,
                 rotate_size,
                 rotate_interval,
+                parallel: entry.parallel,
             });
         }
         Ok(planned)

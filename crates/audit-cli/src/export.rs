@@ -47,6 +47,7 @@ use crate::state::{
 };
 
 /// One stream to export.
+#[derive(Clone)]
 pub struct ExportPlan {
     /// The stream.
     pub stream: StreamKind,
@@ -683,7 +684,7 @@ pub async fn run_export(
 
 /// The start of what an export that ended at `checkpoint` (`None`: it read nothing) over
 /// `window` has not exported (see [`ExportReport::unexported_from`]).
-fn unexported_from(
+pub(crate) fn unexported_from(
     checkpoint: Option<&Checkpoint>,
     window: audit_core::Window,
     stopped: bool,
@@ -718,7 +719,7 @@ fn release(claim: &mut OutputClaim, state: Option<&StateStore>, entry: &str, cla
 }
 
 /// The pages of a stream, read one page ahead of the consumer by a task of their own.
-struct ReadAhead {
+pub(crate) struct ReadAhead {
     pages: mpsc::Receiver<Result<EventPage, audit_core::Error>>,
     written: mpsc::UnboundedSender<Vec<AuditEvent>>,
     reader: JoinHandle<()>,
@@ -729,7 +730,7 @@ struct ReadAhead {
 /// next page on its way, so a page taken earlier would only wait, one more page in memory
 /// while the writer is slow, in an fsync say). The stream ends after its first error, as the
 /// paginator does.
-fn read_ahead(mut pages: EventPages) -> ReadAhead {
+pub(crate) fn read_ahead(mut pages: EventPages) -> ReadAhead {
     let (sender, receiver) = mpsc::channel(1);
     let (written, mut to_free) = mpsc::unbounded_channel::<Vec<AuditEvent>>();
     let reader = tokio::spawn(async move {
@@ -761,12 +762,12 @@ impl ReadAhead {
     /// each free takes the reader's malloc arena lock while the reader allocates the next
     /// page (glibc), and the two threads kept waking each other (a quarter of the reader's
     /// time was in the scheduler, profiling a Genesys export).
-    fn recycle(&self, events: Vec<AuditEvent>) {
+    pub(crate) fn recycle(&self, events: Vec<AuditEvent>) {
         // The reader is gone at the end of the stream: then the events are freed here.
         let _ = self.written.send(events);
     }
 
-    async fn next(&mut self) -> Option<Result<EventPage, audit_core::Error>> {
+    pub(crate) async fn next(&mut self) -> Option<Result<EventPage, audit_core::Error>> {
         let page = self.pages.recv().await;
         if page.is_none() {
             // The reader is gone: at the end of the stream, or because it panicked, which

@@ -117,6 +117,14 @@ impl Health {
         })
     }
 
+    /// A stream is no longer this run's (a worker handed it to another): its entry goes.
+    pub fn forget(&self, key: &str) {
+        let mut streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        if streams.remove(key).is_some() {
+            self.publish(streams, true);
+        }
+    }
+
     /// A stream starts: `running`, with the records its output already holds.
     pub fn start(&self, key: &str, output: &str, records: u64) {
         self.change(key, |status| {
@@ -189,6 +197,15 @@ impl Health {
         });
         change(status);
         let changed = Some(status.state) != before;
+        self.publish(streams, changed);
+    }
+
+    /// Rewrites the status file and tells systemd (`changed`: a stream changed state).
+    fn publish(
+        &self,
+        streams: std::sync::MutexGuard<'_, BTreeMap<String, StreamStatus>>,
+        changed: bool,
+    ) {
         if let Some(file) = &self.file {
             let document = serde_json::json!({
                 "written_at": rfc3339(Utc::now()),

@@ -64,8 +64,16 @@ async fn run(
     let stop = stop_on_ctrl_c();
     let quiet = verbosity == Verbosity::Quiet;
     match command {
-        Command::Export(args) => {
-            let reports = commands::export(&args, &process_env, progress, stop).await?;
+        Command::Export(_) | Command::Worker(_) => {
+            let reports = match &command {
+                Command::Export(args) => {
+                    commands::export(args, &process_env, progress, stop).await?
+                }
+                Command::Worker(args) => {
+                    commands::worker(args, &process_env, progress, stop).await?
+                }
+                _ => unreachable!("matched above"),
+            };
             if !quiet {
                 eprint!("{}", summary::render(&reports));
             }

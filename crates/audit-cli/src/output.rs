@@ -33,6 +33,17 @@ pub enum Format {
     Ocsf,
 }
 
+impl Format {
+    /// Appends `event` to `line` as one JSON object in this format (no newline).
+    pub fn encode(self, event: &AuditEvent, line: &mut Vec<u8>) {
+        match self {
+            Format::Ndjson => event.write_json(line),
+            Format::Ocsf => serde_json::to_writer(line, &to_ocsf(event)),
+        }
+        .expect("events serialise to JSON");
+    }
+}
+
 /// Why an output could not be opened or written.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -320,11 +331,7 @@ impl Output {
                 })?;
         }
         self.line.clear();
-        match self.format {
-            Format::Ndjson => event.write_json(&mut self.line),
-            Format::Ocsf => serde_json::to_writer(&mut self.line, &to_ocsf(event)),
-        }
-        .expect("events serialise to JSON");
+        self.format.encode(event, &mut self.line);
         self.line.push(b'\n');
         if self.bytes == 0
             && let Some(segments) = &mut self.segments

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::config::{GenesysAccount, ZendeskAccount};
 use crate::errors::CliError;
+use crate::rate::RateBudget;
 use crate::state::StateStore;
 
 /// Looks up an environment variable; empty values count as unset.
@@ -203,6 +204,21 @@ pub struct ZendeskSettings {
     default_scope: &'static str,
     connection: Connection,
     incremental: Incremental,
+    pacing: Pacing<ZendeskClient>,
+}
+
+/// How a client paces its requests: a budget of its own, or another client's (one pacer per
+/// account, so every stream of an account spends one budget).
+#[derive(Debug)]
+enum Pacing<C> {
+    Own(RateBudget),
+    SharedWith(C),
+}
+
+impl<C> Default for Pacing<C> {
+    fn default() -> Self {
+        Pacing::Own(RateBudget::default())
+    }
 }
 
 /// The incremental exports' settings (`zendesk-ticket-events`), Zendesk's when unset.
@@ -402,6 +418,7 @@ impl ZendeskSettings {
             default_scope: "read",
             connection: Connection::default(),
             incremental,
+            pacing: Pacing::default(),
         })
     }
 
@@ -464,7 +481,23 @@ impl ZendeskSettings {
             default_scope: "read",
             connection: Connection::default(),
             incremental: Incremental::default(),
+            pacing: Pacing::default(),
         })
+    }
+
+    /// The account's rate budget: the flags', else the `max_rate` and `rate_share` of its
+    /// table.
+    pub fn account_budget(
+        name: &str,
+        account: &ZendeskAccount,
+        flags: RateBudget,
+    ) -> Result<RateBudget, CliError> {
+        RateBudget::for_account(
+            flags,
+            &format!("[zendesk.{name}]"),
+            account.max_rate.as_deref(),
+            account.rate_share.as_deref(),
+        )
     }
 
     /// The scope to ask for when `ZENDESK_OAUTH_SCOPES` is not set: the least the command
@@ -477,6 +510,19 @@ impl ZendeskSettings {
     /// Retries and timeouts of the client.
     pub fn with_connection(mut self, connection: Connection) -> Self {
         self.connection = connection;
+        self
+    }
+
+    /// The rate budget of the client (`--max-rate`, `--rate-share`).
+    pub fn with_budget(mut self, budget: RateBudget) -> Self {
+        self.pacing = Pacing::Own(budget);
+        self
+    }
+
+    /// Spends the budget of `client` (another stream's client of the same account) instead
+    /// of one of its own.
+    pub fn pacing_shared_with(mut self, client: ZendeskClient) -> Self {
+        self.pacing = Pacing::SharedWith(client);
         self
     }
 
@@ -506,6 +552,10 @@ impl ZendeskSettings {
         let mut builder = ZendeskClient::builder()
             .retry_policy(self.connection.retry.clone())
             .http(self.connection.http());
+        builder = match &self.pacing {
+            Pacing::Own(budget) => builder.pacing(budget.pacing()),
+            Pacing::SharedWith(client) => builder.pacing_shared_with(client),
+        };
         if let Some(rpm) = self.incremental.rpm {
             builder = builder.incremental_requests_per_minute(rpm);
         }
@@ -572,6 +622,7 @@ pub struct GenesysSettings {
     client_secret: SecretString,
     tenant: Option<String>,
     connection: Connection,
+    pacing: Pacing<GenesysClient>,
 }
 
 impl GenesysSettings {
@@ -617,6 +668,7 @@ impl GenesysSettings {
             client_secret: SecretString::from(client_secret),
             tenant: env("GENESYS_TENANT"),
             connection: Connection::default(),
+            pacing: Pacing::default(),
         })
     }
 
@@ -648,7 +700,36 @@ impl GenesysSettings {
             client_secret: SecretString::from(secret),
             tenant: account.tenant.clone(),
             connection: Connection::default(),
+            pacing: Pacing::default(),
         })
+    }
+
+    /// The organisation's rate budget: the flags', else the `max_rate` and `rate_share` of
+    /// its table.
+    pub fn account_budget(
+        name: &str,
+        account: &GenesysAccount,
+        flags: RateBudget,
+    ) -> Result<RateBudget, CliError> {
+        RateBudget::for_account(
+            flags,
+            &format!("[genesys.{name}]"),
+            account.max_rate.as_deref(),
+            account.rate_share.as_deref(),
+        )
+    }
+
+    /// The rate budget of the client (`--max-rate`, `--rate-share`).
+    pub fn with_budget(mut self, budget: RateBudget) -> Self {
+        self.pacing = Pacing::Own(budget);
+        self
+    }
+
+    /// Spends the budget of `client` (another stream's client of the same organisation)
+    /// instead of one of its own.
+    pub fn pacing_shared_with(mut self, client: GenesysClient) -> Self {
+        self.pacing = Pacing::SharedWith(client);
+        self
     }
 
     /// Retries and timeouts of the client.
@@ -659,7 +740,7 @@ impl GenesysSettings {
 
     /// Builds the client.
     pub fn client(&self) -> Result<GenesysClient, CliError> {
-        self.client_named(self.tenant.as_deref())
+        self.client_named(self.tenant.as_deref(), None)
     }
 
     /// Builds the client, naming the organisation as the settings say (`GENESYS_TENANT`,
@@ -691,7 +772,8 @@ impl GenesysSettings {
             return Ok(client);
         }
         match client.organization().await {
-            Ok(organization) => self.client_named(Some(&organization.id)),
+            // The same budget as the client that asked: it has learnt the limit.
+            Ok(organization) => self.client_named(Some(&organization.id), Some(&client)),
             Err(
                 audit_core::Error::AccessDenied { .. }
                 | audit_core::Error::Api {
@@ -715,12 +797,24 @@ impl GenesysSettings {
         }
     }
 
-    fn client_named(&self, tenant: Option<&str>) -> Result<GenesysClient, CliError> {
+    /// The client, named `tenant`, pacing with `pacer_of`'s pacer when given (else as the
+    /// settings say).
+    fn client_named(
+        &self,
+        tenant: Option<&str>,
+        pacer_of: Option<&GenesysClient>,
+    ) -> Result<GenesysClient, CliError> {
         self.check_hosts()?;
         let mut builder = GenesysClient::builder()
             .client_credentials(self.client_id.clone(), self.client_secret.clone())
             .retry_policy(self.connection.retry.clone())
             .http(self.connection.http());
+        builder = match (pacer_of, &self.pacing) {
+            (Some(client), _) | (None, Pacing::SharedWith(client)) => {
+                builder.pacing_shared_with(client)
+            }
+            (None, Pacing::Own(budget)) => builder.pacing(budget.pacing()),
+        };
         builder = match (&self.api_base_url, &self.region) {
             (Some(api), _) => builder.api_base_url(api.clone()),
             (None, Some(region)) => builder.region(region.clone()),

@@ -594,6 +594,11 @@ pub enum Error {
     #[error("invalid checkpoint: {0}")]
     InvalidCheckpoint(String),
 
+    /// A sliced stream could not spool the pages it read ahead (see [`crate::slicing`]): the
+    /// spool directory is full or not writable.
+    #[error("{0}")]
+    Spool(String),
+
     /// A request could not be built from the given parameters.
     #[error("{operation}: invalid request: {message}")]
     InvalidRequest {
@@ -639,9 +644,10 @@ impl Error {
             | Error::BodyTooLarge { operation, .. }
             | Error::NotTheApi { operation, .. }
             | Error::InvalidRequest { operation, .. } => Some(operation),
-            Error::InvalidConfig(_) | Error::InvalidCheckpoint(_) | Error::TokenStore { .. } => {
-                None
-            }
+            Error::InvalidConfig(_)
+            | Error::InvalidCheckpoint(_)
+            | Error::TokenStore { .. }
+            | Error::Spool(_) => None,
         }
     }
 
@@ -786,6 +792,7 @@ impl Error {
             | Error::NotTheApi { .. }
             | Error::InvalidConfig(_)
             | Error::TokenStore { .. }
+            | Error::Spool(_)
             | Error::InvalidCheckpoint(_) => ErrorKind::Config,
         }
     }

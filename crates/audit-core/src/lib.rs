@@ -136,8 +136,10 @@ pub mod retry;
 #[cfg(feature = "schema")]
 mod schema;
 pub mod selection;
+pub mod slicing;
 mod sort;
 pub mod stats;
+mod walk;
 pub mod window;
 pub mod zendesk;
 
@@ -154,6 +156,7 @@ pub use retry::RetryPolicy;
 #[cfg(feature = "schema")]
 pub use schema::audit_event_schema;
 pub use selection::{Selection, StreamFilter};
+pub use slicing::Slicing;
 pub use sort::SortOrder;
 pub use stats::{Stats, StatsSnapshot};
 

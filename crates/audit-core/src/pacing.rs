@@ -7,9 +7,18 @@
 //!   used up, the next request waits for the reset instead of meeting a 429. How headers are
 //!   read is vendor-pluggable ([`RateLimitHeaders`]; [`NamedRateLimitHeaders`] covers the
 //!   common "limit / remaining / reset-in-seconds" shape).
-//! - A **fixed requests-per-minute cap** (`governor`), for sharing an account's budget with
-//!   other integrations. It runs on a clock built on `tokio::time::Instant` and sleeps with
-//!   `tokio::time::sleep`, so tests on a paused clock see every wait.
+//! - A **rate budget**, for sharing an account's limit with the customer's other integrations
+//!   (which spend from the same counter, so the vendor's `remaining` cannot say what is
+//!   ours): a fixed cap of `N` requests a minute ([`PacingConfig::with_requests_per_minute`])
+//!   and a share of the limit the vendor's headers report ([`PacingConfig::with_rate_share`]:
+//!   `0.5` of 700 a minute is 350 a minute, whatever `remaining` says). Both pace evenly, one
+//!   request every `60 s / N` (a token bucket that holds one request), never in bursts at a
+//!   window's start; with both set the smaller budget wins. The timing runs on
+//!   `tokio::time`, so tests on a paused clock see every wait.
+//!
+//! One pacer serves every stream of a client, and clients of one account can share one
+//! (`ZendeskClientBuilder::pacing_shared_with`, `GenesysClientBuilder::pacing_shared_with`):
+//! the budget is the account's.
 //!
 //! A `429` pauses the whole client (every request of every stream that shares it) for the
 //! `Retry-After` the vendor asked for; see [`crate::retry`].
@@ -19,12 +28,8 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use governor::clock::Clock;
-use governor::middleware::NoOpMiddleware;
-use governor::nanos::Nanos;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::{Quota, RateLimiter};
 use reqwest::header::HeaderMap;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// What one response says about the rate limit.
@@ -175,11 +180,12 @@ pub struct PacingConfig {
     reset_margin: Duration,
     assumed_window: Duration,
     requests_per_minute: Option<NonZeroU32>,
+    rate_share: Option<f64>,
 }
 
 impl Default for PacingConfig {
     /// Adaptive pacing on, no reserve, a 1 s margin after each reset, a 60 s window assumed
-    /// when the vendor does not say when it resets, no fixed cap.
+    /// when the vendor does not say when it resets, no rate budget.
     fn default() -> Self {
         PacingConfig {
             adaptive: true,
@@ -187,6 +193,7 @@ impl Default for PacingConfig {
             reset_margin: Duration::from_secs(1),
             assumed_window: Duration::from_secs(60),
             requests_per_minute: None,
+            rate_share: None,
         }
     }
 }
@@ -204,7 +211,6 @@ impl PacingConfig {
     pub fn off() -> Self {
         PacingConfig {
             adaptive: false,
-            requests_per_minute: None,
             ..PacingConfig::default()
         }
     }
@@ -251,7 +257,9 @@ impl PacingConfig {
         self
     }
 
-    /// The window length assumed when the vendor reports a remaining count but no reset.
+    /// The window length assumed when the vendor reports a remaining count but no reset, and
+    /// the longest window a share is spread over (both vendors count per minute; the
+    /// simulator's shorter windows show in its reset headers).
     ///
     /// ```
     /// use audit_core::PacingConfig;
@@ -265,7 +273,8 @@ impl PacingConfig {
         self
     }
 
-    /// Caps the client at `rpm` requests per minute, evenly spaced; `0` removes the cap.
+    /// Caps the client at `rpm` requests per minute, evenly spaced (one every `60 s / rpm`,
+    /// never a burst); `0` removes the cap.
     ///
     /// ```
     /// use audit_core::PacingConfig;
@@ -277,6 +286,37 @@ impl PacingConfig {
     pub fn with_requests_per_minute(mut self, rpm: u32) -> Self {
         self.requests_per_minute = NonZeroU32::new(rpm);
         self
+    }
+
+    /// Spends at most `share` (0 < share ≤ 1) of the rate limit the vendor's headers report
+    /// (`X-Rate-Limit` / `ratelimit-limit` for Zendesk, `inin-ratelimit-allowed` for
+    /// Genesys), evenly over the vendor's window: with `0.5` and a limit of 700 a minute, one
+    /// request every 60 s / 350, whatever the `remaining` header says (the rest belongs to the
+    /// account's other integrations, which spend from the same counter). Until the first
+    /// answer reports the limit, requests go one at a time. With a fixed cap as well, the
+    /// smaller budget wins.
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    ///
+    /// let half = PacingConfig::default().with_rate_share(0.5)?;
+    /// assert_eq!(half.rate_share(), Some(0.5));
+    /// assert!(PacingConfig::default().with_rate_share(0.0).is_err());
+    /// assert!(PacingConfig::default().with_rate_share(1.5).is_err());
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidConfig`] when `share` is not in `(0, 1]`.
+    pub fn with_rate_share(mut self, share: f64) -> Result<Self, crate::Error> {
+        if !(share > 0.0 && share <= 1.0) {
+            return Err(crate::Error::InvalidConfig(format!(
+                "a rate share must be more than 0 and at most 1 (all of the limit), not {share}"
+            )));
+        }
+        self.rate_share = Some(share);
+        Ok(self)
     }
 
     /// Whether adaptive pacing is on.
@@ -311,23 +351,18 @@ impl PacingConfig {
     pub fn requests_per_minute(&self) -> Option<u32> {
         self.requests_per_minute.map(NonZeroU32::get)
     }
-}
 
-/// A `governor` clock on `tokio::time`, so the paused test clock drives it.
-#[derive(Debug, Clone)]
-struct TokioClock {
-    origin: Instant,
-}
-
-impl Clock for TokioClock {
-    type Instant = Nanos;
-
-    fn now(&self) -> Nanos {
-        Nanos::from(Instant::now().saturating_duration_since(self.origin))
+    /// The share of the vendor's limit, if any.
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    ///
+    /// assert_eq!(PacingConfig::default().rate_share(), None);
+    /// ```
+    pub fn rate_share(&self) -> Option<f64> {
+        self.rate_share
     }
 }
-
-type Cap = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Nanos>>;
 
 #[derive(Debug, Default)]
 struct PacerState {
@@ -338,14 +373,36 @@ struct PacerState {
     reset_at: Option<Instant>,
     window_started: Option<Instant>,
     in_flight: u32,
+    /// The longest reset the vendor announced: its window is at least that long.
+    longest_reset: Option<Duration>,
+    /// When the last request went out: the next waits the rate budget's spacing after it
+    /// (worked out when it is asked, so a limit learnt meanwhile counts).
+    last_taken: Option<Instant>,
+    /// Answers that reported no limit while a share waits for one.
+    answers_without_limit: u32,
 }
 
-/// The per-client pacer: adaptive budget, client-wide pauses, and the optional fixed cap.
+/// Why a request may not go out yet.
+enum Hold {
+    /// The client is paused (a 429's `Retry-After`) for this long.
+    Paused(Duration),
+    /// The rate budget (the vendor's remaining count, the cap or the share) frees up in this
+    /// long.
+    Budget(Duration),
+    /// A share is set and the vendor's limit is not known yet: one request at a time until a
+    /// response says it.
+    Answer,
+}
+
+/// The per-client pacer: adaptive budget, client-wide pauses, and the rate budget (the fixed
+/// cap and the share of the vendor's limit, one even spacing). Clients of one account may
+/// share one (`Arc<Pacer>`), so every stream of the account spends one budget.
 pub(crate) struct Pacer {
     config: PacingConfig,
     headers: Box<dyn RateLimitHeaders>,
     state: Mutex<PacerState>,
-    cap: Option<(Cap, TokioClock)>,
+    /// Woken on every answer (or released permit), for requests waiting to learn the limit.
+    answered: Notify,
 }
 
 impl fmt::Debug for Pacer {
@@ -369,37 +426,37 @@ impl Permit<'_> {
     pub(crate) fn observe(mut self, headers: &HeaderMap) {
         self.released = true;
         let reading = self.pacer.headers.read(headers);
-        let mut state = self.pacer.lock();
-        state.in_flight = state.in_flight.saturating_sub(1);
-        if let Some(reading) = reading {
-            self.pacer.apply(&mut state, reading, Instant::now());
+        {
+            let mut state = self.pacer.lock();
+            state.in_flight = state.in_flight.saturating_sub(1);
+            if let Some(reading) = reading {
+                self.pacer.apply(&mut state, reading, Instant::now());
+            }
+            self.pacer.tell_if_no_limit(&mut state);
         }
+        self.pacer.answered.notify_waiters();
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         if !self.released {
-            let mut state = self.pacer.lock();
-            state.in_flight = state.in_flight.saturating_sub(1);
+            {
+                let mut state = self.pacer.lock();
+                state.in_flight = state.in_flight.saturating_sub(1);
+            }
+            self.pacer.answered.notify_waiters();
         }
     }
 }
 
 impl Pacer {
     pub(crate) fn new(config: PacingConfig, headers: Box<dyn RateLimitHeaders>) -> Self {
-        let cap = config.requests_per_minute.map(|rpm| {
-            let clock = TokioClock {
-                origin: Instant::now(),
-            };
-            let quota = Quota::per_minute(rpm).allow_burst(NonZeroU32::MIN);
-            (RateLimiter::direct_with_clock(quota, clock.clone()), clock)
-        });
         Pacer {
             config,
             headers,
             state: Mutex::new(PacerState::default()),
-            cap,
+            answered: Notify::new(),
         }
     }
 
@@ -419,19 +476,32 @@ impl Pacer {
     ) -> Result<(Permit<'_>, Duration), Duration> {
         let started = Instant::now();
         let mut told = false;
+        // Only a request that slept waited: the lock and the checks are not a wait.
+        let mut slept = false;
         loop {
-            let wait = {
+            // Registered before the state is read, so an answer in between is not missed.
+            let answered = self.answered.notified();
+            tokio::pin!(answered);
+            answered.as_mut().enable();
+            let hold = {
                 let mut state = self.lock();
-                match self.wait_needed(&mut state, Instant::now()) {
-                    Some(wait) => wait,
+                match self.hold(&mut state, Instant::now()) {
+                    Some(hold) => hold,
                     None => {
-                        state.in_flight += 1;
-                        if let Some(remaining) = state.remaining.as_mut() {
-                            *remaining = remaining.saturating_sub(1);
-                        }
+                        self.take(&mut state, Instant::now());
                         break;
                     }
                 }
+            };
+            let wait = match hold {
+                Hold::Answer => {
+                    tracing::debug!("pacing: waiting for the vendor to report its rate limit");
+                    answered.await;
+                    slept = true;
+                    continue;
+                }
+                Hold::Budget(wait) => wait,
+                Hold::Paused(wait) => wait,
             };
             if wait > max_wait {
                 return Err(wait);
@@ -447,17 +517,18 @@ impl Pacer {
                 tracing::debug!(wait_ms = wait.as_millis() as u64, "pacing: waiting");
             }
             tokio::time::sleep(wait).await;
-        }
-        if let Some((cap, clock)) = &self.cap {
-            while let Err(not_until) = cap.check() {
-                tokio::time::sleep(not_until.wait_time_from(clock.now())).await;
-            }
+            slept = true;
         }
         let permit = Permit {
             pacer: self,
             released: false,
         };
-        Ok((permit, started.elapsed()))
+        let waited = if slept {
+            started.elapsed()
+        } else {
+            Duration::ZERO
+        };
+        Ok((permit, waited))
     }
 
     /// Pauses every request of the client for `wait` (a 429's `Retry-After`).
@@ -469,13 +540,101 @@ impl Pacer {
         }
     }
 
-    fn wait_needed(&self, state: &mut PacerState, now: Instant) -> Option<Duration> {
+    /// The requests a second this pacer lets its clients make, as far as it knows: the
+    /// tightest of the fixed cap, the share of the vendor's limit and (pacing adaptively) the
+    /// vendor's whole limit, each over the vendor's window; `None` while nothing bounds it (no
+    /// cap, and no limit reported yet). For the time-sliced export's controller: walks beyond
+    /// what this rate needs would only queue.
+    pub(crate) fn budget_per_second(&self) -> Option<f64> {
+        let state = self.lock();
+        let window = state
+            .longest_reset
+            .map_or(self.config.assumed_window, |reset| {
+                reset.min(self.config.assumed_window)
+            })
+            .as_secs_f64()
+            .max(1.0);
+        let cap = self
+            .config
+            .requests_per_minute
+            .map(|rpm| f64::from(rpm.get()) / 60.0);
+        let vendor = state
+            .limit
+            .filter(|_| self.config.adaptive || self.config.rate_share.is_some())
+            .map(|limit| {
+                let ours = match self.config.rate_share {
+                    Some(share) => share_of(share, limit),
+                    None => limit,
+                };
+                f64::from(ours) / window
+            });
+        match (cap, vendor) {
+            (Some(cap), Some(vendor)) => Some(cap.min(vendor)),
+            (cap, vendor) => cap.or(vendor),
+        }
+    }
+
+    /// Claims the budget for one request going out at `now`.
+    fn take(&self, state: &mut PacerState, now: Instant) {
+        state.in_flight += 1;
+        if let Some(remaining) = state.remaining.as_mut() {
+            *remaining = remaining.saturating_sub(1);
+        }
+        state.last_taken = Some(now);
+    }
+
+    /// The time between two requests the rate budget asks for: `60 s / N` under a cap of `N`
+    /// a minute, `window / ⌊share × limit⌋` under a share of the vendor's limit, the longer
+    /// of the two when both are set (the smaller budget wins). The vendor's window is the
+    /// longest reset it has announced (a minute for Zendesk and Genesys, shorter in the
+    /// simulator), at most the assumed window; when it announces none, the assumed window.
+    fn spacing(&self, state: &PacerState) -> Option<Duration> {
+        let cap = self
+            .config
+            .requests_per_minute
+            .map(|rpm| Duration::from_secs(60) / rpm.get());
+        let share = self
+            .config
+            .rate_share
+            .zip(state.limit)
+            .map(|(share, limit)| {
+                let ours = share_of(share, limit);
+                let window = state
+                    .longest_reset
+                    .map_or(self.config.assumed_window, |reset| {
+                        reset.min(self.config.assumed_window)
+                    });
+                window / ours
+            });
+        cap.max(share)
+    }
+
+    fn hold(&self, state: &mut PacerState, now: Instant) -> Option<Hold> {
         if let Some(until) = state.paused_until {
             if until > now {
-                return Some(until - now);
+                return Some(Hold::Paused(until - now));
             }
             state.paused_until = None;
         }
+        if let Some(wait) = self.adaptive_wait(state, now) {
+            return Some(Hold::Budget(wait));
+        }
+        if self.config.rate_share.is_some() && state.limit.is_none() && state.in_flight > 0 {
+            // Before the vendor has said its limit, the share is unknown: one request at a
+            // time, so no burst goes out before the first answer.
+            return Some(Hold::Answer);
+        }
+        let ready = state
+            .last_taken
+            .zip(self.spacing(state))
+            .map(|(last, spacing)| last + spacing);
+        match ready {
+            Some(ready) if ready > now => Some(Hold::Budget(ready - now)),
+            _ => None,
+        }
+    }
+
+    fn adaptive_wait(&self, state: &mut PacerState, now: Instant) -> Option<Duration> {
         if !self.config.adaptive {
             return None;
         }
@@ -505,7 +664,19 @@ impl Pacer {
 
     fn apply(&self, state: &mut PacerState, reading: RateLimitReading, now: Instant) {
         match reading.reset {
-            Some(reset) => state.reset_at = Some(now + reset),
+            Some(reset) => {
+                let announced = now + reset;
+                // Every answer of one window announces its reset, in whole seconds rounded up
+                // and late by the answer's trip: the earliest is the closest, and still not
+                // early. One later by more than the rounding is the next window's.
+                state.reset_at = match state.reset_at {
+                    Some(current) if now < current && announced < current + RESET_ROUNDING => {
+                        Some(current.min(announced))
+                    }
+                    _ => Some(announced),
+                };
+                state.longest_reset = state.longest_reset.max(Some(reset));
+            }
             None => {
                 state.reset_at = None;
                 let went_up = matches!(
@@ -526,6 +697,35 @@ impl Pacer {
             state.remaining = Some(remaining.saturating_sub(state.in_flight));
         }
     }
+}
+
+impl Pacer {
+    /// Says once that a share cannot be worked out when answers keep coming without the
+    /// limit. Not at the first: an OAuth token's answer (the login host's) goes through the
+    /// pacer too and reports none.
+    fn tell_if_no_limit(&self, state: &mut PacerState) {
+        const SAID_AFTER: u32 = 3;
+        if self.config.rate_share.is_none() || state.limit.is_some() {
+            return;
+        }
+        state.answers_without_limit += 1;
+        if state.answers_without_limit == SAID_AFTER {
+            tracing::warn!(
+                "the vendor's answers do not report its rate limit, so a share of it cannot \
+                 be worked out: requests go one at a time until an answer does"
+            );
+        }
+    }
+}
+
+/// How far apart two answers of one window may announce its reset (headers say whole
+/// seconds).
+const RESET_ROUNDING: Duration = Duration::from_secs(1);
+
+/// Requests a window that `share` of `limit` allows: at least one.
+fn share_of(share: f64, limit: u32) -> u32 {
+    // The epsilon keeps 0.29 × 100 at 29 (it is 28.999… in binary).
+    ((share * f64::from(limit) + 1e-9).floor() as u32).max(1)
 }
 
 #[cfg(test)]
@@ -675,6 +875,172 @@ mod tests {
         }
         // One request at once, then one per second.
         assert_eq!(started.elapsed(), Duration::from_secs(3));
+    }
+
+    /// Acquires, answers with `answer`, and says how long it waited.
+    async fn answered(pacer: &Pacer, answer: &[(&'static str, &'static str)]) -> Duration {
+        let (permit, waited) = pacer.acquire(MAX_RESET).await.unwrap();
+        permit.observe(&headers(answer));
+        waited
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_share_spaces_requests_evenly_whatever_remains() {
+        let pacer = Pacer::new(
+            PacingConfig::default().with_rate_share(0.5).unwrap(),
+            Box::new(NAMES),
+        );
+        // 10 a window of 10 s, 9 left: half is 5 a window, one every 2 s.
+        let answer = [
+            ("ratelimit-limit", "10"),
+            ("ratelimit-remaining", "9"),
+            ("ratelimit-reset", "10"),
+        ];
+        assert_eq!(answered(&pacer, &answer).await, Duration::ZERO);
+        for _ in 0..4 {
+            assert_eq!(answered(&pacer, &answer).await, Duration::from_secs(2));
+        }
+        // What the sliced export's controller is told: 5 requests per 10 s.
+        assert_eq!(pacer.budget_per_second(), Some(0.5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn before_the_limit_is_known_a_share_sends_one_request_at_a_time() {
+        let pacer = Pacer::new(
+            PacingConfig::default().with_rate_share(0.5).unwrap(),
+            Box::new(NAMES),
+        );
+        let (first, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        let second = pacer.acquire(MAX_RESET);
+        tokio::pin!(second);
+        let early = tokio::time::timeout(Duration::from_secs(30), second.as_mut()).await;
+        assert!(
+            early.is_err(),
+            "a second request went out before any answer"
+        );
+        // 120 a minute: half is one a second.
+        first.observe(&headers(&[
+            ("x-rate-limit", "120"),
+            ("x-rate-limit-remaining", "119"),
+        ]));
+        let (_second, waited) = second.await.unwrap();
+        assert_eq!(
+            waited,
+            Duration::from_secs(30),
+            "went at once after the answer"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_smaller_budget_wins() {
+        let answer = [
+            ("ratelimit-limit", "100"),
+            ("ratelimit-remaining", "99"),
+            ("ratelimit-reset", "60"),
+        ];
+        // The share (50 a minute: 1.2 s) is smaller than the cap (120 a minute: 0.5 s).
+        let shared = PacingConfig::default().with_rate_share(0.5).unwrap();
+        let pacer = Pacer::new(
+            shared.clone().with_requests_per_minute(120),
+            Box::new(NAMES),
+        );
+        answered(&pacer, &answer).await;
+        assert_eq!(answered(&pacer, &answer).await, Duration::from_millis(1200));
+        // The cap (30 a minute: 2 s) is smaller than the share.
+        let pacer = Pacer::new(shared.with_requests_per_minute(30), Box::new(NAMES));
+        answered(&pacer, &answer).await;
+        assert_eq!(answered(&pacer, &answer).await, Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_share_spreads_over_the_longest_reset_announced() {
+        let pacer = Pacer::new(
+            PacingConfig::default().with_rate_share(0.5).unwrap(),
+            Box::new(NAMES),
+        );
+        // The first answer came 3 s before a reset: the window is at least 3 s.
+        let late = [
+            ("ratelimit-limit", "20"),
+            ("ratelimit-remaining", "15"),
+            ("ratelimit-reset", "3"),
+        ];
+        answered(&pacer, &late).await;
+        assert_eq!(
+            answered(&pacer, &late).await,
+            Duration::from_millis(300),
+            "10 in 3 s"
+        );
+        // An answer at a window's start shows the whole window: 10 in 20 s.
+        let fresh = [
+            ("ratelimit-limit", "20"),
+            ("ratelimit-remaining", "19"),
+            ("ratelimit-reset", "20"),
+        ];
+        answered(&pacer, &fresh).await;
+        assert_eq!(answered(&pacer, &fresh).await, Duration::from_secs(2));
+        // Never longer than the assumed window (a reset announced a day away).
+        let absurd = [
+            ("ratelimit-limit", "20"),
+            ("ratelimit-remaining", "19"),
+            ("ratelimit-reset", "86400"),
+        ];
+        answered(&pacer, &absurd).await;
+        assert_eq!(answered(&pacer, &absurd).await, Duration::from_secs(6));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_earliest_reset_announced_in_a_window_is_the_one_waited_for() {
+        let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
+        // The window resets at 4.2 s. At 0 s the header says 5 (rounded up from 4.2), at
+        // 0.5 s 4 (from 3.7), at 1 s 4 (from 3.2): the reset is at 4.5 s at the latest.
+        answered(
+            &pacer,
+            &[("ratelimit-remaining", "5"), ("ratelimit-reset", "5")],
+        )
+        .await;
+        tokio::time::advance(Duration::from_millis(500)).await;
+        answered(
+            &pacer,
+            &[("ratelimit-remaining", "4"), ("ratelimit-reset", "4")],
+        )
+        .await;
+        tokio::time::advance(Duration::from_millis(500)).await;
+        answered(
+            &pacer,
+            &[("ratelimit-remaining", "0"), ("ratelimit-reset", "4")],
+        )
+        .await;
+        let waited = answered(
+            &pacer,
+            &[("ratelimit-remaining", "9"), ("ratelimit-reset", "5")],
+        )
+        .await;
+        assert_eq!(
+            waited,
+            Duration::from_millis(4500),
+            "3.5 s to the reset and the 1 s margin"
+        );
+        // The next window's reset is later by more than the rounding: taken as it is.
+        let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        permit.observe(&headers(&[
+            ("ratelimit-remaining", "0"),
+            ("ratelimit-reset", "5"),
+        ]));
+        let (_permit, waited) = pacer.acquire(MAX_RESET).await.unwrap();
+        assert_eq!(waited, Duration::from_secs(6));
+    }
+
+    #[test]
+    fn a_share_is_more_than_nothing_and_at_most_everything() {
+        for share in [0.0, -0.5, 1.000_001, f64::NAN, f64::INFINITY] {
+            assert!(
+                PacingConfig::default().with_rate_share(share).is_err(),
+                "{share}"
+            );
+        }
+        assert_eq!(share_of(0.29, 100), 29);
+        assert_eq!(share_of(0.5, 700), 350);
+        assert_eq!(share_of(0.01, 10), 1, "at least one request a window");
     }
 
     #[tokio::test(start_paused = true)]

@@ -503,7 +503,7 @@ impl Failure {
 #[derive(Debug)]
 pub(crate) struct Retrier {
     policy: RetryPolicy,
-    pacer: Pacer,
+    pacer: Arc<Pacer>,
     stats: Arc<Stats>,
     rules: Box<dyn VendorRules>,
     max_body_bytes: u64,
@@ -547,7 +547,7 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 impl Retrier {
     pub(crate) fn new(
         policy: RetryPolicy,
-        pacer: Pacer,
+        pacer: Arc<Pacer>,
         stats: Arc<Stats>,
         rules: Box<dyn VendorRules>,
         max_body_bytes: u64,
@@ -571,6 +571,12 @@ impl Retrier {
 
     pub(crate) fn stats(&self) -> &Arc<Stats> {
         &self.stats
+    }
+
+    /// The pacer every call of the client goes through (maybe shared with other clients of
+    /// the account).
+    pub(crate) fn pacer(&self) -> &Arc<Pacer> {
+        &self.pacer
     }
 
     pub(crate) fn policy(&self) -> &RetryPolicy {

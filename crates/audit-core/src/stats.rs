@@ -62,7 +62,8 @@ pub struct StatsSnapshot {
     pub retries: u64,
     /// `429 Too Many Requests` answers received.
     pub rate_limited: u64,
-    /// Time spent waiting for the vendor's rate-limit window or the fixed cap.
+    /// Time spent waiting for the vendor's rate-limit window or the rate budget (the fixed
+    /// cap, the share of the vendor's limit).
     pub waited_pacing: Duration,
     /// Time spent waiting as `Retry-After` asked.
     pub waited_retry_after: Duration,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::Checkpoint;
 use crate::error::Error;
 use crate::selection::StreamFilter;
+use crate::slicing::Slicing;
 
 /// The settle lag used when none is set: records are read only up to 30 s before now, so
 /// records the vendor is still writing for the same second are not skipped.
@@ -175,6 +176,9 @@ pub struct StreamOptions {
     pub resume: Option<Checkpoint>,
     /// The filters (default: every record of the window).
     pub filter: StreamFilter,
+    /// Read the window in time slices, several at once (see [`crate::slicing`]); `None`
+    /// (the default) walks it sequentially.
+    pub slicing: Option<Slicing>,
 }
 
 impl StreamOptions {
@@ -195,6 +199,7 @@ impl StreamOptions {
             follow: None,
             resume: None,
             filter: StreamFilter::All,
+            slicing: None,
         }
     }
 
@@ -282,6 +287,22 @@ impl StreamOptions {
     /// ```
     pub fn with_filter(mut self, filter: StreamFilter) -> Self {
         self.filter = filter;
+        self
+    }
+
+    /// Reads the window in time slices, several at once, up to the rate limit (streams that
+    /// filter by time: [`crate::slicing::can_slice`]). The pages, their order and their
+    /// checkpoints are the sequential walk's.
+    ///
+    /// ```
+    /// use audit_core::{Slicing, StreamOptions, Window};
+    /// use chrono::Utc;
+    ///
+    /// let options = StreamOptions::new(Window::since(Utc::now())).with_slicing(Slicing::default());
+    /// assert!(options.slicing.is_some());
+    /// ```
+    pub fn with_slicing(mut self, slicing: Slicing) -> Self {
+        self.slicing = Some(slicing);
         self
     }
 }

@@ -546,6 +546,7 @@ async fn pipeline(
         finish(&sim, kind, &correlation, None, &mut r, genesys);
         return Ok(r);
     }
+    let _answering = sim.stats.in_flight();
     if let Some(mut r) = outage(&sim, genesys).await? {
         finish(&sim, kind, &correlation, None, &mut r, genesys);
         return Ok(r);

@@ -45,6 +45,9 @@ pub struct StatsSnapshot {
     pub pages: u64,
     /// Records in those pages (and in downloads).
     pub records: u64,
+    /// The most API requests being answered at one moment (control requests not counted):
+    /// how many walks a client ran at once.
+    pub max_in_flight: u64,
 }
 
 impl StatsSnapshot {
@@ -64,8 +67,20 @@ impl StatsSnapshot {
     }
 }
 
+/// A request being answered (see [`Stats::in_flight`]).
+pub struct InFlight<'a> {
+    stats: &'a Stats,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.stats.with(|i| i.in_flight -= 1);
+    }
+}
+
 #[derive(Default)]
 struct Inner {
+    in_flight: u64,
     snapshot: StatsSnapshot,
     windows: BTreeMap<(String, String, i64), (u64, u64)>,
 }
@@ -79,6 +94,15 @@ pub struct Stats {
 impl Stats {
     fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
         f(&mut self.inner.lock().expect("stats lock"))
+    }
+
+    /// Counts a request being answered until the guard is dropped.
+    pub fn in_flight(&self) -> InFlight<'_> {
+        self.with(|i| {
+            i.in_flight += 1;
+            i.snapshot.max_in_flight = i.snapshot.max_in_flight.max(i.in_flight);
+        });
+        InFlight { stats: self }
     }
 
     /// Counts a request of an endpoint.

@@ -53,6 +53,8 @@ pub struct Recorded<T> {
     raw: RawJson,
     typed: T,
     issue: Option<Box<DecodeIssue>>,
+    /// Whether `typed` was decoded from `raw` as it is (see [`Recorded::typed_is_exact`]).
+    exact: bool,
 }
 
 /// Why a record's typed view is not exactly what the vendor sent: it was decoded from a
@@ -109,6 +111,31 @@ impl<T> Recorded<T> {
         self.issue.as_deref()
     }
 
+    /// Whether the typed view was decoded from the record's text as it is: true for every
+    /// record that decodes as sent, false when it was read from a copy without its `null`s
+    /// or a repaired one (even when that left no [`DecodeIssue`]). A reader that takes from
+    /// the typed view what it could also read from [`raw`](Recorded::raw) may trust it to say
+    /// the same only then.
+    ///
+    /// ```
+    /// use raw_support::Recorded;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Log {
+    ///     #[serde(default)]
+    ///     tags: Vec<String>,
+    /// }
+    ///
+    /// let sent: Recorded<Log> = serde_json::from_str(r#"{"tags": ["a"]}"#).unwrap();
+    /// assert!(sent.typed_is_exact());
+    /// // `null` in a list: decoded from a copy without it, with no issue to report.
+    /// let copy: Recorded<Log> = serde_json::from_str(r#"{"tags": ["a", null]}"#).unwrap();
+    /// assert!(!copy.typed_is_exact() && copy.decode_issue().is_none());
+    /// ```
+    pub fn typed_is_exact(&self) -> bool {
+        self.exact
+    }
+
     /// Both halves, by value.
     pub fn into_parts(self) -> (RawJson, T) {
         (self.raw, self.typed)
@@ -157,6 +184,7 @@ impl<T: DeserializeOwned> Recorded<T> {
                 raw,
                 typed,
                 issue: None,
+                exact: true,
             }),
             Err(error) => Self::from_repaired(raw, error),
         }
@@ -190,7 +218,12 @@ impl<T: DeserializeOwned> Recorded<T> {
                 quarantined: None,
             })
         });
-        Ok(Recorded { raw, typed, issue })
+        Ok(Recorded {
+            raw,
+            typed,
+            issue,
+            exact: false,
+        })
     }
 }
 
@@ -284,11 +317,69 @@ impl<T> Deref for Recorded<T> {
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Recorded<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Recorded::decode(deserializer, None)
+    }
+}
+
+impl<T: DeserializeOwned> Recorded<T> {
+    /// [`Deserialize`], with `fast` decoding the typed view from the record's text where it
+    /// can: a decoder written for one hot type (serde's derive buffers every member of a
+    /// struct with a flattened map, which can cost more than the rest of an export). When
+    /// `fast` fails, the record decodes exactly as [`Deserialize`] decodes it (its
+    /// [`DecodeIssue`], its repairs), so `fast` may refuse anything out of the ordinary; it
+    /// must never accept a record that `T`'s own `Deserialize` refuses, nor read one
+    /// differently.
+    ///
+    /// ```
+    /// use raw_support::Recorded;
+    ///
+    /// #[derive(Debug, PartialEq, serde::Deserialize)]
+    /// struct Log {
+    ///     id: Option<i64>,
+    /// }
+    ///
+    /// // A decoder that knows only records of the form `{"id":N}`.
+    /// fn fast(text: &str) -> serde_json::Result<Log> {
+    ///     let digits = text.strip_prefix(r#"{"id":"#).and_then(|t| t.strip_suffix('}'));
+    ///     match digits.map(str::parse) {
+    ///         Some(Ok(id)) => Ok(Log { id: Some(id) }),
+    ///         _ => Err(serde::de::Error::custom("not for the fast path")),
+    ///     }
+    /// }
+    ///
+    /// let mut de = serde_json::Deserializer::from_str(r#"{"id":7}"#);
+    /// let record = Recorded::deserialize_with(&mut de, fast).unwrap();
+    /// assert_eq!(record.id, Some(7));
+    /// // Anything else decodes as `Deserialize` decodes it.
+    /// let mut de = serde_json::Deserializer::from_str(r#"{"id": 8, "more": true}"#);
+    /// let record = Recorded::deserialize_with(&mut de, fast).unwrap();
+    /// assert_eq!((record.id, record.typed_is_exact()), (Some(8), true));
+    /// ```
+    pub fn deserialize_with<'de, D: Deserializer<'de>>(
+        deserializer: D,
+        fast: fn(&str) -> serde_json::Result<T>,
+    ) -> Result<Self, D::Error> {
+        Recorded::decode(deserializer, Some(fast))
+    }
+
+    fn decode<'de, D: Deserializer<'de>>(
+        deserializer: D,
+        fast: Option<fn(&str) -> serde_json::Result<T>>,
+    ) -> Result<Self, D::Error> {
         let text = Box::<RawValue>::deserialize(deserializer)?;
         // Only a page read from a lossy copy (see `crate::lossy`) has records to claim.
         let quarantined = crate::lossy::claim(text.get());
-        let mut record =
-            Recorded::<T>::from_json(RawJson::from_raw_value(text)).map_err(D::Error::custom)?;
+        let raw = RawJson::from_raw_value(text);
+        let fast = fast.and_then(|fast| fast(raw.json()).ok());
+        let mut record = match fast {
+            Some(typed) => Recorded {
+                raw,
+                typed,
+                issue: None,
+                exact: true,
+            },
+            None => Recorded::<T>::from_json(raw).map_err(D::Error::custom)?,
+        };
         if let Some(quarantined) = quarantined {
             record.add_issue(
                 "the record was not UTF-8 text: it was read from a copy with each invalid \

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "kafka")]
+pub mod kafka;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -108,8 +111,14 @@ pub async fn run_trail(args: &[&str], env: &[(&str, String)], dir: &Path) -> Out
 
 /// The native ids of an NDJSON export, in file order.
 pub fn exported_ids(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    native_ids(&text)
+}
+
+/// The native ids of NDJSON text, in order.
+pub fn native_ids(ndjson: &str) -> Vec<String> {
+    ndjson
         .lines()
         .map(|line| {
             let event: serde_json::Value = serde_json::from_str(line).expect("a JSON line");

@@ -180,6 +180,8 @@ pub struct GenesysClientBuilder {
     pacing: PacingConfig,
     poll: PollPolicy,
     page_size: Option<PageSizePolicy>,
+    /// Another client's pacer, to spend its budget.
+    shared_pacer: Option<Arc<Pacer>>,
 }
 
 impl GenesysClientBuilder {
@@ -465,6 +467,34 @@ impl GenesysClientBuilder {
         self
     }
 
+    /// Spends the rate budget of `other` instead of one of its own: both clients go through
+    /// one pacer (the `inin-ratelimit-*` headers, 429 pauses, the cap and the share of
+    /// [`PacingConfig`]), as every stream of one client does. For two clients of one
+    /// organisation's OAuth client, whose limit Genesys counts once; the
+    /// [`GenesysClientBuilder::pacing`] of this builder is then not used.
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    /// use audit_core::genesys::GenesysClient;
+    ///
+    /// let first = GenesysClient::builder()
+    ///     .region("mypurecloud.com")
+    ///     .client_credentials("6a1b2c3d-0000-1111-2222-333344445555", "secret")
+    ///     .pacing(PacingConfig::default().with_rate_share(0.5)?)
+    ///     .build()?;
+    /// let second = GenesysClient::builder()
+    ///     .region("mypurecloud.com")
+    ///     .client_credentials("6a1b2c3d-0000-1111-2222-333344445555", "secret")
+    ///     .pacing_shared_with(&first)
+    ///     .build()?;
+    /// assert_eq!(second.stats().requests, 0);
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
+    pub fn pacing_shared_with(mut self, other: &GenesysClient) -> Self {
+        self.shared_pacer = Some(Arc::clone(other.inner.retrier.pacer()));
+        self
+    }
+
     /// How historical queries are polled, and how long they may run.
     ///
     /// ```
@@ -605,7 +635,9 @@ impl GenesysClientBuilder {
         )?;
         let download = build_plain_client(&self.http, DOWNLOAD_TIMEOUT)?;
         let stats = Arc::new(Stats::default());
-        let pacer = Pacer::new(self.pacing, Box::new(InInRateLimitHeaders));
+        let pacer = self
+            .shared_pacer
+            .unwrap_or_else(|| Arc::new(Pacer::new(self.pacing, Box::new(InInRateLimitHeaders))));
         let retrier = Retrier::new(
             self.retry,
             pacer,
@@ -892,6 +924,20 @@ impl GenesysClient {
         options: StreamOptions,
     ) -> Result<EventPages, Error> {
         options.filter.check(stream)?;
+        if options.slicing.is_some() {
+            let client = self.clone();
+            let stats = self.clone();
+            return crate::slicing::sliced_pages(
+                stream,
+                options,
+                self.tenant(),
+                Arc::new(move |options| client.event_pages(stream, options)),
+                Arc::new(move || crate::slicing::Budget {
+                    stats: stats.stats(),
+                    per_second: stats.inner.retrier.pacer().budget_per_second(),
+                }),
+            );
+        }
         match stream {
             StreamKind::GenesysAudits => {
                 Ok(AuditEvents::with_options(self.clone(), options)?.pages())

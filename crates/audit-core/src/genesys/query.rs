@@ -36,6 +36,7 @@
 //! depend on how long Genesys keeps a query's results, and yields exactly what an
 //! uninterrupted run would have yielded after the checkpoint, in the same order.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +52,7 @@ use url::Url;
 
 use super::page_shape::PageShape;
 use super::{GenesysClient, mapping};
-use crate::checkpoint::{Checkpoint, Direction, Edge};
+use crate::checkpoint::{Checkpoint, Edge};
 use crate::error::Error;
 use crate::event::{Source, StreamKind};
 use crate::http::{get_json, is_loopback};
@@ -62,6 +63,7 @@ use crate::paginate::{
 use crate::retry::Operation;
 use crate::selection::{Selection, StreamFilter};
 use crate::sort::SortOrder;
+use crate::walk::{self, Passes};
 use crate::window::{StreamOptions, Window};
 
 /// Submitting a query is **not** retried like a read: only when the request was certainly not
@@ -1688,14 +1690,14 @@ impl AuditEvents {
             Some(size) => PageSizePolicy::new(size, size.min(10), size),
             None => self.client.page_size_policy(),
         };
+        let follow = self.options.follow;
         EventPages::from_source(AuditSource {
             source: self.source(),
             selection,
             shape: Arc::new(PageShape::new(policy)),
             settings: self,
             pass: None,
-            passes: 0,
-            done: false,
+            passes: Passes::new(follow),
         })
     }
 
@@ -1774,8 +1776,7 @@ struct AuditSource {
     selection: Selection,
     shape: Arc<PageShape>,
     pass: Option<Pass>,
-    passes: u64,
-    done: bool,
+    passes: Passes,
 }
 
 impl AuditSource {
@@ -1836,20 +1837,10 @@ async fn start_chunk(
 impl PageSource for AuditSource {
     async fn next_page(&mut self) -> Result<Option<EventPage>, Error> {
         loop {
-            if self.done {
-                return Ok(None);
-            }
             if self.pass.is_none() {
-                if self.passes > 0 {
-                    match self.settings.options.follow {
-                        Some(poll) => tokio::time::sleep(poll).await,
-                        None => {
-                            self.done = true;
-                            return Ok(None);
-                        }
-                    }
+                if !self.passes.another().await {
+                    return Ok(None);
                 }
-                self.passes += 1;
                 match self.start_pass() {
                     Some(pass) => {
                         // The pass's query starts at the high-water mark: what it reads
@@ -1883,31 +1874,23 @@ impl PageSource for AuditSource {
             let since = self.settings.options.window.since;
             let tenant = self.settings.client.tenant().to_string();
             let received = page.items.len();
-            let mut events = Vec::with_capacity(received);
-            let mut duplicates = 0;
-            for record in page.items {
-                let mut event =
-                    mapping::audit_event_owned(&tenant, StreamKind::GenesysAudits, record);
-                self.settings.high_water.place(&mut event, chunk.start);
-                let at = event.occurred_at;
-                // Outside the chunk: another chunk (or no chunk) reads it.
-                if at < since || at > pass.until || at < chunk.start || at >= chunk.end {
-                    continue;
-                }
-                if self
-                    .settings
-                    .high_water
-                    .admit(Direction::OldestFirst, at, &event.native_id)
-                {
-                    events.push(event);
-                } else {
-                    duplicates += 1;
-                }
-            }
-            self.settings
-                .client
-                .stats_counter()
-                .page(events.len(), duplicates);
+            let events = page.items.into_iter().map(|record| {
+                mapping::audit_event_owned(&tenant, StreamKind::GenesysAudits, record)
+            });
+            // Outside the chunk (which ends before `chunk.end`): another chunk, or no chunk,
+            // reads it.
+            let from = since.max(chunk.start);
+            let (until, end) = (pass.until, chunk.end);
+            let admitted = walk::admit(
+                &mut self.settings.high_water,
+                chunk.start,
+                events,
+                |at| match walk::between(at, from, until) {
+                    Ordering::Equal if at >= end => Ordering::Greater,
+                    side => side,
+                },
+                self.settings.client.stats_counter(),
+            );
             let chunk_done = page.next.is_none();
             let (last, end) = (chunk.last, chunk.end);
             if chunk_done {
@@ -1924,7 +1907,7 @@ impl PageSource for AuditSource {
                 self.pass = Some(pass);
             }
             return Ok(Some(EventPage {
-                events,
+                events: admitted.events,
                 checkpoint: Checkpoint::new(
                     self.source.clone(),
                     self.settings.options.window,

@@ -32,12 +32,13 @@ use super::query::{
 };
 use super::{GenesysClient, mapping};
 use crate::SortOrder;
-use crate::checkpoint::{Checkpoint, Direction, Edge};
+use crate::checkpoint::{Checkpoint, Edge};
 use crate::error::Error;
 use crate::event::{AuditEvent, Source, StreamKind};
 use crate::paginate::{EventPage, EventPages, EventStream, PageSizePolicy, PageSource};
 use crate::retry::Operation;
 use crate::selection::{Selection, StreamFilter};
+use crate::walk::{self, Passes};
 use crate::window::{StreamOptions, Window};
 
 const REALTIME: Operation = Operation::read("realtime_query");
@@ -857,14 +858,14 @@ impl RealtimeEvents {
             ));
         }
         let size = self.page_size;
+        let follow = self.options.follow;
         EventPages::from_source(RealtimeSource {
             source: self.source(),
             selection,
             shape: PageShape::new(PageSizePolicy::new(size, size.min(10), size)),
             settings: self,
             pass: None,
-            passes: 0,
-            done: false,
+            passes: Passes::new(follow),
         })
     }
 
@@ -957,8 +958,7 @@ struct RealtimeSource {
     /// page size.
     shape: PageShape,
     pass: Option<RealtimePass>,
-    passes: u64,
-    done: bool,
+    passes: Passes,
 }
 
 impl RealtimeSource {
@@ -1000,20 +1000,10 @@ impl RealtimeSource {
 impl PageSource for RealtimeSource {
     async fn next_page(&mut self) -> Result<Option<EventPage>, Error> {
         loop {
-            if self.done {
-                return Ok(None);
-            }
             if self.pass.is_none() {
-                if self.passes > 0 {
-                    match self.settings.options.follow {
-                        Some(poll) => tokio::time::sleep(poll).await,
-                        None => {
-                            self.done = true;
-                            return Ok(None);
-                        }
-                    }
+                if !self.passes.another().await {
+                    return Ok(None);
                 }
-                self.passes += 1;
                 match self.start_pass() {
                     Some(pass) => {
                         // The pass's query starts at the high-water mark: what it reads
@@ -1066,37 +1056,23 @@ impl PageSource for RealtimeSource {
             pass.received += received as u64;
             let since = settings.options.window.since;
             let tenant = Arc::<str>::from(settings.client.tenant());
-            let mut events = Vec::with_capacity(received);
-            let mut duplicates = 0;
-            for record in answer.entities {
-                let mut event =
-                    mapping::audit_event_owned(&tenant, StreamKind::GenesysRealtime, record);
-                self.settings.high_water.place(&mut event, pass.from);
-                let at = event.occurred_at;
-                if at < since || at < pass.from || at > pass.until {
-                    continue;
-                }
-                if self
-                    .settings
-                    .high_water
-                    .admit(Direction::OldestFirst, at, &event.native_id)
-                {
-                    events.push(event);
-                } else {
-                    duplicates += 1;
-                }
-            }
-            self.settings
-                .client
-                .stats_counter()
-                .page(events.len(), duplicates);
+            let events = answer.entities.into_iter().map(|record| {
+                mapping::audit_event_owned(&tenant, StreamKind::GenesysRealtime, record)
+            });
+            let admitted = walk::admit(
+                &mut self.settings.high_water,
+                pass.from,
+                events,
+                |at| walk::between(at, since.max(pass.from), pass.until),
+                self.settings.client.stats_counter(),
+            );
             pass.confirming = false;
             pass.page_number += 1;
             if caught_up {
                 self.pass = None;
             }
             return Ok(Some(EventPage {
-                events,
+                events: admitted.events,
                 checkpoint: Checkpoint::new(
                     self.source.clone(),
                     self.settings.options.window,

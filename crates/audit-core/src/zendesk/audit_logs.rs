@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use zendesk_raw::types;
 
 use super::{ZendeskClient, mapping, next_page_token};
-use crate::checkpoint::{Checkpoint, Direction, Edge, PageToken};
+use crate::checkpoint::{Checkpoint, Edge, PageToken};
 use crate::error::Error;
 use crate::event::{Source, StreamKind};
 use crate::http::get_json;
@@ -32,6 +32,7 @@ use crate::paginate::{
 use crate::retry::Operation;
 use crate::selection::{Selection, StreamFilter};
 use crate::sort::SortOrder;
+use crate::walk::{self, Passes};
 use crate::window::{StreamOptions, Window, floor_to_second};
 
 const LIST: Operation = Operation::read("list_audit_logs");
@@ -935,10 +936,9 @@ impl AuditLogEvents {
         EventPages::from_source(AuditLogSource {
             source: self.source(),
             selection,
-            settings: self,
             pass: None,
-            passes: 0,
-            done: false,
+            passes: Passes::new(self.options.follow),
+            settings: self,
         })
     }
 
@@ -986,8 +986,7 @@ struct AuditLogSource {
     /// What the stream's filters select, recorded in every page's checkpoint.
     selection: Selection,
     pass: Option<Pass>,
-    passes: u64,
-    done: bool,
+    passes: Passes,
 }
 
 impl AuditLogSource {
@@ -1035,21 +1034,10 @@ impl AuditLogSource {
 impl PageSource for AuditLogSource {
     async fn next_page(&mut self) -> Result<Option<EventPage>, Error> {
         loop {
-            if self.done {
-                return Ok(None);
-            }
-            let follow = self.settings.options.follow;
             if self.pass.is_none() {
-                if self.passes > 0 {
-                    match follow {
-                        Some(poll) => tokio::time::sleep(poll).await,
-                        None => {
-                            self.done = true;
-                            return Ok(None);
-                        }
-                    }
+                if !self.passes.another().await {
+                    return Ok(None);
                 }
-                self.passes += 1;
                 match self.start_pass() {
                     Some(pass) => self.pass = Some(pass),
                     None => continue,
@@ -1064,35 +1052,23 @@ impl PageSource for AuditLogSource {
             let since = self.settings.options.window.since;
             let tenant = self.settings.client.tenant().to_string();
             let received = page.items.len();
-            let mut events = Vec::with_capacity(received);
-            let mut duplicates = 0;
-            for record in page.items {
-                let mut event = mapping::audit_log_event_owned(&tenant, record);
-                self.settings.high_water.place(&mut event, from);
-                let at = event.occurred_at;
-                if at < since || at > until {
-                    continue;
-                }
-                if self
-                    .settings
-                    .high_water
-                    .admit(Direction::OldestFirst, at, &event.native_id)
-                {
-                    events.push(event);
-                } else {
-                    duplicates += 1;
-                }
-            }
-            self.settings
-                .client
-                .stats_counter()
-                .page(events.len(), duplicates);
+            let events = page
+                .items
+                .into_iter()
+                .map(|record| mapping::audit_log_event_owned(&tenant, record));
+            let admitted = walk::admit(
+                &mut self.settings.high_water,
+                from,
+                events,
+                |at| walk::between(at, since, until),
+                self.settings.client.stats_counter(),
+            );
             let caught_up = page.next.is_none();
             if caught_up {
                 self.pass = None;
             }
             return Ok(Some(EventPage {
-                events,
+                events: admitted.events,
                 checkpoint: Checkpoint::new(
                     self.source.clone(),
                     self.settings.options.window,

@@ -6,6 +6,7 @@
 //! unexpected type is simply absent from the typed view (it stays in the audit's `raw`).
 
 use serde_json::{Map, Value};
+use zendesk_raw::types::TicketAuditEvent;
 
 /// One event of a ticket audit.
 ///
@@ -424,7 +425,36 @@ impl TicketEvent {
             .get("type")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let id = int(object, "id");
+        TicketEvent::read(int(object, "id"), type_, object, || event.clone())
+    }
+
+    /// Reads one event of a ticket audit's typed view, as [`from_json`](TicketEvent::from_json)
+    /// reads the same event's JSON: without parsing the audit's text again. (Only an
+    /// [`Unknown`](TicketEvent::Unknown) event's `raw` is put together from the typed view:
+    /// `id` and `type` first, then the other members in their order.)
+    pub(crate) fn from_typed(event: &TicketAuditEvent) -> TicketEvent {
+        let type_ = event.type_.as_deref().unwrap_or_default();
+        TicketEvent::read(event.id, type_, &event.extra, || {
+            let mut object = Map::with_capacity(event.extra.len() + 2);
+            if let Some(id) = event.id {
+                object.insert("id".into(), id.into());
+            }
+            if let Some(type_) = &event.type_ {
+                object.insert("type".into(), type_.clone().into());
+            }
+            object.extend(event.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Value::Object(object)
+        })
+    }
+
+    /// The event of kind `type_` whose members (other than `id` and `type`) are `object`;
+    /// `whole` is the event's JSON, for an event kept as [`Unknown`](TicketEvent::Unknown).
+    fn read(
+        id: Option<i64>,
+        type_: &str,
+        object: &Map<String, Value>,
+        whole: impl FnOnce() -> Value,
+    ) -> TicketEvent {
         let field = |object: &Map<String, Value>| -> Option<FieldEvent> {
             Some(FieldEvent {
                 id,
@@ -521,7 +551,7 @@ impl TicketEvent {
         };
         typed.unwrap_or_else(|| TicketEvent::Unknown {
             type_: type_.to_string(),
-            raw: event.clone(),
+            raw: whole(),
         })
     }
 

@@ -34,7 +34,7 @@
 use chrono::{DateTime, Utc};
 use raw_support::Recorded;
 use serde_json::{Map, Value};
-use zendesk_raw::types::{AuditLog, IncrementalTicketEvent, TicketAudit};
+use zendesk_raw::types::{AuditLog, IncrementalTicketEvent, TicketAudit, Via};
 
 use super::description::{parse_role_changes, parse_sign_in};
 use super::events::TicketEvent;
@@ -122,8 +122,21 @@ pub fn channel_name(channel: &Value) -> Option<String> {
 /// rule's `id` and `title` from `via.source.from`. An e-mail's `via` (`rel` null) names none.
 fn rule_of(via: &Value) -> Option<Rule> {
     let source = via.get("source")?;
-    let kind = non_empty(source.get("rel")?.as_str())?;
-    let from = source.get("from");
+    rule_from(
+        source.get("rel")?.as_str(),
+        source.get("from").and_then(Value::as_object),
+    )
+}
+
+/// [`rule_of`] for the typed `via` of an audit.
+fn rule_of_typed(via: &Via) -> Option<Rule> {
+    let source = via.source.as_ref()?;
+    rule_from(source.rel.as_deref(), Some(&source.from))
+}
+
+/// A rule of kind `rel` (none without one), named by `from`'s `id` and `title`.
+fn rule_from(rel: Option<&str>, from: Option<&Map<String, Value>>) -> Option<Rule> {
+    let kind = non_empty(rel)?;
     let id = from.and_then(|f| f.get("id")).and_then(|id| match id {
         Value::Number(n) => Some(n.to_string()),
         Value::String(s) => non_empty(Some(s)),
@@ -167,27 +180,103 @@ fn tag_value(field: &str, value: &Value) -> Value {
 /// assert_eq!(event.changes[0].field, "status");
 /// ```
 pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditEvent {
-    let raw = audit.raw();
+    let mut event = map_ticket_audit(tenant, audit);
+    event.raw = audit.raw_json().clone();
+    event
+}
+
+/// [`ticket_audit_event`] for an audit the caller gives up: its JSON moves into
+/// [`AuditEvent::raw`] instead of being copied (what the event streams use).
+///
+/// ```
+/// use audit_core::Recorded;
+/// use audit_core::zendesk::mapping::ticket_audit_event_owned;
+/// use audit_core::zendesk::types::TicketAudit;
+///
+/// let json = r#"{"id": 1201, "ticket_id": 48213, "created_at": "2024-03-24T15:00:12Z", "events": []}"#;
+/// let audit: Recorded<TicketAudit> = serde_json::from_str(json).unwrap();
+/// let event = ticket_audit_event_owned("acme", audit);
+/// assert_eq!(event.id, "zendesk:acme:ticket-audit:1201");
+/// assert_eq!(event.raw.json(), json); // the audit's text, moved in untouched
+/// ```
+pub fn ticket_audit_event_owned(tenant: &str, audit: Recorded<TicketAudit>) -> AuditEvent {
+    let mut event = map_ticket_audit(tenant, &audit);
+    event.raw = audit.into_parts().0;
+    event
+}
+
+/// What the mapping reads inside an audit: its events, their `type`s as sent, and the rule
+/// behind it.
+struct Inside<'a> {
+    events: Vec<TicketEvent>,
+    types: Vec<&'a str>,
+    rule: Option<Rule>,
+}
+
+impl<'a> Inside<'a> {
+    /// Read from the typed view when it is the audit as sent (no second parse of the text,
+    /// which was most of the CPU of a ticket-audit export), else from the text itself: a
+    /// view decoded from a repaired copy may lack what the text holds.
+    fn of(audit: &'a Recorded<TicketAudit>) -> Inside<'a> {
+        if !audit.typed_is_exact() {
+            return Inside::of_json(audit.raw());
+        }
+        let typed = audit.typed();
+        Inside {
+            events: typed.events.iter().map(TicketEvent::from_typed).collect(),
+            types: typed
+                .events
+                .iter()
+                .filter_map(|e| e.type_.as_deref())
+                .collect(),
+            // The audit's own rule, else the first rule behind one of its events (a trigger's
+            // change inside an agent's web update carries its own `via`).
+            rule: typed.via.as_ref().and_then(rule_of_typed).or_else(|| {
+                typed
+                    .events
+                    .iter()
+                    .find_map(|e| rule_of(e.extra.get("via")?))
+            }),
+        }
+    }
+
+    /// [`Inside::of`] from the audit's JSON.
+    fn of_json(raw: &'a Value) -> Inside<'a> {
+        let events = raw.get("events").and_then(Value::as_array);
+        Inside {
+            events: TicketEvent::all_from_audit(raw),
+            types: events
+                .map(|events| {
+                    events
+                        .iter()
+                        .filter_map(|e| e.get("type")?.as_str())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            rule: raw
+                .get("via")
+                .and_then(rule_of)
+                .or_else(|| events?.iter().find_map(|e| rule_of(e.get("via")?))),
+        }
+    }
+}
+
+/// Everything but `raw`, which is left `null` for the callers to fill.
+fn map_ticket_audit(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditEvent {
     let typed = audit.typed();
     let source = Source::new(StreamKind::ZendeskTicketAudits, tenant);
     let native_id = typed
         .id
         .map(|id| id.to_string())
         .or_else(|| crate::decode::id_from_text(audit))
-        .unwrap_or_else(|| fallback_id(raw));
+        .unwrap_or_else(|| fallback_id(audit.raw()));
     let occurred_at = typed.created_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let events = TicketEvent::all_from_audit(raw);
+    let Inside {
+        events,
+        types,
+        rule,
+    } = Inside::of(audit);
     // The vendor's own event types, spelled as it sent them.
-    let types: Vec<&str> = raw
-        .get("events")
-        .and_then(Value::as_array)
-        .map(|events| {
-            events
-                .iter()
-                .filter_map(|e| e.get("type")?.as_str())
-                .collect()
-        })
-        .unwrap_or_default();
     let has = |name: &str| types.contains(&name);
     let vendor_action = if has("Create") {
         "Create"
@@ -208,7 +297,7 @@ pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditE
         native_id,
         occurred_at,
         vendor_action,
-        audit.raw_json().clone(),
+        Value::Null,
     );
     event.occurred_at_inferred = typed.created_at.is_none();
     event.action = if has("Create") {
@@ -234,14 +323,7 @@ pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditE
         location: system_text("location"),
         ..Actor::default()
     };
-    // The audit's own rule, else the first rule behind one of its events (a trigger's change
-    // inside an agent's web update carries its own `via`).
-    event.rule = raw.get("via").and_then(rule_of).or_else(|| {
-        raw.get("events")?
-            .as_array()?
-            .iter()
-            .find_map(|e| rule_of(e.get("via")?))
-    });
+    event.rule = rule;
 
     let subject = events.iter().rev().find_map(|e| match e {
         TicketEvent::Create(f) | TicketEvent::Change(f) if f.field_name == "subject" => {
@@ -371,7 +453,7 @@ pub fn ticket_event_event(tenant: &str, record: &Recorded<IncrementalTicketEvent
     // An object always decodes (a member that does not fit is read as null).
     let audit: Recorded<TicketAudit> =
         Recorded::from_json(raw_support::RawJson::from(audit)).expect("an object decodes");
-    let mut event = ticket_audit_event(tenant, &audit);
+    let mut event = map_ticket_audit(tenant, &audit);
     event.source = Source::new(StreamKind::ZendeskTicketEvents, tenant);
     event.id = AuditEvent::stable_id(&event.source, RecordKind::ZendeskTicketAudit, &native_id);
     event.native_id = native_id;
@@ -407,20 +489,23 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// `rule "Title"`-style description of a `via` object: ` via email`, ` via rule (trigger "X")`.
-fn via_text(via: &Value) -> String {
-    let Some(object) = via.as_object() else {
-        return String::new();
-    };
+/// `rule "Title"`-style description of an audit's `via`: ` via email`, ` via rule (trigger "X")`.
+fn via_text(via: &Via) -> String {
     let mut text = String::new();
-    match object.get("channel").and_then(channel_name) {
+    match via.channel.as_ref().and_then(channel_name) {
         Some(channel) if channel.bytes().all(|b| b.is_ascii_digit()) => {
             text.push_str(&format!(" via channel {channel}"));
         }
         Some(channel) => text.push_str(&format!(" via {channel}")),
         None => {}
     }
-    text.push_str(&rule_text(object));
+    let source = via.source.as_ref();
+    text.push_str(&rule_label(
+        source.and_then(|s| s.rel.as_deref()),
+        source
+            .and_then(|s| s.from.get("title"))
+            .and_then(Value::as_str),
+    ));
     text
 }
 
@@ -432,6 +517,11 @@ fn rule_text(via: &Map<String, Value>) -> String {
         .and_then(|from| from.get("title"))
         .and_then(Value::as_str);
     let rel = source.and_then(|s| s.get("rel")).and_then(Value::as_str);
+    rule_label(rel, title)
+}
+
+/// ` (rel "title")`, ` ("title")` or nothing.
+fn rule_label(rel: Option<&str>, title: Option<&str>) -> String {
     match (rel, title) {
         (Some(rel), Some(title)) => format!(" ({rel} \"{title}\")"),
         (None, Some(title)) => format!(" (\"{title}\")"),
@@ -456,12 +546,7 @@ fn summary(audit: &TicketAudit, events: &[TicketEvent]) -> String {
     let ticket = audit
         .ticket_id
         .map_or_else(|| "ticket".to_string(), |id| format!("ticket #{id}"));
-    let via = audit
-        .via
-        .as_ref()
-        .and_then(|via| serde_json::to_value(via).ok())
-        .map(|via| via_text(&via))
-        .unwrap_or_default();
+    let via = audit.via.as_ref().map(via_text).unwrap_or_default();
 
     let mut parts: Vec<String> = Vec::new();
     let mut set_fields: Option<usize> = None;
@@ -729,6 +814,70 @@ mod tests {
         );
         assert_eq!(event.changes[0].new, json!(["billing", "invoice_sent"]));
         assert_eq!(event.changes[0].old, json!([]));
+    }
+
+    /// Every audit the simulator serves (every event kind it writes, documented or not,
+    /// unknown members, numeric and named channels, rules on audits and on events) reads the
+    /// same from the typed view as from its text.
+    #[tokio::test]
+    async fn the_typed_view_reads_each_audit_as_its_text_does() {
+        use crate::zendesk::{TicketAuditsQuery, ZendeskClient};
+
+        let sim = audit_sim::start(audit_sim::SimConfig::default())
+            .await
+            .unwrap();
+        let acme = sim.tenant_credentials("acme").unwrap();
+        let client = ZendeskClient::builder()
+            .base_url(sim.zendesk_url())
+            .tenant("acme")
+            .api_token(acme.zendesk_email, acme.zendesk_api_token)
+            .build()
+            .unwrap();
+        let mut query = TicketAuditsQuery::default().limit(1000);
+        let (mut audits, mut unknown, mut rules) = (0, 0, 0);
+        loop {
+            let page = client.list_ticket_audits(&query).await.unwrap();
+            for audit in &page.audits {
+                assert!(audit.typed_is_exact(), "{}", audit.raw_json());
+                let (typed, text) = (Inside::of(audit), Inside::of_json(audit.raw()));
+                assert_eq!(typed.types, text.types, "{}", audit.raw_json());
+                assert_eq!(typed.rule, text.rule, "{}", audit.raw_json());
+                assert_eq!(typed.events, text.events, "{}", audit.raw_json());
+                audits += 1;
+                unknown += typed
+                    .events
+                    .iter()
+                    .filter(|e| matches!(e, TicketEvent::Unknown { .. }))
+                    .count();
+                rules += usize::from(typed.rule.is_some());
+            }
+            match page.before_cursor {
+                Some(cursor) if !page.audits.is_empty() => query.cursor = Some(cursor),
+                _ => break,
+            }
+        }
+        assert!(
+            audits >= 1000 && unknown > 0 && rules > 0,
+            "{audits} {unknown} {rules}"
+        );
+    }
+
+    /// An audit whose typed view was read from a copy without its `null`s (no decode issue
+    /// to say so) is mapped from its text, which still has the event the copy lost.
+    #[test]
+    fn an_audit_read_without_its_nulls_maps_from_its_text() {
+        let record = audit(json!({
+            "id": 1, "ticket_id": 2, "created_at": "2019-05-13T13:05:40Z", "author_id": 5,
+            "events": [null, {"id": 3, "type": "Change", "field_name": "status",
+                              "value": "open", "previous_value": "new"}]
+        }));
+        assert!(!record.typed_is_exact() && record.decode_issue().is_none());
+        assert_eq!(record.typed().events.len(), 1, "the copy lost the null");
+        let event = ticket_audit_event_owned("acme", record);
+        assert_eq!(
+            event.description.as_deref(),
+            Some("Updated ticket #2: an untyped event; changed status")
+        );
     }
 
     #[test]

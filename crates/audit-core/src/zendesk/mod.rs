@@ -30,6 +30,7 @@
 //! ```
 
 pub mod audit_logs;
+mod audit_pages;
 pub mod auth;
 pub mod authorize;
 pub mod description;
@@ -383,6 +384,8 @@ pub struct ZendeskClientBuilder {
     page_size: PageSizePolicy,
     incremental_rpm: Option<u32>,
     incremental_holdback: Option<Duration>,
+    /// Another client's pacers (the account's, the incremental exports'), to spend its budget.
+    shared_pacers: Option<(Arc<Pacer>, Arc<Pacer>)>,
 }
 
 impl ZendeskClientBuilder {
@@ -664,6 +667,40 @@ impl ZendeskClientBuilder {
         self
     }
 
+    /// Spends the rate budget of `other` instead of one of its own: both clients go through
+    /// one pacer (the vendor's headers, 429 pauses, the cap and the share of
+    /// [`PacingConfig`]) and one incremental-export pacer, as every stream of one client
+    /// does. For two clients of one account (another scope, counters of their own); the
+    /// [`ZendeskClientBuilder::pacing`] and
+    /// [`ZendeskClientBuilder::incremental_requests_per_minute`] of this builder are then
+    /// not used.
+    ///
+    /// ```
+    /// use audit_core::PacingConfig;
+    /// use audit_core::zendesk::ZendeskClient;
+    ///
+    /// // Two clients of acme, 300 requests a minute between them.
+    /// let audit_logs = ZendeskClient::builder()
+    ///     .subdomain("acme")
+    ///     .oauth_token("token")
+    ///     .pacing(PacingConfig::default().with_requests_per_minute(300))
+    ///     .build()?;
+    /// let tickets = ZendeskClient::builder()
+    ///     .subdomain("acme")
+    ///     .oauth_token("token")
+    ///     .pacing_shared_with(&audit_logs)
+    ///     .build()?;
+    /// assert_eq!(tickets.stats().requests, 0);
+    /// # Ok::<(), audit_core::Error>(())
+    /// ```
+    pub fn pacing_shared_with(mut self, other: &ZendeskClient) -> Self {
+        self.shared_pacers = Some((
+            Arc::clone(other.inner.retrier.pacer()),
+            Arc::clone(&other.inner.incremental),
+        ));
+        self
+    }
+
     /// The adaptive page size of the ticket-audit stream (`/ticket_audits`, at most 1,000).
     ///
     /// ```
@@ -877,7 +914,12 @@ impl ZendeskClientBuilder {
             }
         };
         let stats = Arc::new(Stats::default());
-        let pacer = Pacer::new(self.pacing, Box::new(RATE_LIMIT_HEADERS));
+        let (pacer, incremental) = self.shared_pacers.unwrap_or_else(|| {
+            (
+                Arc::new(Pacer::new(self.pacing, Box::new(RATE_LIMIT_HEADERS))),
+                Arc::new(ticket_events::incremental_pacer(self.incremental_rpm)),
+            )
+        });
         let retrier = Retrier::new(
             self.retry,
             pacer,
@@ -896,7 +938,7 @@ impl ZendeskClientBuilder {
                 retrier,
                 page_size: self.page_size.clamped(1000),
                 export_gate: export::ExportGate::default(),
-                incremental: Arc::new(ticket_events::incremental_pacer(self.incremental_rpm)),
+                incremental,
                 incremental_holdback: self
                     .incremental_holdback
                     .unwrap_or(ticket_events::INCREMENTAL_HOLDBACK),
@@ -1227,6 +1269,20 @@ impl ZendeskClient {
         options: StreamOptions,
     ) -> Result<EventPages, Error> {
         options.filter.check(stream)?;
+        if options.slicing.is_some() {
+            let client = self.clone();
+            let stats = self.clone();
+            return crate::slicing::sliced_pages(
+                stream,
+                options,
+                self.tenant(),
+                Arc::new(move |options| client.event_pages(stream, options)),
+                Arc::new(move || crate::slicing::Budget {
+                    stats: stats.stats(),
+                    per_second: stats.inner.retrier.pacer().budget_per_second(),
+                }),
+            );
+        }
         match stream {
             StreamKind::ZendeskAuditLogs => {
                 Ok(AuditLogEvents::with_options(self.clone(), options)?.pages())

@@ -37,7 +37,7 @@ use raw_support::Recorded;
 use zendesk_raw::types;
 
 use super::{ZendeskClient, mapping};
-use crate::checkpoint::{Checkpoint, Direction, Edge, PageToken};
+use crate::checkpoint::{Checkpoint, Edge, PageToken};
 use crate::error::Error;
 use crate::event::{Source, StreamKind};
 use crate::pacing::{NamedRateLimitHeaders, Pacer, PacingConfig};
@@ -45,6 +45,7 @@ use crate::paginate::{
     CursorPage, EventPage, EventPages, EventStream, PageRequest, PageSource, Paginator,
 };
 use crate::retry::Operation;
+use crate::walk::{self, Passes};
 use crate::window::{StreamOptions, Window, floor_to_second};
 
 const EXPORT: Operation = Operation::read("incremental_ticket_event_export");
@@ -280,12 +281,12 @@ impl TicketEventStream {
 
     /// The stream of pages, each with its checkpoint.
     pub fn pages(self) -> EventPages {
+        let follow = self.options.follow;
         EventPages::from_source(TicketEventSource {
             source: self.source(),
             settings: self,
             pass: None,
-            passes: 0,
-            done: false,
+            passes: Passes::new(follow),
         })
     }
 
@@ -306,8 +307,7 @@ struct TicketEventSource {
     settings: TicketEventStream,
     source: Source,
     pass: Option<Pass>,
-    passes: u64,
-    done: bool,
+    passes: Passes,
 }
 
 impl TicketEventSource {
@@ -348,20 +348,10 @@ impl TicketEventSource {
 impl PageSource for TicketEventSource {
     async fn next_page(&mut self) -> Result<Option<EventPage>, Error> {
         loop {
-            if self.done {
-                return Ok(None);
-            }
             if self.pass.is_none() {
-                if self.passes > 0 {
-                    match self.settings.options.follow {
-                        Some(poll) => tokio::time::sleep(poll).await,
-                        None => {
-                            self.done = true;
-                            return Ok(None);
-                        }
-                    }
+                if !self.passes.another().await {
+                    return Ok(None);
                 }
-                self.passes += 1;
                 match self.start_pass() {
                     Some(pass) => self.pass = Some(pass),
                     None => continue,
@@ -376,42 +366,24 @@ impl PageSource for TicketEventSource {
             let since = self.settings.options.window.since;
             let tenant = self.settings.client.tenant().to_string();
             let received = page.items.len();
-            let mut events = Vec::with_capacity(received);
-            let mut duplicates = 0;
-            let mut reached_until = false;
-            for record in &page.items {
-                let mut event = mapping::ticket_event_event(&tenant, record);
-                self.settings.high_water.place(&mut event, from);
-                let at = event.occurred_at;
-                if at < since {
-                    continue;
-                }
-                if at > until {
-                    // Oldest first: the rest of the export is newer still (a neighbour sent
-                    // out of order on this page is still looked at).
-                    reached_until = true;
-                    continue;
-                }
-                if self
-                    .settings
-                    .high_water
-                    .admit(Direction::OldestFirst, at, &event.native_id)
-                {
-                    events.push(event);
-                } else {
-                    duplicates += 1;
-                }
-            }
-            self.settings
-                .client
-                .stats_counter()
-                .page(events.len(), duplicates);
-            let caught_up = reached_until || page.next.is_none();
+            let events = page
+                .items
+                .iter()
+                .map(|record| mapping::ticket_event_event(&tenant, record));
+            let admitted = walk::admit(
+                &mut self.settings.high_water,
+                from,
+                events,
+                |at| walk::between(at, since, until),
+                self.settings.client.stats_counter(),
+            );
+            // Past the pass's end, the rest of the export is newer still.
+            let caught_up = admitted.beyond || page.next.is_none();
             if caught_up {
                 self.pass = None;
             }
             return Ok(Some(EventPage {
-                events,
+                events: admitted.events,
                 checkpoint: Checkpoint::new(
                     self.source.clone(),
                     self.settings.options.window,
