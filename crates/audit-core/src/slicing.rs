@@ -19,6 +19,9 @@
 //!   (an unnamed temporary file), so memory stays flat however far ahead the walks run;
 //! - slices meet at whole seconds, each ending before the next one's first second, so no record
 //!   falls into two; a slice cut while it runs drops what it reads past its new end;
+//! - a record without a timestamp is placed by the record before it, which at a slice's
+//!   start lies in the slice before: where two slices meet, such records are emitted once, at
+//!   the time the sequential walk gives them;
 //! - every page's checkpoint is the sequential walk's: a high-water mark over the whole
 //!   window, taken from the records emitted so far. A checkpoint written by a sliced export
 //!   resumes a sequential one and the other way round; a resumed export is sliced again from
@@ -249,6 +252,9 @@ pub(crate) fn sliced_pages(
         stats,
         shared: None,
         edge: None,
+        last_at: None,
+        opening: false,
+        trailing_untimed: Vec::new(),
         tail: None,
         done: false,
     }))
@@ -265,6 +271,13 @@ struct SlicedSource {
     shared: Option<Arc<Shared>>,
     /// The newest instant emitted and the ids emitted at it: the checkpoint's position.
     edge: Option<(DateTime<Utc>, Vec<Arc<str>>)>,
+    /// The time of the last record emitted.
+    last_at: Option<DateTime<Utc>>,
+    /// The head slice follows one emitted before it, and none of its timed records has been
+    /// emitted yet (see [`SlicedSource::join_slices`]).
+    opening: bool,
+    /// The ids of the records without a timestamp emitted since the last timed one.
+    trailing_untimed: Vec<String>,
     /// The sequential stream that follows once the slices are read (follow mode).
     tail: Option<EventPages>,
     done: bool,
@@ -333,6 +346,44 @@ impl SlicedSource {
             }
         }
         shared
+    }
+
+    /// Joins the records without a timestamp where two slices meet to the stream as the
+    /// sequential walk reads them. The vendor sorts such a record by its real time, but a
+    /// walk sees only the time of the record before it, so the slice before (whose query may
+    /// reach past its end) and the slice after can both have read it, and the slice after
+    /// placed it at its own start. Those that open a slice are dropped when the slice before
+    /// emitted them already, and the others take the time of the record before them.
+    fn join_slices(&mut self, events: &mut Vec<AuditEvent>) {
+        let mut opening = self.opening;
+        let (trailing, last_at) = (&self.trailing_untimed, self.last_at);
+        events.retain_mut(|event| {
+            if !opening {
+                return true;
+            }
+            if !event.occurred_at_inferred {
+                opening = false;
+                return true;
+            }
+            if trailing.contains(&event.id) {
+                return false;
+            }
+            if let Some(at) = last_at {
+                event.occurred_at = at;
+            }
+            true
+        });
+        self.opening = opening;
+        for event in events.iter() {
+            if event.occurred_at_inferred {
+                self.trailing_untimed.push(event.id.clone());
+            } else {
+                self.trailing_untimed.clear();
+            }
+        }
+        if let Some(last) = events.last() {
+            self.last_at = Some(last.occurred_at);
+        }
     }
 
     /// The checkpoint after `events`, over the whole window: the sequential walk's.
@@ -408,8 +459,9 @@ impl PageSource for SlicedSource {
                     self.done = true;
                     return Err(error);
                 }
-                Ok(Some(page)) => {
+                Ok(Some(mut page)) => {
                     head.space.notify_one();
+                    self.join_slices(&mut page.events);
                     return Ok(Some(EventPage {
                         checkpoint: self.checkpoint_after(&page.events),
                         events: page.events,
@@ -421,6 +473,7 @@ impl PageSource for SlicedSource {
                     // The head slice is read and emitted: the next one becomes the head.
                     let mut plan = shared.plan();
                     plan.slices.pop_front();
+                    self.opening = true;
                     if let Some(next) = plan.slices.front() {
                         next.queue().head = true;
                         next.space.notify_one();
@@ -937,6 +990,97 @@ mod tests {
             show(left),
             show(right)
         ))
+    }
+
+    /// A record without a timestamp where two slices meet is exported once, at the time the
+    /// sequential walk gives it (that of the record before it), not at the slice's start.
+    #[test]
+    fn untimed_records_where_slices_meet_are_exported_once_at_the_sequential_time() {
+        // One thread: the planned cuts are in place before the first walk asks for a page.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            // Two simulators of the same records, fixed in time: one sends 1 in 20 of them
+            // without `created_at`, the other tells their real times. A record every 4 s,
+            // so most untimed ones lie in a later second than the record before them.
+            let start = floor_to_second(Utc::now() - TimeDelta::minutes(30));
+            let end = start + TimeDelta::minutes(20);
+            let configure = |null_timestamp| {
+                let mut config = audit_sim::SimConfig::default();
+                config.tenants[0].start = audit_sim::TimeSpec::At(start);
+                config.tenants[0].end = audit_sim::TimeSpec::At(end);
+                config.tenants[0].zendesk.audit_logs = 300;
+                config.faults.null_timestamp = null_timestamp;
+                config
+            };
+            let window = Window::between(start, end).unwrap();
+            let mut walks = Vec::new();
+            for null_timestamp in [0.0, 0.05] {
+                let sim = audit_sim::start(configure(null_timestamp)).await.unwrap();
+                let acme = sim.tenant_credentials("acme").unwrap();
+                let client = ZendeskClient::builder()
+                    .base_url(sim.zendesk_url())
+                    .tenant("acme")
+                    .api_token(acme.zendesk_email, acme.zendesk_api_token)
+                    .build()
+                    .unwrap();
+                let sequential: Vec<AuditEvent> = client
+                    .event_pages(StreamKind::ZendeskAuditLogs, StreamOptions::new(window))
+                    .unwrap()
+                    .events()
+                    .try_collect()
+                    .await
+                    .unwrap();
+                walks.push((sim, client, sequential));
+            }
+            let true_times: std::collections::HashMap<&str, DateTime<Utc>> = walks[0]
+                .2
+                .iter()
+                .map(|e| (e.id.as_str(), e.occurred_at))
+                .collect();
+            let (_sim, client, sequential) = &walks[1];
+            // Cuts by untimed records: at its second (the slice before reads it too, its query
+            // ending at that second), or a second before it (only the slice after reads it).
+            let cuts: Vec<DateTime<Utc>> = sequential
+                .iter()
+                .filter(|e| e.occurred_at_inferred)
+                .enumerate()
+                .filter_map(|(k, e)| {
+                    let second = floor_to_second(true_times[e.id.as_str()]);
+                    let cut = second - TimeDelta::seconds((k % 2) as i64);
+                    (cut > e.occurred_at).then_some(cut)
+                })
+                .collect();
+            assert!(
+                cuts.len() >= 4,
+                "untimed records where slices meet: {cuts:?}"
+            );
+            let slicing = Slicing {
+                cuts,
+                ..Slicing::default()
+            };
+            let sliced: Vec<AuditEvent> = client
+                .event_pages(
+                    StreamKind::ZendeskAuditLogs,
+                    StreamOptions::new(window).with_slicing(slicing),
+                )
+                .unwrap()
+                .events()
+                .try_collect()
+                .await
+                .unwrap();
+            assert_eq!(first_difference(&sliced, sequential), None);
+            for (sliced, sequential) in sliced.iter().zip(sequential) {
+                assert_eq!(
+                    (sliced.occurred_at, sliced.occurred_at_inferred),
+                    (sequential.occurred_at, sequential.occurred_at_inferred),
+                    "{}",
+                    sliced.id
+                );
+            }
+        });
     }
 
     proptest! {
