@@ -4,7 +4,7 @@
 
 mod common;
 
-use audit_sim::Stream;
+use audit_sim::{Stream, TimeSpec};
 use common::*;
 
 /// The sequential and the sliced export of `stream`, as bytes, and the most requests the
@@ -181,4 +181,52 @@ async fn trail_toml_refuses_parallel_on_a_stream_that_cannot_be_sliced() {
         "{stderr}"
     );
     assert!(!dir.path().join("audits.ndjson").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sliced_follow_reads_the_backfill_in_slices_then_follows_what_arrives() {
+    // 6,000 records over the last ten minutes and the next 8 seconds: most are the backfill,
+    // read in slices; the rest arrive while the export follows.
+    let mut sim_config = config(6_000, 10);
+    sim_config.faults.page_latency_ms = 30;
+    sim_config.tenants[0].start = TimeSpec::Now(chrono::Duration::minutes(-10));
+    sim_config.tenants[0].end = TimeSpec::Now(chrono::Duration::seconds(8));
+    let sim = start(sim_config).await;
+    let (start_at, end_at) = sim.span("acme").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let since = (start_at - chrono::Duration::seconds(1)).to_rfc3339();
+    let args = [
+        "export",
+        "zendesk-audit-logs",
+        "--since",
+        &since,
+        "--parallel",
+        "--follow",
+        "--poll-interval",
+        "500ms",
+        "--settle-lag",
+        "1s",
+        "--commit-interval",
+        "200ms",
+        "--out",
+        "out.ndjson",
+        "--state",
+        "state.json",
+    ];
+    let child = trail(&args, &zendesk_env(&sim), dir.path())
+        .spawn()
+        .unwrap();
+    let state = dir.path().join("state.json");
+    let status = follow_then_stop(child, &state, 6_000, end_at).await;
+    assert_eq!(status.code(), Some(0));
+    let walks = sim.stats().max_in_flight;
+    assert!(
+        walks > 2,
+        "the backfill walked at most {walks} slices at once"
+    );
+    let expected = sim
+        .ground_truth("acme", Stream::ZendeskAuditLogs, start_at, end_at)
+        .unwrap();
+    assert_eq!(expected.len(), 6_000);
+    assert_eq!(exported_ids(&dir.path().join("out.ndjson")), expected);
 }
