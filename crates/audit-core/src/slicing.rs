@@ -16,7 +16,9 @@
 //! - the slices are emitted in time order; the first slice not yet emitted (the head) hands
 //!   its pages over in memory, at most [`HEAD_PAGES`] ahead of the consumer (it waits beyond
 //!   that, as a sequential stream does); a slice further on writes its pages to a spool file
-//!   (an unnamed temporary file), so memory stays flat however far ahead the walks run;
+//!   (an unnamed temporary file), so memory stays flat however far ahead the walks run; a
+//!   walk asks for its next page once it has handed the last one over (no read-ahead: the
+//!   walks side by side keep the limit busy, and a page read ahead by each is only memory);
 //! - slices meet at whole seconds, each ending before the next one's first second, so no record
 //!   falls into two; a slice cut while it runs drops what it reads past its new end;
 //! - a record without a timestamp is placed by the record before it, which at a slice's
@@ -65,7 +67,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -83,7 +85,7 @@ use crate::stats::StatsSnapshot;
 use crate::window::{StreamOptions, Window, floor_to_second};
 
 /// How many pages the head slice hands over ahead of the consumer.
-pub const HEAD_PAGES: usize = 2;
+pub const HEAD_PAGES: usize = 1;
 
 /// A slice is cut in two only when the far half is expected to hold this many pages (from
 /// the pages its walk has read so far): a walk that starts has a round trip and a partial last
@@ -310,6 +312,7 @@ impl SlicedSource {
         self.start.window = window;
         let mut base = self.options.clone();
         base.follow = None;
+        base.read_ahead = false;
         let first = Arc::new(Slice::new(from, None, resume));
         first.queue().head = true;
         let shared = Arc::new(Shared {
@@ -811,11 +814,13 @@ impl SliceQueue {
     }
 }
 
-/// A slice's pages, read ahead of the consumer, in an unnamed temporary file: each a length
-/// and the JSON of its events (with the bytes of records that were not UTF-8, which an event's
-/// JSON leaves out).
+/// A slice's pages, read ahead of the consumer, in an unnamed temporary file: each the JSON
+/// of its events (with the bytes of records that were not UTF-8, which an event's JSON leaves
+/// out), written and read back through a small buffer, not as a whole.
 struct Spool {
     file: File,
+    /// The length of each page not read back yet, oldest first.
+    lengths: VecDeque<u64>,
     written: u64,
     read: u64,
 }
@@ -844,13 +849,14 @@ impl Spool {
     fn new(file: File) -> Self {
         Spool {
             file,
+            lengths: VecDeque::new(),
             written: 0,
             read: 0,
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.read == self.written
+        self.lengths.is_empty()
     }
 
     /// Writes `page` at the end of the spool (it is moved, not copied: the spool is where it
@@ -871,25 +877,25 @@ impl Spool {
                 })
                 .collect(),
         };
-        let json = serde_json::to_vec(&spooled)?;
         self.file.seek(SeekFrom::Start(self.written))?;
-        self.file.write_all(&(json.len() as u64).to_le_bytes())?;
-        self.file.write_all(&json)?;
-        self.written += 8 + json.len() as u64;
+        let mut writer = BufWriter::new(&self.file);
+        serde_json::to_writer(&mut writer, &spooled)?;
+        writer.flush()?;
+        drop(writer);
+        let end = self.file.stream_position()?;
+        self.lengths.push_back(end - self.written);
+        self.written = end;
         Ok(())
     }
 
     fn take(&mut self) -> std::io::Result<Option<Handed>> {
-        if self.is_empty() {
+        let Some(length) = self.lengths.pop_front() else {
             return Ok(None);
-        }
+        };
         self.file.seek(SeekFrom::Start(self.read))?;
-        let mut length = [0; 8];
-        self.file.read_exact(&mut length)?;
-        let mut json = vec![0; u64::from_le_bytes(length) as usize];
-        self.file.read_exact(&mut json)?;
-        self.read += 8 + json.len() as u64;
-        let spooled: SpooledPage = serde_json::from_slice(&json)?;
+        self.read += length;
+        let spooled: SpooledPage =
+            serde_json::from_reader(BufReader::new((&self.file).take(length)))?;
         let events = spooled
             .events
             .into_iter()

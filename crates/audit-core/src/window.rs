@@ -179,6 +179,10 @@ pub struct StreamOptions {
     /// Read the window in time slices, several at once (see [`crate::slicing`]); `None`
     /// (the default) walks it sequentially.
     pub slicing: Option<Slicing>,
+    /// Whether the walk asks for its next page while the consumer handles the one before
+    /// (on by default). The walks of a sliced stream do not: they keep the rate limit busy
+    /// by walking side by side, and a page read ahead by each would only hold memory.
+    pub(crate) read_ahead: bool,
 }
 
 impl StreamOptions {
@@ -200,6 +204,7 @@ impl StreamOptions {
             resume: None,
             filter: StreamFilter::All,
             slicing: None,
+            read_ahead: true,
         }
     }
 

@@ -1016,12 +1016,14 @@ impl AuditLogSource {
             ..AuditLogQuery::default()
         });
         let client = self.settings.client.clone();
-        let paginator = Paginator::new(LIST.name, None, move |request| {
+        let mut paginator = Paginator::new(LIST.name, None, move |request| {
             let client = client.clone();
             let query = Arc::clone(&query);
             async move { fetch_page(&client, &query, request).await }
-        })
-        .read_ahead();
+        });
+        if self.settings.options.read_ahead {
+            paginator = paginator.read_ahead();
+        }
         tracing::debug!(stream = STREAM, %from, %until, "starting a pass");
         Some(Pass {
             paginator,
