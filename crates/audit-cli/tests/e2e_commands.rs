@@ -122,24 +122,7 @@ async fn follow_picks_up_records_as_they_arrive() {
     let sim = start(sim_config).await;
     let (start_at, end_at) = sim.span("acme").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let since = (start_at - chrono::Duration::seconds(1)).to_rfc3339();
-    let args = [
-        "export",
-        "zendesk-audit-logs",
-        "--since",
-        &since,
-        "--follow",
-        "--poll-interval",
-        "500ms",
-        "--settle-lag",
-        "1s",
-        "--commit-interval",
-        "200ms",
-        "--out",
-        "out.ndjson",
-        "--state",
-        "state.json",
-    ];
+    let args = follow_args("zendesk-audit-logs", start_at, &[]);
     let child = trail(&args, &zendesk_env(&sim), dir.path())
         .spawn()
         .unwrap();

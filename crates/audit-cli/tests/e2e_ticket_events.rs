@@ -135,24 +135,7 @@ async fn follow_picks_up_updates_written_during_the_run() {
     let sim = start(sim_config).await;
     let (start_at, end_at) = sim.span("acme").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let since = (start_at - chrono::Duration::seconds(1)).to_rfc3339();
-    let args = [
-        "export",
-        "zendesk-ticket-events",
-        "--since",
-        &since,
-        "--follow",
-        "--poll-interval",
-        "500ms",
-        "--settle-lag",
-        "1s",
-        "--commit-interval",
-        "200ms",
-        "--out",
-        "out.ndjson",
-        "--state",
-        "state.json",
-    ];
+    let args = follow_args("zendesk-ticket-events", start_at, &[]);
     let mut environment = env(&sim, 0);
     environment.push(("ZENDESK_INCREMENTAL_HOLDBACK_SECS", "1".to_string()));
     let child = trail(&args, &environment, dir.path()).spawn().unwrap();

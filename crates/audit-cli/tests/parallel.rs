@@ -194,25 +194,7 @@ async fn a_sliced_follow_reads_the_backfill_in_slices_then_follows_what_arrives(
     let sim = start(sim_config).await;
     let (start_at, end_at) = sim.span("acme").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let since = (start_at - chrono::Duration::seconds(1)).to_rfc3339();
-    let args = [
-        "export",
-        "zendesk-audit-logs",
-        "--since",
-        &since,
-        "--parallel",
-        "--follow",
-        "--poll-interval",
-        "500ms",
-        "--settle-lag",
-        "1s",
-        "--commit-interval",
-        "200ms",
-        "--out",
-        "out.ndjson",
-        "--state",
-        "state.json",
-    ];
+    let args = follow_args("zendesk-audit-logs", start_at, &["--parallel"]);
     let child = trail(&args, &zendesk_env(&sim), dir.path())
         .spawn()
         .unwrap();

@@ -143,6 +143,9 @@ mod walk;
 pub mod window;
 pub mod zendesk;
 
+#[cfg(test)]
+mod test_support;
+
 pub use checkpoint::{Boundary, Checkpoint, PageToken, Position};
 pub use error::{Error, ErrorBody, ErrorKind, GiveUpReason, TransportKind, VendorDetail};
 pub use event::{

@@ -950,13 +950,7 @@ mod tests {
             config.tenants[0].start = "now-20m".parse().unwrap();
             config.tenants[0].zendesk.audit_logs = 3000;
             let sim = audit_sim::start(config).await.unwrap();
-            let acme = sim.tenant_credentials("acme").unwrap();
-            let client = ZendeskClient::builder()
-                .base_url(sim.zendesk_url())
-                .tenant("acme")
-                .api_token(acme.zendesk_email, acme.zendesk_api_token)
-                .build()
-                .unwrap();
+            let client = crate::test_support::acme_zendesk(&sim);
             // Closed and settled (it ends before now minus the settle lag), so every walk of
             // it reads the same records.
             let until = Utc::now() - TimeDelta::minutes(1);
@@ -1025,13 +1019,7 @@ mod tests {
             let mut walks = Vec::new();
             for null_timestamp in [0.0, 0.05] {
                 let sim = audit_sim::start(configure(null_timestamp)).await.unwrap();
-                let acme = sim.tenant_credentials("acme").unwrap();
-                let client = ZendeskClient::builder()
-                    .base_url(sim.zendesk_url())
-                    .tenant("acme")
-                    .api_token(acme.zendesk_email, acme.zendesk_api_token)
-                    .build()
-                    .unwrap();
+                let client = crate::test_support::acme_zendesk(&sim);
                 let sequential: Vec<AuditEvent> = client
                     .event_pages(StreamKind::ZendeskAuditLogs, StreamOptions::new(window))
                     .unwrap()

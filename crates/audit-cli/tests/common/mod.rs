@@ -89,7 +89,7 @@ pub fn all_env(sim: &SimHandle) -> Vec<(&'static str, String)> {
 }
 
 /// A `trail` command with a clean environment plus `env`.
-pub fn trail(args: &[&str], env: &[(&str, String)], dir: &Path) -> Command {
+pub fn trail<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, String)], dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trail"));
     command.args(args).current_dir(dir).env_clear();
     if let Ok(path) = std::env::var("PATH") {
@@ -207,6 +207,34 @@ impl Seeded {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         low + (z ^ (z >> 31)) % (high - low)
     }
+}
+
+/// `trail export STREAM --follow` from a second before `start_at` into `out.ndjson` and
+/// `state.json`, polling every 500 ms with a settle lag of 1 s and a commit every 200 ms, then
+/// `extra`.
+pub fn follow_args(stream: &str, start_at: DateTime<Utc>, extra: &[&str]) -> Vec<String> {
+    let since = (start_at - chrono::Duration::seconds(1)).to_rfc3339();
+    let args = [
+        "export",
+        stream,
+        "--since",
+        &since,
+        "--follow",
+        "--poll-interval",
+        "500ms",
+        "--settle-lag",
+        "1s",
+        "--commit-interval",
+        "200ms",
+        "--out",
+        "out.ndjson",
+        "--state",
+        "state.json",
+    ];
+    args.iter()
+        .chain(extra)
+        .map(|arg| arg.to_string())
+        .collect()
 }
 
 /// Lets a `--follow` export run until the data's last record (`end_at`) has arrived and

@@ -237,18 +237,12 @@ mod tests {
     /// reads the same on the fast path as through the generated decoding.
     #[tokio::test]
     async fn the_fast_path_reads_every_simulated_audit_as_the_generated_decoding() {
-        use crate::zendesk::{TicketAuditsQuery, ZendeskClient};
+        use crate::zendesk::TicketAuditsQuery;
 
         let sim = audit_sim::start(audit_sim::SimConfig::default())
             .await
             .unwrap();
-        let acme = sim.tenant_credentials("acme").unwrap();
-        let client = ZendeskClient::builder()
-            .base_url(sim.zendesk_url())
-            .tenant("acme")
-            .api_token(acme.zendesk_email, acme.zendesk_api_token)
-            .build()
-            .unwrap();
+        let client = crate::test_support::acme_zendesk(&sim);
         let mut query = TicketAuditsQuery::default().limit(1000);
         let mut audits = 0;
         loop {

@@ -821,18 +821,12 @@ mod tests {
     /// same from the typed view as from its text.
     #[tokio::test]
     async fn the_typed_view_reads_each_audit_as_its_text_does() {
-        use crate::zendesk::{TicketAuditsQuery, ZendeskClient};
+        use crate::zendesk::TicketAuditsQuery;
 
         let sim = audit_sim::start(audit_sim::SimConfig::default())
             .await
             .unwrap();
-        let acme = sim.tenant_credentials("acme").unwrap();
-        let client = ZendeskClient::builder()
-            .base_url(sim.zendesk_url())
-            .tenant("acme")
-            .api_token(acme.zendesk_email, acme.zendesk_api_token)
-            .build()
-            .unwrap();
+        let client = crate::test_support::acme_zendesk(&sim);
         let mut query = TicketAuditsQuery::default().limit(1000);
         let (mut audits, mut unknown, mut rules) = (0, 0, 0);
         loop {
