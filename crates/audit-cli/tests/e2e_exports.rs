@@ -91,22 +91,9 @@ async fn genesys_realtime_equals_the_ground_truth() {
 async fn export_all_runs_every_stream_of_the_config_file_concurrently() {
     let sim = start(config(700, 700)).await;
     let dir = tempfile::tempdir().unwrap();
-    let credentials = sim.tenant_credentials("acme").unwrap();
     let config = format!(
         r#"
-        [zendesk.acme]
-        base_url = "{zendesk}"
-        subdomain = "acme"
-        email = "{email}"
-        api_token_env = "ACME_TOKEN"
-
-        [genesys.acme]
-        api_base_url = "{api}"
-        login_base_url = "{login}"
-        client_id = "{client_id}"
-        client_secret_env = "ACME_SECRET"
-        tenant = "acme"
-
+        {accounts}
         [[export]]
         stream = "zendesk-audit-logs"
         account = "acme"
@@ -123,17 +110,10 @@ async fn export_all_runs_every_stream_of_the_config_file_concurrently() {
         out = "genesys.ocsf"
         format = "ocsf"
         "#,
-        zendesk = sim.zendesk_url(),
-        email = credentials.zendesk_email,
-        api = sim.genesys_api_url(),
-        login = sim.genesys_login_url(),
-        client_id = credentials.genesys_client_id,
+        accounts = acme_accounts(&sim),
     );
     std::fs::write(dir.path().join("trail.toml"), config).unwrap();
-    let env = [
-        ("ACME_TOKEN", credentials.zendesk_api_token.clone()),
-        ("ACME_SECRET", credentials.genesys_client_secret.clone()),
-    ];
+    let env = acme_account_env(&sim);
     let window = window_args();
     let mut args = vec!["export", "--all", "--state", "state.json"];
     args.extend(window.iter().map(String::as_str));

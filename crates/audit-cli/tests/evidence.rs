@@ -511,12 +511,10 @@ async fn every_output_of_all_gets_its_manifest_signed_with_the_config_key() {
     let (since, until) = fixed_span();
     let config = format!(
         "sign_key = \"trail.key\"\n\n\
-         [zendesk.acme]\nsubdomain = \"acme\"\nbase_url = \"{}\"\nemail = \"{}\"\n\
-         api_token_env = \"ACME_TOKEN\"\n\n\
+         {}\
          [[export]]\nstream = \"zendesk-audit-logs\"\naccount = \"acme\"\nout = \"logs.ndjson\"\n\n\
          [[export]]\nstream = \"zendesk-ticket-audits\"\naccount = \"acme\"\nout = \"tickets.ndjson\"\n",
-        sim.zendesk_url(),
-        credentials.zendesk_email
+        acme_zendesk_account(&sim, "")
     );
     std::fs::write(dir.join("trail.toml"), config).unwrap();
     let (since, until) = (since.to_rfc3339(), until.to_rfc3339());

@@ -243,24 +243,11 @@ async fn a_paused_export_whose_stream_was_taken_over_is_fenced() {
 async fn a_config_file_exports_into_kafka_and_files_side_by_side() {
     let broker = Broker::start();
     let sim = start(config(1_000, 10)).await;
-    let credentials = sim.tenant_credentials("acme").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kafka = format!("kafka://{}/audit", broker.bootstrap());
     let config = format!(
         r#"
-        [zendesk.acme]
-        base_url = "{zendesk}"
-        subdomain = "acme"
-        email = "{email}"
-        api_token_env = "ACME_TOKEN"
-
-        [genesys.acme]
-        api_base_url = "{api}"
-        login_base_url = "{login}"
-        client_id = "{client_id}"
-        client_secret_env = "ACME_SECRET"
-        tenant = "acme"
-
+        {accounts}
         [[export]]
         stream = "zendesk-audit-logs"
         account = "acme"
@@ -276,17 +263,10 @@ async fn a_config_file_exports_into_kafka_and_files_side_by_side() {
         account = "acme"
         out = "logs.ndjson"
         "#,
-        zendesk = sim.zendesk_url(),
-        email = credentials.zendesk_email,
-        api = sim.genesys_api_url(),
-        login = sim.genesys_login_url(),
-        client_id = credentials.genesys_client_id,
+        accounts = acme_accounts(&sim),
     );
     std::fs::write(dir.path().join("trail.toml"), config).unwrap();
-    let env = [
-        ("ACME_TOKEN", credentials.zendesk_api_token.clone()),
-        ("ACME_SECRET", credentials.genesys_client_secret.clone()),
-    ];
+    let env = acme_account_env(&sim);
     let window = window_args();
     let mut args = vec!["export", "--all", "--state", "state.json"];
     args.extend(window.iter().map(String::as_str));

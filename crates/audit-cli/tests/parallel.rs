@@ -105,19 +105,7 @@ async fn streams_that_cannot_be_sliced_are_refused_in_the_cli_words() {
 
 /// A trail.toml of the simulator's Zendesk account `acme` with these `[[export]]` tables.
 fn trail_toml(sim: &audit_sim::SimHandle, exports: &str) -> String {
-    let credentials = sim.tenant_credentials("acme").unwrap();
-    format!(
-        r#"
-        [zendesk.acme]
-        subdomain = "acme"
-        base_url = "{zendesk}"
-        email = "{email}"
-        api_token_env = "ACME_TOKEN"
-        {exports}
-        "#,
-        zendesk = sim.zendesk_url(),
-        email = credentials.zendesk_email,
-    )
+    format!("{}{exports}", acme_zendesk_account(sim, ""))
 }
 
 #[tokio::test(flavor = "multi_thread")]

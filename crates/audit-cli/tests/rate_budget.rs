@@ -204,13 +204,7 @@ async fn two_streams_of_one_account_share_one_budget() {
     let credentials = sim.tenant_credentials("acme").unwrap();
     let config = format!(
         r#"
-        [zendesk.acme]
-        base_url = "{zendesk}"
-        subdomain = "acme"
-        email = "{email}"
-        api_token_env = "ACME_TOKEN"
-        max_rate = "240/min"
-
+        {account}
         [[export]]
         stream = "zendesk-audit-logs"
         account = "acme"
@@ -221,8 +215,7 @@ async fn two_streams_of_one_account_share_one_budget() {
         account = "acme"
         out = "audits.ndjson"
         "#,
-        zendesk = sim.zendesk_url(),
-        email = credentials.zendesk_email,
+        account = acme_zendesk_account(&sim, r#"max_rate = "240/min""#),
     );
     std::fs::write(dir.path().join("trail.toml"), config).unwrap();
     let env = [("ACME_TOKEN", credentials.zendesk_api_token.clone())];
@@ -284,20 +277,16 @@ async fn bad_rates_and_shares_are_refused_in_words() {
 
     // The same words for the config file's keys, naming the key and the account.
     let dir = tempfile::tempdir().unwrap();
-    let credentials = sim.tenant_credentials("acme").unwrap();
     std::fs::write(
         dir.path().join("trail.toml"),
         format!(
-            "[zendesk.acme]\nbase_url = \"{}\"\nsubdomain = \"acme\"\nemail = \"{}\"\n\
-             api_token_env = \"T\"\nrate_share = \"0\"\n\n[[export]]\n\
-             stream = \"zendesk-audit-logs\"\naccount = \"acme\"\nout = \"logs.ndjson\"\n",
-            sim.zendesk_url(),
-            credentials.zendesk_email
+            "{}[[export]]\nstream = \"zendesk-audit-logs\"\naccount = \"acme\"\n\
+             out = \"logs.ndjson\"\n",
+            acme_zendesk_account(&sim, "rate_share = \"0\"")
         ),
     )
     .unwrap();
-    let env = [("T", credentials.zendesk_api_token)];
-    let output = run_trail(&["export", "--all"], &env, dir.path()).await;
+    let output = run_trail(&["export", "--all"], &acme_account_env(&sim), dir.path()).await;
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

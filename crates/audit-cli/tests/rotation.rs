@@ -506,23 +506,10 @@ fn concatenated_segments(dir: &Path, stem: &str, extension: &str) -> (Vec<u8>, u
 #[tokio::test(flavor = "multi_thread")]
 async fn every_stream_of_a_config_rotates_with_its_own_size() {
     let sim = start(config(600, 10)).await;
-    let credentials = sim.tenant_credentials("acme").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
         r#"
-        [zendesk.acme]
-        base_url = "{zendesk}"
-        subdomain = "acme"
-        email = "{email}"
-        api_token_env = "ACME_TOKEN"
-
-        [genesys.acme]
-        api_base_url = "{api}"
-        login_base_url = "{login}"
-        client_id = "{client_id}"
-        client_secret_env = "ACME_SECRET"
-        tenant = "acme"
-
+        {accounts}
         [[export]]
         stream = "zendesk-audit-logs"
         account = "acme"
@@ -535,17 +522,10 @@ async fn every_stream_of_a_config_rotates_with_its_own_size() {
         out = "genesys.ocsf"
         format = "ocsf"
         "#,
-        zendesk = sim.zendesk_url(),
-        email = credentials.zendesk_email,
-        api = sim.genesys_api_url(),
-        login = sim.genesys_login_url(),
-        client_id = credentials.genesys_client_id,
+        accounts = acme_accounts(&sim),
     );
     std::fs::write(dir.path().join("trail.toml"), config).unwrap();
-    let env = [
-        ("ACME_TOKEN", credentials.zendesk_api_token.clone()),
-        ("ACME_SECRET", credentials.genesys_client_secret.clone()),
-    ];
+    let env = acme_account_env(&sim);
     let args = with_window(&[
         "export",
         "--all",

@@ -88,6 +88,47 @@ pub fn all_env(sim: &SimHandle) -> Vec<(&'static str, String)> {
     env
 }
 
+/// The `[zendesk.acme]` table of a trail.toml for the simulator's tenant acme, its API token
+/// in `ACME_TOKEN` ([`acme_account_env`]), with `extra` lines of the table (`max_rate = …`).
+pub fn acme_zendesk_account(sim: &SimHandle, extra: &str) -> String {
+    let credentials = sim
+        .tenant_credentials("acme")
+        .expect("the simulator has acme");
+    format!(
+        "[zendesk.acme]\nbase_url = \"{}\"\nsubdomain = \"acme\"\nemail = \"{}\"\n\
+         api_token_env = \"ACME_TOKEN\"\n{extra}\n\n",
+        sim.zendesk_url(),
+        credentials.zendesk_email
+    )
+}
+
+/// The `[zendesk.acme]` and `[genesys.acme]` tables of a trail.toml for the simulator's tenant
+/// acme, the secrets in `ACME_TOKEN` and `ACME_SECRET` ([`acme_account_env`]).
+pub fn acme_accounts(sim: &SimHandle) -> String {
+    let credentials = sim
+        .tenant_credentials("acme")
+        .expect("the simulator has acme");
+    format!(
+        "{}[genesys.acme]\napi_base_url = \"{}\"\nlogin_base_url = \"{}\"\n\
+         client_id = \"{}\"\nclient_secret_env = \"ACME_SECRET\"\ntenant = \"acme\"\n\n",
+        acme_zendesk_account(sim, ""),
+        sim.genesys_api_url(),
+        sim.genesys_login_url(),
+        credentials.genesys_client_id
+    )
+}
+
+/// The secrets that [`acme_accounts`] names.
+pub fn acme_account_env(sim: &SimHandle) -> Vec<(&'static str, String)> {
+    let credentials = sim
+        .tenant_credentials("acme")
+        .expect("the simulator has acme");
+    vec![
+        ("ACME_TOKEN", credentials.zendesk_api_token),
+        ("ACME_SECRET", credentials.genesys_client_secret),
+    ]
+}
+
 /// A `trail` command with a clean environment plus `env`.
 pub fn trail<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, String)], dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trail"));
