@@ -373,6 +373,10 @@ struct PacerState {
     reset_at: Option<Instant>,
     window_started: Option<Instant>,
     in_flight: u32,
+    /// Requests sent so far: the sequence number of the next one.
+    sent: u64,
+    /// The sequence number of the request whose answer last set `remaining`.
+    applied: Option<u64>,
     /// The longest reset the vendor announced: its window is at least that long.
     longest_reset: Option<Duration>,
     /// When the last request went out: the next waits the rate budget's spacing after it
@@ -418,6 +422,8 @@ impl fmt::Debug for Pacer {
 /// [`Permit::observe`]. Dropping it without observing (a transport failure) releases it.
 pub(crate) struct Permit<'a> {
     pacer: &'a Pacer,
+    /// The request's place among those the pacer let out.
+    sequence: u64,
     released: bool,
 }
 
@@ -430,7 +436,8 @@ impl Permit<'_> {
             let mut state = self.pacer.lock();
             state.in_flight = state.in_flight.saturating_sub(1);
             if let Some(reading) = reading {
-                self.pacer.apply(&mut state, reading, Instant::now());
+                self.pacer
+                    .apply(&mut state, reading, self.sequence, Instant::now());
             }
             self.pacer.tell_if_no_limit(&mut state);
         }
@@ -478,7 +485,7 @@ impl Pacer {
         let mut told = false;
         // Only a request that slept waited: the lock and the checks are not a wait.
         let mut slept = false;
-        loop {
+        let sequence = loop {
             // Registered before the state is read, so an answer in between is not missed.
             let answered = self.answered.notified();
             tokio::pin!(answered);
@@ -487,10 +494,7 @@ impl Pacer {
                 let mut state = self.lock();
                 match self.hold(&mut state, Instant::now()) {
                     Some(hold) => hold,
-                    None => {
-                        self.take(&mut state, Instant::now());
-                        break;
-                    }
+                    None => break self.take(&mut state, Instant::now()),
                 }
             };
             let wait = match hold {
@@ -518,9 +522,10 @@ impl Pacer {
             }
             tokio::time::sleep(wait).await;
             slept = true;
-        }
+        };
         let permit = Permit {
             pacer: self,
+            sequence,
             released: false,
         };
         let waited = if slept {
@@ -574,13 +579,15 @@ impl Pacer {
         }
     }
 
-    /// Claims the budget for one request going out at `now`.
-    fn take(&self, state: &mut PacerState, now: Instant) {
+    /// Claims the budget for one request going out at `now`; returns its sequence number.
+    fn take(&self, state: &mut PacerState, now: Instant) -> u64 {
         state.in_flight += 1;
         if let Some(remaining) = state.remaining.as_mut() {
             *remaining = remaining.saturating_sub(1);
         }
         state.last_taken = Some(now);
+        state.sent += 1;
+        state.sent - 1
     }
 
     /// The time between two requests the rate budget asks for: `60 s / N` under a cap of `N`
@@ -662,7 +669,14 @@ impl Pacer {
         }
     }
 
-    fn apply(&self, state: &mut PacerState, reading: RateLimitReading, now: Instant) {
+    /// Takes in the reading of the answer to request `sequence`, arriving at `now`.
+    fn apply(
+        &self,
+        state: &mut PacerState,
+        reading: RateLimitReading,
+        sequence: u64,
+        now: Instant,
+    ) {
         match reading.reset {
             Some(reset) => {
                 let announced = now + reset;
@@ -691,10 +705,16 @@ impl Pacer {
         if reading.limit.is_some() {
             state.limit = reading.limit;
         }
-        if let Some(remaining) = reading.remaining {
+        // Answers overtake each other (requests of several walks at once): the vendor counted
+        // requests in the order they were sent, so an answer to a request sent before the one
+        // last taken in tells an older count, higher than the vendor's now. Its remaining is
+        // left out; the requests sent after this one are what the vendor counted since.
+        let overtaken = state.applied.is_some_and(|applied| sequence < applied);
+        if let Some(remaining) = reading.remaining.filter(|_| !overtaken) {
             state.last_reported_remaining = Some(remaining);
-            // Requests still in flight were sent after the vendor counted this one.
-            state.remaining = Some(remaining.saturating_sub(state.in_flight));
+            let sent_since = u32::try_from(state.sent - sequence - 1).unwrap_or(u32::MAX);
+            state.remaining = Some(remaining.saturating_sub(sent_since));
+            state.applied = Some(sequence);
         }
     }
 }
@@ -829,6 +849,63 @@ mod tests {
         // The third waits for the window to reset.
         let (_third, waited) = pacer.acquire(MAX_RESET).await.unwrap();
         assert_eq!(waited, Duration::from_secs(31));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_overtaken_by_a_later_one_does_not_raise_the_budget() {
+        let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
+        let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        permit.observe(&headers(&[
+            ("ratelimit-remaining", "3"),
+            ("ratelimit-reset", "30"),
+        ]));
+        let (first, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        let (second, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        // The vendor counted the first (2 left), then the second (1 left); the second's
+        // answer arrives first.
+        second.observe(&headers(&[
+            ("ratelimit-remaining", "1"),
+            ("ratelimit-reset", "30"),
+        ]));
+        first.observe(&headers(&[
+            ("ratelimit-remaining", "2"),
+            ("ratelimit-reset", "30"),
+        ]));
+        // One request is left, not two.
+        let (_third, waited) = pacer.acquire(MAX_RESET).await.unwrap();
+        assert_eq!(waited, Duration::ZERO);
+        let (_fourth, waited) = pacer.acquire(MAX_RESET).await.unwrap();
+        assert_eq!(waited, Duration::from_secs(31), "the reset and the margin");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_counts_the_requests_sent_after_it_not_those_before() {
+        let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
+        let (first, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        let (second, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        // The vendor counted both (3 left after the second); the second's answer arrives
+        // while the first is still in flight: the first was counted already.
+        second.observe(&headers(&[
+            ("ratelimit-remaining", "3"),
+            ("ratelimit-reset", "30"),
+        ]));
+        let mut waits = Vec::new();
+        let mut held = vec![first];
+        for _ in 0..4 {
+            let (permit, waited) = pacer.acquire(MAX_RESET).await.unwrap();
+            waits.push(waited);
+            held.push(permit);
+        }
+        assert_eq!(
+            waits,
+            [
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::from_secs(31)
+            ],
+            "three requests left, then the reset"
+        );
     }
 
     #[tokio::test(start_paused = true)]
