@@ -955,13 +955,7 @@ mod tests {
             // it reads the same records.
             let until = Utc::now() - TimeDelta::minutes(1);
             let window = Window::between(until - TimeDelta::hours(1), until).unwrap();
-            let sequential: Vec<AuditEvent> = client
-                .event_pages(StreamKind::ZendeskAuditLogs, StreamOptions::new(window))
-                .unwrap()
-                .events()
-                .try_collect()
-                .await
-                .unwrap();
+            let sequential = audit_logs(&client, StreamOptions::new(window)).await;
             (sim, client, window, sequential)
         });
         Fixture {
@@ -972,6 +966,17 @@ mod tests {
             sequential,
         }
     });
+
+    /// Every audit log `options` select, read through `client`.
+    async fn audit_logs(client: &ZendeskClient, options: StreamOptions) -> Vec<AuditEvent> {
+        client
+            .event_pages(StreamKind::ZendeskAuditLogs, options)
+            .unwrap()
+            .events()
+            .try_collect()
+            .await
+            .unwrap()
+    }
 
     /// Where two event lists first differ (`None` when they are the same).
     fn first_difference(left: &[AuditEvent], right: &[AuditEvent]) -> Option<String> {
@@ -1020,13 +1025,7 @@ mod tests {
             for null_timestamp in [0.0, 0.05] {
                 let sim = audit_sim::start(configure(null_timestamp)).await.unwrap();
                 let client = crate::test_support::acme_zendesk(&sim);
-                let sequential: Vec<AuditEvent> = client
-                    .event_pages(StreamKind::ZendeskAuditLogs, StreamOptions::new(window))
-                    .unwrap()
-                    .events()
-                    .try_collect()
-                    .await
-                    .unwrap();
+                let sequential = audit_logs(&client, StreamOptions::new(window)).await;
                 walks.push((sim, client, sequential));
             }
             let true_times: std::collections::HashMap<&str, DateTime<Utc>> = walks[0]
@@ -1055,16 +1054,7 @@ mod tests {
                 cuts,
                 ..Slicing::default()
             };
-            let sliced: Vec<AuditEvent> = client
-                .event_pages(
-                    StreamKind::ZendeskAuditLogs,
-                    StreamOptions::new(window).with_slicing(slicing),
-                )
-                .unwrap()
-                .events()
-                .try_collect()
-                .await
-                .unwrap();
+            let sliced = audit_logs(client, StreamOptions::new(window).with_slicing(slicing)).await;
             assert_eq!(first_difference(&sliced, sequential), None);
             for (sliced, sequential) in sliced.iter().zip(sequential) {
                 assert_eq!(
@@ -1105,10 +1095,9 @@ mod tests {
             };
             let options = StreamOptions::new(fixture.window).with_slicing(slicing);
             let (sliced, prefix, rest) = fixture.runtime.block_on(async {
-                let open = || fixture.client.event_pages(StreamKind::ZendeskAuditLogs, options.clone()).unwrap();
-                let sliced: Vec<AuditEvent> = open().events().try_collect().await.unwrap();
+                let sliced = audit_logs(&fixture.client, options.clone()).await;
                 // Stop after some page and resume sequentially from its checkpoint.
-                let mut pages = open();
+                let mut pages = fixture.client.event_pages(StreamKind::ZendeskAuditLogs, options.clone()).unwrap();
                 let mut prefix = Vec::new();
                 let mut checkpoint = None;
                 for _ in 0..stop_after {
@@ -1118,14 +1107,7 @@ mod tests {
                 }
                 drop(pages);
                 let checkpoint = checkpoint.expect("a first page");
-                let rest: Vec<AuditEvent> = fixture
-                    .client
-                    .event_pages(StreamKind::ZendeskAuditLogs, StreamOptions::resume_from(checkpoint))
-                    .unwrap()
-                    .events()
-                    .try_collect()
-                    .await
-                    .unwrap();
+                let rest = audit_logs(&fixture.client, StreamOptions::resume_from(checkpoint)).await;
                 (sliced, prefix, rest)
             });
             prop_assert_eq!(first_difference(&sliced, sequential), None);
