@@ -368,14 +368,7 @@ async fn a_paused_worker_whose_streams_were_taken_over_is_fenced() {
     )
     .await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    signal(zombie_pid, libc::SIGSTOP);
-    // Paused holding open transactions: records sent, not committed.
-    let committed_at_pause = committed_ids(&broker, "audit").len();
-    let sent_at_pause = read_topic(&broker, "audit", "read_uncommitted").len();
-    assert!(
-        sent_at_pause > committed_at_pause,
-        "{sent_at_pause} records sent, {committed_at_pause} committed when paused"
-    );
+    pause_holding_open_transactions(zombie_pid, &broker).await;
 
     // Its successor, started with its name (as a supervisor would, elsewhere), takes the
     // streams, fences the zombie's producers and completes every stream.
@@ -404,6 +397,31 @@ async fn a_paused_worker_whose_streams_were_taken_over_is_fenced() {
         "{log}"
     );
     assert_ground_truth(&broker, &sim, "audit");
+}
+
+/// Pauses the worker `pid` at a moment it holds open transactions: records sent, not committed.
+/// A pause can land just after every stream committed (the worker commits every 300 ms), so
+/// it is tried again, a little later, until one lands inside a transaction.
+async fn pause_holding_open_transactions(pid: u32, broker: &Broker) {
+    let mut tries = Vec::new();
+    let mut offsets = Seeded(352);
+    for _ in 0..20 {
+        signal(pid, libc::SIGSTOP);
+        let committed = committed_ids(broker, "audit").len();
+        let sent = read_topic(broker, "audit", "read_uncommitted").len();
+        if sent > committed {
+            eprintln!("paused: {sent} sent, {committed} committed");
+            return;
+        }
+        tries.push(format!("{sent} sent, {committed} committed"));
+        eprintln!(
+            "pause {}: {sent} sent, {committed} committed; again",
+            tries.len()
+        );
+        signal(pid, libc::SIGCONT);
+        tokio::time::sleep(Duration::from_millis(offsets.next_in(50, 350))).await;
+    }
+    panic!("no pause held an open transaction: {tries:?}");
 }
 
 /// What noida-db cannot show, on tansu (`.ci/kafka-broker tansu`): a worker killed without a
