@@ -12,32 +12,24 @@
 //! truncated when the first page arrives: a run that fails before (bad credentials, no
 //! access) leaves the output as it was, and undoes its claim.
 //!
-//! Pages are read one ahead of the writer (`read_ahead`): while a page is written, the next
-//! one is requested, fetched and mapped by a task of its own (on the runtime's worker thread),
-//! so the vendor's answer time and our own work overlap (the stream, for its part, has the
-//! vendor's next page on its way). A page read ahead is not written, nor its checkpoint
-//! recorded, until the loop takes it; a stop drops it, and a resumed run reads it again.
+//! Pages come from the feed (`feed.rs`): read one ahead of the writer, and for a follower
+//! reopened after a transient vendor failure.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use audit_core::{
-    AuditEvent, Checkpoint, EventPage, EventPages, RetryPolicy, StatsSnapshot, StreamKind,
-    StreamOptions,
-};
+use audit_core::{Checkpoint, EventPage, RetryPolicy, StatsSnapshot, StreamKind, StreamOptions};
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::watch;
 
 use crate::claim::{OutputClaim, claim_outputs};
 use crate::errors::CliError;
 use crate::evidence::keys::Signer;
 use crate::evidence::manifest::SegmentMark;
 use crate::evidence::{Evidence, EvidenceResume, EvidenceSettings};
+use crate::feed::{Fed, PageFeed};
 use crate::health::{Health, StreamHealth};
-use crate::outage::Outage;
 use crate::output::{Format, Output, OutputError, foreign_line};
 use crate::resume::{check_realtime_reach, reconcile};
 use crate::rotate::{RotationPolicy, Segments, live_path, sealed_path};
@@ -492,7 +484,6 @@ pub async fn run_export(
     } = prepared;
     let key = plan.key();
     let output_name = plan.output_name();
-    let follows = plan.options.follow.is_some();
     let options_window = plan.options.window;
     let mut position = None;
     let mut segments = plan.segments(None);
@@ -506,19 +497,8 @@ pub async fn run_export(
     }
     // No pass of this run starts before its stream is opened (see `Evidence::page`).
     let opened_at = Utc::now();
-    let doing = format!("exporting {key}");
-    let open_pages = |from: Option<Checkpoint>| {
-        let mut options = plan.options.clone();
-        if let Some(checkpoint) = from {
-            options = options.with_resume(checkpoint);
-        }
-        plan.source
-            .event_pages(plan.stream, options)
-            .map(read_ahead)
-            .map_err(|e| CliError::from_core(&doing, plan.stream.vendor(), &e))
-    };
-    let mut pages = match open_pages(resumed.clone()) {
-        Ok(pages) => pages,
+    let mut feed = match PageFeed::open(&plan, &key, health, resumed.clone()) {
+        Ok(feed) => feed,
         Err(error) => {
             release(&mut claim, state.as_deref(), &entry, claimed_entry);
             health.ended(&key, StreamHealth::Failed, Some(&error.message));
@@ -551,51 +531,20 @@ pub async fn run_export(
     progress.begin(&key, Span::of(plan.stream, options_window, Utc::now()));
     health.start(&key, &output_name, first_records);
     let mut stopped = false;
-    let mut outage: Option<Outage> = None;
     let outcome: Result<(), CliError> = loop {
-        let next = tokio::select! {
-            biased;
-            _ = stop.wait_for(|stopped| *stopped) => {
+        let fed = feed.next(&mut stop, || {
+            committer.commit(false)?;
+            Ok(committer.pending.clone().or_else(|| resumed.clone()))
+        });
+        let page = match fed.await {
+            Fed::Page(page) => page,
+            Fed::End => break Ok(()),
+            Fed::Stopped => {
                 stopped = true;
                 break Ok(());
             }
-            next = pages.next() => next,
+            Fed::Failed(error) => break Err(error),
         };
-        let page = match next {
-            None => break Ok(()),
-            Some(Err(error)) if follows && error.is_retryable() => {
-                // Whatever was written stays: the stream is reopened after it.
-                if let Err(error) = committer.commit(false) {
-                    break Err(error);
-                }
-                let error = CliError::from_core(&doing, plan.stream.vendor(), &error);
-                let outage = outage.get_or_insert_with(|| Outage::start(&key, &plan.retry));
-                let delay = outage.failed(&error.message);
-                health.waiting(&key, &error.message, outage.since(), delay);
-                drop(pages);
-                tokio::select! {
-                    biased;
-                    _ = stop.wait_for(|stopped| *stopped) => {
-                        stopped = true;
-                        break Ok(());
-                    }
-                    () = tokio::time::sleep(delay) => {}
-                }
-                let from = committer.pending.clone().or_else(|| resumed.clone());
-                match open_pages(from) {
-                    Ok(reopened) => pages = reopened,
-                    Err(error) => break Err(error),
-                }
-                continue;
-            }
-            Some(Err(error)) => {
-                break Err(CliError::from_core(&doing, plan.stream.vendor(), &error));
-            }
-            Some(Ok(page)) => page,
-        };
-        if let Some(outage) = outage.take() {
-            outage.over();
-        }
         if committer.output.is_none() {
             match open(&mut claim) {
                 Ok((output, evidence)) => {
@@ -608,7 +557,7 @@ pub async fn run_export(
             break Err(committer.roll_back(error));
         }
         let latest = page.events.last().map(|event| event.occurred_at);
-        pages.recycle(page.events);
+        feed.recycle(page.events);
         progress.update(&key, committer.records() - first_records, latest);
         committer.pending = Some(page.checkpoint);
         let due = page.caught_up
@@ -715,77 +664,6 @@ fn release(claim: &mut OutputClaim, state: Option<&StateStore>, entry: &str, cla
             }
             Ok::<_, std::convert::Infallible>(())
         });
-    }
-}
-
-/// The pages of a stream, read one page ahead of the consumer by a task of their own.
-pub(crate) struct ReadAhead {
-    pages: mpsc::Receiver<Result<EventPage, audit_core::Error>>,
-    written: mpsc::UnboundedSender<Vec<AuditEvent>>,
-    reader: JoinHandle<()>,
-}
-
-/// Starts reading `pages` ahead: at most one page waits for the consumer, and the next is
-/// asked for only once there is room for it (the stream itself already has the vendor's
-/// next page on its way, so a page taken earlier would only wait, one more page in memory
-/// while the writer is slow, in an fsync say). The stream ends after its first error, as the
-/// paginator does.
-pub(crate) fn read_ahead(mut pages: EventPages) -> ReadAhead {
-    let (sender, receiver) = mpsc::channel(1);
-    let (written, mut to_free) = mpsc::unbounded_channel::<Vec<AuditEvent>>();
-    let reader = tokio::spawn(async move {
-        while let Ok(room) = sender.reserve().await {
-            // Free the events the writer is done with here, where they were allocated.
-            while let Ok(events) = to_free.try_recv() {
-                drop(events);
-            }
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            let failed = page.is_err();
-            room.send(page);
-            if failed {
-                break;
-            }
-        }
-    });
-    ReadAhead {
-        pages: receiver,
-        written,
-        reader,
-    }
-}
-
-impl ReadAhead {
-    /// Hands written events back to the reader to be freed on its thread. A page's events
-    /// are thousands of small allocations made by the reader; freed by the writer's thread,
-    /// each free takes the reader's malloc arena lock while the reader allocates the next
-    /// page (glibc), and the two threads kept waking each other (a quarter of the reader's
-    /// time was in the scheduler, profiling a Genesys export).
-    pub(crate) fn recycle(&self, events: Vec<AuditEvent>) {
-        // The reader is gone at the end of the stream: then the events are freed here.
-        let _ = self.written.send(events);
-    }
-
-    pub(crate) async fn next(&mut self) -> Option<Result<EventPage, audit_core::Error>> {
-        let page = self.pages.recv().await;
-        if page.is_none() {
-            // The reader is gone: at the end of the stream, or because it panicked, which
-            // must not pass for the end of the export.
-            if let Err(error) = (&mut self.reader).await
-                && error.is_panic()
-            {
-                std::panic::resume_unwind(error.into_panic());
-            }
-        }
-        page
-    }
-}
-
-impl Drop for ReadAhead {
-    /// A stopped or failed export stops reading: no request is left running behind it.
-    fn drop(&mut self) {
-        self.reader.abort();
     }
 }
 
@@ -1007,71 +885,5 @@ fn output_error(error: OutputError) -> CliError {
                 "check the disk and the --out path; rerun the same command to continue".to_string(),
             ),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use audit_core::Window;
-    use audit_core::zendesk::ZendeskClient;
-    use serde_json::json;
-    use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers::any};
-
-    /// An endless audit-log listing: each page one record, the next cursor one more.
-    async fn endless_audit_logs() -> MockServer {
-        let server = MockServer::start().await;
-        Mock::given(any())
-            .respond_with(|request: &Request| {
-                let page: u64 = request
-                    .url
-                    .query_pairs()
-                    .find(|(key, _)| key == "page[after]")
-                    .map_or(0, |(_, cursor)| cursor.parse().unwrap());
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "audit_logs": [{
-                        "id": page + 1,
-                        "created_at": "2024-03-18T10:00:00Z",
-                        "action": "update",
-                        "source_type": "rule",
-                    }],
-                    "meta": {"has_more": true, "after_cursor": (page + 1).to_string()},
-                    "links": null,
-                }))
-            })
-            .mount(&server)
-            .await;
-        server
-    }
-
-    /// Waits (up to 10 s) until `server` has `count` requests, then a while for more.
-    async fn requests_settled_at(server: &MockServer, count: usize) -> usize {
-        let received = || async { server.received_requests().await.unwrap().len() };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while received().await < count && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        received().await
-    }
-
-    #[tokio::test]
-    async fn the_reader_takes_a_page_only_when_there_is_room_for_it() {
-        let server = endless_audit_logs().await;
-        let client = ZendeskClient::builder()
-            .base_url(server.uri())
-            .tenant("acme")
-            .api_token("admin@acme.example", "test-token")
-            .build()
-            .unwrap();
-        let since = "2024-03-18T00:00:00Z".parse().unwrap();
-        let pages = client.audit_log_events(Window::since(since)).pages();
-        let mut ahead = read_ahead(pages);
-        // Nobody writes: one page waits for the writer, and the stream has the next one's
-        // request under way. Taking that one too would hold a third page in memory.
-        assert_eq!(requests_settled_at(&server, 2).await, 2);
-        let first = ahead.next().await.unwrap().unwrap();
-        assert_eq!(first.events.len(), 1);
-        assert_eq!(requests_settled_at(&server, 3).await, 3);
     }
 }

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod errors;
 pub mod evidence;
 pub mod export;
+mod feed;
 pub mod health;
 pub mod kafka;
 pub mod lock;

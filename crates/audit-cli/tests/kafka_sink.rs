@@ -113,19 +113,6 @@ async fn a_signing_key_with_a_kafka_output_is_refused() {
     );
 }
 
-/// A small deterministic generator for the kill points (splitmix64).
-struct Seeded(u64);
-
-impl Seeded {
-    fn next_in(&mut self, low: u64, high: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        low + (z ^ (z >> 31)) % (high - low)
-    }
-}
-
 /// Kills an export into `topic` `kills` times at seeded points, then lets it finish: the
 /// topic's committed records are the ground truth, exactly once, in order.
 async fn kill_and_resume(stream: &str, truth: Stream, records: u64, seed: u64, kills: usize) {
@@ -322,4 +309,90 @@ async fn sigterm_commits_and_the_same_command_finishes_the_export() {
     assert_exactly(&stopped, &truth[..stopped.len()], "at the stop");
     assert_success(&run_trail(&args, &env, dir.path()).await);
     assert_exactly(&committed_ids(&broker, "audit"), &truth, "after the rerun");
+}
+
+/// A follower into Kafka waits out a vendor outage as one into a file does: it commits what it
+/// sent, says it waits, and when the vendor is back catches up, every record once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_follower_into_kafka_waits_out_an_outage_and_ends_exact() {
+    let broker = Broker::start();
+    let mut sim_config = config(1_500, 10);
+    sim_config.faults.page_latency_ms = 150;
+    let sim = start(sim_config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = format!("kafka://{}/audit", broker.bootstrap());
+    let since = fixed_span().0.to_rfc3339();
+    let args = [
+        "export",
+        "zendesk-audit-logs",
+        "--since",
+        &since,
+        "--follow",
+        "--poll-interval",
+        "300ms",
+        "--commit-interval",
+        "100ms",
+        // Each request gives up fast: the outage is the follower's to wait out.
+        "--max-retries",
+        "1",
+        "--out",
+        &out,
+    ];
+    let log_path = dir.path().join("trail.log");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let child = trail(&args, &zendesk_env(&sim), dir.path())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(Some(child));
+    let wait_until = |what: &str, within: Duration, done: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + within;
+        while !done() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what} not within {within:?}:\n{}",
+                log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_until("a first commit", Duration::from_secs(30), &|| {
+        !committed_ids(&broker, "audit").is_empty()
+    });
+
+    // The vendor goes away: connections dropped without an answer.
+    sim.set_outage(Some("zendesk"), Some(audit_sim::outage::OutageMode::Reset))
+        .unwrap();
+    wait_until(
+        "the follower saying it waits",
+        Duration::from_secs(30),
+        &|| log().contains("waiting for the vendor since"),
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let running = child.0.as_mut().unwrap().try_wait().unwrap().is_none();
+    assert!(running, "a follower outlives an outage:\n{}", log());
+    let committed_during = committed_ids(&broker, "audit").len();
+    assert!(committed_during < 1_500, "the outage came mid-export");
+
+    // The vendor is back: the follower says so and catches up.
+    sim.set_outage(Some("zendesk"), None).unwrap();
+    wait_until("every record committed", Duration::from_secs(120), &|| {
+        committed_ids(&broker, "audit").len() >= 1_500
+    });
+    assert!(
+        log().contains("the vendor answers again after"),
+        "{}",
+        log()
+    );
+    let mut child = child.0.take().unwrap();
+    signal(child.id(), libc::SIGTERM);
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}:\n{}", log());
+    assert_exactly(
+        &committed_ids(&broker, "audit"),
+        &ground_truth(&sim, Stream::ZendeskAuditLogs),
+        "after the outage",
+    );
 }

@@ -20,9 +20,9 @@ use super::checkpoint::CheckpointRecord;
 use super::error::KafkaSinkError;
 use super::sink::{KafkaSink, StreamLabels};
 use crate::errors::CliError;
-use crate::export::{ExportPlan, ExportReport, ProgressSink, Span, read_ahead, unexported_from};
+use crate::export::{ExportPlan, ExportReport, ProgressSink, Span, unexported_from};
+use crate::feed::{Fed, PageFeed};
 use crate::health::{Health, StreamHealth};
-use crate::outage::Outage;
 use crate::output::Output;
 use crate::resume::{check_realtime_reach, reconcile};
 use crate::state::RecordedWindow;
@@ -62,18 +62,7 @@ pub async fn run_kafka_export(
         Utc::now(),
     )?;
 
-    let doing = format!("exporting {key}");
-    let open_pages = |from: Option<Checkpoint>| {
-        let mut options = plan.options.clone();
-        if let Some(checkpoint) = from {
-            options = options.with_resume(checkpoint);
-        }
-        plan.source
-            .event_pages(plan.stream, options)
-            .map(read_ahead)
-            .map_err(|e| CliError::from_core(&doing, plan.stream.vendor(), &e))
-    };
-    let mut pages = open_pages(resumed.clone())?;
+    let mut feed = PageFeed::open(&plan, &key, health, resumed.clone())?;
     let mut committer = Committer {
         sink,
         format: Output::format_label(plan.format),
@@ -85,53 +74,22 @@ pub async fn run_kafka_export(
     };
     progress.begin(&key, Span::of(plan.stream, plan.options.window, Utc::now()));
     health.start(&key, &output_name, first_records);
-    let follows = plan.options.follow.is_some();
     let mut stopped = false;
     let mut marked = 0;
-    let mut outage: Option<Outage> = None;
     let outcome: Result<(), CliError> = loop {
-        let next = tokio::select! {
-            biased;
-            _ = stop.wait_for(|stopped| *stopped) => {
+        let fed = feed.next(&mut stop, || {
+            committer.commit()?;
+            Ok(committer.pending.clone().or_else(|| resumed.clone()))
+        });
+        let page = match fed.await {
+            Fed::Page(page) => page,
+            Fed::End => break Ok(()),
+            Fed::Stopped => {
                 stopped = true;
                 break Ok(());
             }
-            next = pages.next() => next,
+            Fed::Failed(error) => break Err(error),
         };
-        let page = match next {
-            None => break Ok(()),
-            Some(Err(error)) if follows && error.is_retryable() => {
-                if let Err(error) = committer.commit() {
-                    break Err(error);
-                }
-                let error = CliError::from_core(&doing, plan.stream.vendor(), &error);
-                let outage = outage.get_or_insert_with(|| Outage::start(&key, &plan.retry));
-                let delay = outage.failed(&error.message);
-                health.waiting(&key, &error.message, outage.since(), delay);
-                drop(pages);
-                tokio::select! {
-                    biased;
-                    _ = stop.wait_for(|stopped| *stopped) => {
-                        stopped = true;
-                        break Ok(());
-                    }
-                    () = tokio::time::sleep(delay) => {}
-                }
-                let from = committer.pending.clone().or_else(|| resumed.clone());
-                match open_pages(from) {
-                    Ok(reopened) => pages = reopened,
-                    Err(error) => break Err(error),
-                }
-                continue;
-            }
-            Some(Err(error)) => {
-                break Err(CliError::from_core(&doing, plan.stream.vendor(), &error));
-            }
-            Some(Ok(page)) => page,
-        };
-        if let Some(outage) = outage.take() {
-            outage.over();
-        }
         if let Err(error) = page.events.iter().try_for_each(|event| {
             marked += u64::from(event.decode_issue.is_some());
             committer.sink.write_event(event)
@@ -140,7 +98,7 @@ pub async fn run_kafka_export(
         }
         committer.written += page.events.len() as u64;
         let latest = page.events.last().map(|event| event.occurred_at);
-        pages.recycle(page.events);
+        feed.recycle(page.events);
         progress.update(&key, committer.written - first_records, latest);
         committer.pending = Some(page.checkpoint);
         if page.caught_up || committer.last_commit.elapsed() >= commit_every {

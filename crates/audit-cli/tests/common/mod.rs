@@ -302,7 +302,7 @@ pub async fn follow_then_stop(
 }
 
 /// Kills the child if the test fails before it is signalled.
-struct KillOnDrop(Option<std::process::Child>);
+pub struct KillOnDrop(pub Option<std::process::Child>);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
