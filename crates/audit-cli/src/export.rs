@@ -475,13 +475,31 @@ pub async fn run_export(
 ) -> Result<ExportReport, CliError> {
     let started = Instant::now();
     let PreparedExport {
-        plan,
+        mut plan,
         entry,
         mut claim,
         resume,
         window,
         claimed_entry,
     } = prepared;
+    let spools = match (plan.options.slicing.take(), state.as_deref()) {
+        (Some(slicing), Some(state)) => {
+            let dir = spool_dir(state.path(), &entry);
+            if let Err(error) = std::fs::create_dir_all(&dir) {
+                release(&mut claim, Some(state), &entry, claimed_entry);
+                return Err(CliError::failure(
+                    format!("cannot create {} for the slices' spools: {error}", dir.display()),
+                    Some("the spools live beside the --state file: choose a --state path in a writable directory".to_string()),
+                ));
+            }
+            plan.options.slicing = Some(slicing.with_spool_dir(&dir));
+            Some(dir)
+        }
+        (slicing, _) => {
+            plan.options.slicing = slicing;
+            None
+        }
+    };
     let key = plan.key();
     let output_name = plan.output_name();
     let options_window = plan.options.window;
@@ -600,6 +618,14 @@ pub async fn run_export(
     };
     outcome?;
     committed?;
+    // A window read to its end has emitted every slice and deleted its spool: the empty
+    // directories go too.
+    if let (Some(dir), false) = (&spools, stopped) {
+        let _ = std::fs::remove_dir(dir);
+        if let Some(parent) = dir.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
     if let Some(state) = ended {
         health.committed(&key, committer.records().max(first_records));
         health.ended(&key, state, None);
@@ -647,6 +673,20 @@ pub(crate) fn unexported_from(
         // A newest-first pass reads down to its start; nothing read yet starts there too.
         _ => Some(window.since),
     }
+}
+
+/// Where a sliced export into the state file's `entry` keeps its spools: beside the state
+/// file, a directory per entry, where a resumed run finds them and takes each slice up where
+/// it was (see `audit_core::slicing`).
+fn spool_dir(state: &Path, entry: &str) -> PathBuf {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, entry.as_bytes());
+    let name: String = digest.as_ref()[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let mut spools = state.as_os_str().to_owned();
+    spools.push(".spools");
+    PathBuf::from(spools).join(name)
 }
 
 /// Undoes the claim of a run that wrote nothing: the output it created, and the entry it

@@ -200,3 +200,78 @@ async fn a_sliced_follow_reads_the_backfill_in_slices_then_follows_what_arrives(
     assert_eq!(expected.len(), 6_000);
     assert_eq!(exported_ids(&dir.path().join("out.ndjson")), expected);
 }
+
+/// A sliced export killed while the walks of the slices ahead spool their pages is resumed by
+/// the same command with each slice taken up where its spool ends: fewer requests than the
+/// pages left to read (as a re-read of them would need), and the output is the ground truth.
+/// The spools live beside the state file, and a finished export leaves none.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_sliced_export_takes_each_slice_up_where_its_spool_ends() {
+    // 200 pages of 100 records, 100 ms a page, at most 20 requests a second: about 10 s of
+    // walks, the slices ahead spooling while the head is written.
+    let mut config = config(20_000, 10);
+    config.faults.page_latency_ms = 100;
+    config.zendesk.rate_limit = audit_sim::config::RateLimitConfig {
+        requests: 20,
+        window_secs: 1,
+    };
+    let sim = start(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = all_env(&sim);
+    let window = window_args();
+    let mut args = vec![
+        "export",
+        "zendesk-audit-logs",
+        "--parallel",
+        "--out",
+        "out.ndjson",
+        "--state",
+        "state.json",
+        "--commit-interval",
+        "200ms",
+    ];
+    args.extend(window.iter().map(String::as_str));
+    let state = dir.path().join("state.json");
+    let spooled_slices = || -> usize {
+        let Ok(text) = std::fs::read_to_string(&state) else {
+            return 0;
+        };
+        let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+        state["streams"]
+            .as_object()
+            .and_then(|streams| streams.values().next())
+            .and_then(|stream| stream["checkpoint"]["slices"].as_array())
+            .map_or(0, Vec::len)
+    };
+    let mut child = trail(&args, &env, dir.path()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // Slices ahead named by a committed checkpoint, and a while for them to fill.
+    while spooled_slices() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no slices spooled");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let committed = committed_records(&state);
+    let pages_left = (20_000 - committed).div_ceil(100);
+    let requests = |sim: &audit_sim::SimHandle| sim.stats().requests.values().sum::<u64>();
+    let before = requests(&sim);
+    assert_success(&run_trail(&args, &env, dir.path()).await);
+    let resumed = requests(&sim) - before;
+    eprintln!("resumed with {resumed} requests; {pages_left} pages were left to read");
+    assert!(
+        resumed < pages_left,
+        "{resumed} requests to finish, {pages_left} pages were left to read"
+    );
+    let out = std::fs::read_to_string(dir.path().join("out.ndjson")).unwrap();
+    assert_eq!(
+        native_ids(&out),
+        ground_truth(&sim, Stream::ZendeskAuditLogs)
+    );
+    assert!(
+        !dir.path().join("state.json.spools").exists(),
+        "a finished export leaves no spool"
+    );
+}

@@ -399,6 +399,12 @@ pub struct Checkpoint {
     /// selections were recorded: they read as "every record".)
     #[serde(default, skip_serializing_if = "Selection::is_all")]
     pub selection: Selection,
+    /// A sliced walk's slices whose pages were spooled to named files when the checkpoint
+    /// was taken (see [`crate::slicing`]): a sliced resume takes each up where it was. Absent
+    /// from sequential walks; a sequential walk resumed from such a checkpoint reads them
+    /// again, as does a sliced one that finds a spool gone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slices: Vec<crate::slicing::SliceMark>,
 }
 
 impl Checkpoint {
@@ -433,6 +439,7 @@ impl Checkpoint {
             window,
             position,
             selection: Selection::default(),
+            slices: Vec::new(),
         }
     }
 

@@ -15,8 +15,8 @@
 //!
 //! - the slices are emitted in time order; the first slice not yet emitted (the head) hands
 //!   its pages over in memory, at most [`HEAD_PAGES`] ahead of the consumer (it waits beyond
-//!   that, as a sequential stream does); a slice further on writes its pages to a spool file
-//!   (an unnamed temporary file), so memory stays flat however far ahead the walks run; a
+//!   that, as a sequential stream does); a slice further on writes its pages to a spool file,
+//!   so memory stays flat however far ahead the walks run; a
 //!   walk asks for its next page once it has handed the last one over (no read-ahead: the
 //!   walks side by side keep the limit busy, and a page read ahead by each is only memory);
 //! - slices meet at whole seconds, each ending before the next one's first second, so no record
@@ -27,8 +27,11 @@
 //! - every page's checkpoint is the sequential walk's: a high-water mark over the whole
 //!   window, taken from the records emitted so far. A checkpoint written by a sliced export
 //!   resumes a sequential one and the other way round; a resumed export is sliced again from
-//!   the checkpoint. (What slices ahead of the head had read when the process died is read
-//!   again: at most what the spool held.)
+//!   the checkpoint. With a spool directory ([`Slicing::with_spool_dir`]) the spools are
+//!   named files, synced to disk about every second, and the checkpoint names what of each
+//!   was synced ([`Checkpoint::slices`]): a sliced resume takes every slice up where its
+//!   spool ends, and reads again only what was not synced, the head slice's rest, and a
+//!   slice whose spool is gone (a spool is checked whole before it is used).
 //! - an error of one slice is returned once every slice before it has been emitted, so what
 //!   the export commits is everything the sequential walk would have committed before it.
 //!
@@ -67,9 +70,11 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
@@ -95,6 +100,10 @@ const MIN_SPLIT_PAGES: f64 = 4.0;
 /// The default most walks of one sliced stream at once.
 pub const DEFAULT_MAX_WALKS: usize = 16;
 
+/// How often a named spool is synced to disk while its walk writes to it: a checkpoint names
+/// what was synced, so a kill loses at most this much of each slice's reading.
+const SPOOL_SYNC: Duration = Duration::from_secs(1);
+
 /// How a stream is read in time slices (see the [module docs](self)): set on
 /// [`StreamOptions::with_slicing`].
 ///
@@ -109,6 +118,8 @@ pub const DEFAULT_MAX_WALKS: usize = 16;
 pub struct Slicing {
     max_walks: usize,
     spool_dir: Option<PathBuf>,
+    /// How often a named spool is synced to disk (what a checkpoint names of it is on disk).
+    spool_sync: Duration,
     /// Slices planned ahead, at these instants (tests: any cut yields the same stream).
     #[cfg(test)]
     cuts: Vec<DateTime<Utc>>,
@@ -120,6 +131,7 @@ impl Default for Slicing {
         Slicing {
             max_walks: DEFAULT_MAX_WALKS,
             spool_dir: None,
+            spool_sync: SPOOL_SYNC,
             #[cfg(test)]
             cuts: Vec::new(),
         }
@@ -140,8 +152,13 @@ impl Slicing {
         self
     }
 
-    /// Where the slices read ahead of the consumer are spooled (unnamed temporary files,
-    /// gone when the stream is dropped or the process ends).
+    /// Where the slices read ahead of the consumer are spooled, as named files kept for a
+    /// resume: every page's checkpoint names the spools synced to disk by then
+    /// ([`Checkpoint::slices`]), and a sliced walk resumed from it in the same directory takes
+    /// each slice up where it was instead of reading it again. A spool is deleted once its
+    /// slice is emitted; a resume deletes those of the same stream and tenant it does not
+    /// use. Give each export of a stream a directory of its own. Without one, spools are
+    /// unnamed temporary files, gone when the stream is dropped or the process ends.
     ///
     /// ```
     /// use audit_core::Slicing;
@@ -171,6 +188,40 @@ impl Slicing {
     pub fn spool_dir(&self) -> Option<&std::path::Path> {
         self.spool_dir.as_deref()
     }
+}
+
+/// A slice of a sliced walk whose pages were spooled to a named file, as a checkpoint records
+/// it ([`Checkpoint::slices`]): a resume in the same spool directory emits what the spool
+/// holds after `read` and walks on from `walk`.
+///
+/// ```
+/// use audit_core::Checkpoint;
+///
+/// let saved = r#"{"version":1,"source":{"vendor":"zendesk","stream":"zendesk-audit-logs","tenant":"acme"},
+///     "window":{"since":"2024-03-01T00:00:00Z","until":"2024-04-01T00:00:00Z"},
+///     "position":{"kind":"high_water","at":"2024-03-02T10:00:00Z","ids":["1"]},
+///     "slices":[{"start":"2024-03-16T00:00:00Z","end":null,"spool":"trail-zendesk-audit-logs-acme-x1.spool",
+///       "length":52000,"read":0,"walk":{"kind":"high_water","at":"2024-03-18T00:00:00Z","ids":["99"]}}]}"#;
+/// let checkpoint = Checkpoint::from_json(saved)?;
+/// assert_eq!(checkpoint.slices[0].length, 52000);
+/// # Ok::<(), audit_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SliceMark {
+    /// Where the slice starts.
+    pub start: DateTime<Utc>,
+    /// Where it ends, exclusive (it meets the next slice there); `None` for the last slice.
+    pub end: Option<DateTime<Utc>>,
+    /// The spool's file name in the spool directory.
+    pub spool: String,
+    /// The bytes of the spool on disk, whole pages.
+    pub length: u64,
+    /// The bytes of those already emitted (before the checkpoint's position).
+    pub read: u64,
+    /// Where the slice's walk stood after the pages in `length`; `None` once it had read the
+    /// slice to its end.
+    pub walk: Option<Position>,
 }
 
 /// Whether `stream` can be sliced: its vendor listing filters by time, walks oldest first, and
@@ -256,7 +307,6 @@ pub(crate) fn sliced_pages(
         edge: None,
         last_at: None,
         opening: false,
-        trailing_untimed: Vec::new(),
         tail: None,
         done: false,
     }))
@@ -278,8 +328,6 @@ struct SlicedSource {
     /// The head slice follows one emitted before it, and none of its timed records has been
     /// emitted yet (see [`SlicedSource::join_slices`]).
     opening: bool,
-    /// The ids of the records without a timestamp emitted since the last timed one.
-    trailing_untimed: Vec<String>,
     /// The sequential stream that follows once the slices are read (follow mode).
     tail: Option<EventPages>,
     done: bool,
@@ -301,9 +349,14 @@ impl SlicedSource {
             None => self.options.window,
         };
         let until = window.effective_until(Utc::now(), self.options.settle_lag);
-        let resume = self.options.resume.take();
+        let mut resume = self.options.resume.take();
+        let marks = resume
+            .as_mut()
+            .map(|checkpoint| std::mem::take(&mut checkpoint.slices))
+            .unwrap_or_default();
         if let Some(Position::HighWater { at, ids }) = resume.as_ref().map(|c| &c.position) {
             self.edge = Some((*at, ids.clone()));
+            self.last_at = Some(*at);
         }
         let from = match &self.edge {
             Some((at, _)) => floor_to_second((*at).max(window.since)),
@@ -313,18 +366,29 @@ impl SlicedSource {
         let mut base = self.options.clone();
         base.follow = None;
         base.read_ahead = false;
-        let first = Arc::new(Slice::new(from, None, resume));
-        first.queue().head = true;
+        let source = &self.start.source;
+        let tenant: String = source
+            .tenant
+            .chars()
+            .map(
+                |c| match c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    true => c,
+                    false => '_',
+                },
+            )
+            .collect();
         let shared = Arc::new(Shared {
             open: Arc::clone(&self.open),
             stats: Arc::clone(&self.stats),
             base,
             until: until.max(from),
             spool_dir: self.slicing.spool_dir.clone(),
+            spool_prefix: format!("trail-{}-{tenant}-", source.stream),
+            spool_sync: self.slicing.spool_sync,
             max_walks: self.slicing.max_walks,
             progress: Notify::new(),
             plan: Mutex::new(Plan {
-                slices: VecDeque::from([Arc::clone(&first)]),
+                slices: VecDeque::new(),
                 walks: Vec::new(),
                 running: 0,
                 pages_since_growth: 0,
@@ -334,7 +398,17 @@ impl SlicedSource {
                 failed: false,
             }),
         });
-        Shared::spawn(&shared, &mut shared.plan(), first);
+        let slices = shared.resumed_slices(from, resume, marks);
+        slices[0].queue().head = true;
+        {
+            let mut plan = shared.plan();
+            for slice in slices {
+                plan.slices.push_back(Arc::clone(&slice));
+                if !slice.queue().done {
+                    Shared::spawn(&shared, &mut plan, slice);
+                }
+            }
+        }
         #[cfg(test)]
         for cut in &self.slicing.cuts {
             let mut plan = shared.plan();
@@ -359,7 +433,14 @@ impl SlicedSource {
     /// emitted them already, and the others take the time of the record before them.
     fn join_slices(&mut self, events: &mut Vec<AuditEvent>) {
         let mut opening = self.opening;
-        let (trailing, last_at) = (&self.trailing_untimed, self.last_at);
+        let last_at = self.last_at;
+        // The records emitted at the newest instant: the untimed ones emitted last are there,
+        // at the time of the record before them (also when the stream was resumed since).
+        let emitted = |event: &AuditEvent| {
+            self.edge
+                .as_ref()
+                .is_some_and(|(_, ids)| ids.iter().any(|id| **id == *event.native_id))
+        };
         events.retain_mut(|event| {
             if !opening {
                 return true;
@@ -368,7 +449,7 @@ impl SlicedSource {
                 opening = false;
                 return true;
             }
-            if trailing.contains(&event.id) {
+            if emitted(event) {
                 return false;
             }
             if let Some(at) = last_at {
@@ -377,13 +458,6 @@ impl SlicedSource {
             true
         });
         self.opening = opening;
-        for event in events.iter() {
-            if event.occurred_at_inferred {
-                self.trailing_untimed.push(event.id.clone());
-            } else {
-                self.trailing_untimed.clear();
-            }
-        }
         if let Some(last) = events.last() {
             self.last_at = Some(last.occurred_at);
         }
@@ -406,6 +480,17 @@ impl SlicedSource {
                 at: *at,
                 ids: ids.clone(),
             };
+        }
+        if let Some(shared) = &self.shared {
+            checkpoint.slices = shared
+                .plan()
+                .slices
+                .iter()
+                .filter_map(|slice| {
+                    let queue = slice.queue();
+                    queue.spool.as_ref()?.mark(slice.start, queue.end)
+                })
+                .collect();
         }
         checkpoint
     }
@@ -475,7 +560,11 @@ impl PageSource for SlicedSource {
                 Ok(None) => {
                     // The head slice is read and emitted: the next one becomes the head.
                     let mut plan = shared.plan();
-                    plan.slices.pop_front();
+                    if let Some(emitted) = plan.slices.pop_front()
+                        && let Some(spool) = emitted.queue().spool.take()
+                    {
+                        spool.discard(shared.spool_dir.as_deref());
+                    }
                     self.opening = true;
                     if let Some(next) = plan.slices.front() {
                         next.queue().head = true;
@@ -496,6 +585,9 @@ struct Shared {
     /// The end of the sliced range, inclusive (the window's end, or now minus the settle lag).
     until: DateTime<Utc>,
     spool_dir: Option<PathBuf>,
+    /// How the names of this stream's spools begin (stream and tenant).
+    spool_prefix: String,
+    spool_sync: Duration,
     max_walks: usize,
     /// Wakes the consumer: a page was handed over, or a slice ended.
     progress: Notify,
@@ -578,6 +670,13 @@ impl Shared {
                 break;
             }
             asked = tokio::time::Instant::now();
+        }
+        let mut queue = slice.queue();
+        let to_end = queue.end.is_some();
+        if let Some(spool) = queue.spool.as_mut() {
+            spool
+                .finish(to_end)
+                .map_err(|error| self.spool_error(&error))?;
         }
         Ok(())
     }
@@ -662,12 +761,110 @@ impl Shared {
     }
 
     fn spool(&self) -> Result<Spool, Error> {
-        let file = match &self.spool_dir {
-            Some(dir) => tempfile::tempfile_in(dir),
-            None => tempfile::tempfile(),
+        let spool = match &self.spool_dir {
+            Some(dir) => tempfile::Builder::new()
+                .prefix(&self.spool_prefix)
+                .suffix(".spool")
+                .tempfile_in(dir)
+                .and_then(|file| file.keep().map_err(|error| error.error))
+                .map(|(file, path)| {
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                    Spool::new(file, name)
+                }),
+            None => tempfile::tempfile().map(|file| Spool::new(file, None)),
         };
-        file.map(Spool::new)
-            .map_err(|error| self.spool_error(&error))
+        spool.map_err(|error| self.spool_error(&error))
+    }
+
+    /// The slices of a resumed stream, from `from` (where `resumed`, the stream's checkpoint,
+    /// stands) on: each slice `marks` names whose spool is still whole in the spool directory
+    /// taken up where it was, the rest of the range in fresh slices (the first resumed from
+    /// `resumed`). Spools of this stream the plan does not use are deleted.
+    fn resumed_slices(
+        &self,
+        from: DateTime<Utc>,
+        resumed: Option<Checkpoint>,
+        mut marks: Vec<SliceMark>,
+    ) -> Vec<Arc<Slice>> {
+        marks.sort_by_key(|mark| mark.start);
+        let dir = self.spool_dir.as_deref();
+        let template = resumed.clone();
+        let mut resumed = resumed;
+        let mut slices = Vec::new();
+        let mut kept = Vec::new();
+        // Where the range not yet planned starts (`None`: planned to the end).
+        let mut next = Some(from);
+        for mark in marks {
+            let Some(start) = next else { break };
+            // Only the first slice may start before the range left (`from` lies in it); a mark
+            // that overlaps what is planned already, or ends before it, is not used.
+            let overlaps = !slices.is_empty() && mark.start < start;
+            if overlaps || mark.end.is_some_and(|end| end <= start.max(mark.start)) {
+                continue;
+            }
+            if mark.start > start {
+                slices.push(Arc::new(Slice::new(
+                    start,
+                    Some(mark.start),
+                    resumed.take(),
+                )));
+            }
+            let spool = dir.map(|dir| Spool::reopen(dir, &mark));
+            match spool {
+                Some(Ok(spool)) => {
+                    let walk = mark
+                        .walk
+                        .clone()
+                        .zip(template.clone())
+                        .map(|(position, mut at)| {
+                            at.position = position;
+                            at.slices.clear();
+                            at
+                        });
+                    kept.push(mark.spool.clone());
+                    slices.push(Arc::new(Slice::reopened(&mark, spool, walk)));
+                    // The spool holds what follows `resumed` in this slice.
+                    resumed = None;
+                }
+                Some(Err(error)) => {
+                    tracing::info!(
+                        spool = mark.spool,
+                        "a sliced walk reads a slice again: its spool cannot be used ({error})"
+                    );
+                    let from_start = mark.start.max(start);
+                    slices.push(Arc::new(Slice::new(from_start, mark.end, resumed.take())));
+                }
+                None => {
+                    let from_start = mark.start.max(start);
+                    slices.push(Arc::new(Slice::new(from_start, mark.end, resumed.take())));
+                }
+            }
+            next = mark.end;
+        }
+        if let Some(start) = next {
+            slices.push(Arc::new(Slice::new(start, None, resumed.take())));
+        }
+        if let Some(dir) = dir {
+            self.delete_spools_but(dir, &kept);
+        }
+        slices
+    }
+
+    /// Deletes this stream's spools in `dir` but those named in `kept` (left by a run that
+    /// ended, or that the plan cannot use).
+    fn delete_spools_but(&self, dir: &Path, kept: &[String]) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&self.spool_prefix)
+                && name.ends_with(".spool")
+                && !kept.contains(&name)
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     fn spool_error(&self, error: &dyn std::fmt::Display) -> Error {
@@ -734,6 +931,27 @@ impl Slice {
         }
     }
 
+    /// The slice `mark` names, its spool taken up again, its walk resumed at `walk` (`None`:
+    /// it was read to its end).
+    fn reopened(mark: &SliceMark, spool: Spool, walk: Option<Checkpoint>) -> Self {
+        let slice = Slice::new(mark.start, mark.end, None);
+        {
+            let mut queue = slice.queue();
+            queue.reached = match &walk {
+                Some(checkpoint) => match &checkpoint.position {
+                    Position::HighWater { at, .. } => (*at).max(mark.start),
+                    _ => mark.start,
+                },
+                None => mark.end.unwrap_or(mark.start),
+            };
+            queue.pages = spool.lengths.len() as u32;
+            queue.done = walk.is_none();
+            queue.resume = walk;
+            queue.spool = Some(spool);
+        }
+        slice
+    }
+
     fn queue(&self) -> MutexGuard<'_, SliceQueue> {
         self.queue
             .lock()
@@ -745,6 +963,7 @@ impl Slice {
     /// The page is cut at the slice's end as it is now; returns whether the walk has passed
     /// the end.
     async fn hand_over(&self, page: EventPage, shared: &Shared) -> Result<bool, Error> {
+        let walk = page.checkpoint.position;
         let mut page = Handed {
             events: page.events,
             received: page.received,
@@ -766,6 +985,8 @@ impl Slice {
         if page.events.is_empty() {
             return Ok(passed);
         }
+        // A walk that passed the slice's end has read it: a resume does not walk it again.
+        let walk = (!passed).then_some(walk);
         loop {
             let space = self.space.notified();
             {
@@ -777,7 +998,7 @@ impl Slice {
                     }
                     let spool = queue.spool.as_mut().expect("the spool was made");
                     spool
-                        .append(page)
+                        .append(page, walk, shared.spool_sync)
                         .map_err(|error| shared.spool_error(&error))?;
                     break;
                 }
@@ -814,15 +1035,24 @@ impl SliceQueue {
     }
 }
 
-/// A slice's pages, read ahead of the consumer, in an unnamed temporary file: each the JSON
-/// of its events (with the bytes of records that were not UTF-8, which an event's JSON leaves
-/// out), written and read back through a small buffer, not as a whole.
+/// A slice's pages, read ahead of the consumer, in a temporary file: each the JSON of its
+/// events (with the bytes of records that were not UTF-8, which an event's JSON leaves out),
+/// written and read back through a small buffer, not as a whole. A named spool (in the
+/// slicing's spool directory) is synced now and then, and what is synced is what a
+/// checkpoint names of it ([`SliceMark`]).
 struct Spool {
     file: File,
+    /// Its file name in the spool directory; `None` for an unnamed file.
+    name: Option<String>,
     /// The length of each page not read back yet, oldest first.
     lengths: VecDeque<u64>,
     written: u64,
     read: u64,
+    /// Where the slice's walk stood after the last page written (`None`: at the slice's end).
+    walk: Option<Position>,
+    /// What is on disk for sure: the length synced, and the walk's position there.
+    synced: Option<(u64, Option<Position>)>,
+    synced_at: Instant,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -846,13 +1076,50 @@ struct SpooledBytes {
 }
 
 impl Spool {
-    fn new(file: File) -> Self {
+    fn new(file: File, name: Option<String>) -> Self {
         Spool {
             file,
+            name,
             lengths: VecDeque::new(),
             written: 0,
             read: 0,
+            walk: None,
+            synced: None,
+            synced_at: Instant::now(),
         }
+    }
+
+    /// Takes up the spool `mark` names in `dir`: what it holds after `mark.read`, up to the
+    /// synced `mark.length` (whatever was written after that is cut off).
+    fn reopen(dir: &Path, mark: &SliceMark) -> std::io::Result<Spool> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(dir.join(&mark.spool))?;
+        if file.metadata()?.len() < mark.length || mark.read > mark.length {
+            return Err(std::io::Error::other("shorter than its checkpoint says"));
+        }
+        file.set_len(mark.length)?;
+        let mut spool = Spool::new(file, Some(mark.spool.clone()));
+        spool.read = mark.read;
+        spool.written = mark.read;
+        // The pages' lengths, from where each JSON value ends.
+        (&spool.file).seek(SeekFrom::Start(mark.read))?;
+        let reader = BufReader::new((&spool.file).take(mark.length - mark.read));
+        let mut pages =
+            serde_json::Deserializer::from_reader(reader).into_iter::<serde::de::IgnoredAny>();
+        while let Some(page) = pages.next() {
+            page?;
+            let end = mark.read + pages.byte_offset() as u64;
+            spool.lengths.push_back(end - spool.written);
+            spool.written = end;
+        }
+        if spool.written != mark.length {
+            return Err(std::io::Error::other("its last page is not whole"));
+        }
+        spool.walk = mark.walk.clone();
+        spool.synced = Some((mark.length, mark.walk.clone()));
+        Ok(spool)
     }
 
     fn is_empty(&self) -> bool {
@@ -860,8 +1127,14 @@ impl Spool {
     }
 
     /// Writes `page` at the end of the spool (it is moved, not copied: the spool is where it
-    /// lives until the consumer reads it back).
-    fn append(&mut self, page: Handed) -> std::io::Result<()> {
+    /// lives until the consumer reads it back); `walk` is where the slice's walk stands after
+    /// it. A named spool is synced when the last sync is older than `sync_every`.
+    fn append(
+        &mut self,
+        page: Handed,
+        walk: Option<Position>,
+        sync_every: Duration,
+    ) -> std::io::Result<()> {
         let spooled = SpooledPage {
             received: page.received,
             events: page
@@ -885,7 +1158,47 @@ impl Spool {
         let end = self.file.stream_position()?;
         self.lengths.push_back(end - self.written);
         self.written = end;
+        self.walk = walk;
+        if self.synced_at.elapsed() >= sync_every {
+            self.sync()?;
+        }
         Ok(())
+    }
+
+    /// Syncs a named spool to disk: what it holds now is what a checkpoint may name.
+    fn sync(&mut self) -> std::io::Result<()> {
+        if self.name.is_none() {
+            return Ok(());
+        }
+        self.file.sync_data()?;
+        self.synced = Some((self.written, self.walk.clone()));
+        self.synced_at = Instant::now();
+        Ok(())
+    }
+
+    /// The slice's walk has read it to its end: synced, the spool says so when the end is
+    /// fixed (`to_end`). The last slice ends at the window's end, which for an open window
+    /// is later when resumed later: its spool keeps where its walk stopped.
+    fn finish(&mut self, to_end: bool) -> std::io::Result<()> {
+        if to_end {
+            self.walk = None;
+        }
+        self.sync()
+    }
+
+    /// What a checkpoint taken now records of the spool of the slice `start`..`end`: `None`
+    /// when it is unnamed or nothing synced is left to emit.
+    fn mark(&self, start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Option<SliceMark> {
+        let name = self.name.as_ref()?;
+        let (length, walk) = self.synced.as_ref()?;
+        (*length > self.read).then(|| SliceMark {
+            start,
+            end,
+            spool: name.clone(),
+            length: *length,
+            read: self.read,
+            walk: walk.clone(),
+        })
     }
 
     fn take(&mut self) -> std::io::Result<Option<Handed>> {
@@ -916,6 +1229,13 @@ impl Spool {
             received: spooled.received,
         }))
     }
+
+    /// Deletes a named spool whose slice is emitted (an unnamed one goes with its file).
+    fn discard(self, dir: Option<&Path>) {
+        if let (Some(name), Some(dir)) = (&self.name, dir) {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -933,7 +1253,7 @@ mod tests {
     /// and the sequential walk's events, shared by every case.
     struct Fixture {
         runtime: tokio::runtime::Runtime,
-        _sim: audit_sim::SimHandle,
+        sim: audit_sim::SimHandle,
         client: ZendeskClient,
         window: Window,
         sequential: Vec<AuditEvent>,
@@ -960,7 +1280,7 @@ mod tests {
         });
         Fixture {
             runtime,
-            _sim: sim,
+            sim,
             client,
             window,
             sequential,
@@ -1050,20 +1370,120 @@ mod tests {
                 cuts.len() >= 4,
                 "untimed records where slices meet: {cuts:?}"
             );
+            let spools = tempfile::tempdir().unwrap();
             let slicing = Slicing {
                 cuts,
+                spool_sync: Duration::ZERO,
                 ..Slicing::default()
-            };
-            let sliced = audit_logs(client, StreamOptions::new(window).with_slicing(slicing)).await;
-            assert_eq!(first_difference(&sliced, sequential), None);
-            for (sliced, sequential) in sliced.iter().zip(sequential) {
-                assert_eq!(
-                    (sliced.occurred_at, sliced.occurred_at_inferred),
-                    (sequential.occurred_at, sequential.occurred_at_inferred),
-                    "{}",
-                    sliced.id
-                );
             }
+            .with_spool_dir(spools.path());
+            let options = StreamOptions::new(window).with_slicing(slicing.clone());
+            let same_as_sequential = |sliced: &[AuditEvent]| {
+                assert_eq!(first_difference(sliced, sequential), None);
+                for (sliced, sequential) in sliced.iter().zip(sequential) {
+                    assert_eq!(
+                        (sliced.occurred_at, sliced.occurred_at_inferred),
+                        (sequential.occurred_at, sequential.occurred_at_inferred),
+                        "{}",
+                        sliced.id
+                    );
+                }
+            };
+            same_as_sequential(&audit_logs(client, options.clone()).await);
+            // Stopped after any page and resumed sliced, with the spools of the slices ahead:
+            // the slices still meet as the sequential walk's records do.
+            for stop_after in 1..4 {
+                let mut pages = client
+                    .event_pages(StreamKind::ZendeskAuditLogs, options.clone())
+                    .unwrap();
+                let mut whole = Vec::new();
+                let mut checkpoint = None;
+                for _ in 0..stop_after {
+                    let page = pages.try_next().await.unwrap().unwrap();
+                    whole.extend(page.events);
+                    checkpoint = Some(page.checkpoint);
+                }
+                drop(pages);
+                let resumed =
+                    StreamOptions::resume_from(checkpoint.unwrap()).with_slicing(slicing.clone());
+                whole.extend(audit_logs(client, resumed).await);
+                same_as_sequential(&whole);
+            }
+        });
+    }
+
+    /// A sliced walk stopped as a kill stops it (its walks dropped, its spools left on disk)
+    /// and resumed from its last checkpoint takes each slice up where its spool ends: what
+    /// the spools held is not asked for again, and the rest is the sequential walk's.
+    #[test]
+    fn a_resumed_sliced_walk_takes_each_slice_up_where_it_was() {
+        let fixture = &*FIXTURE;
+        let sequential = &fixture.sequential;
+        let spools = tempfile::tempdir().unwrap();
+        // Four slices of about the same number of records.
+        let slicing = Slicing {
+            cuts: (1..4)
+                .map(|k| floor_to_second(sequential[sequential.len() * k / 4].occurred_at))
+                .collect(),
+            spool_sync: Duration::ZERO,
+            ..Slicing::default()
+        }
+        .with_spool_dir(spools.path());
+        let options = StreamOptions::new(fixture.window).with_slicing(slicing.clone());
+        // A client of its own: its counters are this test's requests only.
+        let client = crate::test_support::acme_zendesk(&fixture.sim);
+        let requests = || client.stats().requests;
+        fixture.runtime.block_on(async {
+            let mut pages = client
+                .event_pages(StreamKind::ZendeskAuditLogs, options)
+                .unwrap();
+            let mut prefix = pages.try_next().await.unwrap().unwrap().events;
+            // The walks of the slices ahead spool their pages meanwhile.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let page = pages.try_next().await.unwrap().unwrap();
+            prefix.extend(page.events);
+            drop(pages);
+            let checkpoint = page.checkpoint;
+            assert!(checkpoint.slices.len() >= 3, "{:?}", checkpoint.slices);
+
+            // Resumed without the spools: the slices ahead are read again.
+            let mut again = checkpoint.clone();
+            again.slices.clear();
+            let before = requests();
+            let elsewhere = tempfile::tempdir().unwrap();
+            let fresh = Slicing {
+                spool_sync: Duration::ZERO,
+                ..Slicing::default()
+            }
+            .with_spool_dir(elsewhere.path());
+            let reread = audit_logs(
+                &client,
+                StreamOptions::resume_from(again).with_slicing(fresh),
+            )
+            .await;
+            let rereading = requests() - before;
+
+            // Resumed with them: only the head slice's rest is asked for.
+            let before = requests();
+            let resumed = audit_logs(
+                &client,
+                StreamOptions::resume_from(checkpoint).with_slicing(slicing),
+            )
+            .await;
+            let taking_up = requests() - before;
+
+            let whole: Vec<AuditEvent> = prefix.iter().cloned().chain(resumed).collect();
+            assert_eq!(first_difference(&whole, sequential), None);
+            let whole: Vec<AuditEvent> = prefix.into_iter().chain(reread).collect();
+            assert_eq!(first_difference(&whole, sequential), None);
+            assert!(
+                taking_up * 3 < rereading,
+                "{taking_up} requests taking the slices up, {rereading} reading them again"
+            );
+            assert!(
+                std::fs::read_dir(spools.path()).unwrap().next().is_none(),
+                "no spool left"
+            );
         });
     }
 
@@ -1089,12 +1509,15 @@ mod tests {
                 .collect();
             cuts.sort();
             cuts.dedup();
+            let spools = tempfile::tempdir().unwrap();
             let slicing = Slicing {
                 cuts,
+                spool_sync: Duration::ZERO,
                 ..Slicing::default()
-            };
-            let options = StreamOptions::new(fixture.window).with_slicing(slicing);
-            let (sliced, prefix, rest) = fixture.runtime.block_on(async {
+            }
+            .with_spool_dir(spools.path());
+            let options = StreamOptions::new(fixture.window).with_slicing(slicing.clone());
+            let (sliced, prefix, rest, sliced_rest) = fixture.runtime.block_on(async {
                 let sliced = audit_logs(&fixture.client, options.clone()).await;
                 // Stop after some page and resume sequentially from its checkpoint.
                 let mut pages = fixture.client.event_pages(StreamKind::ZendeskAuditLogs, options.clone()).unwrap();
@@ -1107,13 +1530,20 @@ mod tests {
                 }
                 drop(pages);
                 let checkpoint = checkpoint.expect("a first page");
-                let rest = audit_logs(&fixture.client, StreamOptions::resume_from(checkpoint)).await;
-                (sliced, prefix, rest)
+                let rest = audit_logs(&fixture.client, StreamOptions::resume_from(checkpoint.clone())).await;
+                // Sliced again, with the spools the checkpoint names.
+                let options = StreamOptions::resume_from(checkpoint).with_slicing(slicing);
+                let sliced_rest = audit_logs(&fixture.client, options).await;
+                (sliced, prefix, rest, sliced_rest)
             });
             prop_assert_eq!(first_difference(&sliced, sequential), None);
             prop_assert!(sliced == *sequential, "the events are the sequential walk's, field by field");
-            let resumed: Vec<AuditEvent> = prefix.into_iter().chain(rest).collect();
+            let resumed: Vec<AuditEvent> = prefix.iter().cloned().chain(rest).collect();
             prop_assert_eq!(first_difference(&resumed, sequential), None);
+            let resumed: Vec<AuditEvent> = prefix.into_iter().chain(sliced_rest).collect();
+            prop_assert_eq!(first_difference(&resumed, sequential), None);
+            let left: Vec<_> = std::fs::read_dir(spools.path()).unwrap().collect();
+            prop_assert!(left.is_empty(), "spools left behind: {:?}", left);
         }
     }
 }
