@@ -783,13 +783,13 @@ impl Shared {
     fn resumed_slices(
         &self,
         from: DateTime<Utc>,
-        resumed: Option<Checkpoint>,
+        mut resumed: Option<Checkpoint>,
         mut marks: Vec<SliceMark>,
     ) -> Vec<Arc<Slice>> {
         marks.sort_by_key(|mark| mark.start);
         let dir = self.spool_dir.as_deref();
+        // The checkpoint a reopened slice's walk resumes from, at its own position.
         let template = resumed.clone();
-        let mut resumed = resumed;
         let mut slices = Vec::new();
         let mut kept = Vec::new();
         // Where the range not yet planned starts (`None`: planned to the end).
@@ -809,8 +809,7 @@ impl Shared {
                     resumed.take(),
                 )));
             }
-            let spool = dir.map(|dir| Spool::reopen(dir, &mark));
-            match spool {
+            match dir.map(|dir| Spool::reopen(dir, &mark)) {
                 Some(Ok(spool)) => {
                     let walk = mark
                         .walk
@@ -826,17 +825,16 @@ impl Shared {
                     // The spool holds what follows `resumed` in this slice.
                     resumed = None;
                 }
-                Some(Err(error)) => {
-                    tracing::info!(
-                        spool = mark.spool,
-                        "a sliced walk reads a slice again: its spool cannot be used ({error})"
-                    );
-                    let from_start = mark.start.max(start);
-                    slices.push(Arc::new(Slice::new(from_start, mark.end, resumed.take())));
-                }
-                None => {
-                    let from_start = mark.start.max(start);
-                    slices.push(Arc::new(Slice::new(from_start, mark.end, resumed.take())));
+                failed => {
+                    if let Some(Err(error)) = failed {
+                        tracing::info!(
+                            spool = mark.spool,
+                            "a sliced walk reads a slice again: its spool cannot be used ({error})"
+                        );
+                    }
+                    // Read again from its start (or from `resumed`, when it holds `from`).
+                    let start = mark.start.max(start);
+                    slices.push(Arc::new(Slice::new(start, mark.end, resumed.take())));
                 }
             }
             next = mark.end;
@@ -1414,7 +1412,8 @@ mod tests {
 
     /// A sliced walk stopped as a kill stops it (its walks dropped, its spools left on disk)
     /// and resumed from its last checkpoint takes each slice up where its spool ends: what
-    /// the spools held is not asked for again, and the rest is the sequential walk's.
+    /// the spools held is not asked for again, and the rest is the sequential walk's. Where
+    /// the spools are gone, the same checkpoint reads those slices again.
     #[test]
     fn a_resumed_sliced_walk_takes_each_slice_up_where_it_was() {
         let fixture = &*FIXTURE;
@@ -1446,9 +1445,9 @@ mod tests {
             let checkpoint = page.checkpoint;
             assert!(checkpoint.slices.len() >= 3, "{:?}", checkpoint.slices);
 
-            // Resumed without the spools: the slices ahead are read again.
-            let mut again = checkpoint.clone();
-            again.slices.clear();
+            // Resumed where the spools are not (another machine, say): the slices ahead are
+            // read again.
+            let again = checkpoint.clone();
             let before = requests();
             let elsewhere = tempfile::tempdir().unwrap();
             let fresh = Slicing {
