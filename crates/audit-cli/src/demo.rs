@@ -50,6 +50,9 @@ pub fn simulator_config(records: u64, seed: u64) -> SimConfig {
     config.faults.status_503 = 0.02;
     config.faults.status_502 = 0.01;
     config.faults.connection_reset = 0.01;
+    // What the client absorbs: a query submission that met a 502 or a reset connection may
+    // have started a query, and is not repeated (the export would end with that error).
+    config.faults.spare_submissions = true;
     config.faults.duplicate_across_pages = 0.02;
     config.faults.retry_after_secs = 1;
     config

@@ -551,6 +551,12 @@ pub struct FaultConfig {
     pub apply_to_login: bool,
     /// Also inject faults on the download listener.
     pub apply_to_download: bool,
+    /// Spare the requests that start work (the Genesys query submission, the Zendesk
+    /// audit-log export) the faults that leave their outcome unknown (500, 502, 504, a
+    /// connection closed before the answer): a careful client does not repeat such a request,
+    /// so a run that must end well (the demo) leaves those faults out. 429 and 503 with
+    /// `Retry-After` still hit them.
+    pub spare_submissions: bool,
 }
 
 impl Default for FaultConfig {
@@ -589,6 +595,7 @@ impl Default for FaultConfig {
             page_latency_ms: 0,
             apply_to_login: false,
             apply_to_download: false,
+            spare_submissions: false,
         }
     }
 }

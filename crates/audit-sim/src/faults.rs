@@ -124,6 +124,18 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// Whether a client that met this fault cannot know whether the request was carried out
+    /// (an answer from a gateway or a server that failed, or none).
+    pub fn outcome_unknown(self) -> bool {
+        matches!(
+            self,
+            FaultKind::ConnectionReset
+                | FaultKind::Status500
+                | FaultKind::Status502
+                | FaultKind::Status504
+        )
+    }
+
     /// The kind's name (as in the config and the stats).
     pub fn name(self) -> &'static str {
         match self {
@@ -259,8 +271,15 @@ impl Faults {
     }
 
     /// Decides the faults of one request of `tenant` whose canonical form hashes to
-    /// `canonical`. `genesys_api` enables `expired_token`.
-    pub fn plan(&self, tenant: &str, canonical: u64, genesys_api: bool) -> FaultPlan {
+    /// `canonical`. `genesys_api` enables `expired_token`; a `submission` (a request that
+    /// starts work) is spared the faults of unknown outcome when the config says so.
+    pub fn plan(
+        &self,
+        tenant: &str,
+        canonical: u64,
+        genesys_api: bool,
+        submission: bool,
+    ) -> FaultPlan {
         if !self.cfg.any() {
             return FaultPlan::default();
         }
@@ -276,6 +295,7 @@ impl Faults {
             .iter()
             .copied()
             .filter(|k| genesys_api || *k != FaultKind::ExpiredToken)
+            .filter(|k| !(submission && self.cfg.spare_submissions && k.outcome_unknown()))
             .find(|k| self.fires(*k, key, n));
         let window = self.cfg.retry_after_past_date_window_ms;
         if window > 0 {

@@ -620,9 +620,14 @@ async fn pipeline(
             .map(|t| sim.tenants[t].config.name.as_str())
             .unwrap_or("-");
         let c = canonical(&method, &path, query.as_deref(), &body);
+        let submission = method == "POST"
+            && matches!(
+                path.as_str(),
+                "/api/v2/audits/query" | "/api/v2/audit_logs/export"
+            );
         let plan = sim
             .faults
-            .plan(tenant_name, c, kind == Listener::GenesysApi);
+            .plan(tenant_name, c, kind == Listener::GenesysApi, submission);
         count_opportunities(&sim, &plan, kind == Listener::GenesysApi);
         plan
     } else {

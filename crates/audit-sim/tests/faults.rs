@@ -937,3 +937,39 @@ async fn an_outage_takes_one_vendor_down_until_it_is_lifted() {
     let refused = plain.get(control("mode=sometimes")).send().await.unwrap();
     assert_eq!(refused.status(), 400);
 }
+
+/// `spare_submissions` keeps the faults of unknown outcome (here a 502 on every request) off
+/// the Genesys query submission, and only off it: the realtime query, a POST that only reads,
+/// still meets them.
+#[tokio::test]
+async fn submissions_are_spared_faults_of_unknown_outcome_only_when_asked() {
+    for spare in [false, true] {
+        let sim = start(with_faults(|f| {
+            f.status_502 = 1.0;
+            f.spare_submissions = spare;
+        }))
+        .await;
+        let token = genesys_token(&sim, "acme").await;
+        let (_, end) = sim.span("acme").unwrap();
+        let body = serde_json::json!({
+            "interval": interval(end - chrono::Duration::days(3), end),
+            "serviceName": "Architect",
+        });
+        let http = http_with(bearer(&token));
+        let submitted = raw(http
+            .post(format!("{}/api/v2/audits/query", sim.genesys_api_url()))
+            .json(&body))
+        .await;
+        let expected: &[u16] = if spare { &[200, 202] } else { &[502] };
+        assert!(
+            expected.contains(&submitted.status),
+            "spare {spare}: the submission was answered {}",
+            submitted.status
+        );
+        assert_eq!(
+            realtime_page(&sim, 1, 10).await.status,
+            502,
+            "spare {spare}"
+        );
+    }
+}
