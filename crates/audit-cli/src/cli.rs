@@ -338,9 +338,10 @@ pub struct ExportArgs {
     #[arg(long, conflicts_with = "until")]
     pub follow: bool,
     /// Read the window in time slices, several at once, up to the vendor's rate limit rather
-    /// than one page at a time (a backfill). The output, its order and the state are the
-    /// same as without it. For zendesk-audit-logs and genesys-realtime; with --all, the
-    /// others are read as usual.
+    /// than one page at a time (a backfill). The output and its order are the same as without
+    /// it, and either resumes the other's state. Slices read ahead wait in spool files, with
+    /// --state beside it (STATE.spools), where a resumed run takes each up where it was. For
+    /// zendesk-audit-logs and genesys-realtime; with --all, the others are read as usual.
     #[arg(long)]
     pub parallel: bool,
     /// How far behind now an open window ends, so records the vendor writes a little late
