@@ -97,7 +97,9 @@ impl<'a> PageFeed<'a> {
             if self.plan.options.follow.is_none() || !error.is_retryable() {
                 return Fed::Failed(CliError::from_core(&self.doing, vendor, &error));
             }
-            // Whatever was written stays: the stream is reopened after it.
+            // Whatever was written stays: the stream is reopened after it. (The failed stream
+            // is gone already: the reader ends after its first error, dropping the stream, so
+            // no walk of a sliced one still writes to a spool the reopened one takes up.)
             let from = match commit() {
                 Ok(from) => from,
                 Err(error) => return Fed::Failed(error),
