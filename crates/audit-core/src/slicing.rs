@@ -1443,6 +1443,10 @@ mod tests {
             drop(pages);
             let checkpoint = page.checkpoint;
             assert!(checkpoint.slices.len() >= 3, "{:?}", checkpoint.slices);
+            // The last slice ends at the window's end, later for an open window resumed
+            // later: read to it, it still says where its walk stopped.
+            let last = checkpoint.slices.last().unwrap();
+            assert!(last.end.is_none() && last.walk.is_some(), "{last:?}");
 
             // Resumed where the spools are not (another machine, say): the slices ahead are
             // read again.
