@@ -56,9 +56,7 @@ fn interrupt(pid: u32) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_commits_and_exits_0_and_the_same_command_finishes_the_export() {
-    let mut sim_config = config(5_000, 10);
-    sim_config.faults.page_latency_ms = 100;
-    let sim = start(sim_config).await;
+    let sim = start_slow(5_000, 100).await;
     let env = zendesk_env(&sim);
     let dir = tempfile::tempdir().unwrap();
     let window = window_args();

@@ -302,9 +302,7 @@ async fn the_chain_continues_exactly_through_20_sigkills() {
     const RECORDS: u64 = 10_000;
     // 100 pages at 60 ms each: an export of about 6 s to kill in. (5,000 records ran out
     // before the 20th kill on a lightly loaded machine: each run commits about 250.)
-    let mut sim_config = config(RECORDS, 10);
-    sim_config.faults.page_latency_ms = 60;
-    let sim = start(sim_config).await;
+    let sim = start_slow(RECORDS, 60).await;
     let env = zendesk_env(&sim);
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
@@ -377,9 +375,7 @@ async fn the_chain_continues_exactly_through_20_sigkills() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rotated_segments_verify_across_resumes() {
-    let mut sim_config = config(4_000, 10);
-    sim_config.faults.page_latency_ms = 60;
-    let sim = start(sim_config).await;
+    let sim = start_slow(4_000, 60).await;
     let env = zendesk_env(&sim);
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();

@@ -117,10 +117,8 @@ async fn a_signing_key_with_a_kafka_output_is_refused() {
 /// topic's committed records are the ground truth, exactly once, in order.
 async fn kill_and_resume(stream: &str, truth: Stream, records: u64, seed: u64, kills: usize) {
     let broker = Broker::start();
-    let mut sim_config = config(records, 10);
     // About 100 pages at 100 ms each: an export of about 10 s to kill in.
-    sim_config.faults.page_latency_ms = 100;
-    let sim = start(sim_config).await;
+    let sim = start_slow(records, 100).await;
     let env = all_env(&sim);
     let dir = tempfile::tempdir().unwrap();
     let out = format!("kafka://{}/audit", broker.bootstrap());
@@ -187,9 +185,7 @@ async fn genesys_audits_into_kafka_survive_sigkill() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_paused_export_whose_stream_was_taken_over_is_fenced() {
     let broker = Broker::start();
-    let mut sim_config = config(3_000, 10);
-    sim_config.faults.page_latency_ms = 100;
-    let sim = start(sim_config).await;
+    let sim = start_slow(3_000, 100).await;
     let env = zendesk_env(&sim);
     let dir = tempfile::tempdir().unwrap();
     let out = format!("kafka://{}/audit", broker.bootstrap());
@@ -280,9 +276,7 @@ async fn a_config_file_exports_into_kafka_and_files_side_by_side() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_commits_and_the_same_command_finishes_the_export() {
     let broker = Broker::start();
-    let mut sim_config = config(3_000, 10);
-    sim_config.faults.page_latency_ms = 100;
-    let sim = start(sim_config).await;
+    let sim = start_slow(3_000, 100).await;
     let env = zendesk_env(&sim);
     let dir = tempfile::tempdir().unwrap();
     let out = format!("kafka://{}/audit", broker.bootstrap());
@@ -316,80 +310,53 @@ async fn sigterm_commits_and_the_same_command_finishes_the_export() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_follower_into_kafka_waits_out_an_outage_and_ends_exact() {
     let broker = Broker::start();
-    let mut sim_config = config(1_500, 10);
-    sim_config.faults.page_latency_ms = 150;
-    let sim = start(sim_config).await;
+    let sim = start_slow(1_500, 150).await;
     let dir = tempfile::tempdir().unwrap();
     let out = format!("kafka://{}/audit", broker.bootstrap());
-    let since = fixed_span().0.to_rfc3339();
-    let args = [
-        "export",
-        "zendesk-audit-logs",
-        "--since",
-        &since,
-        "--follow",
-        "--poll-interval",
-        "300ms",
-        "--commit-interval",
-        "100ms",
-        // Each request gives up fast: the outage is the follower's to wait out.
-        "--max-retries",
-        "1",
-        "--out",
-        &out,
-    ];
-    let log_path = dir.path().join("trail.log");
-    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    let child = trail(&args, &zendesk_env(&sim), dir.path())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut child = KillOnDrop(Some(child));
-    let wait_until = |what: &str, within: Duration, done: &dyn Fn() -> bool| {
-        let deadline = std::time::Instant::now() + within;
-        while !done() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{what} not within {within:?}:\n{}",
-                log()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    };
-    wait_until("a first commit", Duration::from_secs(30), &|| {
-        !committed_ids(&broker, "audit").is_empty()
-    });
+    let args = outage_follower_args(&out);
+    let mut trail = Running::spawn(&args, &zendesk_env(&sim), dir.path());
+    trail
+        .wait_until("a first commit", Duration::from_secs(30), |_| {
+            !committed_ids(&broker, "audit").is_empty()
+        })
+        .await;
 
     // The vendor goes away: connections dropped without an answer.
     sim.set_outage(Some("zendesk"), Some(audit_sim::outage::OutageMode::Reset))
         .unwrap();
-    wait_until(
-        "the follower saying it waits",
-        Duration::from_secs(30),
-        &|| log().contains("waiting for the vendor since"),
-    );
+    trail
+        .wait_until("the follower says it waits", Duration::from_secs(30), |t| {
+            t.stderr().contains("waiting for the vendor since")
+        })
+        .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let running = child.0.as_mut().unwrap().try_wait().unwrap().is_none();
-    assert!(running, "a follower outlives an outage:\n{}", log());
+    assert!(
+        trail.is_running(),
+        "a follower outlives an outage:\n{}",
+        trail.stderr()
+    );
     let committed_during = committed_ids(&broker, "audit").len();
     assert!(committed_during < 1_500, "the outage came mid-export");
 
     // The vendor is back: the follower says so and catches up.
     sim.set_outage(Some("zendesk"), None).unwrap();
-    wait_until("every record committed", Duration::from_secs(120), &|| {
-        committed_ids(&broker, "audit").len() >= 1_500
-    });
+    trail
+        .wait_until("every record is committed", Duration::from_secs(120), |_| {
+            committed_ids(&broker, "audit").len() >= 1_500
+        })
+        .await;
     assert!(
-        log().contains("the vendor answers again after"),
+        trail.stderr().contains("the vendor answers again after"),
         "{}",
-        log()
+        trail.stderr()
     );
-    let mut child = child.0.take().unwrap();
-    signal(child.id(), libc::SIGTERM);
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    assert!(status.success(), "{status}:\n{}", log());
+    trail.signal(libc::SIGTERM);
+    assert_eq!(
+        trail.exit_code(Duration::from_secs(30)).await,
+        Some(0),
+        "{}",
+        trail.stderr()
+    );
     assert_exactly(
         &committed_ids(&broker, "audit"),
         &ground_truth(&sim, Stream::ZendeskAuditLogs),

@@ -56,10 +56,8 @@ fn as_strs(args: &[String]) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rotated_segments_survive_sigkill_and_deleted_segments() {
-    let mut sim_config = config(12_000, 10);
     // 120 pages at 100 ms each: an export of about 12 s to kill in.
-    sim_config.faults.page_latency_ms = 100;
-    let sim = start(sim_config).await;
+    let sim = start_slow(12_000, 100).await;
     let env = zendesk_env(&sim);
     let dir = tempfile::tempdir().unwrap();
     let reference = reference(&env, dir.path()).await;
@@ -183,10 +181,8 @@ async fn a_size_seals_segments_of_at_least_that_size_in_whole_lines() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interval_seals_the_live_segment_at_that_age() {
-    let mut sim_config = config(3_000, 10);
     // 30 pages at 100 ms: about 3 s of export.
-    sim_config.faults.page_latency_ms = 100;
-    let sim = start(sim_config).await;
+    let sim = start_slow(3_000, 100).await;
     let env = zendesk_env(&sim);
     let dir = tempfile::tempdir().unwrap();
     let reference = reference(&env, dir.path()).await;

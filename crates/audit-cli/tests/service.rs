@@ -16,94 +16,6 @@ use audit_sim::outage::OutageMode;
 use common::*;
 use serde_json::Value;
 
-/// A running `trail` whose standard error is collected as it comes; killed if the test fails
-/// before it ends.
-struct Running {
-    child: Option<Child>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Running {
-    fn spawn(args: &[&str], env: &[(&str, String)], dir: &Path) -> Self {
-        let mut child = trail(args, env, dir)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("trail starts");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut text = sink.lock().unwrap();
-                text.push_str(&line);
-                text.push('\n');
-            }
-        });
-        Running {
-            child: Some(child),
-            stderr,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn is_running(&mut self) -> bool {
-        self.child.as_mut().unwrap().try_wait().unwrap().is_none()
-    }
-
-    /// Waits (up to `timeout`) until `condition` holds; panics with the stderr otherwise.
-    async fn wait_until(
-        &mut self,
-        what: &str,
-        timeout: Duration,
-        condition: impl Fn(&Self) -> bool,
-    ) {
-        let deadline = Instant::now() + timeout;
-        while !condition(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting until {what}; stderr:\n{}",
-                self.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Waits for the exit (up to `timeout`, then kills it and panics): the exit code.
-    async fn exit_code(&mut self, timeout: Duration) -> Option<i32> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                self.child = None;
-                // Let the reader thread take the last lines.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                return status.code();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "trail did not exit within {timeout:?}; stderr:\n{}",
-                self.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn signal(&self, signal: libc::c_int) {
-        common::signal(self.child.as_ref().unwrap().id(), signal);
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 fn status_file(path: &Path) -> Value {
     std::fs::read_to_string(path)
         .ok()
@@ -123,32 +35,10 @@ const ZENDESK_LOGS: &str = "zendesk-audit-logs@acme";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_follower_waits_out_an_outage_says_so_and_ends_exact() {
-    let mut sim_config = config(1_500, 10);
-    sim_config.faults.page_latency_ms = 150;
-    let sim = start(sim_config).await;
+    let sim = start_slow(1_500, 150).await;
     let dir = tempfile::tempdir().unwrap();
-    let (since, _) = fixed_span();
-    let since = since.to_rfc3339();
-    let args = [
-        "export",
-        "zendesk-audit-logs",
-        "--since",
-        &since,
-        "--follow",
-        "--poll-interval",
-        "300ms",
-        "--commit-interval",
-        "100ms",
-        // Each request gives up fast: the outage is the follower's to wait out.
-        "--max-retries",
-        "1",
-        "--out",
-        "out.ndjson",
-        "--state",
-        "state.json",
-        "--status-file",
-        "status.json",
-    ];
+    let mut args = outage_follower_args("out.ndjson");
+    args.extend(["--state", "state.json", "--status-file", "status.json"].map(String::from));
     let env = zendesk_env(&sim);
     let state = dir.path().join("state.json");
     let status = dir.path().join("status.json");
@@ -448,9 +338,7 @@ async fn all_follow_reports_a_failed_stream_at_once_and_exits_with_its_failure()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_commits_exits_0_and_a_rerun_resumes_exactly() {
-    let mut sim_config = config(3_000, 10);
-    sim_config.faults.page_latency_ms = 100;
-    let sim = start(sim_config).await;
+    let sim = start_slow(3_000, 100).await;
     let env = zendesk_env(&sim);
     let dir = tempfile::tempdir().unwrap();
     let window = window_args();

@@ -5,8 +5,11 @@
 #[cfg(feature = "kafka")]
 pub mod kafka;
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use audit_sim::config::{SimConfig, TenantConfig, TimeSpec};
 use audit_sim::{SimHandle, Stream};
@@ -53,6 +56,14 @@ pub async fn start(config: SimConfig) -> SimHandle {
     audit_sim::start(config)
         .await
         .expect("the simulator starts")
+}
+
+/// A simulator of [`config`]`(audit_logs, 10)` whose every page takes `page_latency_ms`: an
+/// export slow enough to stop, kill or take down mid-way.
+pub async fn start_slow(audit_logs: u64, page_latency_ms: u64) -> SimHandle {
+    let mut config = config(audit_logs, 10);
+    config.faults.page_latency_ms = page_latency_ms;
+    start(config).await
 }
 
 /// The environment `trail` needs for the simulator's Zendesk tenant `acme`.
@@ -311,4 +322,116 @@ impl Drop for KillOnDrop {
             let _ = child.wait();
         }
     }
+}
+
+/// A running `trail` whose standard error is collected as it comes; killed if the test fails
+/// before it ends.
+pub struct Running {
+    child: Option<Child>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Running {
+    pub fn spawn<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, String)], dir: &Path) -> Self {
+        let mut child = trail(args, env, dir)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("trail starts");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut text = sink.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        Running {
+            child: Some(child),
+            stderr,
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().unwrap().try_wait().unwrap().is_none()
+    }
+
+    /// Waits (up to `timeout`) until `condition` holds; panics with the stderr otherwise.
+    pub async fn wait_until(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        condition: impl Fn(&Self) -> bool,
+    ) {
+        let deadline = Instant::now() + timeout;
+        while !condition(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting until {what}; stderr:\n{}",
+                self.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for the exit (up to `timeout`, then kills it and panics): the exit code.
+    pub async fn exit_code(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                self.child = None;
+                // Let the reader thread take the last lines.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "trail did not exit within {timeout:?}; stderr:\n{}",
+                self.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn signal(&self, signal: libc::c_int) {
+        signal(self.child.as_ref().unwrap().id(), signal);
+    }
+}
+
+impl Drop for Running {
+    pub fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `trail export zendesk-audit-logs --follow` over [`fixed_span`] into `out`, polling every
+/// 300 ms and committing every 100 ms, each request giving up after one retry: a vendor outage
+/// is the follower's to wait out.
+pub fn outage_follower_args(out: &str) -> Vec<String> {
+    let since = fixed_span().0.to_rfc3339();
+    [
+        "export",
+        "zendesk-audit-logs",
+        "--since",
+        &since,
+        "--follow",
+        "--poll-interval",
+        "300ms",
+        "--commit-interval",
+        "100ms",
+        "--max-retries",
+        "1",
+        "--out",
+        out,
+    ]
+    .map(String::from)
+    .to_vec()
 }
