@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use audit_core::{Error as CoreError, Vendor};
+use audit_core::{Error as CoreError, TransportKind, Vendor};
 
 /// Exit code of a run that failed; the same command continues it.
 pub const EXIT_FAILURE: u8 = 1;
@@ -72,6 +72,15 @@ impl CliError {
             CoreError::Api { status: 404, .. } => {
                 Some("check the ids and the account (subdomain, region or base URL)".to_string())
             }
+            CoreError::Transport {
+                kind: TransportKind::Certificate,
+                ..
+            } => Some(
+                "trail trusts the system's certificate authorities; if your organisation's proxy \
+                 or gateway presents its own certificate, set SSL_CERT_FILE to its authority's \
+                 certificate (PEM file); otherwise check the base URL and the machine's clock"
+                    .to_string(),
+            ),
             CoreError::Transport { .. } => Some(
                 "check the network and the base URL; trail retried before giving up".to_string(),
             ),

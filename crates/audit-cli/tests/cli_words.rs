@@ -157,3 +157,40 @@ async fn host_settings_errors_name_the_cli_settings() {
         assert_cli_words(&text);
     }
 }
+
+/// A server certificate that trail does not trust ends the export at once (asking again gets
+/// the same certificate), in words that say how to trust it; trusted, the same export runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untrusted_server_certificate_ends_at_once_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("sim-ca.pem");
+    let mut config = config(300, 10);
+    config.tls_ca_file = Some(ca.clone());
+    let sim = start(config).await;
+    let mut args = vec!["export", "zendesk-audit-logs", "--out", "out.ndjson"];
+    let window = window_args();
+    args.extend(window.iter().map(String::as_str));
+    let mut env = zendesk_env(&sim);
+
+    let output = run_trail(&args, &env, dir.path()).await;
+    let text = stderr(&output);
+    assert_ne!(output.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("certificate was refused") && text.contains("SSL_CERT_FILE"),
+        "{text}"
+    );
+    assert_cli_words(&text);
+    assert_eq!(
+        sim.stats().zendesk_connections,
+        1,
+        "a refused certificate is not asked for again:\n{text}"
+    );
+    assert!(!dir.path().join("out.ndjson").exists(), "{text}");
+
+    env.push(("SSL_CERT_FILE", ca.display().to_string()));
+    assert_success(&run_trail(&args, &env, dir.path()).await);
+    assert_eq!(
+        exported_ids(&dir.path().join("out.ndjson")),
+        ground_truth(&sim, Stream::ZendeskAuditLogs)
+    );
+}

@@ -134,6 +134,9 @@ pub enum TransportKind {
     Body,
     /// Sending the request failed for another reason.
     Request,
+    /// The server's TLS certificate was refused (not signed by a trusted authority, expired,
+    /// or for another name): asking again gets the same certificate, so it is not retried.
+    Certificate,
 }
 
 impl fmt::Display for TransportKind {
@@ -143,6 +146,7 @@ impl fmt::Display for TransportKind {
             TransportKind::Timeout => "timed out",
             TransportKind::Body => "the response body could not be read",
             TransportKind::Request => "the request failed",
+            TransportKind::Certificate => "the server's TLS certificate was refused",
         })
     }
 }
@@ -213,7 +217,7 @@ pub enum ErrorKind {
     InvalidRequest,
     /// The client, stream, checkpoint or token store is set up wrongly, or the base URL is
     /// not the vendor's API; or an answer is one the client refuses to follow (a foreign
-    /// URL, a body over the cap).
+    /// URL, a body over the cap, a server certificate that is not trusted).
     Config,
 }
 
@@ -780,6 +784,12 @@ impl Error {
             Error::RetryAfterTooLong { .. } | Error::RateLimitResetTooLong { .. } => {
                 ErrorKind::RateLimited
             }
+            // The same certificate comes back however often asked: a person must trust its
+            // authority or fix the base URL.
+            Error::Transport {
+                kind: TransportKind::Certificate,
+                ..
+            } => ErrorKind::Config,
             Error::Transport { .. }
             | Error::Decode { .. }
             | Error::RepeatedCursor { .. }

@@ -513,6 +513,26 @@ pub(crate) struct Retrier {
     slow_answer: Option<Duration>,
 }
 
+/// Why TLS refused the server's certificate, when that is why `error`'s connection failed.
+pub(crate) fn certificate_refusal(error: &reqwest::Error) -> Option<&rustls::CertificateError> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if let Some(rustls::Error::InvalidCertificate(refusal)) = error.downcast_ref() {
+            return Some(refusal);
+        }
+        // An `io::Error`'s `source` skips the error it wraps (and the TLS connector wraps one
+        // `io::Error` in another): step into the wrapped one instead.
+        cause = match error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(wrapped) => Some(wrapped),
+            None => error.source(),
+        };
+    }
+    None
+}
+
 fn raw_headers<E>(error: &RawError<E>) -> Option<&HeaderMap> {
     match error {
         RawError::ErrorResponse(response) => Some(response.headers()),
@@ -577,6 +597,16 @@ impl Retrier {
     /// the account).
     pub(crate) fn pacer(&self) -> &Arc<Pacer> {
         &self.pacer
+    }
+
+    /// What the controller of a sliced walk reads, as it changes, of this client's rate
+    /// limit: the counters and the pacer's budget.
+    pub(crate) fn budget(&self) -> crate::slicing::ReadBudget {
+        let (pacer, stats) = (Arc::clone(&self.pacer), Arc::clone(&self.stats));
+        Arc::new(move || crate::slicing::Budget {
+            stats: stats.snapshot(),
+            per_second: pacer.budget_per_second(),
+        })
     }
 
     pub(crate) fn policy(&self) -> &RetryPolicy {
@@ -866,6 +896,15 @@ impl Retrier {
                     return Failure::fatal(Error::InvalidRequest {
                         operation: name,
                         message: source.to_string(),
+                    });
+                }
+                if let Some(refusal) = certificate_refusal(&source) {
+                    tracing::debug!("{name}: the server's certificate was refused: {refusal}");
+                    return Failure::fatal(Error::Transport {
+                        operation: name,
+                        kind: TransportKind::Certificate,
+                        waited: Duration::ZERO,
+                        source,
                     });
                 }
                 let kind = if source.is_timeout() {

@@ -1271,16 +1271,12 @@ impl ZendeskClient {
         options.filter.check(stream)?;
         if options.slicing.is_some() {
             let client = self.clone();
-            let stats = self.clone();
             return crate::slicing::sliced_pages(
                 stream,
                 options,
                 self.tenant(),
                 Arc::new(move |options| client.event_pages(stream, options)),
-                Arc::new(move || crate::slicing::Budget {
-                    stats: stats.stats(),
-                    per_second: stats.inner.retrier.pacer().budget_per_second(),
-                }),
+                self.inner.retrier.budget(),
             );
         }
         match stream {
