@@ -40,6 +40,10 @@ pub struct BackfillArgs {
     /// Genesys realtime records over the last 14 days (pages of 500; 0: no realtime case).
     #[arg(long, default_value_t = 60_000)]
     pub realtime_records: u64,
+    /// The simulator serves HTTPS, HTTP/2 by ALPN as the vendors do (every walk of a sliced
+    /// export shares one connection), instead of plain HTTP/1.1.
+    #[arg(long)]
+    pub tls: bool,
 }
 
 impl Default for BackfillArgs {
@@ -50,6 +54,7 @@ impl Default for BackfillArgs {
             latencies_ms: vec![300, 800],
             pages: 420,
             realtime_records: 60_000,
+            tls: false,
         }
     }
 }
@@ -87,7 +92,7 @@ pub fn run(ctx: &Ctx, args: &BackfillArgs) -> Result<()> {
         let (start, end) = (at(START), at(END));
         let tenant = sim::tenant(TENANT, 41, start, end, args.pages * 100, 10);
         let case = Case {
-            name: format!("zendesk-audit-logs, {latency_ms} ms a page"),
+            name: format!("zendesk-audit-logs, {latency_ms} ms a page{}", transport(args)),
             vendor: "zendesk",
             stream: "zendesk-audit-logs",
             window: window(start, end),
@@ -102,7 +107,10 @@ pub fn run(ctx: &Ctx, args: &BackfillArgs) -> Result<()> {
         let start = end - Duration::days(13);
         let tenant = sim::tenant(TENANT, 43, start, end, 10, args.realtime_records);
         let case = Case {
-            name: format!("genesys-realtime, 14 days, {latency_ms} ms a page"),
+            name: format!(
+                "genesys-realtime, 14 days, {latency_ms} ms a page{}",
+                transport(args)
+            ),
             vendor: "genesys",
             stream: "genesys-realtime",
             window: window(start - Duration::minutes(1), end + Duration::minutes(1)),
@@ -111,6 +119,11 @@ pub fn run(ctx: &Ctx, args: &BackfillArgs) -> Result<()> {
         runs.extend(run_case(ctx, args, &dir, tenant, &case)?);
     }
     report(ctx, args, env, &runs)
+}
+
+/// How the case names say the transport: nothing for plain HTTP/1.1.
+fn transport(args: &BackfillArgs) -> &'static str {
+    if args.tls { ", HTTPS" } else { "" }
 }
 
 fn window(since: chrono::DateTime<Utc>, until: chrono::DateTime<Utc>) -> [String; 4] {
@@ -139,6 +152,9 @@ fn run_case(
     config.zendesk.rate_limit = limit;
     config.genesys.rate_limit = limit;
     config.faults.page_latency_ms = case.latency_ms;
+    if args.tls {
+        config.tls_ca_file = Some(dir.join("backfill-ca.pem"));
+    }
     let sim = Sim::start(&ctx.sim, dir, "backfill", config)?;
     let mut runs = Vec::new();
     let mut reference: Option<Vec<u8>> = None;

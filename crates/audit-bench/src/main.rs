@@ -197,6 +197,7 @@ impl Ctx {
             .env("ZENDESK_SUBDOMAIN", &t.zendesk.subdomain)
             .env("ZENDESK_EMAIL", &t.zendesk.email)
             .env("ZENDESK_API_TOKEN", &t.zendesk.api_token);
+        c.envs(sim.trust_env());
         c
     }
 
@@ -214,6 +215,7 @@ impl Ctx {
             .env("GENESYS_CLIENT_ID", &t.genesys.client_id)
             .env("GENESYS_CLIENT_SECRET", &t.genesys.client_secret)
             .env("GENESYS_TENANT", &t.name);
+        c.envs(sim.trust_env());
         c
     }
 }

@@ -68,6 +68,7 @@ impl Sim {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        let http = control_client(&config)?;
         Ok(Sim {
             child,
             zendesk,
@@ -75,12 +76,14 @@ impl Sim {
             genesys_login,
             config,
             rt,
-            // A fresh connection per control call: nothing idles between the calls.
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(600))
-                .pool_max_idle_per_host(0)
-                .build()?,
+            http,
         })
+    }
+
+    /// The environment a client needs to trust the simulator: `SSL_CERT_FILE` when it
+    /// serves HTTPS.
+    pub fn trust_env(&self) -> Option<(&'static str, &Path)> {
+        Some(("SSL_CERT_FILE", self.config.tls_ca_file.as_deref()?))
     }
 
     /// The simulator's pid.
@@ -219,4 +222,17 @@ pub fn config(tenants: Vec<TenantConfig>) -> SimConfig {
     c.genesys.query_queued_ms = 0;
     c.genesys.query_running_ms = 0;
     c
+}
+
+/// The client of the control calls: a fresh connection per call (nothing idles between
+/// them), trusting the simulator's certificate authority when it serves HTTPS.
+fn control_client(config: &SimConfig) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .pool_max_idle_per_host(0);
+    if let Some(ca) = &config.tls_ca_file {
+        let pem = std::fs::read(ca).with_context(|| format!("{}", ca.display()))?;
+        builder = builder.tls_certs_merge([reqwest::Certificate::from_pem(&pem)?]);
+    }
+    Ok(builder.build()?)
 }

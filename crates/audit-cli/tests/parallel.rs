@@ -34,9 +34,7 @@ async fn both_exports(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sliced_export_writes_the_sequential_export_byte_for_byte() {
-    let mut config = config(8_000, 10);
-    config.faults.page_latency_ms = 30;
-    let sim = start(config).await;
+    let sim = start_slow(8_000, 30).await;
     let (sequential, sliced, (one, walks)) =
         both_exports("zendesk-audit-logs", &window_args(), &sim).await;
     assert_eq!(
@@ -273,5 +271,55 @@ async fn a_killed_sliced_export_takes_each_slice_up_where_its_spool_ends() {
     assert!(
         !dir.path().join("state.json.spools").exists(),
         "a finished export leaves no spool"
+    );
+}
+
+/// Over HTTPS, `trail` and the simulator agree on HTTP/2 by ALPN, as `trail` does with the
+/// vendors: the walks of a sliced export share one connection (over HTTP/1.1 each walk holds
+/// its own, and its read buffer), and the output is still the sequential export's.
+#[tokio::test(flavor = "multi_thread")]
+async fn over_https_the_walks_of_a_sliced_export_share_one_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("sim-ca.pem");
+    let mut config = config(8_000, 10);
+    config.faults.page_latency_ms = 30;
+    config.tls_ca_file = Some(ca.clone());
+    let sim = start(config).await;
+    assert!(sim.zendesk_url().starts_with("https://"));
+    let mut env = zendesk_env(&sim);
+    // The simulator's authority, trusted as a user trusts their organisation's.
+    env.push(("SSL_CERT_FILE", ca.display().to_string()));
+    let export = |out: &'static str, parallel: bool| {
+        let mut args = vec!["export".to_string(), "zendesk-audit-logs".into(), "--out".into()];
+        args.push(out.into());
+        args.extend(window_args());
+        if parallel {
+            args.push("--parallel".into());
+        }
+        args
+    };
+    let run = |args: Vec<String>| {
+        let output = trail(&args, &env, dir.path()).output().unwrap();
+        assert_success(&output);
+    };
+    run(export("sequential.ndjson", false));
+    let before = sim.stats();
+    run(export("sliced.ndjson", true));
+    let after = sim.stats();
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    assert_eq!(
+        exported_ids(&dir.path().join("sequential.ndjson")),
+        ground_truth(&sim, Stream::ZendeskAuditLogs)
+    );
+    assert!(
+        read("sliced.ndjson") == read("sequential.ndjson"),
+        "the sliced output differs from the sequential one"
+    );
+    let walks = after.max_in_flight;
+    let connections = after.zendesk_connections - before.zendesk_connections;
+    assert!(walks > 2, "the sliced export walked at most {walks} slices at once");
+    assert!(
+        connections <= 2,
+        "{walks} walks at once over {connections} connections: not one HTTP/2 connection"
     );
 }

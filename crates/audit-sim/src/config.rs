@@ -32,6 +32,12 @@ pub struct SimConfig {
     pub genesys: GenesysConfig,
     /// Fault injection.
     pub faults: FaultConfig,
+    /// Serve HTTPS instead of plain HTTP: every listener speaks TLS, HTTP/2 or HTTP/1.1 as
+    /// the client offers by ALPN (as the real vendors do), with a certificate for `127.0.0.1`
+    /// and `localhost` signed by a certificate authority made at start, whose certificate
+    /// (PEM) is written to this file. Clients trust it as they trust a corporate CA (`trail`:
+    /// `SSL_CERT_FILE=<file>`).
+    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for SimConfig {
@@ -46,6 +52,7 @@ impl Default for SimConfig {
             zendesk: ZendeskConfig::default(),
             genesys: GenesysConfig::default(),
             faults: FaultConfig::default(),
+            tls_ca_file: None,
         }
     }
 }

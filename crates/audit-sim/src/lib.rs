@@ -220,6 +220,7 @@ pub mod paging;
 pub mod rate_limit;
 pub mod server;
 pub mod stats;
+mod tls;
 pub mod zendesk;
 
 pub use config::{

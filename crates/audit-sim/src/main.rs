@@ -39,6 +39,11 @@ struct Args {
     /// Port of the download host of Genesys result files. [default: 0]
     #[arg(long, help_heading = "Listeners")]
     download_port: Option<u16>,
+    /// Serve HTTPS (HTTP/2 or HTTP/1.1 by ALPN, as the vendors do) with a certificate signed
+    /// by an authority made at start, whose certificate is written to FILE (PEM) for clients
+    /// to trust: `SSL_CERT_FILE=FILE trail …`. [default: plain HTTP/1.1]
+    #[arg(long, help_heading = "Listeners", value_name = "FILE")]
+    tls_ca_file: Option<PathBuf>,
 
     // ---------------------------------------------------------------- tenants and data
     /// Replace the tenants by N generated ones (tenant1..tenantN, credentials derived from
@@ -254,6 +259,9 @@ impl Args {
         set(&mut c.genesys_api_port, self.genesys_api_port);
         set(&mut c.genesys_login_port, self.genesys_login_port);
         set(&mut c.download_port, self.download_port);
+        if let Some(file) = self.tls_ca_file {
+            c.tls_ca_file = Some(file);
+        }
         if let Some(n) = self.tenants {
             c = c.with_tenants(n);
         }

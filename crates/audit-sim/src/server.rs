@@ -12,10 +12,13 @@ use axum::body::Body;
 use axum::http::{Request, Response};
 use chrono::{DateTime, Utc};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::config::{SimConfig, TenantConfig};
@@ -335,9 +338,16 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, StartError> {
         .await
         .map_err(StartError::Bind)?;
     let dl = bind(config.download_port).await.map_err(StartError::Bind)?;
+    let tls = config
+        .tls_ca_file
+        .as_deref()
+        .map(crate::tls::acceptor)
+        .transpose()
+        .map_err(StartError::Config)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let url = |l: &TcpListener| -> Result<String, StartError> {
         let a = l.local_addr().map_err(StartError::Bind)?;
-        Ok(format!("http://{a}"))
+        Ok(format!("{scheme}://{a}"))
     };
     let urls = Urls {
         zendesk: url(&zl)?,
@@ -384,7 +394,14 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, StartError> {
     let tasks = routers
         .into_iter()
         .map(|(listener, kind, router)| {
-            tokio::spawn(serve(listener, kind, router, sim.clone(), rx.clone()))
+            tokio::spawn(serve(
+                listener,
+                kind,
+                router,
+                tls.clone(),
+                sim.clone(),
+                rx.clone(),
+            ))
         })
         .collect();
     Ok(SimHandle {
@@ -398,6 +415,7 @@ async fn serve(
     listener: TcpListener,
     kind: Listener,
     router: Router,
+    tls: Option<TlsAcceptor>,
     sim: Arc<Sim>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -410,28 +428,52 @@ async fn serve(
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
+        if kind == Listener::Zendesk {
+            sim.stats.zendesk_connection();
+        }
         let router = router.clone();
         let sim = sim.clone();
-        let mut shutdown = shutdown.clone();
+        let shutdown = shutdown.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let router = router.clone();
                 let sim = sim.clone();
                 async move { pipeline(sim, kind, router, req).await }
             });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = shutdown.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+            match tls {
+                None => {
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service);
+                    until_shutdown(conn, shutdown).await;
+                }
+                Some(tls) => {
+                    let Ok(stream) = tls.accept(stream).await else {
+                        return;
+                    };
+                    // HTTP/2 or HTTP/1.1, as the client chose by ALPN.
+                    let mut builder = auto::Builder::new(TokioExecutor::new());
+                    builder.http1().timer(TokioTimer::new()).keep_alive(true);
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    until_shutdown(conn, shutdown).await;
                 }
             }
         });
+    }
+}
+
+/// Serves `conn` until it ends or the simulator stops; then lets it finish what it is
+/// answering, for up to 5 s.
+async fn until_shutdown<C: GracefulConnection>(conn: C, mut shutdown: watch::Receiver<bool>) {
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+        }
     }
 }
 

@@ -48,6 +48,9 @@ pub struct StatsSnapshot {
     /// The most API requests being answered at one moment (control requests not counted):
     /// how many walks a client ran at once.
     pub max_in_flight: u64,
+    /// Connections accepted by the Zendesk listener: one per walk over HTTP/1.1, one for all
+    /// of a client's walks over HTTP/2.
+    pub zendesk_connections: u64,
 }
 
 impl StatsSnapshot {
@@ -141,6 +144,11 @@ impl Stats {
                     .or_default() += 1;
             }
         });
+    }
+
+    /// Counts a connection accepted by the Zendesk listener.
+    pub fn zendesk_connection(&self) {
+        self.with(|i| i.snapshot.zendesk_connections += 1);
     }
 
     /// Counts a refused download.
