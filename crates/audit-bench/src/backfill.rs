@@ -92,7 +92,10 @@ pub fn run(ctx: &Ctx, args: &BackfillArgs) -> Result<()> {
         let (start, end) = (at(START), at(END));
         let tenant = sim::tenant(TENANT, 41, start, end, args.pages * 100, 10);
         let case = Case {
-            name: format!("zendesk-audit-logs, {latency_ms} ms a page{}", transport(args)),
+            name: format!(
+                "zendesk-audit-logs, {latency_ms} ms a page{}",
+                transport(args)
+            ),
             vendor: "zendesk",
             stream: "zendesk-audit-logs",
             window: window(start, end),

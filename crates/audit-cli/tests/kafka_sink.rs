@@ -341,9 +341,11 @@ async fn a_follower_into_kafka_waits_out_an_outage_and_ends_exact() {
     // The vendor is back: the follower says so and catches up.
     sim.set_outage(Some("zendesk"), None).unwrap();
     trail
-        .wait_until("every record is committed", Duration::from_secs(120), |_| {
-            committed_ids(&broker, "audit").len() >= 1_500
-        })
+        .wait_until(
+            "every record is committed",
+            Duration::from_secs(120),
+            |_| committed_ids(&broker, "audit").len() >= 1_500,
+        )
         .await;
     assert!(
         trail.stderr().contains("the vendor answers again after"),

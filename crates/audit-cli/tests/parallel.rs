@@ -290,7 +290,11 @@ async fn over_https_the_walks_of_a_sliced_export_share_one_connection() {
     // The simulator's authority, trusted as a user trusts their organisation's.
     env.push(("SSL_CERT_FILE", ca.display().to_string()));
     let export = |out: &'static str, parallel: bool| {
-        let mut args = vec!["export".to_string(), "zendesk-audit-logs".into(), "--out".into()];
+        let mut args = vec![
+            "export".to_string(),
+            "zendesk-audit-logs".into(),
+            "--out".into(),
+        ];
         args.push(out.into());
         args.extend(window_args());
         if parallel {
@@ -317,7 +321,10 @@ async fn over_https_the_walks_of_a_sliced_export_share_one_connection() {
     );
     let walks = after.max_in_flight;
     let connections = after.zendesk_connections - before.zendesk_connections;
-    assert!(walks > 2, "the sliced export walked at most {walks} slices at once");
+    assert!(
+        walks > 2,
+        "the sliced export walked at most {walks} slices at once"
+    );
     assert!(
         connections <= 2,
         "{walks} walks at once over {connections} connections: not one HTTP/2 connection"

@@ -24,8 +24,8 @@ pub(crate) fn acceptor(ca_file: &Path) -> Result<TlsAcceptor, String> {
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.distinguished_name
         .push(DnType::CommonName, "audit-sim certificate authority");
-    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().map_err(words)?)
-        .map_err(words)?;
+    let ca =
+        CertifiedIssuer::self_signed(ca, KeyPair::generate().map_err(words)?).map_err(words)?;
     let key = KeyPair::generate().map_err(words)?;
     let names = NAMES.map(String::from).to_vec();
     let cert = CertificateParams::new(names)

@@ -10,8 +10,7 @@ use reqwest::{Certificate, Version};
 /// A client trusting only the simulator's authority (written to `ca`).
 fn trusting(ca: &std::path::Path, http1_only: bool) -> reqwest::ClientBuilder {
     let pem = std::fs::read(ca).expect("the simulator wrote its authority's certificate");
-    let builder = reqwest::Client::builder()
-        .tls_certs_only([Certificate::from_pem(&pem).unwrap()]);
+    let builder = reqwest::Client::builder().tls_certs_only([Certificate::from_pem(&pem).unwrap()]);
     if http1_only {
         builder.http1_only()
     } else {
@@ -26,7 +25,11 @@ async fn the_simulator_serves_https_over_http2_and_http1() {
     let mut config = config();
     config.tls_ca_file = Some(ca.clone());
     let sim = start(config).await;
-    assert!(sim.zendesk_url().starts_with("https://127.0.0.1:"), "{}", sim.zendesk_url());
+    assert!(
+        sim.zendesk_url().starts_with("https://127.0.0.1:"),
+        "{}",
+        sim.zendesk_url()
+    );
     let page = format!("{}/api/v2/audit_logs", sim.zendesk_url());
 
     for (http1_only, version) in [(false, Version::HTTP_2), (true, Version::HTTP_11)] {

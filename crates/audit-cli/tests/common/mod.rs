@@ -332,7 +332,11 @@ pub struct Running {
 }
 
 impl Running {
-    pub fn spawn<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, String)], dir: &Path) -> Self {
+    pub fn spawn<S: AsRef<std::ffi::OsStr>>(
+        args: &[S],
+        env: &[(&str, String)],
+        dir: &Path,
+    ) -> Self {
         let mut child = trail(args, env, dir)
             .stderr(Stdio::piped())
             .spawn()
@@ -399,12 +403,12 @@ impl Running {
     }
 
     pub fn signal(&self, signal: libc::c_int) {
-        signal(self.child.as_ref().unwrap().id(), signal);
+        self::signal(self.child.as_ref().unwrap().id(), signal);
     }
 }
 
 impl Drop for Running {
-    pub fn drop(&mut self) {
+    fn drop(&mut self) {
         if let Some(child) = self.child.as_mut() {
             let _ = child.kill();
             let _ = child.wait();
