@@ -6,7 +6,7 @@
 //! consumer works on the page before it. It refuses to follow a cursor it has already
 //! used, so a vendor that hands the same cursor back ends the walk with
 //! [`Error::RepeatedCursor`] instead of looping (the last [`RECENT_CURSORS`] cursors are
-//! remembered exactly; older ones through cycle detection, so memory does not grow with the
+//! remembered by hash; older ones through cycle detection, so memory does not grow with the
 //! length of the walk). The fetch function can retry such a page
 //! itself first ([`PageRequest::check_next`] inside the retry layer), since a repeated cursor
 //! is often a transient fault.
@@ -22,7 +22,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::future::Future;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -125,16 +125,20 @@ pub const RECENT_CURSORS: usize = 1000;
 /// ```
 pub const MAX_EMPTY_PAGES: u32 = 25;
 
-/// The cursors a walk has used, in bounded memory: the last [`RECENT_CURSORS`] exactly, and
-/// for longer loops Brent's cycle detection (one cursor saved at steps 1, 2, 4, 8, …: once
-/// the saved cursor lies on a loop and the step is longer than the loop, the walk comes back
-/// to it). A vendor that hands back any cursor of the last thousand pages is caught at once,
-/// as before; a loop longer than that is caught within two rounds of it, instead of the
-/// memory of every cursor of a long export growing with it.
+/// The cursors a walk has used, in bounded memory: the last [`RECENT_CURSORS`] by their
+/// random-keyed 64-bit hashes (24 bytes a cursor, where a cursor can be a next-page URL of
+/// hundreds of bytes, kept twice), and for longer loops Brent's cycle detection (one cursor
+/// saved at steps 1, 2, 4, 8, …: once the saved cursor lies on a loop and the step is longer
+/// than the loop, the walk comes back to it). A vendor that hands back any cursor of the last
+/// thousand pages is caught at once; a loop longer than that is caught within two rounds of
+/// it, instead of the memory of every cursor of a long export growing with it. A new cursor
+/// whose hash matches one of the last thousand (a chance of about 1 in 10^16) fails the walk
+/// loudly as a repeat; it never skips a page.
 #[derive(Debug)]
 struct UsedCursors<K> {
-    recent: HashSet<K>,
-    order: VecDeque<K>,
+    recent: HashSet<u64>,
+    order: VecDeque<u64>,
+    key: RandomState,
     saved: Option<K>,
     steps: u64,
     power: u64,
@@ -145,6 +149,7 @@ impl<K> Default for UsedCursors<K> {
         UsedCursors {
             recent: HashSet::new(),
             order: VecDeque::new(),
+            key: RandomState::new(),
             saved: None,
             steps: 0,
             power: 1,
@@ -160,8 +165,9 @@ impl<K: Clone + Eq + Hash> UsedCursors<K> {
             self.steps = 0;
         }
         self.steps += 1;
-        if self.recent.insert(cursor.clone()) {
-            self.order.push_back(cursor.clone());
+        let hash = self.key.hash_one(cursor);
+        if self.recent.insert(hash) {
+            self.order.push_back(hash);
             if self.order.len() > RECENT_CURSORS
                 && let Some(oldest) = self.order.pop_front()
             {
@@ -173,7 +179,7 @@ impl<K: Clone + Eq + Hash> UsedCursors<K> {
 
 impl<K: Eq + Hash> UsedCursors<K> {
     fn contains(&self, cursor: &K) -> bool {
-        self.recent.contains(cursor) || self.saved.as_ref() == Some(cursor)
+        self.recent.contains(&self.key.hash_one(cursor)) || self.saved.as_ref() == Some(cursor)
     }
 }
 
