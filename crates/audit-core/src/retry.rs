@@ -514,7 +514,7 @@ pub(crate) struct Retrier {
 }
 
 /// Why TLS refused the server's certificate, when that is why `error`'s connection failed.
-pub(crate) fn certificate_refusal(error: &reqwest::Error) -> Option<&rustls::CertificateError> {
+fn certificate_refusal(error: &reqwest::Error) -> Option<&rustls::CertificateError> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(error) = cause {
         if let Some(rustls::Error::InvalidCertificate(refusal)) = error.downcast_ref() {
