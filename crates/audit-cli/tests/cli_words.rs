@@ -163,9 +163,8 @@ async fn host_settings_errors_name_the_cli_settings() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_untrusted_server_certificate_ends_at_once_with_the_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("sim-ca.pem");
     let mut config = config(300, 10);
-    config.tls_ca_file = Some(ca.clone());
+    let trust = serve_https(&mut config, dir.path());
     let sim = start(config).await;
     let mut args = vec!["export", "zendesk-audit-logs", "--out", "out.ndjson"];
     let window = window_args();
@@ -187,7 +186,7 @@ async fn an_untrusted_server_certificate_ends_at_once_with_the_fix() {
     );
     assert!(!dir.path().join("out.ndjson").exists(), "{text}");
 
-    env.push(("SSL_CERT_FILE", ca.display().to_string()));
+    env.push(trust);
     assert_success(&run_trail(&args, &env, dir.path()).await);
     assert_eq!(
         exported_ids(&dir.path().join("out.ndjson")),

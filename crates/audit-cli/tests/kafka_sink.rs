@@ -352,9 +352,8 @@ async fn a_follower_into_kafka_waits_out_an_outage_and_ends_exact() {
         "{}",
         trail.stderr()
     );
-    trail.signal(libc::SIGTERM);
     assert_eq!(
-        trail.exit_code(Duration::from_secs(30)).await,
+        trail.stop(Duration::from_secs(30)).await,
         Some(0),
         "{}",
         trail.stderr()

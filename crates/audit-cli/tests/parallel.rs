@@ -4,18 +4,18 @@
 
 mod common;
 
-use audit_sim::{Stream, TimeSpec};
+use audit_sim::{StatsSnapshot, Stream, TimeSpec};
 use common::*;
 
-/// The sequential and the sliced export of `stream`, as bytes, and the most requests the
-/// simulator had answered at once after the sequential one and after the sliced one.
+/// The sequential and the sliced export of `stream` with `env`, as bytes, and the
+/// simulator's counters before and after the sliced one.
 async fn both_exports(
     stream: &str,
     window: &[String],
     sim: &audit_sim::SimHandle,
-) -> (Vec<u8>, Vec<u8>, (u64, u64)) {
+    env: &[(&str, String)],
+) -> (Vec<u8>, Vec<u8>, StatsSnapshot, StatsSnapshot) {
     let dir = tempfile::tempdir().unwrap();
-    let env = all_env(sim);
     let export = |out: &'static str, parallel: bool| {
         let mut args = vec!["export", stream, "--out", out];
         args.extend(window.iter().map(String::as_str));
@@ -24,19 +24,24 @@ async fn both_exports(
         }
         args
     };
-    assert_success(&run_trail(&export("sequential.ndjson", false), &env, dir.path()).await);
-    let before = sim.stats().max_in_flight;
-    assert_success(&run_trail(&export("sliced.ndjson", true), &env, dir.path()).await);
+    assert_success(&run_trail(&export("sequential.ndjson", false), env, dir.path()).await);
+    let before = sim.stats();
+    assert_success(&run_trail(&export("sliced.ndjson", true), env, dir.path()).await);
     let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
-    let in_flight = (before, sim.stats().max_in_flight);
-    (read("sequential.ndjson"), read("sliced.ndjson"), in_flight)
+    (
+        read("sequential.ndjson"),
+        read("sliced.ndjson"),
+        before,
+        sim.stats(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sliced_export_writes_the_sequential_export_byte_for_byte() {
     let sim = start_slow(8_000, 30).await;
-    let (sequential, sliced, (one, walks)) =
-        both_exports("zendesk-audit-logs", &window_args(), &sim).await;
+    let (sequential, sliced, before, after) =
+        both_exports("zendesk-audit-logs", &window_args(), &sim, &all_env(&sim)).await;
+    let (one, walks) = (before.max_in_flight, after.max_in_flight);
     assert_eq!(
         one, 1,
         "the sequential export has one request out at a time"
@@ -62,7 +67,8 @@ async fn a_sliced_realtime_export_writes_the_sequential_export() {
     let sim = start(config).await;
     // The records span ten days up to ten minutes ago.
     let window = ["--since".to_string(), "11d".to_string()];
-    let (sequential, sliced, _) = both_exports("genesys-realtime", &window, &sim).await;
+    let (sequential, sliced, ..) =
+        both_exports("genesys-realtime", &window, &sim, &all_env(&sim)).await;
     // (Realtime covers only some services, as the vendor's does.)
     assert!(native_ids(&String::from_utf8_lossy(&sequential)).len() > 6_000);
     assert!(sliced == sequential, "the sliced output differs");
@@ -280,43 +286,21 @@ async fn a_killed_sliced_export_takes_each_slice_up_where_its_spool_ends() {
 #[tokio::test(flavor = "multi_thread")]
 async fn over_https_the_walks_of_a_sliced_export_share_one_connection() {
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("sim-ca.pem");
     let mut config = config(8_000, 10);
     config.faults.page_latency_ms = 30;
-    config.tls_ca_file = Some(ca.clone());
+    let trust = serve_https(&mut config, dir.path());
     let sim = start(config).await;
     assert!(sim.zendesk_url().starts_with("https://"));
     let mut env = zendesk_env(&sim);
-    // The simulator's authority, trusted as a user trusts their organisation's.
-    env.push(("SSL_CERT_FILE", ca.display().to_string()));
-    let export = |out: &'static str, parallel: bool| {
-        let mut args = vec![
-            "export".to_string(),
-            "zendesk-audit-logs".into(),
-            "--out".into(),
-        ];
-        args.push(out.into());
-        args.extend(window_args());
-        if parallel {
-            args.push("--parallel".into());
-        }
-        args
-    };
-    let run = |args: Vec<String>| {
-        let output = trail(&args, &env, dir.path()).output().unwrap();
-        assert_success(&output);
-    };
-    run(export("sequential.ndjson", false));
-    let before = sim.stats();
-    run(export("sliced.ndjson", true));
-    let after = sim.stats();
-    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    env.push(trust);
+    let (sequential, sliced, before, after) =
+        both_exports("zendesk-audit-logs", &window_args(), &sim, &env).await;
     assert_eq!(
-        exported_ids(&dir.path().join("sequential.ndjson")),
+        native_ids(&String::from_utf8_lossy(&sequential)),
         ground_truth(&sim, Stream::ZendeskAuditLogs)
     );
     assert!(
-        read("sliced.ndjson") == read("sequential.ndjson"),
+        sliced == sequential,
         "the sliced output differs from the sequential one"
     );
     let walks = after.max_in_flight;

@@ -105,9 +105,8 @@ async fn a_follower_waits_out_an_outage_says_so_and_ends_exact() {
         "said once, not once per attempt:\n{stderr}"
     );
 
-    trail.signal(libc::SIGTERM);
     assert_eq!(
-        trail.exit_code(Duration::from_secs(20)).await,
+        trail.stop(Duration::from_secs(20)).await,
         Some(0),
         "{}",
         trail.stderr()
@@ -278,9 +277,8 @@ async fn all_follow_waits_out_one_vendor_while_the_other_lands() {
                 .is_ok_and(|text| text.lines().count() == zendesk_truth.len())
         })
         .await;
-    trail.signal(libc::SIGTERM);
     assert_eq!(
-        trail.exit_code(Duration::from_secs(20)).await,
+        trail.stop(Duration::from_secs(20)).await,
         Some(0),
         "{}",
         trail.stderr()
@@ -321,9 +319,8 @@ async fn all_follow_reports_a_failed_stream_at_once_and_exits_with_its_failure()
                 .is_ok_and(|text| text.lines().count() == genesys_truth.len())
         })
         .await;
-    trail.signal(libc::SIGTERM);
     // Stopping the healthy stream does not hide the failed one.
-    let code = trail.exit_code(Duration::from_secs(20)).await;
+    let code = trail.stop(Duration::from_secs(20)).await;
     assert_eq!(code, Some(1), "{}", trail.stderr());
     assert!(
         trail.stderr().contains("1 of 2 streams failed"),
@@ -357,8 +354,7 @@ async fn sigterm_commits_exits_0_and_a_rerun_resumes_exactly() {
             committed_records(&state) > 0
         })
         .await;
-    trail.signal(libc::SIGTERM);
-    let code = trail.exit_code(Duration::from_secs(20)).await;
+    let code = trail.stop(Duration::from_secs(20)).await;
     let stderr = trail.stderr();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
@@ -529,9 +525,8 @@ async fn a_request_without_an_answer_is_said_before_its_timeout_and_sigterm_stil
         started.elapsed() < Duration::from_secs(20),
         "said long before the 60 s timeout"
     );
-    trail.signal(libc::SIGTERM);
     assert_eq!(
-        trail.exit_code(Duration::from_secs(10)).await,
+        trail.stop(Duration::from_secs(10)).await,
         Some(0),
         "{}",
         trail.stderr()

@@ -66,6 +66,14 @@ pub async fn start_slow(audit_logs: u64, page_latency_ms: u64) -> SimHandle {
     start(config).await
 }
 
+/// Makes `config` serve HTTPS, its certificate authority written into `dir`; returns the
+/// environment entry with which `trail` trusts it, as a user trusts their organisation's.
+pub fn serve_https(config: &mut SimConfig, dir: &Path) -> (&'static str, String) {
+    let ca = dir.join("sim-ca.pem");
+    config.tls_ca_file = Some(ca.clone());
+    ("SSL_CERT_FILE", ca.display().to_string())
+}
+
 /// The environment `trail` needs for the simulator's Zendesk tenant `acme`.
 pub fn zendesk_env(sim: &SimHandle) -> Vec<(&'static str, String)> {
     let credentials = sim.tenant_credentials("acme").expect("tenant acme");
@@ -404,6 +412,13 @@ impl Running {
 
     pub fn signal(&self, signal: libc::c_int) {
         self::signal(self.child.as_ref().unwrap().id(), signal);
+    }
+
+    /// Stops it as a service manager does (SIGTERM) and waits for the exit (up to
+    /// `timeout`): the exit code.
+    pub async fn stop(&mut self, timeout: Duration) -> Option<i32> {
+        self.signal(libc::SIGTERM);
+        self.exit_code(timeout).await
     }
 }
 
