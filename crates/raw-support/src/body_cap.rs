@@ -20,8 +20,9 @@ tokio::task_local! {
 }
 
 /// Runs `future` with response bodies capped at `limit` bytes.
-pub async fn with_max_body_bytes<F: Future>(limit: u64, future: F) -> F::Output {
-    MAX_BODY_BYTES.scope(limit, future).await
+pub fn with_max_body_bytes<F: Future>(limit: u64, future: F) -> impl Future<Output = F::Output> {
+    // Not an `async fn`: that would hold `future` twice (its argument and the scope).
+    MAX_BODY_BYTES.scope(limit, future)
 }
 
 /// The cap in force for the current task.

@@ -33,8 +33,9 @@ struct Note {
 
 /// Runs `future` with response bodies that are not UTF-8 read from a lossy copy (see the
 /// module docs).
-pub async fn with_lossy_bodies<F: Future>(future: F) -> F::Output {
-    LOSSY.scope(RefCell::new(Vec::new()), future).await
+pub fn with_lossy_bodies<F: Future>(future: F) -> impl Future<Output = F::Output> {
+    // Not an `async fn`: that would hold `future` twice (its argument and the scope).
+    LOSSY.scope(RefCell::new(Vec::new()), future)
 }
 
 /// Whether the current task reads bodies lossily.
