@@ -23,6 +23,7 @@
 //! A `429` pauses the whole client (every request of every stream that shares it) for the
 //! `Retry-After` the vendor asked for; see [`crate::retry`].
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -372,7 +373,8 @@ struct PacerState {
     last_reported_remaining: Option<u32>,
     reset_at: Option<Instant>,
     window_started: Option<Instant>,
-    in_flight: u32,
+    /// The sequence numbers of the requests out and not yet answered.
+    in_flight: BTreeSet<u64>,
     /// Requests sent so far: the sequence number of the next one.
     sent: u64,
     /// The sequence number of the request whose answer last set `remaining`.
@@ -434,7 +436,7 @@ impl Permit<'_> {
         let reading = self.pacer.headers.read(headers);
         {
             let mut state = self.pacer.lock();
-            state.in_flight = state.in_flight.saturating_sub(1);
+            state.in_flight.remove(&self.sequence);
             if let Some(reading) = reading {
                 self.pacer
                     .apply(&mut state, reading, self.sequence, Instant::now());
@@ -450,7 +452,7 @@ impl Drop for Permit<'_> {
         if !self.released {
             {
                 let mut state = self.pacer.lock();
-                state.in_flight = state.in_flight.saturating_sub(1);
+                state.in_flight.remove(&self.sequence);
             }
             self.pacer.answered.notify_waiters();
         }
@@ -581,13 +583,14 @@ impl Pacer {
 
     /// Claims the budget for one request going out at `now`; returns its sequence number.
     fn take(&self, state: &mut PacerState, now: Instant) -> u64 {
-        state.in_flight += 1;
         if let Some(remaining) = state.remaining.as_mut() {
             *remaining = remaining.saturating_sub(1);
         }
         state.last_taken = Some(now);
+        let sequence = state.sent;
         state.sent += 1;
-        state.sent - 1
+        state.in_flight.insert(sequence);
+        sequence
     }
 
     /// The time between two requests the rate budget asks for: `60 s / N` under a cap of `N`
@@ -626,7 +629,7 @@ impl Pacer {
         if let Some(wait) = self.adaptive_wait(state, now) {
             return Some(Hold::Budget(wait));
         }
-        if self.config.rate_share.is_some() && state.limit.is_none() && state.in_flight > 0 {
+        if self.config.rate_share.is_some() && state.limit.is_none() && !state.in_flight.is_empty() {
             // Before the vendor has said its limit, the share is unknown: one request at a
             // time, so no burst goes out before the first answer.
             return Some(Hold::Answer);
@@ -705,17 +708,38 @@ impl Pacer {
         if reading.limit.is_some() {
             state.limit = reading.limit;
         }
-        // Answers overtake each other (requests of several walks at once): the vendor counted
-        // requests in the order they were sent, so an answer to a request sent before the one
-        // last taken in tells an older count, higher than the vendor's now. Its remaining is
-        // left out; the requests sent after this one are what the vendor counted since.
+        // Requests of several walks are out at once, and neither their answers nor the
+        // vendor's counting keep the order they were numbered in (a task numbered first may
+        // send second; the vendor serves concurrent requests, HTTP/2 streams of one connection
+        // too, in any order). So an answer's remaining is taken less every request numbered
+        // after it, and less those numbered before it that are still unanswered: the vendor
+        // may not have counted them yet. Believing one request too many is left costs a 429
+        // and a pause of every stream; believing one too few costs at most that request's
+        // slot until the next answer.
+        let Some(remaining) = reading.remaining else {
+            return;
+        };
         let overtaken = state.applied.is_some_and(|applied| sequence < applied);
-        if let Some(remaining) = reading.remaining.filter(|_| !overtaken) {
-            state.last_reported_remaining = Some(remaining);
-            let sent_since = u32::try_from(state.sent - sequence - 1).unwrap_or(u32::MAX);
-            state.remaining = Some(remaining.saturating_sub(sent_since));
-            state.applied = Some(sequence);
+        if overtaken {
+            // An older count, higher than the vendor's now: its figure is left out. But this
+            // request was still out when the later answer was taken in, so it was taken as
+            // not counted; if it reports more left than that answer did, the vendor counted it
+            // first, and that answer's figure holds it already.
+            if state
+                .last_reported_remaining
+                .is_some_and(|later| remaining > later)
+                && let Some(left) = state.remaining.as_mut()
+            {
+                *left = left.saturating_add(1);
+            }
+            return;
         }
+        let sent_since = state.sent - sequence - 1;
+        let unanswered_before = state.in_flight.range(..sequence).count() as u64;
+        let uncounted = u32::try_from(sent_since + unanswered_before).unwrap_or(u32::MAX);
+        state.last_reported_remaining = Some(remaining);
+        state.remaining = Some(remaining.saturating_sub(uncounted));
+        state.applied = Some(sequence);
     }
 }
 
@@ -878,34 +902,63 @@ mod tests {
         assert_eq!(waited, Duration::from_secs(31), "the reset and the margin");
     }
 
+    /// Acquires until a request has to wait; the number that went at once.
+    async fn sent_at_once(pacer: &Pacer) -> usize {
+        let mut held = Vec::new();
+        loop {
+            let (permit, waited) = pacer.acquire(MAX_RESET).await.unwrap();
+            if waited > Duration::ZERO {
+                assert_eq!(waited, Duration::from_secs(31), "the reset and the margin");
+                return held.len();
+            }
+            held.push(permit);
+        }
+    }
+
     #[tokio::test(start_paused = true)]
-    async fn an_answer_counts_the_requests_sent_after_it_not_those_before() {
+    async fn an_earlier_request_still_out_is_not_counted_until_its_answer_says() {
         let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
         let (first, _) = pacer.acquire(MAX_RESET).await.unwrap();
         let (second, _) = pacer.acquire(MAX_RESET).await.unwrap();
-        // The vendor counted both (3 left after the second); the second's answer arrives
-        // while the first is still in flight: the first was counted already.
+        // The second's answer comes while the first is still out: 3 left, whether or not the
+        // vendor has counted the first.
         second.observe(&headers(&[
             ("ratelimit-remaining", "3"),
             ("ratelimit-reset", "30"),
         ]));
-        let mut waits = Vec::new();
-        let mut held = vec![first];
-        for _ in 0..4 {
-            let (permit, waited) = pacer.acquire(MAX_RESET).await.unwrap();
-            waits.push(waited);
-            held.push(permit);
+        {
+            let (_third, waited) = pacer.acquire(MAX_RESET).await.unwrap();
+            assert_eq!(waited, Duration::ZERO);
         }
-        assert_eq!(
-            waits,
-            [
-                Duration::ZERO,
-                Duration::ZERO,
-                Duration::ZERO,
-                Duration::from_secs(31)
-            ],
-            "three requests left, then the reset"
-        );
+        // The first's answer says 4: it was counted before the second, so 3 was after both.
+        first.observe(&headers(&[
+            ("ratelimit-remaining", "4"),
+            ("ratelimit-reset", "30"),
+        ]));
+        assert_eq!(sent_at_once(&pacer).await, 2, "3 left, less the third");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_counted_out_of_their_order_do_not_overspend() {
+        let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
+        let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        permit.observe(&headers(&[
+            ("ratelimit-remaining", "3"),
+            ("ratelimit-reset", "30"),
+        ]));
+        let (first, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        let (second, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        // The second reached the vendor first (2 left), then the first (1 left); answered
+        // in that order too.
+        second.observe(&headers(&[
+            ("ratelimit-remaining", "2"),
+            ("ratelimit-reset", "30"),
+        ]));
+        first.observe(&headers(&[
+            ("ratelimit-remaining", "1"),
+            ("ratelimit-reset", "30"),
+        ]));
+        assert_eq!(sent_at_once(&pacer).await, 1, "one request is left, not two");
     }
 
     #[tokio::test(start_paused = true)]
