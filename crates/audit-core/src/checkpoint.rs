@@ -17,8 +17,7 @@
 //! - one listing walked by cursor (the audits of one ticket) keeps the cursor and a
 //!   high-water mark.
 
-use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasher, RandomState};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -26,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::event::{AuditEvent, Source};
+use crate::recent::RecentHashes;
 use crate::selection::Selection;
 use crate::window::Window;
 
@@ -140,21 +140,29 @@ pub(crate) const RECENT_IDS: usize = 4096;
 /// behind the edge is new unless it is one of them. Vendors sometimes send neighbours out of
 /// timestamp order; refusing everything behind the edge lost the one behind.
 ///
-/// It remembers them as 64-bit hashes keyed at random, in a set and in the order admitted:
-/// 24 bytes an id. The ids themselves, in a set and a queue, took about 100 bytes each, some
-/// 400 KB a walk, and with a walk per time slice that was most of a sliced export's memory.
-/// A record behind the edge is then taken for a repeat if its hash is one of the 4,096
-/// remembered: for a new id, a chance of 4,096 in 2^64 (about 2 in 10^16).
-#[derive(Debug, Clone, Default)]
+/// It remembers them as keyed 64-bit hashes ([`RecentHashes`]: 8 bytes an id, 32 KB a walk
+/// at most, where the ids themselves in a set and a queue took about 400 KB, and with a walk
+/// per time slice that was most of a sliced export's memory). A record behind the edge is
+/// then taken for a repeat if its hash is one of the 4,096 remembered: for a new id, a chance
+/// of 4,096 in 2^64 (about 2 in 10^16).
+#[derive(Debug, Clone)]
 pub(crate) struct Edge {
     boundary: Option<Boundary>,
     seen: HashSet<Arc<str>>,
-    recent: HashSet<u64>,
-    recent_order: VecDeque<u64>,
-    /// The key of the hashes in `recent` (kept by a clone, which keeps `recent`).
-    recent_key: RandomState,
+    recent: RecentHashes,
     /// The time of the last record placed (see [`Edge::place`]), in the vendor's order.
     last_placed: Option<DateTime<Utc>>,
+}
+
+impl Default for Edge {
+    fn default() -> Self {
+        Edge {
+            boundary: None,
+            seen: HashSet::new(),
+            recent: RecentHashes::new(RECENT_IDS),
+            last_placed: None,
+        }
+    }
 }
 
 impl From<Option<Boundary>> for Edge {
@@ -274,7 +282,7 @@ impl Edge {
         };
         match self.at() {
             Some(edge) if behind(edge) => {
-                if self.rereading() || self.recent.contains(&self.recent_key.hash_one(id)) {
+                if self.rereading() || self.recent.contains(id) {
                     return false;
                 }
                 self.remember(id);
@@ -308,15 +316,7 @@ impl Edge {
     }
 
     fn remember(&mut self, id: &str) {
-        let hash = self.recent_key.hash_one(id);
-        if self.recent.insert(hash) {
-            self.recent_order.push_back(hash);
-            if self.recent_order.len() > RECENT_IDS
-                && let Some(oldest) = self.recent_order.pop_front()
-            {
-                self.recent.remove(&oldest);
-            }
-        }
+        self.recent.insert(id);
     }
 }
 

@@ -132,6 +132,7 @@ pub mod http;
 pub mod oauth;
 pub mod pacing;
 pub mod paginate;
+mod recent;
 pub mod retry;
 #[cfg(feature = "schema")]
 mod schema;

@@ -629,7 +629,8 @@ impl Pacer {
         if let Some(wait) = self.adaptive_wait(state, now) {
             return Some(Hold::Budget(wait));
         }
-        if self.config.rate_share.is_some() && state.limit.is_none() && !state.in_flight.is_empty() {
+        if self.config.rate_share.is_some() && state.limit.is_none() && !state.in_flight.is_empty()
+        {
             // Before the vendor has said its limit, the share is unknown: one request at a
             // time, so no burst goes out before the first answer.
             return Some(Hold::Answer);
@@ -958,7 +959,11 @@ mod tests {
             ("ratelimit-remaining", "1"),
             ("ratelimit-reset", "30"),
         ]));
-        assert_eq!(sent_at_once(&pacer).await, 1, "one request is left, not two");
+        assert_eq!(
+            sent_at_once(&pacer).await,
+            1,
+            "one request is left, not two"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -19,10 +19,9 @@
 //! The facade's event streams ([`EventPages`], [`EventStream`]) are built on it: every
 //! [`EventPage`] carries the [`Checkpoint`] to resume from after it.
 
-use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasher, Hash, RandomState};
+use std::hash::Hash;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -36,6 +35,7 @@ use crate::checkpoint::Checkpoint;
 use crate::checkpoint::PageToken;
 use crate::error::Error;
 use crate::event::AuditEvent;
+use crate::recent::RecentHashes;
 
 /// What a fetch function returns: the page's items and the cursor of the next page
 /// (`None` on the last page).
@@ -126,8 +126,8 @@ pub const RECENT_CURSORS: usize = 1000;
 pub const MAX_EMPTY_PAGES: u32 = 25;
 
 /// The cursors a walk has used, in bounded memory: the last [`RECENT_CURSORS`] by their
-/// random-keyed 64-bit hashes (24 bytes a cursor, where a cursor can be a next-page URL of
-/// hundreds of bytes, kept twice), and for longer loops Brent's cycle detection (one cursor
+/// keyed 64-bit hashes ([`RecentHashes`]: 8 bytes a cursor, where a cursor can be a next-page
+/// URL of hundreds of bytes), and for longer loops Brent's cycle detection (one cursor
 /// saved at steps 1, 2, 4, 8, …: once the saved cursor lies on a loop and the step is longer
 /// than the loop, the walk comes back to it). A vendor that hands back any cursor of the last
 /// thousand pages is caught at once; a loop longer than that is caught within two rounds of
@@ -136,9 +136,7 @@ pub const MAX_EMPTY_PAGES: u32 = 25;
 /// loudly as a repeat; it never skips a page.
 #[derive(Debug)]
 struct UsedCursors<K> {
-    recent: HashSet<u64>,
-    order: VecDeque<u64>,
-    key: RandomState,
+    recent: RecentHashes,
     saved: Option<K>,
     steps: u64,
     power: u64,
@@ -147,9 +145,7 @@ struct UsedCursors<K> {
 impl<K> Default for UsedCursors<K> {
     fn default() -> Self {
         UsedCursors {
-            recent: HashSet::new(),
-            order: VecDeque::new(),
-            key: RandomState::new(),
+            recent: RecentHashes::new(RECENT_CURSORS),
             saved: None,
             steps: 0,
             power: 1,
@@ -165,21 +161,13 @@ impl<K: Clone + Eq + Hash> UsedCursors<K> {
             self.steps = 0;
         }
         self.steps += 1;
-        let hash = self.key.hash_one(cursor);
-        if self.recent.insert(hash) {
-            self.order.push_back(hash);
-            if self.order.len() > RECENT_CURSORS
-                && let Some(oldest) = self.order.pop_front()
-            {
-                self.recent.remove(&oldest);
-            }
-        }
+        self.recent.insert(cursor);
     }
 }
 
 impl<K: Eq + Hash> UsedCursors<K> {
     fn contains(&self, cursor: &K) -> bool {
-        self.recent.contains(&self.key.hash_one(cursor)) || self.saved.as_ref() == Some(cursor)
+        self.recent.contains(cursor) || self.saved.as_ref() == Some(cursor)
     }
 }
 
@@ -1039,6 +1027,7 @@ impl Stream for EventStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A listing whose first page (item 1) leads to "a", and "a" (item 2) back to "a".
@@ -1281,7 +1270,6 @@ mod tests {
             used.insert(&n);
         }
         assert_eq!(used.recent.len(), RECENT_CURSORS);
-        assert_eq!(used.order.len(), RECENT_CURSORS);
         // Loops, short and longer than the window, after a lead-in: each is caught, the short
         // ones at their first repeat.
         for (lead, period) in [(0, 1), (5, 2), (3, 700), (10, 2500), (4000, 5000)] {
