@@ -224,7 +224,8 @@ impl Ctx {
 fn trail_command(bin: &Path) -> Command {
     let mut c = Command::new(bin);
     c.env_clear();
-    for keep in ["PATH", "HOME", "LANG", "TMPDIR"] {
+    // TRAIL_LOG: a run can be traced (its log goes to the run's stderr file).
+    for keep in ["PATH", "HOME", "LANG", "TMPDIR", "TRAIL_LOG"] {
         if let Ok(v) = std::env::var(keep) {
             c.env(keep, v);
         }

@@ -369,7 +369,10 @@ impl PacingConfig {
 struct PacerState {
     paused_until: Option<Instant>,
     limit: Option<u32>,
-    remaining: Option<u32>,
+    /// Requests left in the vendor's window as far as the pacer can tell: the last answer's
+    /// count less the requests it may not hold. Below zero while that is more than the count
+    /// (a debt that overtaken answers may pay back, see [`Pacer::apply`]).
+    remaining: Option<i64>,
     last_reported_remaining: Option<u32>,
     reset_at: Option<Instant>,
     window_started: Option<Instant>,
@@ -453,6 +456,10 @@ impl Drop for Permit<'_> {
             {
                 let mut state = self.pacer.lock();
                 state.in_flight.remove(&self.sequence);
+                tracing::trace!(
+                    sequence = self.sequence,
+                    "pacing: a request ends unanswered"
+                );
             }
             self.pacer.answered.notify_waiters();
         }
@@ -584,12 +591,13 @@ impl Pacer {
     /// Claims the budget for one request going out at `now`; returns its sequence number.
     fn take(&self, state: &mut PacerState, now: Instant) -> u64 {
         if let Some(remaining) = state.remaining.as_mut() {
-            *remaining = remaining.saturating_sub(1);
+            *remaining -= 1;
         }
         state.last_taken = Some(now);
         let sequence = state.sent;
         state.sent += 1;
         state.in_flight.insert(sequence);
+        tracing::trace!(sequence, remaining = ?state.remaining, out = state.in_flight.len(), "pacing: a request goes out");
         sequence
     }
 
@@ -651,7 +659,7 @@ impl Pacer {
         }
         let exhausted = state
             .remaining
-            .is_some_and(|remaining| remaining <= self.config.reserve);
+            .is_some_and(|remaining| remaining <= i64::from(self.config.reserve));
         if !exhausted {
             return None;
         }
@@ -731,16 +739,18 @@ impl Pacer {
                 .is_some_and(|later| remaining > later)
                 && let Some(left) = state.remaining.as_mut()
             {
-                *left = left.saturating_add(1);
+                *left += 1;
             }
+            tracing::trace!(sequence, reported = remaining, remaining = ?state.remaining, "pacing: an overtaken answer");
             return;
         }
         let sent_since = state.sent - sequence - 1;
         let unanswered_before = state.in_flight.range(..sequence).count() as u64;
-        let uncounted = u32::try_from(sent_since + unanswered_before).unwrap_or(u32::MAX);
         state.last_reported_remaining = Some(remaining);
-        state.remaining = Some(remaining.saturating_sub(uncounted));
+        // Not clamped at zero: the requests an overtaken answer gives back pay a debt first.
+        state.remaining = Some(i64::from(remaining) - (sent_since + unanswered_before) as i64);
         state.applied = Some(sequence);
+        tracing::trace!(sequence, reported = remaining, sent_since, unanswered_before, reset = ?reading.reset, remaining = ?state.remaining, "pacing: an answer");
     }
 }
 
@@ -964,6 +974,25 @@ mod tests {
             1,
             "one request is left, not two"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_taken_as_uncounted_beyond_the_count_are_a_debt_not_forgotten() {
+        // As a sliced export met it (a 429): three requests out, a fourth sent after them;
+        // the third's answer comes first and says 2 left.
+        let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
+        let (first, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        let (second, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        let (third, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        let (_fourth, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        let answer = |left: &'static str| {
+            headers(&[("ratelimit-remaining", left), ("ratelimit-reset", "30")])
+        };
+        third.observe(&answer("2"));
+        // The first two were counted before it: 2 left after the third, 1 after the fourth.
+        second.observe(&answer("4"));
+        first.observe(&answer("3"));
+        assert_eq!(sent_at_once(&pacer).await, 1);
     }
 
     #[tokio::test(start_paused = true)]
