@@ -597,7 +597,12 @@ impl Pacer {
         let sequence = state.sent;
         state.sent += 1;
         state.in_flight.insert(sequence);
-        tracing::trace!(sequence, remaining = ?state.remaining, out = state.in_flight.len(), "pacing: a request goes out");
+        tracing::trace!(
+            sequence,
+            remaining = ?state.remaining,
+            out = state.in_flight.len(),
+            "pacing: a request goes out"
+        );
         sequence
     }
 
@@ -741,7 +746,12 @@ impl Pacer {
             {
                 *left += 1;
             }
-            tracing::trace!(sequence, reported = remaining, remaining = ?state.remaining, "pacing: an overtaken answer");
+            tracing::trace!(
+                sequence,
+                reported = remaining,
+                remaining = ?state.remaining,
+                "pacing: an overtaken answer"
+            );
             return;
         }
         let sent_since = state.sent - sequence - 1;
@@ -750,7 +760,15 @@ impl Pacer {
         // Not clamped at zero: the requests an overtaken answer gives back pay a debt first.
         state.remaining = Some(i64::from(remaining) - (sent_since + unanswered_before) as i64);
         state.applied = Some(sequence);
-        tracing::trace!(sequence, reported = remaining, sent_since, unanswered_before, reset = ?reading.reset, remaining = ?state.remaining, "pacing: an answer");
+        tracing::trace!(
+            sequence,
+            reported = remaining,
+            sent_since,
+            unanswered_before,
+            reset = ?reading.reset,
+            remaining = ?state.remaining,
+            "pacing: an answer"
+        );
     }
 }
 
