@@ -23,7 +23,7 @@
 //! A `429` pauses the whole client (every request of every stream that shares it) for the
 //! `Retry-After` the vendor asked for; see [`crate::retry`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -378,6 +378,10 @@ struct PacerState {
     window_started: Option<Instant>,
     /// The sequence numbers of the requests out and not yet answered.
     in_flight: BTreeSet<u64>,
+    /// Requests that ended without an answer (a timeout, a reset, a dropped read-ahead), each
+    /// with `sent` when it ended: the vendor may have counted one, or may count it still,
+    /// until an answer to a request numbered after that end says otherwise.
+    abandoned: VecDeque<(u64, u64)>,
     /// Requests sent so far: the sequence number of the next one.
     sent: u64,
     /// The sequence number of the request whose answer last set `remaining`.
@@ -456,6 +460,11 @@ impl Drop for Permit<'_> {
             {
                 let mut state = self.pacer.lock();
                 state.in_flight.remove(&self.sequence);
+                let ended = (self.sequence, state.sent);
+                if state.abandoned.len() == MAX_ABANDONED {
+                    state.abandoned.pop_front();
+                }
+                state.abandoned.push_back(ended);
                 tracing::trace!(
                     sequence = self.sequence,
                     "pacing: a request ends unanswered"
@@ -755,7 +764,17 @@ impl Pacer {
             return;
         }
         let sent_since = state.sent - sequence - 1;
-        let unanswered_before = state.in_flight.range(..sequence).count() as u64;
+        // An abandoned request the vendor counted at all, it counted before this one if this
+        // one was numbered after it ended.
+        state
+            .abandoned
+            .retain(|&(_, sent_at_end)| sent_at_end > sequence);
+        let unanswered_before = (state.in_flight.range(..sequence).count()
+            + state
+                .abandoned
+                .iter()
+                .filter(|&&(abandoned, _)| abandoned < sequence)
+                .count()) as u64;
         state.last_reported_remaining = Some(remaining);
         // Not clamped at zero: the requests an overtaken answer gives back pay a debt first.
         state.remaining = Some(i64::from(remaining) - (sent_since + unanswered_before) as i64);
@@ -790,6 +809,10 @@ impl Pacer {
         }
     }
 }
+
+/// How many requests ended without an answer the pacer keeps counting as maybe not counted
+/// by the vendor yet (each only until the next answer to a later request).
+const MAX_ABANDONED: usize = 64;
 
 /// How far apart two answers of one window may announce its reset (headers say whole
 /// seconds).
@@ -1011,6 +1034,34 @@ mod tests {
         second.observe(&answer("4"));
         first.observe(&answer("3"));
         assert_eq!(sent_at_once(&pacer).await, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_ended_without_an_answer_may_still_be_counted() {
+        let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
+        let (first, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        let (second, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        // The first was sent, then given up (a timeout); the vendor counts it after the
+        // second, whose answer says 3 left.
+        drop(first);
+        second.observe(&headers(&[
+            ("ratelimit-remaining", "3"),
+            ("ratelimit-reset", "30"),
+        ]));
+        assert_eq!(sent_at_once(&pacer).await, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_ended_before_another_was_numbered_is_in_that_ones_count() {
+        let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
+        let (first, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        drop(first);
+        let (second, _) = pacer.acquire(MAX_RESET).await.unwrap();
+        second.observe(&headers(&[
+            ("ratelimit-remaining", "3"),
+            ("ratelimit-reset", "30"),
+        ]));
+        assert_eq!(sent_at_once(&pacer).await, 3);
     }
 
     #[tokio::test(start_paused = true)]
