@@ -912,10 +912,7 @@ mod tests {
     async fn remaining_budget_does_not_wait_and_is_spent_locally() {
         let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
         let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
-        permit.observe(&headers(&[
-            ("ratelimit-remaining", "2"),
-            ("ratelimit-reset", "30"),
-        ]));
+        permit.observe(&left("2"));
         // Two requests left: both go at once, even before their responses arrive.
         let (first, waited_first) = pacer.acquire(MAX_RESET).await.unwrap();
         let (second, waited_second) = pacer.acquire(MAX_RESET).await.unwrap();
@@ -931,27 +928,26 @@ mod tests {
     async fn an_answer_overtaken_by_a_later_one_does_not_raise_the_budget() {
         let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
         let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
-        permit.observe(&headers(&[
-            ("ratelimit-remaining", "3"),
-            ("ratelimit-reset", "30"),
-        ]));
+        permit.observe(&left("3"));
         let (first, _) = pacer.acquire(MAX_RESET).await.unwrap();
         let (second, _) = pacer.acquire(MAX_RESET).await.unwrap();
         // The vendor counted the first (2 left), then the second (1 left); the second's
         // answer arrives first.
-        second.observe(&headers(&[
-            ("ratelimit-remaining", "1"),
-            ("ratelimit-reset", "30"),
-        ]));
-        first.observe(&headers(&[
-            ("ratelimit-remaining", "2"),
-            ("ratelimit-reset", "30"),
-        ]));
+        second.observe(&left("1"));
+        first.observe(&left("2"));
         // One request is left, not two.
         let (_third, waited) = pacer.acquire(MAX_RESET).await.unwrap();
         assert_eq!(waited, Duration::ZERO);
         let (_fourth, waited) = pacer.acquire(MAX_RESET).await.unwrap();
         assert_eq!(waited, Duration::from_secs(31), "the reset and the margin");
+    }
+
+    /// An answer saying `remaining` requests are left, the window resetting in 30 s.
+    fn left(remaining: &'static str) -> HeaderMap {
+        headers(&[
+            ("ratelimit-remaining", remaining),
+            ("ratelimit-reset", "30"),
+        ])
     }
 
     /// Acquires until a request has to wait; the number that went at once.
@@ -974,19 +970,13 @@ mod tests {
         let (second, _) = pacer.acquire(MAX_RESET).await.unwrap();
         // The second's answer comes while the first is still out: 3 left, whether or not the
         // vendor has counted the first.
-        second.observe(&headers(&[
-            ("ratelimit-remaining", "3"),
-            ("ratelimit-reset", "30"),
-        ]));
+        second.observe(&left("3"));
         {
             let (_third, waited) = pacer.acquire(MAX_RESET).await.unwrap();
             assert_eq!(waited, Duration::ZERO);
         }
         // The first's answer says 4: it was counted before the second, so 3 was after both.
-        first.observe(&headers(&[
-            ("ratelimit-remaining", "4"),
-            ("ratelimit-reset", "30"),
-        ]));
+        first.observe(&left("4"));
         assert_eq!(sent_at_once(&pacer).await, 2, "3 left, less the third");
     }
 
@@ -994,22 +984,13 @@ mod tests {
     async fn answers_counted_out_of_their_order_do_not_overspend() {
         let pacer = Pacer::new(PacingConfig::default(), Box::new(NAMES));
         let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
-        permit.observe(&headers(&[
-            ("ratelimit-remaining", "3"),
-            ("ratelimit-reset", "30"),
-        ]));
+        permit.observe(&left("3"));
         let (first, _) = pacer.acquire(MAX_RESET).await.unwrap();
         let (second, _) = pacer.acquire(MAX_RESET).await.unwrap();
         // The second reached the vendor first (2 left), then the first (1 left); answered
         // in that order too.
-        second.observe(&headers(&[
-            ("ratelimit-remaining", "2"),
-            ("ratelimit-reset", "30"),
-        ]));
-        first.observe(&headers(&[
-            ("ratelimit-remaining", "1"),
-            ("ratelimit-reset", "30"),
-        ]));
+        second.observe(&left("2"));
+        first.observe(&left("1"));
         assert_eq!(
             sent_at_once(&pacer).await,
             1,
@@ -1026,13 +1007,10 @@ mod tests {
         let (second, _) = pacer.acquire(MAX_RESET).await.unwrap();
         let (third, _) = pacer.acquire(MAX_RESET).await.unwrap();
         let (_fourth, _) = pacer.acquire(MAX_RESET).await.unwrap();
-        let answer = |left: &'static str| {
-            headers(&[("ratelimit-remaining", left), ("ratelimit-reset", "30")])
-        };
-        third.observe(&answer("2"));
+        third.observe(&left("2"));
         // The first two were counted before it: 2 left after the third, 1 after the fourth.
-        second.observe(&answer("4"));
-        first.observe(&answer("3"));
+        second.observe(&left("4"));
+        first.observe(&left("3"));
         assert_eq!(sent_at_once(&pacer).await, 1);
     }
 
@@ -1044,10 +1022,7 @@ mod tests {
         // The first was sent, then given up (a timeout); the vendor counts it after the
         // second, whose answer says 3 left.
         drop(first);
-        second.observe(&headers(&[
-            ("ratelimit-remaining", "3"),
-            ("ratelimit-reset", "30"),
-        ]));
+        second.observe(&left("3"));
         assert_eq!(sent_at_once(&pacer).await, 2);
     }
 
@@ -1057,10 +1032,7 @@ mod tests {
         let (first, _) = pacer.acquire(MAX_RESET).await.unwrap();
         drop(first);
         let (second, _) = pacer.acquire(MAX_RESET).await.unwrap();
-        second.observe(&headers(&[
-            ("ratelimit-remaining", "3"),
-            ("ratelimit-reset", "30"),
-        ]));
+        second.observe(&left("3"));
         assert_eq!(sent_at_once(&pacer).await, 3);
     }
 
@@ -1280,10 +1252,7 @@ mod tests {
     async fn adaptive_pacing_off_ignores_headers() {
         let pacer = Pacer::new(PacingConfig::off(), Box::new(NAMES));
         let (permit, _) = pacer.acquire(MAX_RESET).await.unwrap();
-        permit.observe(&headers(&[
-            ("ratelimit-remaining", "0"),
-            ("ratelimit-reset", "30"),
-        ]));
+        permit.observe(&left("0"));
         let (_permit, waited) = pacer.acquire(MAX_RESET).await.unwrap();
         assert_eq!(waited, Duration::ZERO);
     }

@@ -4,8 +4,8 @@
 //! export runs a walk per time slice, so what one remembered string costs is multiplied. Here
 //! it costs 8 bytes: a 64-bit hash keyed at random per memory (so no input is built to
 //! collide), in a ring that overwrites the oldest. A hash set beside a queue cost 24 bytes a
-//! string and, rounded up to their growth, about 140 KB for 4,096 ids; the ring is 32 KB, and
-//! a walk that sees fewer holds less.
+//! string and, by arithmetic on their growth (not measured), about 140 KB for 4,096 ids; the
+//! ring is 32 KB, and a walk that sees fewer holds less.
 //!
 //! Looking up scans the ring. The callers look up rarely: a walk's edge only for a record
 //! behind it (out of order, or read again), the paginator once a page.
