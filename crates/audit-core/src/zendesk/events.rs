@@ -6,7 +6,6 @@
 //! unexpected type is simply absent from the typed view (it stays in the audit's `raw`).
 
 use serde_json::{Map, Value};
-use zendesk_raw::types::TicketAuditEvent;
 
 /// One event of a ticket audit.
 ///
@@ -361,41 +360,56 @@ pub struct ChannelEvent {
     pub body: Option<String>,
 }
 
-fn int(object: &Map<String, Value>, key: &str) -> Option<i64> {
-    match object.get(key)? {
+// Lenient readers of an event's members, shared with the mapping's reading of an audit
+// (`super::audit_gist`): a member of another type than expected reads as missing.
+
+/// An integer, or a string holding one.
+pub(super) fn int(member: Option<&Value>) -> Option<i64> {
+    match member? {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }
 
-fn text(object: &Map<String, Value>, key: &str) -> Option<String> {
-    match object.get(key)? {
+/// A string, or a number or boolean as text.
+pub(super) fn text(member: Option<&Value>) -> Option<String> {
+    match member? {
         Value::String(s) => Some(s.clone()),
+        other => into_text(other.clone()),
+    }
+}
+
+/// [`text`] of a member given up.
+pub(super) fn into_text(member: Value) -> Option<String> {
+    match member {
+        Value::String(s) => Some(s),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
 
-fn flag(object: &Map<String, Value>, key: &str) -> Option<bool> {
-    match object.get(key)? {
+/// A boolean, or a string holding one.
+pub(super) fn flag(member: Option<&Value>) -> Option<bool> {
+    match member? {
         Value::Bool(b) => Some(*b),
         Value::String(s) => s.parse().ok(),
         _ => None,
     }
 }
 
-fn list(object: &Map<String, Value>, key: &str) -> Vec<Value> {
-    match object.get(key) {
+/// An array's items; none for null or missing, the value alone for anything else.
+pub(super) fn list(member: Option<&Value>) -> Vec<Value> {
+    match member {
         Some(Value::Array(items)) => items.clone(),
         Some(Value::Null) | None => Vec::new(),
         Some(other) => vec![other.clone()],
     }
 }
 
-fn value(object: &Map<String, Value>, key: &str) -> Value {
-    object.get(key).cloned().unwrap_or(Value::Null)
+fn value(member: Option<&Value>) -> Value {
+    member.cloned().unwrap_or(Value::Null)
 }
 
 fn via(object: &Map<String, Value>) -> Option<Value> {
@@ -425,26 +439,7 @@ impl TicketEvent {
             .get("type")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        TicketEvent::read(int(object, "id"), type_, object, || event.clone())
-    }
-
-    /// Reads one event of a ticket audit's typed view, as [`from_json`](TicketEvent::from_json)
-    /// reads the same event's JSON: without parsing the audit's text again. (Only an
-    /// [`Unknown`](TicketEvent::Unknown) event's `raw` is put together from the typed view:
-    /// `id` and `type` first, then the other members in their order.)
-    pub(crate) fn from_typed(event: &TicketAuditEvent) -> TicketEvent {
-        let type_ = event.type_.as_deref().unwrap_or_default();
-        TicketEvent::read(event.id, type_, &event.extra, || {
-            let mut object = Map::with_capacity(event.extra.len() + 2);
-            if let Some(id) = event.id {
-                object.insert("id".into(), id.into());
-            }
-            if let Some(type_) = &event.type_ {
-                object.insert("type".into(), type_.clone().into());
-            }
-            object.extend(event.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-            Value::Object(object)
-        })
+        TicketEvent::read(int(object.get("id")), type_, object, || event.clone())
     }
 
     /// The event of kind `type_` whose members (other than `id` and `type`) are `object`;
@@ -458,29 +453,29 @@ impl TicketEvent {
         let field = |object: &Map<String, Value>| -> Option<FieldEvent> {
             Some(FieldEvent {
                 id,
-                field_name: text(object, "field_name")?,
-                value: value(object, "value"),
-                previous_value: value(object, "previous_value"),
+                field_name: text(object.get("field_name"))?,
+                value: value(object.get("value")),
+                previous_value: value(object.get("previous_value")),
                 via: via(object),
             })
         };
         let comment = || CommentEvent {
             id,
-            author_id: int(object, "author_id"),
-            public: flag(object, "public"),
-            body: text(object, "body"),
-            attachments: list(object, "attachments"),
+            author_id: int(object.get("author_id")),
+            public: flag(object.get("public")),
+            body: text(object.get("body")),
+            attachments: list(object.get("attachments")),
         };
         let notification = || NotificationEvent {
             id,
-            subject: text(object, "subject"),
-            recipients: list(object, "recipients"),
+            subject: text(object.get("subject")),
+            recipients: list(object.get("recipients")),
             via: via(object),
         };
         let redaction = || RedactionEvent {
             id,
-            comment_id: int(object, "comment_id"),
-            attachment_id: int(object, "attachment_id"),
+            comment_id: int(object.get("comment_id")),
+            attachment_id: int(object.get("attachment_id")),
         };
         let typed = match type_ {
             "Create" => field(object).map(TicketEvent::Create),
@@ -491,8 +486,8 @@ impl TicketEvent {
             "CommentPrivacyChange" => {
                 Some(TicketEvent::CommentPrivacyChange(CommentPrivacyChange {
                     id,
-                    comment_id: int(object, "comment_id"),
-                    public: flag(object, "public"),
+                    comment_id: int(object.get("comment_id")),
+                    public: flag(object.get("public")),
                 }))
             }
             "CommentRedactionEvent" => Some(TicketEvent::CommentRedaction(redaction())),
@@ -507,44 +502,44 @@ impl TicketEvent {
             "FollowersChange" | "FollowerChange" => {
                 Some(TicketEvent::FollowersChange(ListChange {
                     id,
-                    previous: list(object, "previous_followers"),
-                    current: list(object, "current_followers"),
+                    previous: list(object.get("previous_followers")),
+                    current: list(object.get("current_followers")),
                 }))
             }
             "EmailCcChange" => Some(TicketEvent::EmailCcChange(ListChange {
                 id,
-                previous: list(object, "previous_email_ccs"),
-                current: list(object, "current_email_ccs"),
+                previous: list(object.get("previous_email_ccs")),
+                current: list(object.get("current_email_ccs")),
             })),
             "AgentMacroReference" => Some(TicketEvent::AgentMacroReference(MacroReference {
                 id,
-                macro_id: text(object, "macro_id"),
-                macro_title: text(object, "macro_title"),
-                macro_deleted: flag(object, "macro_deleted"),
+                macro_id: text(object.get("macro_id")),
+                macro_title: text(object.get("macro_title")),
+                macro_deleted: flag(object.get("macro_deleted")),
             })),
             "SatisfactionRating" => Some(TicketEvent::SatisfactionRating(SatisfactionRating {
                 id,
-                score: text(object, "score"),
-                assignee_id: int(object, "assignee_id"),
+                score: text(object.get("score")),
+                assignee_id: int(object.get("assignee_id")),
             })),
             "TicketSharingEvent" => Some(TicketEvent::TicketSharing(TicketSharing {
                 id,
-                agreement_id: int(object, "agreement_id"),
-                action: text(object, "action"),
+                agreement_id: int(object.get("agreement_id")),
+                action: text(object.get("action")),
             })),
             "Error" => Some(TicketEvent::Error(ErrorEvent {
                 id,
-                message: text(object, "message"),
+                message: text(object.get("message")),
             })),
             "ChatStartedEvent" => Some(TicketEvent::ChatStarted(ChatStarted {
                 id,
-                value: value(object, "value"),
+                value: value(object.get("value")),
             })),
             "Tweet" | "SMS" | "FacebookEvent" | "External" | "LogMeInTranscript" | "Push" => {
                 Some(TicketEvent::Channel(ChannelEvent {
                     id,
                     type_: type_.to_string(),
-                    body: text(object, "body"),
+                    body: text(object.get("body")),
                 }))
             }
             _ => None,

@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod audit_gist;
 pub mod audit_logs;
 mod audit_pages;
 pub mod auth;

@@ -30,6 +30,7 @@ use raw_support::Recorded;
 use url::Url;
 use zendesk_raw::types;
 
+use super::audit_gist::AuditGist;
 use super::audit_logs::{NextRequest, next_request};
 use super::audit_pages::AuditsPage;
 use super::{SortOrder, ZendeskClient, mapping, next_page_token};
@@ -395,7 +396,7 @@ fn legacy_token(token: &PageToken) -> bool {
 
 /// The page after one of the cursor walk: `meta.has_more` with `meta.after_cursor` (or the
 /// `page[after]` of `links.next`); `has_more: false` is Zendesk's "nothing older".
-fn cursor_next(body: &types::TicketAuditsResponse) -> Result<Option<PageToken>, Error> {
+fn cursor_next(body: &AuditsPage) -> Result<Option<PageToken>, Error> {
     next_page_token(
         LIST_ALL.name,
         body.meta.as_ref(),
@@ -411,7 +412,7 @@ fn cursor_next(body: &types::TicketAuditsResponse) -> Result<Option<PageToken>, 
 /// first is older than its last would make the walk stop at its first record and skip the
 /// rest, so it is an error rather than a silent end. (One pair of neighbours out of order
 /// cannot make a longer page look ascending.)
-fn check_newest_first(body: &types::TicketAuditsResponse) -> Result<(), Error> {
+fn check_newest_first(body: &AuditsPage) -> Result<(), Error> {
     let times: Vec<_> = body
         .audits
         .iter()
@@ -453,7 +454,7 @@ async fn fetch_cursor_page(
     client: &ZendeskClient,
     size: &AdaptivePageSize,
     request: PageRequest<PageToken>,
-) -> Result<CursorPage<Recorded<types::TicketAudit>, PageToken>, Error> {
+) -> Result<CursorPage<Recorded<AuditGist>, PageToken>, Error> {
     let (url, after) = match request.cursor.as_ref().and_then(next_request) {
         Some(NextRequest::Link(link)) => (
             Some(client.base_url().check_vendor_url(LIST_ALL.name, link)?),
@@ -479,7 +480,7 @@ async fn fetch_cursor_attempt(
     request: &PageRequest<PageToken>,
     url: Option<&Url>,
     after: Option<&str>,
-) -> Result<CursorPage<Recorded<types::TicketAudit>, PageToken>, Error> {
+) -> Result<CursorPage<Recorded<AuditGist>, PageToken>, Error> {
     let response = client
         .call_checked(
             LIST_ALL,
@@ -498,22 +499,16 @@ async fn fetch_cursor_attempt(
                             progenitor_client::Error::InvalidRequest(error.to_string())
                         })?,
                     };
-                    // Pages decoded by `audit_pages` (the generated decoding of an audit costs
-                    // more than the rest of the export); the same request as the generated
-                    // operation's.
+                    // Each audit read as the gist the mapping reads (`audit_pages`: the
+                    // generated decoding of an audit costs more than the rest of the export);
+                    // the same request as the generated operation's.
                     let result = get_json::<AuditsPage, types::ErrorResponse>(
                         &session.http,
                         "zendesk",
                         LIST_ALL.name,
                         url,
                     )
-                    .await
-                    .map(|page| {
-                        let Ok(page) = page.map::<_, _, std::convert::Infallible>(
-                            types::TicketAuditsResponse::from,
-                        );
-                        page
-                    });
+                    .await;
                     if too_big(&result) {
                         size.shrink();
                     }
@@ -1022,7 +1017,11 @@ impl TicketAuditEvents {
     }
 }
 
-type AuditPaginator = Paginator<Recorded<types::TicketAudit>, PageToken>;
+/// The account-wide walk's pages: each audit read as the gist the mapping reads.
+type AuditPaginator = Paginator<Recorded<AuditGist>, PageToken>;
+
+/// One ticket's pages, each audit typed (the generated decoding).
+type TicketAuditPaginator = Paginator<Recorded<types::TicketAudit>, PageToken>;
 
 struct TicketAuditSource {
     client: ZendeskClient,
@@ -1187,7 +1186,7 @@ impl PageSource for TicketAuditSource {
             let mut duplicates = 0;
             let mut reached_since = false;
             for audit in page.items {
-                let mut event = mapping::ticket_audit_event_owned(&tenant, audit);
+                let mut event = mapping::audit_gist_event(&tenant, audit);
                 self.position.edge.place(&mut event, until);
                 let at = event.occurred_at;
                 if at > until {
@@ -1432,7 +1431,7 @@ struct TicketSource {
     settings: AuditsForTicketEvents,
     source: Source,
     /// The walk, and the end of the window it reads up to.
-    pass: Option<(AuditPaginator, DateTime<Utc>)>,
+    pass: Option<(TicketAuditPaginator, DateTime<Utc>)>,
     started: bool,
     done: bool,
 }

@@ -1,0 +1,470 @@
+//! What the event mapping reads of a ticket audit: [`AuditGist`].
+//!
+//! The mapping reads little of an audit: its ids and time, who and where from, the channel
+//! and the rule behind it, the fields its `Create` and `Change` events set, the follower and
+//! CC lists they change, and a phrase for each other event. It reads no comment or e-mail
+//! body, and of attachment and recipient lists only how many items they hold. An audit's
+//! events are read here, one way, whatever they are read from ([`Members`]): an event's
+//! members in a map (the typed view of a `TicketAudit`, or an audit's JSON), or the few
+//! members the account-wide walk reads straight from a page's text (`super::audit_pages`,
+//! which builds nothing of the members the mapping does not read: the most of a ticket
+//! audit's bytes, and before this view most of the CPU of exporting one).
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+use zendesk_raw::types::{TicketAudit, TicketAuditEvent};
+
+use super::events::{flag, int, into_text, text};
+use super::mapping::{channel_name, non_empty, rule_from, rule_of};
+use crate::event::{Change, Rule};
+
+/// The members of an event the mapping reads (besides `type`), by name.
+pub(super) const READ: [&str; 15] = [
+    "field_name",
+    "value",
+    "previous_value",
+    "via",
+    "public",
+    "comment_id",
+    "attachment_id",
+    "previous_followers",
+    "current_followers",
+    "previous_email_ccs",
+    "current_email_ccs",
+    "macro_title",
+    "score",
+    "action",
+    "message",
+];
+
+/// The lists of an event of which the mapping reads only how many items they hold.
+pub(super) const COUNTED: [&str; 2] = ["attachments", "recipients"];
+
+/// An event's members, as the mapping reads them.
+pub(super) trait Members {
+    /// The member `key` (one of [`READ`]).
+    fn get(&self, key: &str) -> Option<&Value>;
+
+    /// The member `key` (one of [`READ`]), null when missing: taken out when the members are
+    /// the reader's own, else a copy.
+    fn take(&mut self, key: &str) -> Value;
+
+    /// How many items the list `key` (one of [`COUNTED`]) holds, as [`Members::take_list`]
+    /// reads it.
+    fn count(&self, key: &str) -> usize;
+
+    /// The list `key` (one of [`READ`]): an array's items, none for null or a missing member,
+    /// the value alone for anything else.
+    fn take_list(&mut self, key: &str) -> Vec<Value> {
+        match self.take(key) {
+            Value::Array(items) => items,
+            Value::Null => Vec::new(),
+            other => vec![other],
+        }
+    }
+}
+
+/// The members of an event of a typed audit, or of an audit's JSON.
+impl Members for &Map<String, Value> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        Map::get(self, key)
+    }
+
+    fn take(&mut self, key: &str) -> Value {
+        Map::get(self, key).cloned().unwrap_or(Value::Null)
+    }
+
+    fn count(&self, key: &str) -> usize {
+        match Map::get(self, key) {
+            Some(Value::Array(items)) => items.len(),
+            Some(Value::Null) | None => 0,
+            Some(_) => 1,
+        }
+    }
+}
+
+/// What the mapping reads of one ticket audit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct AuditGist {
+    pub(crate) id: Option<i64>,
+    pub(crate) author_id: Option<i64>,
+    pub(crate) created_at: Option<DateTime<Utc>>,
+    pub(crate) ticket_id: Option<i64>,
+    /// `metadata.system`'s `ip_address`, `client` and `location`, when non-empty text.
+    pub(crate) ip_address: Option<String>,
+    pub(crate) client: Option<String>,
+    pub(crate) location: Option<String>,
+    /// `via.channel` as a name ([`channel_name`]).
+    pub(crate) channel: Option<String>,
+    /// The description's ` via …` part: the channel and the rule `via.source` names.
+    pub(crate) via_text: String,
+    /// The rule `via.source` names.
+    pub(crate) via_rule: Option<Rule>,
+    pub(crate) events: EventsGist,
+}
+
+impl AuditGist {
+    /// The gist of a typed audit.
+    pub(crate) fn of_typed(audit: &TicketAudit) -> AuditGist {
+        let mut gist = AuditGist {
+            id: audit.id,
+            author_id: audit.author_id,
+            created_at: audit.created_at,
+            ticket_id: audit.ticket_id,
+            events: EventsGist::of_typed(&audit.events),
+            ..AuditGist::default()
+        };
+        if let Some(via) = &audit.via {
+            let source = via.source.as_ref();
+            let from = |key: &str| source.and_then(|source| source.from.get(key));
+            gist.read_via(
+                via.channel.as_ref(),
+                source.and_then(|source| source.rel.as_deref()),
+                from("id"),
+                from("title"),
+            );
+        }
+        if let Some(metadata) = &audit.metadata {
+            let system = |key: &str| metadata.system.get(key);
+            gist.read_system(system("ip_address"), system("client"), system("location"));
+        }
+        gist
+    }
+
+    /// Reads what the mapping takes of the audit's `via`: its `channel`, and `rel` and the
+    /// `id` and `title` of `from` in its `source`.
+    pub(super) fn read_via(
+        &mut self,
+        channel: Option<&Value>,
+        rel: Option<&str>,
+        from_id: Option<&Value>,
+        from_title: Option<&Value>,
+    ) {
+        self.channel = channel.and_then(channel_name);
+        self.via_rule = rule_from(rel, from_id, from_title);
+        self.via_text = match &self.channel {
+            Some(channel) if channel.bytes().all(|b| b.is_ascii_digit()) => {
+                format!(" via channel {channel}")
+            }
+            Some(channel) => format!(" via {channel}"),
+            None => String::new(),
+        };
+        self.via_text
+            .push_str(&rule_label(rel, from_title.and_then(Value::as_str)));
+    }
+
+    /// Reads what the mapping takes of the audit's `metadata.system`.
+    pub(super) fn read_system(
+        &mut self,
+        ip_address: Option<&Value>,
+        client: Option<&Value>,
+        location: Option<&Value>,
+    ) {
+        let text = |member: Option<&Value>| non_empty(member?.as_str());
+        self.ip_address = text(ip_address);
+        self.client = text(client);
+        self.location = text(location);
+    }
+}
+
+/// An audit that does not read the fast way (`super::audit_pages`) reads as the generated
+/// type does, then its gist is taken.
+impl<'de> Deserialize<'de> for AuditGist {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        TicketAudit::deserialize(deserializer).map(|audit| AuditGist::of_typed(&audit))
+    }
+}
+
+/// What the mapping reads of an audit's events, in their order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct EventsGist {
+    /// Whether an event's `type` is `Create` (as sent), and `Change`.
+    create_type: bool,
+    change_type: bool,
+    /// The first non-empty `type`.
+    first_type: Option<String>,
+    /// Whether a `Create` event sets a field.
+    sets_a_field: bool,
+    /// The rule behind the first event that names one in its own `via`.
+    pub(crate) rule: Option<Rule>,
+    /// The ticket's subject, as the last event setting it to text gives it.
+    pub(crate) subject: Option<String>,
+    /// The fields and lists the events change.
+    pub(crate) changes: Vec<Change>,
+    /// The description's phrases: the fields set, the fields changed (each where its first
+    /// event was), one for each other event.
+    phrases: Vec<Cow<'static, str>>,
+    set_phrase: Option<usize>,
+    changed_phrase: Option<usize>,
+}
+
+impl EventsGist {
+    /// The gist of an audit's typed events.
+    pub(crate) fn of_typed(events: &[TicketAuditEvent]) -> EventsGist {
+        let mut gist = EventsGist::default();
+        for event in events {
+            gist.add(event.type_.as_deref(), &mut &event.extra);
+        }
+        gist
+    }
+
+    /// The gist of the `events` of an audit's JSON (a member that is not an object is an
+    /// untyped event).
+    pub(crate) fn of_json(audit: &Value) -> EventsGist {
+        let mut gist = EventsGist::default();
+        let nothing = Map::new();
+        let events = audit.get("events").and_then(Value::as_array);
+        for event in events.into_iter().flatten() {
+            match event.as_object() {
+                Some(members) => {
+                    gist.add(members.get("type").and_then(Value::as_str), &mut &*members)
+                }
+                None => gist.add(None, &mut &nothing),
+            }
+        }
+        gist
+    }
+
+    /// Reads the next event: of kind `type_` (as sent), with `members`.
+    pub(super) fn add(&mut self, type_: Option<&str>, members: &mut impl Members) {
+        let kind = type_.unwrap_or_default();
+        match kind {
+            "Create" => self.create_type = true,
+            "Change" => self.change_type = true,
+            _ => {}
+        }
+        if self.first_type.is_none() && !kind.is_empty() {
+            self.first_type = Some(kind.to_string());
+        }
+        if self.rule.is_none() {
+            self.rule = members.get("via").and_then(rule_of);
+        }
+        let phrase: Cow<'static, str> = match kind {
+            "Create" | "Change" => match into_text(members.take("field_name")) {
+                Some(field) => return self.add_field(kind == "Create", field, members),
+                None => format!("{kind} event").into(),
+            },
+            "Comment" | "VoiceComment" | "FacebookComment" => {
+                let visibility = match flag(members.get("public")) {
+                    Some(true) => "public ",
+                    Some(false) => "private ",
+                    None => "",
+                };
+                let kind = match kind {
+                    "VoiceComment" => "voice comment",
+                    "FacebookComment" => "Facebook comment",
+                    _ => "comment",
+                };
+                match members.count("attachments") {
+                    0 => format!("{visibility}{kind}").into(),
+                    n => format!(
+                        "{visibility}{kind} with {}",
+                        plural(n, "attachment", "attachments")
+                    )
+                    .into(),
+                }
+            }
+            "CommentPrivacyChange" => {
+                let state = match flag(members.get("public")) {
+                    Some(true) => "public",
+                    Some(false) => "private",
+                    None => "public or private",
+                };
+                match int(members.get("comment_id")) {
+                    Some(id) => format!("comment {id} made {state}").into(),
+                    None => format!("a comment made {state}").into(),
+                }
+            }
+            "CommentRedactionEvent" => match int(members.get("comment_id")) {
+                Some(id) => format!("comment {id} redacted").into(),
+                None => "a comment redacted".into(),
+            },
+            "AttachmentRedactionEvent" => match int(members.get("attachment_id")) {
+                Some(id) => format!("attachment {id} redacted").into(),
+                None => "an attachment redacted".into(),
+            },
+            "Notification"
+            | "NotificationWithCcs"
+            | "Cc"
+            | "FollowerNotificationEvent"
+            | "FollowerNotification"
+            | "OrganizationActivity" => {
+                let label = match kind {
+                    "NotificationWithCcs" => "notification with CCs",
+                    "Cc" => "CC notification",
+                    "FollowerNotificationEvent" | "FollowerNotification" => "follower notification",
+                    "OrganizationActivity" => "organization notification",
+                    _ => "notification",
+                };
+                let rule = members
+                    .get("via")
+                    .and_then(Value::as_object)
+                    .map(rule_text)
+                    .unwrap_or_default();
+                format!(
+                    "{label} to {}{rule}",
+                    plural(members.count("recipients"), "recipient", "recipients")
+                )
+                .into()
+            }
+            "FollowersChange" | "FollowerChange" => {
+                self.add_list(
+                    "followers",
+                    members,
+                    "previous_followers",
+                    "current_followers",
+                );
+                "followers changed".into()
+            }
+            "EmailCcChange" => {
+                self.add_list(
+                    "email_ccs",
+                    members,
+                    "previous_email_ccs",
+                    "current_email_ccs",
+                );
+                "e-mail CCs changed".into()
+            }
+            "AgentMacroReference" => match text(members.get("macro_title")) {
+                Some(title) => format!("macro \"{title}\" applied").into(),
+                None => "a macro applied".into(),
+            },
+            "SatisfactionRating" => match text(members.get("score")) {
+                Some(score) => format!("satisfaction rating: {score}").into(),
+                None => "satisfaction rating".into(),
+            },
+            "TicketSharingEvent" => match text(members.get("action")) {
+                Some(action) => format!("ticket sharing: {action}").into(),
+                None => "ticket sharing".into(),
+            },
+            "Error" => match text(members.get("message")) {
+                Some(message) => format!("error: {message}").into(),
+                None => "error".into(),
+            },
+            "ChatStartedEvent" => "chat started".into(),
+            "Tweet" => "tweet".into(),
+            "FacebookEvent" => "Facebook message".into(),
+            "External" => "external event".into(),
+            "LogMeInTranscript" => "LogMeIn transcript".into(),
+            "Push" => "push to an external target".into(),
+            "SMS" => "SMS".into(),
+            "" => "an untyped event".into(),
+            other if other.ends_with("Event") => other.to_string().into(),
+            other => format!("{other} event").into(),
+        };
+        self.phrases.push(phrase);
+    }
+
+    /// A `Create` (`created`) or `Change` of `field`: a change, and the field named in the
+    /// phrase of the fields set or changed.
+    fn add_field(&mut self, created: bool, field: String, members: &mut impl Members) {
+        let value = members.take("value");
+        if field == "subject"
+            && let Some(subject) = non_empty(value.as_str())
+        {
+            self.subject = Some(subject);
+        }
+        let (phrase, verb) = match created {
+            true => (&mut self.set_phrase, "set"),
+            false => (&mut self.changed_phrase, "changed"),
+        };
+        match *phrase {
+            Some(index) => {
+                let phrase = self.phrases[index].to_mut();
+                phrase.push_str(", ");
+                phrase.push_str(&field);
+            }
+            None => {
+                *phrase = Some(self.phrases.len());
+                self.phrases.push(format!("{verb} {field}").into());
+            }
+        }
+        self.sets_a_field |= created;
+        let previous = members.take("previous_value");
+        self.changes.push(Change {
+            old: tag_value(&field, previous),
+            new: tag_value(&field, value),
+            field,
+        });
+    }
+
+    /// A change of the list `field`, from the members `previous` to `current`.
+    fn add_list(&mut self, field: &str, members: &mut impl Members, previous: &str, current: &str) {
+        self.changes.push(Change {
+            field: field.to_string(),
+            old: Value::Array(members.take_list(previous)),
+            new: Value::Array(members.take_list(current)),
+        });
+    }
+
+    /// The vendor's own name of the audit's action: `Create` or `Change` when an event has
+    /// that type, else the first event's type (`Audit` when none has one).
+    pub(crate) fn vendor_action(&self) -> &str {
+        if self.create_type {
+            "Create"
+        } else if self.change_type {
+            "Change"
+        } else {
+            self.first_type.as_deref().unwrap_or("Audit")
+        }
+    }
+
+    /// Whether an event's `type` is `Create`: the audit made the ticket.
+    pub(crate) fn creates(&self) -> bool {
+        self.create_type
+    }
+
+    /// A one-line summary of the audit of ticket `ticket_id`, ` via …` as `via_text` says.
+    pub(crate) fn summary(&self, ticket_id: Option<i64>, via_text: &str) -> String {
+        let verb = if self.sets_a_field {
+            "Created"
+        } else {
+            "Updated"
+        };
+        let ticket = ticket_id.map_or_else(|| "ticket".to_string(), |id| format!("ticket #{id}"));
+        if self.phrases.is_empty() {
+            format!("{verb} {ticket}{via_text}")
+        } else {
+            format!("{verb} {ticket}{via_text}: {}", self.phrases.join("; "))
+        }
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// ` (trigger "Title")` when an event's `via.source` names a business rule.
+fn rule_text(via: &Map<String, Value>) -> String {
+    let source = via.get("source").and_then(Value::as_object);
+    let title = source
+        .and_then(|s| s.get("from"))
+        .and_then(|from| from.get("title"))
+        .and_then(Value::as_str);
+    let rel = source.and_then(|s| s.get("rel")).and_then(Value::as_str);
+    rule_label(rel, title)
+}
+
+/// ` (rel "title")`, ` ("title")` or nothing.
+fn rule_label(rel: Option<&str>, title: Option<&str>) -> String {
+    match (rel, title) {
+        (Some(rel), Some(title)) => format!(" ({rel} \"{title}\")"),
+        (None, Some(title)) => format!(" (\"{title}\")"),
+        _ => String::new(),
+    }
+}
+
+/// Tags as an array: older audits send them as one space-separated string.
+fn tag_value(field: &str, value: Value) -> Value {
+    match value {
+        Value::String(tags) if field == "tags" => Value::Array(
+            tags.split_whitespace()
+                .map(|tag| Value::String(tag.to_string()))
+                .collect(),
+        ),
+        other => other,
+    }
+}
