@@ -141,6 +141,40 @@ impl<T> Recorded<T> {
         (self.raw, self.typed)
     }
 
+    /// The typed view by value, beside the record without it (its text, its decode issue and
+    /// whether the view was exact, kept): for a reader that consumes the view and still asks
+    /// the record about itself.
+    ///
+    /// ```
+    /// use raw_support::Recorded;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Log {
+    ///     tags: Vec<String>,
+    /// }
+    ///
+    /// let record: Recorded<Log> = serde_json::from_str(r#"{"tags": ["a"]}"#).unwrap();
+    /// let (record, log) = record.take_typed();
+    /// assert_eq!(log.tags, ["a"]);
+    /// assert!(record.typed_is_exact());
+    /// assert_eq!(record.raw_json().json(), r#"{"tags": ["a"]}"#);
+    /// ```
+    pub fn take_typed(self) -> (Recorded<()>, T) {
+        let Recorded {
+            raw,
+            typed,
+            issue,
+            exact,
+        } = self;
+        let record = Recorded {
+            raw,
+            typed: (),
+            issue,
+            exact,
+        };
+        (record, typed)
+    }
+
     fn add_issue(&mut self, message: String, quarantined: Option<Quarantined>) {
         match &mut self.issue {
             Some(issue) => {

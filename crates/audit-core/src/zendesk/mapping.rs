@@ -167,7 +167,7 @@ pub(super) fn rule_from(
 /// assert_eq!(event.changes[0].field, "status");
 /// ```
 pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditEvent {
-    let mut event = map_ticket_audit(tenant, &AuditGist::of_typed(audit.typed()), audit);
+    let mut event = map_ticket_audit(tenant, AuditGist::of_typed(audit.typed()), audit);
     event.raw = audit.raw_json().clone();
     event
 }
@@ -187,38 +187,47 @@ pub fn ticket_audit_event(tenant: &str, audit: &Recorded<TicketAudit>) -> AuditE
 /// assert_eq!(event.raw.json(), json); // the audit's text, moved in untouched
 /// ```
 pub fn ticket_audit_event_owned(tenant: &str, audit: Recorded<TicketAudit>) -> AuditEvent {
-    let mut event = map_ticket_audit(tenant, &AuditGist::of_typed(audit.typed()), &audit);
+    let mut event = map_ticket_audit(tenant, AuditGist::of_typed(audit.typed()), &audit);
     event.raw = audit.into_parts().0;
     event
 }
 
 /// [`ticket_audit_event_owned`] for an audit read as its gist (the account-wide walk's).
 pub(super) fn audit_gist_event(tenant: &str, audit: Recorded<AuditGist>) -> AuditEvent {
-    let mut event = map_ticket_audit(tenant, audit.typed(), &audit);
+    let (audit, gist) = audit.take_typed();
+    let mut event = map_ticket_audit(tenant, gist, &audit);
     event.raw = audit.into_parts().0;
     event
 }
 
 /// Everything but `raw` (left `null` for the callers to fill), from `gist`, the gist of
 /// `audit`.
-fn map_ticket_audit<T>(tenant: &str, gist: &AuditGist, audit: &Recorded<T>) -> AuditEvent {
+fn map_ticket_audit<T>(tenant: &str, gist: AuditGist, audit: &Recorded<T>) -> AuditEvent {
+    let AuditGist {
+        id,
+        author_id,
+        created_at,
+        ticket_id,
+        ip_address,
+        client,
+        location,
+        channel,
+        via_text,
+        via_rule,
+        events,
+    } = gist;
     // A view read from a repaired or null-free copy may lack what the text holds: the events
     // are then read from the text.
-    let from_text;
     let events = match audit.typed_is_exact() {
-        true => &gist.events,
-        false => {
-            from_text = EventsGist::of_json(audit.raw());
-            &from_text
-        }
+        true => events,
+        false => EventsGist::of_json(audit.raw()),
     };
     let source = Source::new(StreamKind::ZendeskTicketAudits, tenant);
-    let native_id = gist
-        .id
+    let native_id = id
         .map(|id| id.to_string())
         .or_else(|| crate::decode::id_from_text(audit))
         .unwrap_or_else(|| fallback_id(audit.raw()));
-    let occurred_at = gist.created_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let occurred_at = created_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let mut event = AuditEvent::new(
         source,
         RecordKind::ZendeskTicketAudit,
@@ -227,7 +236,7 @@ fn map_ticket_audit<T>(tenant: &str, gist: &AuditGist, audit: &Recorded<T>) -> A
         events.vendor_action().to_string(),
         Value::Null,
     );
-    event.occurred_at_inferred = gist.created_at.is_none();
+    event.occurred_at_inferred = created_at.is_none();
     event.action = if events.creates() {
         Action::Create
     } else {
@@ -235,26 +244,26 @@ fn map_ticket_audit<T>(tenant: &str, gist: &AuditGist, audit: &Recorded<T>) -> A
     };
     event.outcome = Outcome::Success;
     event.actor = Actor {
-        kind: actor_kind(gist.author_id),
-        id: gist.author_id.map(|id| id.to_string()),
+        kind: actor_kind(author_id),
+        id: author_id.map(|id| id.to_string()),
         name: None,
-        ip: gist.ip_address.clone(),
-        user_agent: gist.client.clone(),
-        app: gist.channel.clone(),
-        location: gist.location.clone(),
+        ip: ip_address,
+        user_agent: client,
+        app: channel,
+        location,
         ..Actor::default()
     };
+    event.description = Some(events.summary(ticket_id, &via_text));
     // The audit's own rule, else the first rule behind one of its events (a trigger's change
     // inside an agent's web update carries its own `via`).
-    event.rule = gist.via_rule.clone().or_else(|| events.rule.clone());
-    event.target = gist.ticket_id.map(|id| Target {
+    event.rule = via_rule.or(events.rule);
+    event.target = ticket_id.map(|id| Target {
         kind: "ticket".to_string(),
         id: Some(id.to_string()),
-        name: events.subject.clone(),
+        name: events.subject,
     });
-    event.correlation_id = gist.ticket_id.map(|id| id.to_string());
-    event.changes = events.changes.clone();
-    event.description = Some(events.summary(gist.ticket_id, &gist.via_text));
+    event.correlation_id = ticket_id.map(|id| id.to_string());
+    event.changes = events.changes;
     crate::decode::mark(&mut event, audit);
     event
 }
@@ -369,7 +378,7 @@ pub fn ticket_event_event(tenant: &str, record: &Recorded<IncrementalTicketEvent
     // An object always decodes (a member that does not fit is read as null).
     let audit: Recorded<TicketAudit> =
         Recorded::from_json(raw_support::RawJson::from(audit)).expect("an object decodes");
-    let mut event = map_ticket_audit(tenant, &AuditGist::of_typed(audit.typed()), &audit);
+    let mut event = map_ticket_audit(tenant, AuditGist::of_typed(audit.typed()), &audit);
     event.source = Source::new(StreamKind::ZendeskTicketEvents, tenant);
     event.id = AuditEvent::stable_id(&event.source, RecordKind::ZendeskTicketAudit, &native_id);
     event.native_id = native_id;
