@@ -22,6 +22,9 @@ use serde_json::Value;
 use zendesk_raw::types::{CursorPaginationLinks, CursorPaginationMeta};
 
 use super::audit_gist::{AuditGist, COUNTED, EventsGist, Members, READ};
+use super::checked_json::{
+    Checked, CheckedMap, Count, Keep, Key, Named, Pruned, given_once, once, once_with,
+};
 
 /// A page of `/ticket_audits` (`audits` required, as the generated `TicketAuditsResponse`
 /// has it), each audit read as its gist through [`decode_audit`].
@@ -53,63 +56,6 @@ pub(super) fn decode_audit(text: &str) -> serde_json::Result<AuditGist> {
 }
 
 struct FastAudit(AuditGist);
-
-/// A member's name, borrowed from the text unless it holds escapes.
-enum Key<'de> {
-    Borrowed(&'de str),
-    Owned(String),
-}
-
-impl Key<'_> {
-    fn as_ref(&self) -> &str {
-        match self {
-            Key::Borrowed(key) => key,
-            Key::Owned(key) => key,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Name;
-        impl<'de> Visitor<'de> for Name {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key::Borrowed(key))
-            }
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
-                Ok(Key::Owned(key.to_string()))
-            }
-        }
-        deserializer.deserialize_str(Name)
-    }
-}
-
-/// Sets `slot` to the next value, refusing a member given twice (the derive refuses it).
-fn once<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
-    map: &mut A,
-    slot: &mut Option<T>,
-    name: &'static str,
-) -> Result<(), A::Error> {
-    once_with(map, slot, std::marker::PhantomData, name)
-}
-
-/// [`once`], the value read with `seed`.
-fn once_with<'de, A: MapAccess<'de>, S: DeserializeSeed<'de>>(
-    map: &mut A,
-    slot: &mut Option<S::Value>,
-    seed: S,
-    name: &'static str,
-) -> Result<(), A::Error> {
-    if slot.is_some() {
-        return Err(de::Error::duplicate_field(name));
-    }
-    *slot = Some(map.next_value_seed(seed)?);
-    Ok(())
-}
 
 impl<'de> Deserialize<'de> for FastAudit {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -418,12 +364,6 @@ impl<'de> Deserialize<'de> for FastMetadata {
     }
 }
 
-/// What the gist reads of an object: all of a value, or some of an object's members.
-enum Keep {
-    All,
-    Members(&'static [(&'static str, Keep)]),
-}
-
 /// What the gist reads of an event's `via`: the rule its `source` names (`rule_of`).
 const EVENT_VIA: Keep = Keep::Members(&[(
     "source",
@@ -436,216 +376,11 @@ const EVENT_VIA: Keep = Keep::Members(&[(
     ]),
 )]);
 
-/// A value as `serde_json::Value` reads it, pruned to what [`Keep`] says: the members of an
-/// object it does not keep are checked and left out, and a value that is not the object it
-/// expects is read as null (no member can be read of either). A member given twice is read
-/// as `Value` reads it: the last one.
-struct Pruned(&'static Keep);
-
-impl<'de> DeserializeSeed<'de> for Pruned {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        match self.0 {
-            Keep::All => Value::deserialize(deserializer),
-            Keep::Members(members) => deserializer.deserialize_any(PrunedVisitor(members)),
-        }
-    }
-}
-
-struct PrunedVisitor(&'static [(&'static str, Keep)]);
-
-impl<'de> Visitor<'de> for PrunedVisitor {
-    type Value = Value;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut kept = serde_json::Map::new();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            match self.0.iter().find(|(name, _)| *name == key.as_ref()) {
-                Some((name, keep)) => {
-                    let value = map.next_value_seed(Pruned(keep))?;
-                    kept.insert((*name).to_string(), value);
-                }
-                None => {
-                    map.next_value::<Checked>()?;
-                }
-            }
-        }
-        Ok(Value::Object(kept))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
-        CheckedVisitor.visit_seq(seq).map(|Checked| Value::Null)
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-}
-
 /// The members of a `via.source.from` the gist reads.
 const FROM: [&str; 2] = ["id", "title"];
 
 /// The members of a `metadata.system` the gist reads.
 const SYSTEM: [&str; 3] = ["ip_address", "client", "location"];
-
-/// Reads the members it names of an object as `Map<String, Value>` reads them (the last of a
-/// member given twice), checks the others, and refuses anything but an object.
-struct Named<const N: usize>([&'static str; N]);
-
-impl<'de, const N: usize> DeserializeSeed<'de> for Named<N> {
-    type Value = [Option<Value>; N];
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, const N: usize> Visitor<'de> for Named<N> {
-    type Value = [Option<Value>; N];
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut values = std::array::from_fn(|_| None);
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            match self.0.iter().position(|name| *name == key.as_ref()) {
-                Some(slot) => values[slot] = Some(map.next_value()?),
-                None => {
-                    map.next_value::<Checked>()?;
-                }
-            }
-        }
-        Ok(values)
-    }
-}
-
-/// An object checked as `Map<String, Value>` would read it (anything else refused).
-struct CheckedMap;
-
-impl<'de> Deserialize<'de> for CheckedMap {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_map(CheckedVisitor)
-            .map(|Checked| CheckedMap)
-    }
-}
-
-/// Refuses a member the gist reads given twice (the generated decoding keeps the last; the
-/// fast path leaves such a record to it).
-fn given_once<T, E: de::Error>(slot: &Option<T>) -> Result<(), E> {
-    match slot {
-        Some(_) => Err(E::custom("a member given twice")),
-        None => Ok(()),
-    }
-}
-
-/// A value checked as `serde_json::Value` would read it (the same numbers, strings and depth
-/// refused) and dropped, building nothing.
-struct Checked;
-
-impl<'de> Deserialize<'de> for Checked {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(CheckedVisitor)
-    }
-}
-
-struct CheckedVisitor;
-
-impl<'de> Visitor<'de> for CheckedVisitor {
-    type Value = Checked;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_unit<E>(self) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-        while map.next_key::<Checked>()?.is_some() {
-            map.next_value::<Checked>()?;
-        }
-        Ok(Checked)
-    }
-}
-
-/// How many items a list holds, as the gist counts them ([`Members::count`]), its items
-/// checked as [`Checked`] checks them.
-struct Count(usize);
-
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Items;
-        impl<'de> Visitor<'de> for Items {
-            type Value = Count;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
-                let mut items = 0;
-                while seq.next_element::<Checked>()?.is_some() {
-                    items += 1;
-                }
-                Ok(Count(items))
-            }
-            fn visit_unit<E>(self) -> Result<Count, E> {
-                Ok(Count(0))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Count, E> {
-                Ok(Count(1))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Count, E> {
-                Ok(Count(1))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Count, E> {
-                Ok(Count(1))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Count, E> {
-                Ok(Count(1))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Count, E> {
-                Ok(Count(1))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Count, A::Error> {
-                CheckedVisitor.visit_map(map).map(|Checked| Count(1))
-            }
-        }
-        deserializer.deserialize_any(Items)
-    }
-}
 
 #[cfg(test)]
 mod tests {

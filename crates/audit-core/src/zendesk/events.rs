@@ -400,7 +400,7 @@ pub(super) fn flag(member: Option<&Value>) -> Option<bool> {
 }
 
 /// An array's items; none for null or missing, the value alone for anything else.
-pub(super) fn list(member: Option<&Value>) -> Vec<Value> {
+fn list(member: Option<&Value>) -> Vec<Value> {
     match member {
         Some(Value::Array(items)) => items.clone(),
         Some(Value::Null) | None => Vec::new(),

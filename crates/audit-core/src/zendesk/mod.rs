@@ -34,6 +34,7 @@ pub mod audit_logs;
 mod audit_pages;
 pub mod auth;
 pub mod authorize;
+mod checked_json;
 pub mod description;
 pub mod events;
 pub mod export;
