@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use zendesk_raw::types::{TicketAudit, TicketAuditEvent};
 
-use super::events::{flag, int, into_text, text};
+use super::events::{EventKind, flag, int, into_text, text};
 use super::mapping::{channel_name, non_empty, rule_from, rule_of};
 use crate::event::{Change, Rule};
 
@@ -242,32 +242,32 @@ impl EventsGist {
         if self.rule.is_none() {
             self.rule = members.get("via").and_then(rule_of);
         }
-        let phrase: Cow<'static, str> = match kind {
-            "Create" | "Change" => match into_text(members.take("field_name")) {
+        let phrase: Cow<'static, str> = match EventKind::of(kind) {
+            EventKind::Create | EventKind::Change => match into_text(members.take("field_name")) {
                 Some(field) => return self.add_field(kind == "Create", field, members),
                 None => format!("{kind} event").into(),
             },
-            "Comment" | "VoiceComment" | "FacebookComment" => {
+            which @ (EventKind::Comment | EventKind::VoiceComment | EventKind::FacebookComment) => {
                 let visibility = match flag(members.get("public")) {
                     Some(true) => "public ",
                     Some(false) => "private ",
                     None => "",
                 };
-                let kind = match kind {
-                    "VoiceComment" => "voice comment",
-                    "FacebookComment" => "Facebook comment",
+                let label = match which {
+                    EventKind::VoiceComment => "voice comment",
+                    EventKind::FacebookComment => "Facebook comment",
                     _ => "comment",
                 };
                 match members.count("attachments") {
-                    0 => format!("{visibility}{kind}").into(),
+                    0 => format!("{visibility}{label}").into(),
                     n => format!(
-                        "{visibility}{kind} with {}",
+                        "{visibility}{label} with {}",
                         plural(n, "attachment", "attachments")
                     )
                     .into(),
                 }
             }
-            "CommentPrivacyChange" => {
+            EventKind::CommentPrivacyChange => {
                 let state = match flag(members.get("public")) {
                     Some(true) => "public",
                     Some(false) => "private",
@@ -278,25 +278,24 @@ impl EventsGist {
                     None => format!("a comment made {state}").into(),
                 }
             }
-            "CommentRedactionEvent" => match int(members.get("comment_id")) {
+            EventKind::CommentRedaction => match int(members.get("comment_id")) {
                 Some(id) => format!("comment {id} redacted").into(),
                 None => "a comment redacted".into(),
             },
-            "AttachmentRedactionEvent" => match int(members.get("attachment_id")) {
+            EventKind::AttachmentRedaction => match int(members.get("attachment_id")) {
                 Some(id) => format!("attachment {id} redacted").into(),
                 None => "an attachment redacted".into(),
             },
-            "Notification"
-            | "NotificationWithCcs"
-            | "Cc"
-            | "FollowerNotificationEvent"
-            | "FollowerNotification"
-            | "OrganizationActivity" => {
-                let label = match kind {
-                    "NotificationWithCcs" => "notification with CCs",
-                    "Cc" => "CC notification",
-                    "FollowerNotificationEvent" | "FollowerNotification" => "follower notification",
-                    "OrganizationActivity" => "organization notification",
+            which @ (EventKind::Notification
+            | EventKind::NotificationWithCcs
+            | EventKind::Cc
+            | EventKind::FollowerNotification
+            | EventKind::OrganizationActivity) => {
+                let label = match which {
+                    EventKind::NotificationWithCcs => "notification with CCs",
+                    EventKind::Cc => "CC notification",
+                    EventKind::FollowerNotification => "follower notification",
+                    EventKind::OrganizationActivity => "organization notification",
                     _ => "notification",
                 };
                 let rule = members
@@ -310,7 +309,7 @@ impl EventsGist {
                 )
                 .into()
             }
-            "FollowersChange" | "FollowerChange" => {
+            EventKind::FollowersChange => {
                 self.add_list(
                     "followers",
                     members,
@@ -319,7 +318,7 @@ impl EventsGist {
                 );
                 "followers changed".into()
             }
-            "EmailCcChange" => {
+            EventKind::EmailCcChange => {
                 self.add_list(
                     "email_ccs",
                     members,
@@ -328,32 +327,36 @@ impl EventsGist {
                 );
                 "e-mail CCs changed".into()
             }
-            "AgentMacroReference" => match text(members.get("macro_title")) {
+            EventKind::AgentMacroReference => match text(members.get("macro_title")) {
                 Some(title) => format!("macro \"{title}\" applied").into(),
                 None => "a macro applied".into(),
             },
-            "SatisfactionRating" => match text(members.get("score")) {
+            EventKind::SatisfactionRating => match text(members.get("score")) {
                 Some(score) => format!("satisfaction rating: {score}").into(),
                 None => "satisfaction rating".into(),
             },
-            "TicketSharingEvent" => match text(members.get("action")) {
+            EventKind::TicketSharing => match text(members.get("action")) {
                 Some(action) => format!("ticket sharing: {action}").into(),
                 None => "ticket sharing".into(),
             },
-            "Error" => match text(members.get("message")) {
+            EventKind::Error => match text(members.get("message")) {
                 Some(message) => format!("error: {message}").into(),
                 None => "error".into(),
             },
-            "ChatStartedEvent" => "chat started".into(),
-            "Tweet" => "tweet".into(),
-            "FacebookEvent" => "Facebook message".into(),
-            "External" => "external event".into(),
-            "LogMeInTranscript" => "LogMeIn transcript".into(),
-            "Push" => "push to an external target".into(),
-            "SMS" => "SMS".into(),
-            "" => "an untyped event".into(),
-            other if other.ends_with("Event") => other.to_string().into(),
-            other => format!("{other} event").into(),
+            EventKind::ChatStarted => "chat started".into(),
+            EventKind::Channel => match kind {
+                "Tweet" => "tweet".into(),
+                "FacebookEvent" => "Facebook message".into(),
+                "External" => "external event".into(),
+                "LogMeInTranscript" => "LogMeIn transcript".into(),
+                "Push" => "push to an external target".into(),
+                other => other.to_string().into(),
+            },
+            EventKind::Other => match kind {
+                "" => "an untyped event".into(),
+                other if other.ends_with("Event") => other.to_string().into(),
+                other => format!("{other} event").into(),
+            },
         };
         self.phrases.push(phrase);
     }

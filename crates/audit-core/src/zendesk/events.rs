@@ -360,6 +360,68 @@ pub struct ChannelEvent {
     pub body: Option<String>,
 }
 
+/// The kinds of ticket-audit event this crate reads, by their `type` (both spellings where
+/// Zendesk sends two): the one table behind [`TicketEvent`] and the mapping's reading of an
+/// audit (`super::audit_gist`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum EventKind {
+    Create,
+    Change,
+    Comment,
+    VoiceComment,
+    FacebookComment,
+    CommentPrivacyChange,
+    CommentRedaction,
+    AttachmentRedaction,
+    Notification,
+    NotificationWithCcs,
+    Cc,
+    FollowerNotification,
+    OrganizationActivity,
+    FollowersChange,
+    EmailCcChange,
+    AgentMacroReference,
+    SatisfactionRating,
+    TicketSharing,
+    Error,
+    ChatStarted,
+    Channel,
+    /// Any other `type` (or none).
+    Other,
+}
+
+impl EventKind {
+    /// The kind of an event of type `type_`.
+    pub(super) fn of(type_: &str) -> EventKind {
+        match type_ {
+            "Create" => EventKind::Create,
+            "Change" => EventKind::Change,
+            "Comment" => EventKind::Comment,
+            "VoiceComment" => EventKind::VoiceComment,
+            "FacebookComment" => EventKind::FacebookComment,
+            "CommentPrivacyChange" => EventKind::CommentPrivacyChange,
+            "CommentRedactionEvent" => EventKind::CommentRedaction,
+            "AttachmentRedactionEvent" => EventKind::AttachmentRedaction,
+            "Notification" => EventKind::Notification,
+            "NotificationWithCcs" => EventKind::NotificationWithCcs,
+            "Cc" => EventKind::Cc,
+            "FollowerNotificationEvent" | "FollowerNotification" => EventKind::FollowerNotification,
+            "OrganizationActivity" => EventKind::OrganizationActivity,
+            "FollowersChange" | "FollowerChange" => EventKind::FollowersChange,
+            "EmailCcChange" => EventKind::EmailCcChange,
+            "AgentMacroReference" => EventKind::AgentMacroReference,
+            "SatisfactionRating" => EventKind::SatisfactionRating,
+            "TicketSharingEvent" => EventKind::TicketSharing,
+            "Error" => EventKind::Error,
+            "ChatStartedEvent" => EventKind::ChatStarted,
+            "Tweet" | "SMS" | "FacebookEvent" | "External" | "LogMeInTranscript" | "Push" => {
+                EventKind::Channel
+            }
+            _ => EventKind::Other,
+        }
+    }
+}
+
 // Lenient readers of an event's members, shared with the mapping's reading of an audit
 // (`super::audit_gist`): a member of another type than expected reads as missing.
 
@@ -477,72 +539,76 @@ impl TicketEvent {
             comment_id: int(object.get("comment_id")),
             attachment_id: int(object.get("attachment_id")),
         };
-        let typed = match type_ {
-            "Create" => field(object).map(TicketEvent::Create),
-            "Change" => field(object).map(TicketEvent::Change),
-            "Comment" => Some(TicketEvent::Comment(comment())),
-            "VoiceComment" => Some(TicketEvent::VoiceComment(comment())),
-            "FacebookComment" => Some(TicketEvent::FacebookComment(comment())),
-            "CommentPrivacyChange" => {
+        let typed = match EventKind::of(type_) {
+            EventKind::Create => field(object).map(TicketEvent::Create),
+            EventKind::Change => field(object).map(TicketEvent::Change),
+            EventKind::Comment => Some(TicketEvent::Comment(comment())),
+            EventKind::VoiceComment => Some(TicketEvent::VoiceComment(comment())),
+            EventKind::FacebookComment => Some(TicketEvent::FacebookComment(comment())),
+            EventKind::CommentPrivacyChange => {
                 Some(TicketEvent::CommentPrivacyChange(CommentPrivacyChange {
                     id,
                     comment_id: int(object.get("comment_id")),
                     public: flag(object.get("public")),
                 }))
             }
-            "CommentRedactionEvent" => Some(TicketEvent::CommentRedaction(redaction())),
-            "AttachmentRedactionEvent" => Some(TicketEvent::AttachmentRedaction(redaction())),
-            "Notification" => Some(TicketEvent::Notification(notification())),
-            "NotificationWithCcs" => Some(TicketEvent::NotificationWithCcs(notification())),
-            "Cc" => Some(TicketEvent::Cc(notification())),
-            "FollowerNotificationEvent" | "FollowerNotification" => {
+            EventKind::CommentRedaction => Some(TicketEvent::CommentRedaction(redaction())),
+            EventKind::AttachmentRedaction => Some(TicketEvent::AttachmentRedaction(redaction())),
+            EventKind::Notification => Some(TicketEvent::Notification(notification())),
+            EventKind::NotificationWithCcs => {
+                Some(TicketEvent::NotificationWithCcs(notification()))
+            }
+            EventKind::Cc => Some(TicketEvent::Cc(notification())),
+            EventKind::FollowerNotification => {
                 Some(TicketEvent::FollowerNotification(notification()))
             }
-            "OrganizationActivity" => Some(TicketEvent::OrganizationActivity(notification())),
-            "FollowersChange" | "FollowerChange" => {
-                Some(TicketEvent::FollowersChange(ListChange {
-                    id,
-                    previous: list(object.get("previous_followers")),
-                    current: list(object.get("current_followers")),
-                }))
+            EventKind::OrganizationActivity => {
+                Some(TicketEvent::OrganizationActivity(notification()))
             }
-            "EmailCcChange" => Some(TicketEvent::EmailCcChange(ListChange {
+            EventKind::FollowersChange => Some(TicketEvent::FollowersChange(ListChange {
+                id,
+                previous: list(object.get("previous_followers")),
+                current: list(object.get("current_followers")),
+            })),
+            EventKind::EmailCcChange => Some(TicketEvent::EmailCcChange(ListChange {
                 id,
                 previous: list(object.get("previous_email_ccs")),
                 current: list(object.get("current_email_ccs")),
             })),
-            "AgentMacroReference" => Some(TicketEvent::AgentMacroReference(MacroReference {
-                id,
-                macro_id: text(object.get("macro_id")),
-                macro_title: text(object.get("macro_title")),
-                macro_deleted: flag(object.get("macro_deleted")),
-            })),
-            "SatisfactionRating" => Some(TicketEvent::SatisfactionRating(SatisfactionRating {
-                id,
-                score: text(object.get("score")),
-                assignee_id: int(object.get("assignee_id")),
-            })),
-            "TicketSharingEvent" => Some(TicketEvent::TicketSharing(TicketSharing {
+            EventKind::AgentMacroReference => {
+                Some(TicketEvent::AgentMacroReference(MacroReference {
+                    id,
+                    macro_id: text(object.get("macro_id")),
+                    macro_title: text(object.get("macro_title")),
+                    macro_deleted: flag(object.get("macro_deleted")),
+                }))
+            }
+            EventKind::SatisfactionRating => {
+                Some(TicketEvent::SatisfactionRating(SatisfactionRating {
+                    id,
+                    score: text(object.get("score")),
+                    assignee_id: int(object.get("assignee_id")),
+                }))
+            }
+            EventKind::TicketSharing => Some(TicketEvent::TicketSharing(TicketSharing {
                 id,
                 agreement_id: int(object.get("agreement_id")),
                 action: text(object.get("action")),
             })),
-            "Error" => Some(TicketEvent::Error(ErrorEvent {
+            EventKind::Error => Some(TicketEvent::Error(ErrorEvent {
                 id,
                 message: text(object.get("message")),
             })),
-            "ChatStartedEvent" => Some(TicketEvent::ChatStarted(ChatStarted {
+            EventKind::ChatStarted => Some(TicketEvent::ChatStarted(ChatStarted {
                 id,
                 value: value(object.get("value")),
             })),
-            "Tweet" | "SMS" | "FacebookEvent" | "External" | "LogMeInTranscript" | "Push" => {
-                Some(TicketEvent::Channel(ChannelEvent {
-                    id,
-                    type_: type_.to_string(),
-                    body: text(object.get("body")),
-                }))
-            }
-            _ => None,
+            EventKind::Channel => Some(TicketEvent::Channel(ChannelEvent {
+                id,
+                type_: type_.to_string(),
+                body: text(object.get("body")),
+            })),
+            EventKind::Other => None,
         };
         typed.unwrap_or_else(|| TicketEvent::Unknown {
             type_: type_.to_string(),
