@@ -7,7 +7,7 @@
 //! events are read here, one way, whatever they are read from ([`Members`]): an event's
 //! members in a map (the typed view of a `TicketAudit`, or an audit's JSON), or the few
 //! members the account-wide walk reads straight from a page's text (`super::audit_pages`,
-//! which builds nothing of the members the mapping does not read: the most of a ticket
+//! which builds nothing of the members the mapping does not read: most of a ticket
 //! audit's bytes, and before this view most of the CPU of exporting one).
 
 use std::borrow::Cow;
