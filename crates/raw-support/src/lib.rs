@@ -39,7 +39,7 @@ pub use body_cap::{
 };
 pub use lossy::with_lossy_bodies;
 pub use raw_json::{RawJson, write_verbatim};
-pub use recorded::{DecodeIssue, Quarantined, Recorded};
+pub use recorded::{DecodeIssue, Quarantined, RecordText, Recorded};
 pub use secret::Secret;
 
 use std::time::Instant;

@@ -400,10 +400,64 @@ impl<T: DeserializeOwned> Recorded<T> {
         deserializer: D,
         fast: Option<fn(&str) -> serde_json::Result<T>>,
     ) -> Result<Self, D::Error> {
-        let text = Box::<RawValue>::deserialize(deserializer)?;
-        // Only a page read from a lossy copy (see `crate::lossy`) has records to claim.
-        let quarantined = crate::lossy::claim(text.get());
-        let raw = RawJson::from_raw_value(text);
+        RecordText::deserialize(deserializer)?
+            .decode(fast)
+            .map_err(D::Error::custom)
+    }
+}
+
+/// A record's text as received, its typed view not decoded yet: what a page is read into when
+/// its records are decoded later, after the page itself (its cursor, say) has been read. It
+/// carries what the page's decoding knew of it (the bytes quarantined when the page was read
+/// from a lossy copy), so [`RecordText::decode_with`] later makes the [`Recorded`] that
+/// decoding the page into [`Recorded`]s would have made.
+///
+/// ```
+/// use raw_support::{RecordText, Recorded};
+///
+/// #[derive(Debug, PartialEq, serde::Deserialize)]
+/// struct Log {
+///     id: Option<i64>,
+/// }
+///
+/// let texts: Vec<RecordText> = serde_json::from_str(r#"[{"id": 7}, {"id": "x"}]"#).unwrap();
+/// assert_eq!(texts[1].raw_json().json(), r#"{"id": "x"}"#);
+/// let logs: Vec<Recorded<Log>> = texts
+///     .into_iter()
+///     .map(|text| text.decode_with(|text| serde_json::from_str(text)))
+///     .collect::<Result<_, _>>()
+///     .unwrap();
+/// assert_eq!(logs[0].id, Some(7));
+/// assert!(logs[1].decode_issue().is_some(), "read as `Recorded` reads it: repaired");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordText {
+    raw: RawJson,
+    quarantined: Option<Quarantined>,
+}
+
+impl RecordText {
+    /// The record's text.
+    pub fn raw_json(&self) -> &RawJson {
+        &self.raw
+    }
+
+    /// The record, its typed view decoded as [`Recorded::deserialize_with`] decodes it
+    /// (`fast` where it can, else as `T`'s `Deserialize` does, with repairs); an error only
+    /// for a record that is not a JSON object, or whose typed view does not decode even
+    /// from `{}`.
+    pub fn decode_with<T: DeserializeOwned>(
+        self,
+        fast: fn(&str) -> serde_json::Result<T>,
+    ) -> Result<Recorded<T>, serde_json::Error> {
+        self.decode(Some(fast))
+    }
+
+    fn decode<T: DeserializeOwned>(
+        self,
+        fast: Option<fn(&str) -> serde_json::Result<T>>,
+    ) -> Result<Recorded<T>, serde_json::Error> {
+        let RecordText { raw, quarantined } = self;
         let fast = fast.and_then(|fast| fast(raw.json()).ok());
         let mut record = match fast {
             Some(typed) => Recorded {
@@ -412,7 +466,7 @@ impl<T: DeserializeOwned> Recorded<T> {
                 issue: None,
                 exact: true,
             },
-            None => Recorded::<T>::from_json(raw).map_err(D::Error::custom)?,
+            None => Recorded::<T>::from_json(raw)?,
         };
         if let Some(quarantined) = quarantined {
             record.add_issue(
@@ -423,6 +477,19 @@ impl<T: DeserializeOwned> Recorded<T> {
             );
         }
         Ok(record)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = Box::<RawValue>::deserialize(deserializer)?;
+        // Only a page read from a lossy copy (see `crate::lossy`) has records to claim: the
+        // claim is made here, while that page is read.
+        let quarantined = crate::lossy::claim(text.get());
+        Ok(RecordText {
+            raw: RawJson::from_raw_value(text),
+            quarantined,
+        })
     }
 }
 
@@ -531,5 +598,47 @@ mod tests {
     fn only_a_record_that_is_not_an_object_still_fails() {
         let error = serde_json::from_str::<Recorded<Message>>(r#""a record""#).unwrap_err();
         assert!(error.to_string().contains("expected struct"), "{error}");
+    }
+
+    /// A record's text read with its page and decoded later, outside the page's lossy scope,
+    /// is the record that decoding it with the page makes: its quarantined bytes too.
+    #[tokio::test]
+    async fn a_record_decoded_after_its_page_is_the_record_decoded_with_it() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Log {
+            id: Option<i64>,
+            a: Option<String>,
+        }
+        let mut body = br#"[{"id": 1, "a": "x"}, {"id": 2, "a": "y"#.to_vec();
+        body.extend_from_slice(b"\xff");
+        body.extend_from_slice(br#""}, {"id": "3"}]"#);
+        let fast = |text: &str| serde_json::from_str::<Log>(text);
+        let (now, later) = crate::lossy::with_lossy_bodies(async {
+            let copy = crate::lossy::lossy_body(bytes::Bytes::from(body.clone()), "/logs");
+            let now: Vec<Recorded<Log>> = serde_json::from_slice(&copy).unwrap();
+            // The claims were taken by the first reading: the page is read again for the
+            // second, as a walk reads it once.
+            let copy = crate::lossy::lossy_body(bytes::Bytes::from(body.clone()), "/logs");
+            let later: Vec<RecordText> = serde_json::from_slice(&copy).unwrap();
+            (now, later)
+        })
+        .await;
+        let later: Vec<Recorded<Log>> = later
+            .into_iter()
+            .map(|text| text.decode_with(fast))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(later, now);
+        let quarantined = later[1]
+            .decode_issue()
+            .unwrap()
+            .quarantined
+            .as_ref()
+            .unwrap();
+        assert!(quarantined.bytes.ends_with(b"y\xff\"}"));
+        assert!(
+            later[2].decode_issue().is_some(),
+            "repaired: `id` as a string"
+        );
     }
 }

@@ -15,7 +15,8 @@
 
 use std::fmt;
 
-use raw_support::Recorded;
+use chrono::{DateTime, Utc};
+use raw_support::{RecordText, Recorded};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -27,26 +28,67 @@ use super::checked_json::{
 };
 
 /// A page of `/ticket_audits` (`audits` required, as the generated `TicketAuditsResponse`
-/// has it), each audit read as its gist through [`decode_audit`].
+/// has it): the page's cursor, and each audit's text, to be decoded into its gist
+/// ([`decode_all`]) after the next page has been asked for.
 #[derive(Debug, Deserialize)]
 pub(super) struct AuditsPage {
-    #[serde(deserialize_with = "audits")]
-    pub(super) audits: Vec<Recorded<AuditGist>>,
+    #[serde(deserialize_with = "objects")]
+    pub(super) audits: Vec<RecordText>,
     pub(super) links: Option<CursorPaginationLinks>,
     pub(super) meta: Option<CursorPaginationMeta>,
 }
 
-fn audits<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<Recorded<AuditGist>>, D::Error> {
-    struct Fast(Recorded<AuditGist>);
-    impl<'de> Deserialize<'de> for Fast {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            Recorded::deserialize_with(deserializer, decode_audit).map(Fast)
-        }
+/// The audits' texts, each a JSON object: an object always decodes (repaired, if need be),
+/// so a page that reads is a page whose audits decode.
+fn objects<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<RecordText>, D::Error> {
+    let audits = Vec::<RecordText>::deserialize(deserializer)?;
+    match audits
+        .iter()
+        .position(|audit| !audit.raw_json().json().starts_with('{'))
+    {
+        Some(at) => Err(de::Error::custom(format!(
+            "audit {at} of the page is not a JSON object"
+        ))),
+        None => Ok(audits),
     }
-    let audits = Vec::<Fast>::deserialize(deserializer)?;
-    Ok(audits.into_iter().map(|Fast(audit)| audit).collect())
+}
+
+impl AuditsPage {
+    /// The `created_at` of the first and of the last audit that has one, when at least three
+    /// have one (read from their texts, which are not decoded yet).
+    pub(super) fn first_and_last_times(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let time = |audit: &RecordText| -> Option<DateTime<Utc>> {
+            serde_json::from_str(audit.raw_json().member_json("created_at")?).ok()
+        };
+        let (first_at, first) = self
+            .audits
+            .iter()
+            .enumerate()
+            .find_map(|(at, audit)| Some((at, time(audit)?)))?;
+        let (last_at, last) = self
+            .audits
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(at, audit)| Some((at, time(audit)?)))?;
+        let between = self.audits.get(first_at + 1..last_at)?;
+        between.iter().find_map(time)?;
+        Some((first, last))
+    }
+}
+
+/// Each audit of a page decoded into its gist ([`decode_audit`], else as the generated type
+/// decodes it); an error (which a page of objects does not have) says which failed.
+pub(super) fn decode_all(audits: Vec<RecordText>) -> Result<Vec<Recorded<AuditGist>>, String> {
+    audits
+        .into_iter()
+        .enumerate()
+        .map(|(at, audit)| {
+            audit
+                .decode_with(decode_audit)
+                .map_err(|error| format!("audit {at} of the page does not decode: {error}"))
+        })
+        .collect()
 }
 
 /// The gist of one audit's text, as [`AuditGist`]'s `Deserialize` (the generated decoding)
@@ -504,5 +546,62 @@ mod tests {
         );
         assert!(generated(&deep).is_err());
         assert!(fast(&deep).is_err());
+    }
+
+    fn page(times: &[Option<&str>]) -> serde_json::Result<AuditsPage> {
+        let audits: Vec<String> = times
+            .iter()
+            .enumerate()
+            .map(|(id, time)| match time {
+                Some(time) => format!(r#"{{"id": {id}, "created_at": "{time}"}}"#),
+                None => format!(r#"{{"id": {id}}}"#),
+            })
+            .collect();
+        serde_json::from_str(&format!(r#"{{"audits": [{}]}}"#, audits.join(", ")))
+    }
+
+    /// The order check reads the first and the last time of a page from its texts, when at
+    /// least three audits have one.
+    #[test]
+    fn a_page_gives_its_first_and_last_times_when_three_audits_have_one() {
+        let (a, b, c) = (
+            "2024-01-01T00:00:00Z",
+            "2024-01-02T00:00:00Z",
+            "2024-01-03T00:00:00+00:00",
+        );
+        let time = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+        let times = |page: serde_json::Result<AuditsPage>| page.unwrap().first_and_last_times();
+        assert_eq!(
+            times(page(&[Some(c), Some(b), Some(a)])),
+            Some((time(c), time(a)))
+        );
+        assert_eq!(
+            times(page(&[
+                None,
+                Some(a),
+                None,
+                Some("not a time"),
+                Some(b),
+                Some(c),
+                None
+            ])),
+            Some((time(a), time(c)))
+        );
+        assert_eq!(times(page(&[Some(a), Some(b)])), None);
+        assert_eq!(times(page(&[Some(a), None, Some("x"), Some(b)])), None);
+        assert_eq!(times(page(&[])), None);
+    }
+
+    /// A page whose audits are not all objects does not read (it would not decode later).
+    #[test]
+    fn a_page_of_an_audit_that_is_not_an_object_does_not_read() {
+        assert!(page(&[None, None]).is_ok());
+        let error = serde_json::from_str::<AuditsPage>(r#"{"audits": [{"id": 1}, 5]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("audit 1 of the page is not a JSON object"),
+            "{error}"
+        );
     }
 }

@@ -26,13 +26,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::stream;
-use raw_support::Recorded;
+use raw_support::{RecordText, Recorded};
 use url::Url;
 use zendesk_raw::types;
 
-use super::audit_gist::AuditGist;
 use super::audit_logs::{NextRequest, next_request};
-use super::audit_pages::AuditsPage;
+use super::audit_pages::{self, AuditsPage};
 use super::{SortOrder, ZendeskClient, mapping, next_page_token};
 use crate::checkpoint::{Checkpoint, Direction, Edge, PageToken, Position};
 use crate::error::Error;
@@ -413,13 +412,8 @@ fn cursor_next(body: &AuditsPage) -> Result<Option<PageToken>, Error> {
 /// rest, so it is an error rather than a silent end. (One pair of neighbours out of order
 /// cannot make a longer page look ascending.)
 fn check_newest_first(body: &AuditsPage) -> Result<(), Error> {
-    let times: Vec<_> = body
-        .audits
-        .iter()
-        .filter_map(|audit| audit.typed().created_at)
-        .collect();
-    match (times.first(), times.last()) {
-        (Some(first), Some(last)) if times.len() >= 3 && first < last => Err(Error::Decode {
+    match body.first_and_last_times() {
+        Some((first, last)) if first < last => Err(Error::Decode {
             operation: LIST_ALL.name,
             status: Some(200),
             message: format!(
@@ -454,7 +448,7 @@ async fn fetch_cursor_page(
     client: &ZendeskClient,
     size: &AdaptivePageSize,
     request: PageRequest<PageToken>,
-) -> Result<CursorPage<Recorded<AuditGist>, PageToken>, Error> {
+) -> Result<CursorPage<RecordText, PageToken>, Error> {
     let (url, after) = match request.cursor.as_ref().and_then(next_request) {
         Some(NextRequest::Link(link)) => (
             Some(client.base_url().check_vendor_url(LIST_ALL.name, link)?),
@@ -480,7 +474,7 @@ async fn fetch_cursor_attempt(
     request: &PageRequest<PageToken>,
     url: Option<&Url>,
     after: Option<&str>,
-) -> Result<CursorPage<Recorded<AuditGist>, PageToken>, Error> {
+) -> Result<CursorPage<RecordText, PageToken>, Error> {
     let response = client
         .call_checked(
             LIST_ALL,
@@ -1017,8 +1011,9 @@ impl TicketAuditEvents {
     }
 }
 
-/// The account-wide walk's pages: each audit read as the gist the mapping reads.
-type AuditPaginator = Paginator<Recorded<AuditGist>, PageToken>;
+/// The account-wide walk's pages: each audit's text, decoded into the gist the mapping reads
+/// once the next page has been asked for.
+type AuditPaginator = Paginator<RecordText, PageToken>;
 
 /// One ticket's pages, each audit typed (the generated decoding).
 type TicketAuditPaginator = Paginator<Recorded<types::TicketAudit>, PageToken>;
@@ -1178,14 +1173,30 @@ impl PageSource for TicketAuditSource {
                 self.position.next = None;
                 continue;
             };
+            // The audits are decoded here, not in the fetch: the next page's request left
+            // with this page's cursor, before these were decoded. All of them before any is
+            // admitted, so a page that fails is read again whole.
+            let audits = match audit_pages::decode_all(page.items) {
+                Ok(audits) => audits,
+                Err(message) => {
+                    self.pass = None;
+                    self.position.next = page.cursor;
+                    return Err(Error::Decode {
+                        operation: LIST_ALL.name,
+                        status: Some(200),
+                        message,
+                        waited: Duration::ZERO,
+                    });
+                }
+            };
             let since = self.position.since;
             let until = self.position.until.expect("set when the pass started");
             let tenant = self.client.tenant().to_string();
-            let received = page.items.len();
+            let received = audits.len();
             let mut events = Vec::with_capacity(received);
             let mut duplicates = 0;
             let mut reached_since = false;
-            for audit in page.items {
+            for audit in audits {
                 let mut event = mapping::audit_gist_event(&tenant, audit);
                 self.position.edge.place(&mut event, until);
                 let at = event.occurred_at;
@@ -1546,5 +1557,37 @@ impl PageSource for TicketSource {
                 caught_up,
             }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page of three or more audits whose first is older than its last is refused; one
+    /// newest first, or too short to tell, is not.
+    #[test]
+    fn a_page_that_reads_oldest_first_is_refused() {
+        let page = |times: [&str; 3]| -> AuditsPage {
+            let audits: Vec<String> = times
+                .iter()
+                .map(|time| format!(r#"{{"created_at": "{time}"}}"#))
+                .collect();
+            serde_json::from_str(&format!(r#"{{"audits": [{}]}}"#, audits.join(", "))).unwrap()
+        };
+        let (a, b, c) = (
+            "2024-01-01T00:00:00Z",
+            "2024-01-02T00:00:00Z",
+            "2024-01-03T00:00:00Z",
+        );
+        let refused = check_newest_first(&page([a, b, c]))
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("reads oldest first"), "{refused}");
+        assert!(check_newest_first(&page([c, b, a])).is_ok());
+        assert!(
+            check_newest_first(&page([c, a, b])).is_ok(),
+            "one pair out of order"
+        );
     }
 }
