@@ -351,57 +351,8 @@ impl<T> Deref for Recorded<T> {
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Recorded<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Recorded::decode(deserializer, None)
-    }
-}
-
-impl<T: DeserializeOwned> Recorded<T> {
-    /// [`Deserialize`], with `fast` decoding the typed view from the record's text where it
-    /// can: a decoder written for one hot type (serde's derive buffers every member of a
-    /// struct with a flattened map, which can cost more than the rest of an export). When
-    /// `fast` fails, the record decodes exactly as [`Deserialize`] decodes it (its
-    /// [`DecodeIssue`], its repairs), so `fast` may refuse anything out of the ordinary; it
-    /// must never accept a record that `T`'s own `Deserialize` refuses, nor read one
-    /// differently.
-    ///
-    /// ```
-    /// use raw_support::Recorded;
-    ///
-    /// #[derive(Debug, PartialEq, serde::Deserialize)]
-    /// struct Log {
-    ///     id: Option<i64>,
-    /// }
-    ///
-    /// // A decoder that knows only records of the form `{"id":N}`.
-    /// fn fast(text: &str) -> serde_json::Result<Log> {
-    ///     let digits = text.strip_prefix(r#"{"id":"#).and_then(|t| t.strip_suffix('}'));
-    ///     match digits.map(str::parse) {
-    ///         Some(Ok(id)) => Ok(Log { id: Some(id) }),
-    ///         _ => Err(serde::de::Error::custom("not for the fast path")),
-    ///     }
-    /// }
-    ///
-    /// let mut de = serde_json::Deserializer::from_str(r#"{"id":7}"#);
-    /// let record = Recorded::deserialize_with(&mut de, fast).unwrap();
-    /// assert_eq!(record.id, Some(7));
-    /// // Anything else decodes as `Deserialize` decodes it.
-    /// let mut de = serde_json::Deserializer::from_str(r#"{"id": 8, "more": true}"#);
-    /// let record = Recorded::deserialize_with(&mut de, fast).unwrap();
-    /// assert_eq!((record.id, record.typed_is_exact()), (Some(8), true));
-    /// ```
-    pub fn deserialize_with<'de, D: Deserializer<'de>>(
-        deserializer: D,
-        fast: fn(&str) -> serde_json::Result<T>,
-    ) -> Result<Self, D::Error> {
-        Recorded::decode(deserializer, Some(fast))
-    }
-
-    fn decode<'de, D: Deserializer<'de>>(
-        deserializer: D,
-        fast: Option<fn(&str) -> serde_json::Result<T>>,
-    ) -> Result<Self, D::Error> {
         RecordText::deserialize(deserializer)?
-            .decode(fast)
+            .decode(None)
             .map_err(D::Error::custom)
     }
 }
@@ -442,10 +393,38 @@ impl RecordText {
         &self.raw
     }
 
-    /// The record, its typed view decoded as [`Recorded::deserialize_with`] decodes it
-    /// (`fast` where it can, else as `T`'s `Deserialize` does, with repairs); an error only
-    /// for a record that is not a JSON object, or whose typed view does not decode even
-    /// from `{}`.
+    /// The record, its typed view decoded by `fast` where it can: a decoder written for one
+    /// hot type (serde's derive buffers every member of a struct with a flattened map, which
+    /// can cost more than the rest of an export). When `fast` fails, the record decodes
+    /// exactly as [`Recorded`]'s `Deserialize` decodes it (its [`DecodeIssue`], its repairs),
+    /// so `fast` may refuse anything out of the ordinary; it must never accept a record that
+    /// `T`'s own `Deserialize` refuses, nor read one differently. An error only for a record
+    /// that is not a JSON object, or whose typed view does not decode even from `{}`.
+    ///
+    /// ```
+    /// use raw_support::RecordText;
+    ///
+    /// #[derive(Debug, PartialEq, serde::Deserialize)]
+    /// struct Log {
+    ///     id: Option<i64>,
+    /// }
+    ///
+    /// // A decoder that knows only records of the form `{"id":N}`.
+    /// fn fast(text: &str) -> serde_json::Result<Log> {
+    ///     let digits = text.strip_prefix(r#"{"id":"#).and_then(|t| t.strip_suffix('}'));
+    ///     match digits.map(str::parse) {
+    ///         Some(Ok(id)) => Ok(Log { id: Some(id) }),
+    ///         _ => Err(serde::de::Error::custom("not for the fast path")),
+    ///     }
+    /// }
+    ///
+    /// let text: RecordText = serde_json::from_str(r#"{"id":7}"#).unwrap();
+    /// assert_eq!(text.decode_with(fast).unwrap().id, Some(7));
+    /// // Anything else decodes as `Deserialize` decodes it.
+    /// let text: RecordText = serde_json::from_str(r#"{"id": 8, "more": true}"#).unwrap();
+    /// let record = text.decode_with(fast).unwrap();
+    /// assert_eq!((record.id, record.typed_is_exact()), (Some(8), true));
+    /// ```
     pub fn decode_with<T: DeserializeOwned>(
         self,
         fast: fn(&str) -> serde_json::Result<T>,
