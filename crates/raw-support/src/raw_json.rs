@@ -154,9 +154,12 @@ impl From<Value> for RawJson {
 }
 
 impl Default for RawJson {
-    /// `null`.
+    /// `null` (its value parsed only when read: a placeholder costs one small copy).
     fn default() -> Self {
-        RawJson::from(Value::Null)
+        RawJson {
+            text: RawValue::NULL.to_owned(),
+            value: OnceLock::new(),
+        }
     }
 }
 

@@ -36,7 +36,7 @@
 
 use chrono::{DateTime, Utc};
 use genesys_raw::types::AuditLogMessage;
-use raw_support::Recorded;
+use raw_support::{RawJson, Recorded};
 use serde_json::Value;
 
 use crate::event::{
@@ -167,7 +167,7 @@ fn strings(values: &[String]) -> Value {
 /// ```
 /// use audit_core::genesys::mapping::audit_event;
 /// use audit_core::{Action, ActorKind, Outcome, StreamKind};
-/// use raw_support::Recorded;
+/// use raw_support::{RawJson, Recorded};
 ///
 /// let record: Recorded<genesys_raw::types::AuditLogMessage> = serde_json::from_str(r#"{
 ///     "id": "583cae9f-0d1e-4f2a-9b3c-4d5e6f708192", "eventDate": "2024-05-22T12:34:56Z",
@@ -238,7 +238,7 @@ fn map_record(tenant: &str, stream: StreamKind, record: &Recorded<AuditLogMessag
         native_id(record),
         at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
         vendor_action.clone(),
-        Value::Null,
+        RawJson::default(),
     );
     event.occurred_at_inferred = at.is_none();
     event.action = action_of(&vendor_action);

@@ -10,7 +10,7 @@
 //! which builds nothing of the members the mapping does not read: most of a ticket
 //! audit's bytes, and before this view most of the CPU of exporting one).
 
-use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
@@ -121,14 +121,14 @@ impl AuditGist {
             let source = via.source.as_ref();
             let from = |key: &str| source.and_then(|source| source.from.get(key));
             gist.read_via(
-                via.channel.as_ref(),
+                via.channel.clone(),
                 source.and_then(|source| source.rel.as_deref()),
                 from("id"),
                 from("title"),
             );
         }
         if let Some(metadata) = &audit.metadata {
-            let system = |key: &str| metadata.system.get(key);
+            let system = |key: &str| metadata.system.get(key).cloned();
             gist.read_system(system("ip_address"), system("client"), system("location"));
         }
         gist
@@ -138,32 +138,39 @@ impl AuditGist {
     /// `id` and `title` of `from` in its `source`.
     pub(super) fn read_via(
         &mut self,
-        channel: Option<&Value>,
+        channel: Option<Value>,
         rel: Option<&str>,
         from_id: Option<&Value>,
         from_title: Option<&Value>,
     ) {
-        self.channel = channel.and_then(channel_name);
+        self.channel = channel.and_then(|channel| match channel {
+            Value::String(name) => trimmed(name),
+            other => channel_name(&other),
+        });
         self.via_rule = rule_from(rel, from_id, from_title);
-        self.via_text = match &self.channel {
-            Some(channel) if channel.bytes().all(|b| b.is_ascii_digit()) => {
-                format!(" via channel {channel}")
-            }
-            Some(channel) => format!(" via {channel}"),
-            None => String::new(),
-        };
-        self.via_text
-            .push_str(&rule_label(rel, from_title.and_then(Value::as_str)));
+        let mut via_text = String::new();
+        if let Some(channel) = &self.channel {
+            via_text.push_str(match channel.bytes().all(|b| b.is_ascii_digit()) {
+                true => " via channel ",
+                false => " via ",
+            });
+            via_text.push_str(channel);
+        }
+        push_rule_label(&mut via_text, rel, from_title.and_then(Value::as_str));
+        self.via_text = via_text;
     }
 
     /// Reads what the mapping takes of the audit's `metadata.system`.
     pub(super) fn read_system(
         &mut self,
-        ip_address: Option<&Value>,
-        client: Option<&Value>,
-        location: Option<&Value>,
+        ip_address: Option<Value>,
+        client: Option<Value>,
+        location: Option<Value>,
     ) {
-        let text = |member: Option<&Value>| non_empty(member?.as_str());
+        let text = |member: Option<Value>| match member? {
+            Value::String(text) => trimmed(text),
+            _ => None,
+        };
         self.ip_address = text(ip_address);
         self.client = text(client);
         self.location = text(location);
@@ -194,11 +201,13 @@ pub(crate) struct EventsGist {
     pub(crate) subject: Option<String>,
     /// The fields and lists the events change.
     pub(crate) changes: Vec<Change>,
-    /// The description's phrases: the fields set, the fields changed (each where its first
-    /// event was), one for each other event.
-    phrases: Vec<Cow<'static, str>>,
-    set_phrase: Option<usize>,
-    changed_phrase: Option<usize>,
+    /// The description's phrases, each followed by `"; "`: the fields set, the fields changed
+    /// (each where its first event was), one for each other event. Written into one text as
+    /// they are read, not built one by one and joined.
+    phrases: String,
+    /// Where the phrases of the fields set and of the fields changed end in `phrases`.
+    set_phrase_end: Option<usize>,
+    changed_phrase_end: Option<usize>,
 }
 
 impl EventsGist {
@@ -242,29 +251,32 @@ impl EventsGist {
         if self.rule.is_none() {
             self.rule = members.get("via").and_then(rule_of);
         }
-        let phrase: Cow<'static, str> = match EventKind::of(kind) {
+        let phrase = &mut self.phrases;
+        match EventKind::of(kind) {
             EventKind::Create | EventKind::Change => match into_text(members.take("field_name")) {
                 Some(field) => return self.add_field(kind == "Create", field, members),
-                None => format!("{kind} event").into(),
+                None => {
+                    phrase.push_str(kind);
+                    phrase.push_str(" event");
+                }
             },
             which @ (EventKind::Comment | EventKind::VoiceComment | EventKind::FacebookComment) => {
-                let visibility = match flag(members.get("public")) {
+                phrase.push_str(match flag(members.get("public")) {
                     Some(true) => "public ",
                     Some(false) => "private ",
                     None => "",
-                };
-                let label = match which {
+                });
+                phrase.push_str(match which {
                     EventKind::VoiceComment => "voice comment",
                     EventKind::FacebookComment => "Facebook comment",
                     _ => "comment",
-                };
+                });
                 match members.count("attachments") {
-                    0 => format!("{visibility}{label}").into(),
-                    n => format!(
-                        "{visibility}{label} with {}",
-                        plural(n, "attachment", "attachments")
-                    )
-                    .into(),
+                    0 => {}
+                    n => {
+                        phrase.push_str(" with ");
+                        push_count(phrase, n, "attachment", "attachments");
+                    }
                 }
             }
             EventKind::CommentPrivacyChange => {
@@ -274,91 +286,101 @@ impl EventsGist {
                     None => "public or private",
                 };
                 match int(members.get("comment_id")) {
-                    Some(id) => format!("comment {id} made {state}").into(),
-                    None => format!("a comment made {state}").into(),
+                    Some(id) => write!(phrase, "comment {id} made {state}"),
+                    None => write!(phrase, "a comment made {state}"),
                 }
+                .expect("writing to a String");
             }
             EventKind::CommentRedaction => match int(members.get("comment_id")) {
-                Some(id) => format!("comment {id} redacted").into(),
-                None => "a comment redacted".into(),
+                Some(id) => write!(phrase, "comment {id} redacted").expect("writing to a String"),
+                None => phrase.push_str("a comment redacted"),
             },
             EventKind::AttachmentRedaction => match int(members.get("attachment_id")) {
-                Some(id) => format!("attachment {id} redacted").into(),
-                None => "an attachment redacted".into(),
+                Some(id) => {
+                    write!(phrase, "attachment {id} redacted").expect("writing to a String")
+                }
+                None => phrase.push_str("an attachment redacted"),
             },
             which @ (EventKind::Notification
             | EventKind::NotificationWithCcs
             | EventKind::Cc
             | EventKind::FollowerNotification
             | EventKind::OrganizationActivity) => {
-                let label = match which {
+                phrase.push_str(match which {
                     EventKind::NotificationWithCcs => "notification with CCs",
                     EventKind::Cc => "CC notification",
                     EventKind::FollowerNotification => "follower notification",
                     EventKind::OrganizationActivity => "organization notification",
                     _ => "notification",
-                };
-                let rule = members
-                    .get("via")
-                    .and_then(Value::as_object)
-                    .map(rule_text)
-                    .unwrap_or_default();
-                format!(
-                    "{label} to {}{rule}",
-                    plural(members.count("recipients"), "recipient", "recipients")
-                )
-                .into()
+                });
+                phrase.push_str(" to ");
+                push_count(
+                    phrase,
+                    members.count("recipients"),
+                    "recipient",
+                    "recipients",
+                );
+                if let Some(via) = members.get("via").and_then(Value::as_object) {
+                    push_rule_text(phrase, via);
+                }
             }
             EventKind::FollowersChange => {
+                phrase.push_str("followers changed");
                 self.add_list(
                     "followers",
                     members,
                     "previous_followers",
                     "current_followers",
                 );
-                "followers changed".into()
             }
             EventKind::EmailCcChange => {
+                phrase.push_str("e-mail CCs changed");
                 self.add_list(
                     "email_ccs",
                     members,
                     "previous_email_ccs",
                     "current_email_ccs",
                 );
-                "e-mail CCs changed".into()
             }
             EventKind::AgentMacroReference => match text(members.get("macro_title")) {
-                Some(title) => format!("macro \"{title}\" applied").into(),
-                None => "a macro applied".into(),
+                Some(title) => {
+                    phrase.push_str("macro \"");
+                    phrase.push_str(&title);
+                    phrase.push_str("\" applied");
+                }
+                None => phrase.push_str("a macro applied"),
             },
-            EventKind::SatisfactionRating => match text(members.get("score")) {
-                Some(score) => format!("satisfaction rating: {score}").into(),
-                None => "satisfaction rating".into(),
-            },
-            EventKind::TicketSharing => match text(members.get("action")) {
-                Some(action) => format!("ticket sharing: {action}").into(),
-                None => "ticket sharing".into(),
-            },
-            EventKind::Error => match text(members.get("message")) {
-                Some(message) => format!("error: {message}").into(),
-                None => "error".into(),
-            },
-            EventKind::ChatStarted => "chat started".into(),
-            EventKind::Channel => match kind {
-                "Tweet" => "tweet".into(),
-                "FacebookEvent" => "Facebook message".into(),
-                "External" => "external event".into(),
-                "LogMeInTranscript" => "LogMeIn transcript".into(),
-                "Push" => "push to an external target".into(),
-                other => other.to_string().into(),
-            },
+            EventKind::SatisfactionRating => {
+                phrase.push_str("satisfaction rating");
+                push_detail(phrase, text(members.get("score")));
+            }
+            EventKind::TicketSharing => {
+                phrase.push_str("ticket sharing");
+                push_detail(phrase, text(members.get("action")));
+            }
+            EventKind::Error => {
+                phrase.push_str("error");
+                push_detail(phrase, text(members.get("message")));
+            }
+            EventKind::ChatStarted => phrase.push_str("chat started"),
+            EventKind::Channel => phrase.push_str(match kind {
+                "Tweet" => "tweet",
+                "FacebookEvent" => "Facebook message",
+                "External" => "external event",
+                "LogMeInTranscript" => "LogMeIn transcript",
+                "Push" => "push to an external target",
+                other => other,
+            }),
             EventKind::Other => match kind {
-                "" => "an untyped event".into(),
-                other if other.ends_with("Event") => other.to_string().into(),
-                other => format!("{other} event").into(),
+                "" => phrase.push_str("an untyped event"),
+                other if other.ends_with("Event") => phrase.push_str(other),
+                other => {
+                    phrase.push_str(other);
+                    phrase.push_str(" event");
+                }
             },
-        };
-        self.phrases.push(phrase);
+        }
+        self.phrases.push_str(PHRASE_END);
     }
 
     /// A `Create` (`created`) or `Change` of `field`: a change, and the field named in the
@@ -370,19 +392,33 @@ impl EventsGist {
         {
             self.subject = Some(subject);
         }
-        let (phrase, verb) = match created {
-            true => (&mut self.set_phrase, "set"),
-            false => (&mut self.changed_phrase, "changed"),
+        let (end, other_end, verb) = match created {
+            true => (
+                &mut self.set_phrase_end,
+                &mut self.changed_phrase_end,
+                "set ",
+            ),
+            false => (
+                &mut self.changed_phrase_end,
+                &mut self.set_phrase_end,
+                "changed ",
+            ),
         };
-        match *phrase {
-            Some(index) => {
-                let phrase = self.phrases[index].to_mut();
-                phrase.push_str(", ");
-                phrase.push_str(&field);
+        match *end {
+            // The field joins its phrase, which may be followed by others.
+            Some(at) => {
+                let more = [", ", field.as_str()].concat();
+                self.phrases.insert_str(at, &more);
+                *end = Some(at + more.len());
+                if let Some(other) = other_end.as_mut().filter(|other| **other > at) {
+                    *other += more.len();
+                }
             }
             None => {
-                *phrase = Some(self.phrases.len());
-                self.phrases.push(format!("{verb} {field}").into());
+                self.phrases.push_str(verb);
+                self.phrases.push_str(&field);
+                *end = Some(self.phrases.len());
+                self.phrases.push_str(PHRASE_END);
             }
         }
         self.sets_a_field |= created;
@@ -422,42 +458,72 @@ impl EventsGist {
 
     /// A one-line summary of the audit of ticket `ticket_id`, ` via …` as `via_text` says.
     pub(crate) fn summary(&self, ticket_id: Option<i64>, via_text: &str) -> String {
-        let verb = if self.sets_a_field {
-            "Created"
-        } else {
-            "Updated"
-        };
-        let ticket = ticket_id.map_or_else(|| "ticket".to_string(), |id| format!("ticket #{id}"));
-        if self.phrases.is_empty() {
-            format!("{verb} {ticket}{via_text}")
-        } else {
-            format!("{verb} {ticket}{via_text}: {}", self.phrases.join("; "))
+        let phrases = self.phrases.strip_suffix(PHRASE_END).unwrap_or_default();
+        let mut summary = String::with_capacity(32 + via_text.len() + phrases.len());
+        summary.push_str(match self.sets_a_field {
+            true => "Created ticket",
+            false => "Updated ticket",
+        });
+        if let Some(id) = ticket_id {
+            write!(summary, " #{id}").expect("writing to a String");
         }
+        summary.push_str(via_text);
+        if !phrases.is_empty() {
+            summary.push_str(": ");
+            summary.push_str(phrases);
+        }
+        summary
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+/// What follows each of the description's phrases but the last.
+const PHRASE_END: &str = "; ";
+
+/// `text`, when it is not empty and has no space to trim (else [`non_empty`]'s copy).
+fn trimmed(text: String) -> Option<String> {
+    match text.trim().len() == text.len() {
+        true => (!text.is_empty()).then_some(text),
+        false => non_empty(Some(&text)),
+    }
+}
+
+/// `n one` or `n many`.
+fn push_count(out: &mut String, n: usize, one: &str, many: &str) {
+    write!(out, "{n} {}", if n == 1 { one } else { many }).expect("writing to a String");
+}
+
+/// `: detail`, when there is one.
+fn push_detail(out: &mut String, detail: Option<String>) {
+    if let Some(detail) = detail {
+        out.push_str(": ");
+        out.push_str(&detail);
+    }
 }
 
 /// ` (trigger "Title")` when an event's `via.source` names a business rule.
-fn rule_text(via: &Map<String, Value>) -> String {
+fn push_rule_text(out: &mut String, via: &Map<String, Value>) {
     let source = via.get("source").and_then(Value::as_object);
     let title = source
         .and_then(|s| s.get("from"))
         .and_then(|from| from.get("title"))
         .and_then(Value::as_str);
     let rel = source.and_then(|s| s.get("rel")).and_then(Value::as_str);
-    rule_label(rel, title)
+    push_rule_label(out, rel, title);
 }
 
 /// ` (rel "title")`, ` ("title")` or nothing.
-fn rule_label(rel: Option<&str>, title: Option<&str>) -> String {
-    match (rel, title) {
-        (Some(rel), Some(title)) => format!(" ({rel} \"{title}\")"),
-        (None, Some(title)) => format!(" (\"{title}\")"),
-        _ => String::new(),
+fn push_rule_label(out: &mut String, rel: Option<&str>, title: Option<&str>) {
+    let Some(title) = title else {
+        return;
+    };
+    out.push_str(" (");
+    if let Some(rel) = rel {
+        out.push_str(rel);
+        out.push(' ');
     }
+    out.push('"');
+    out.push_str(title);
+    out.push_str("\")");
 }
 
 /// Tags as an array: older audits send them as one space-separated string.
@@ -469,5 +535,35 @@ fn tag_value(field: &str, value: Value) -> Value {
                 .collect(),
         ),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The fields set and the fields changed each make one phrase, where its first event was,
+    /// however the events around them interleave.
+    #[test]
+    fn fields_join_their_phrase_where_its_first_event_was() {
+        let audit = json!({"events": [
+            {"type": "Comment", "public": false},
+            {"type": "Change", "field_name": "status", "value": "open"},
+            {"type": "Create", "field_name": "subject", "value": "Printer on fire"},
+            {"type": "Notification", "recipients": [1, 2]},
+            {"type": "Change", "field_name": "priority", "value": "high"},
+            {"type": "Create", "field_name": "tags", "value": "fire"},
+            {"type": "Change", "field_name": "assignee_id", "value": 7},
+            {"type": "Error", "message": "Target failed"},
+        ]});
+        let events = EventsGist::of_json(&audit);
+        assert_eq!(
+            events.summary(Some(12), " via web"),
+            "Created ticket #12 via web: private comment; changed status, priority, assignee_id; \
+             set subject, tags; notification to 2 recipients; error: Target failed"
+        );
+        assert_eq!(EventsGist::default().summary(None, ""), "Updated ticket");
     }
 }

@@ -32,7 +32,7 @@
 //! whose outcome comes from the description (`unknown` when it cannot be read).
 
 use chrono::{DateTime, Utc};
-use raw_support::Recorded;
+use raw_support::{RawJson, Recorded};
 use serde_json::Value;
 use zendesk_raw::types::{AuditLog, IncrementalTicketEvent, TicketAudit};
 
@@ -152,7 +152,7 @@ pub(super) fn rule_from(
 /// ```
 /// use audit_core::zendesk::mapping::ticket_audit_event;
 /// use audit_core::{ActorKind, Action};
-/// use raw_support::Recorded;
+/// use raw_support::{RawJson, Recorded};
 ///
 /// let audit: Recorded<zendesk_raw::types::TicketAudit> = serde_json::from_str(r#"{
 ///     "id": 24872016650047, "ticket_id": 48213, "created_at": "2024-03-24T15:00:12Z",
@@ -234,7 +234,7 @@ fn map_ticket_audit<T>(tenant: &str, gist: AuditGist, audit: &Recorded<T>) -> Au
         native_id,
         occurred_at,
         events.vendor_action().to_string(),
-        Value::Null,
+        RawJson::default(),
     );
     event.occurred_at_inferred = created_at.is_none();
     event.action = if events.creates() {
@@ -323,7 +323,7 @@ fn audit_event_of_child(child: &Value) -> Value {
 /// ```
 /// use audit_core::zendesk::mapping::ticket_event_event;
 /// use audit_core::{Action, StreamKind};
-/// use raw_support::Recorded;
+/// use raw_support::{RawJson, Recorded};
 ///
 /// let record: Recorded<zendesk_raw::types::IncrementalTicketEvent> = serde_json::from_str(r#"{
 ///     "id": 24872016650047, "ticket_id": 48213, "timestamp": 1711292412,
@@ -394,7 +394,7 @@ pub fn ticket_event_event(tenant: &str, record: &Recorded<IncrementalTicketEvent
 /// ```
 /// use audit_core::zendesk::mapping::audit_log_event;
 /// use audit_core::{Action, Outcome};
-/// use raw_support::Recorded;
+/// use raw_support::{RawJson, Recorded};
 ///
 /// let record: Recorded<zendesk_raw::types::AuditLog> = serde_json::from_str(r#"{
 ///     "id": 19283740012, "created_at": "2024-03-18T08:55:12Z", "action": "login",
@@ -452,7 +452,7 @@ fn map_audit_log(tenant: &str, record: &Recorded<AuditLog>) -> AuditEvent {
         native_id,
         occurred_at,
         vendor_action.clone(),
-        Value::Null,
+        RawJson::default(),
     );
     event.occurred_at_inferred = log.created_at.is_none();
     event.action = match vendor_action.as_str() {
