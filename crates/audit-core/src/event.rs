@@ -150,15 +150,35 @@ impl AuditEvent {
         vendor_action: impl Into<String>,
         raw: impl Into<RawJson>,
     ) -> Self {
-        let native_id = native_id.into();
         let vendor_action = vendor_action.into();
+        let action = Action::from(vendor_action.as_str());
+        Self::with_action(
+            source,
+            kind,
+            native_id.into(),
+            occurred_at,
+            (action, vendor_action),
+            raw.into(),
+        )
+    }
+
+    /// [`AuditEvent::new`] with its `action` chosen by the mapper rather than read from the
+    /// vendor's word (which, not a known verb, would be copied into `Action::Other` first).
+    pub(crate) fn with_action(
+        source: Source,
+        kind: RecordKind,
+        native_id: String,
+        occurred_at: DateTime<Utc>,
+        (action, vendor_action): (Action, String),
+        raw: RawJson,
+    ) -> Self {
         AuditEvent {
             id: Self::stable_id(&source, kind, &native_id),
             source,
             native_id,
             occurred_at,
             occurred_at_inferred: false,
-            action: Action::from(vendor_action.as_str()),
+            action,
             vendor_action,
             outcome: Outcome::Unknown,
             actor: Actor::default(),
@@ -170,7 +190,7 @@ impl AuditEvent {
             level: None,
             rule: None,
             context: Default::default(),
-            raw: raw.into(),
+            raw,
             decode_issue: None,
             quarantined: None,
         }

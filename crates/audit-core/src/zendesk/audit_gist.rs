@@ -18,15 +18,14 @@ use serde_json::{Map, Value};
 use zendesk_raw::types::{TicketAudit, TicketAuditEvent};
 
 use super::events::{EventKind, flag, int, into_text, text};
-use super::mapping::{channel_name, non_empty, rule_from, rule_of};
+use super::mapping::{channel_name, non_empty, rule_from};
 use crate::event::{Change, Rule};
 
 /// The members of an event the mapping reads (besides `type`), by name.
-pub(super) const READ: [&str; 15] = [
+pub(super) const READ: [&str; 14] = [
     "field_name",
     "value",
     "previous_value",
-    "via",
     "public",
     "comment_id",
     "attachment_id",
@@ -47,6 +46,9 @@ pub(super) const COUNTED: [&str; 2] = ["attachments", "recipients"];
 pub(super) trait Members {
     /// The member `key` (one of [`READ`]).
     fn get(&self, key: &str) -> Option<&Value>;
+
+    /// What the mapping reads of the member `via`.
+    fn rule_source(&self) -> Option<RuleSource<'_>>;
 
     /// The member `key` (one of [`READ`]), null when missing: taken out when the members are
     /// the reader's own, else a copy.
@@ -73,6 +75,10 @@ impl Members for &Map<String, Value> {
         Map::get(self, key)
     }
 
+    fn rule_source(&self) -> Option<RuleSource<'_>> {
+        RuleSource::of_via(Map::get(self, "via")?)
+    }
+
     fn take(&mut self, key: &str) -> Value {
         Map::get(self, key).cloned().unwrap_or(Value::Null)
     }
@@ -83,6 +89,47 @@ impl Members for &Map<String, Value> {
             Some(Value::Null) | None => 0,
             Some(_) => 1,
         }
+    }
+}
+
+/// What the mapping reads of an event's `via`: the `rel` of its `source`, and the `id` and
+/// `title` of the source's `from`, whichever of them it has. An event has none unless its
+/// `via` and the `via`'s `source` are objects.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct RuleSource<'a> {
+    pub(super) rel: Option<&'a Value>,
+    pub(super) from_id: Option<&'a Value>,
+    pub(super) from_title: Option<&'a Value>,
+}
+
+impl<'a> RuleSource<'a> {
+    /// What the mapping reads of the event member `via`.
+    pub(super) fn of_via(via: &'a Value) -> Option<RuleSource<'a>> {
+        let source = via.get("source")?.as_object()?;
+        let from = source.get("from").and_then(Value::as_object);
+        Some(RuleSource {
+            rel: source.get("rel"),
+            from_id: from.and_then(|from| from.get("id")),
+            from_title: from.and_then(|from| from.get("title")),
+        })
+    }
+
+    /// The business rule the source names.
+    fn rule(self) -> Option<Rule> {
+        rule_from(
+            self.rel.and_then(Value::as_str),
+            self.from_id,
+            self.from_title,
+        )
+    }
+
+    /// ` (trigger "Title")`, as [`push_rule_label`] writes it.
+    fn push_label(self, out: &mut String) {
+        push_rule_label(
+            out,
+            self.rel.and_then(Value::as_str),
+            self.from_title.and_then(Value::as_str),
+        );
     }
 }
 
@@ -249,7 +296,11 @@ impl EventsGist {
             self.first_type = Some(kind.to_string());
         }
         if self.rule.is_none() {
-            self.rule = members.get("via").and_then(rule_of);
+            self.rule = members.rule_source().and_then(RuleSource::rule);
+        }
+        if self.phrases.capacity() == 0 {
+            // Room for the phrases of most audits at once.
+            self.phrases.reserve(96);
         }
         let phrase = &mut self.phrases;
         match EventKind::of(kind) {
@@ -320,8 +371,8 @@ impl EventsGist {
                     "recipient",
                     "recipients",
                 );
-                if let Some(via) = members.get("via").and_then(Value::as_object) {
-                    push_rule_text(phrase, via);
+                if let Some(source) = members.rule_source() {
+                    source.push_label(phrase);
                 }
             }
             EventKind::FollowersChange => {
@@ -407,11 +458,12 @@ impl EventsGist {
         match *end {
             // The field joins its phrase, which may be followed by others.
             Some(at) => {
-                let more = [", ", field.as_str()].concat();
-                self.phrases.insert_str(at, &more);
-                *end = Some(at + more.len());
+                self.phrases.insert_str(at, &field);
+                self.phrases.insert_str(at, ", ");
+                let added = ", ".len() + field.len();
+                *end = Some(at + added);
                 if let Some(other) = other_end.as_mut().filter(|other| **other > at) {
-                    *other += more.len();
+                    *other += added;
                 }
             }
             None => {
@@ -498,17 +550,6 @@ fn push_detail(out: &mut String, detail: Option<String>) {
         out.push_str(": ");
         out.push_str(&detail);
     }
-}
-
-/// ` (trigger "Title")` when an event's `via.source` names a business rule.
-fn push_rule_text(out: &mut String, via: &Map<String, Value>) {
-    let source = via.get("source").and_then(Value::as_object);
-    let title = source
-        .and_then(|s| s.get("from"))
-        .and_then(|from| from.get("title"))
-        .and_then(Value::as_str);
-    let rel = source.and_then(|s| s.get("rel")).and_then(Value::as_str);
-    push_rule_label(out, rel, title);
 }
 
 /// ` (rel "title")`, ` ("title")` or nothing.

@@ -22,9 +22,9 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use zendesk_raw::types::{CursorPaginationLinks, CursorPaginationMeta};
 
-use super::audit_gist::{AuditGist, COUNTED, EventsGist, Members, READ};
+use super::audit_gist::{AuditGist, COUNTED, EventsGist, Members, READ, RuleSource};
 use super::checked_json::{
-    Checked, CheckedMap, Count, Keep, Key, Named, Pruned, given_once, once, once_with,
+    Checked, CheckedMap, Count, IfObject, Key, Named, given_once, once, once_with,
 };
 
 /// A page of `/ticket_audits` (`audits` required, as the generated `TicketAuditsResponse`
@@ -184,11 +184,14 @@ impl<'de> Deserialize<'de> for FastEvents {
 /// One event, added to the gist of the events before it.
 struct FastEvent<'g>(&'g mut EventsGist);
 
-/// The members of an event the gist reads ([`READ`], [`COUNTED`]), as read from its text.
+/// The members of an event the gist reads ([`READ`], [`COUNTED`], `via`), as read from its
+/// text.
 #[derive(Default)]
 struct EventMembers {
     values: [Option<Value>; READ.len()],
     counts: [Option<usize>; COUNTED.len()],
+    /// `via`, when given: its `source`, when both are objects.
+    via: Option<Option<EventSource>>,
 }
 
 /// Where [`EventMembers`] keeps the member `name` ([`READ`]'s order), if it keeps it.
@@ -198,18 +201,17 @@ fn read_slot(name: &str) -> Option<usize> {
         "field_name" => 0,
         "value" => 1,
         "previous_value" => 2,
-        "via" => 3,
-        "public" => 4,
-        "comment_id" => 5,
-        "attachment_id" => 6,
-        "previous_followers" => 7,
-        "current_followers" => 8,
-        "previous_email_ccs" => 9,
-        "current_email_ccs" => 10,
-        "macro_title" => 11,
-        "score" => 12,
-        "action" => 13,
-        "message" => 14,
+        "public" => 3,
+        "comment_id" => 4,
+        "attachment_id" => 5,
+        "previous_followers" => 6,
+        "current_followers" => 7,
+        "previous_email_ccs" => 8,
+        "current_email_ccs" => 9,
+        "macro_title" => 10,
+        "score" => 11,
+        "action" => 12,
+        "message" => 13,
         _ => return None,
     };
     debug_assert_eq!(READ[slot], name);
@@ -232,6 +234,19 @@ impl Members for EventMembers {
         let slot = read_slot(key);
         debug_assert!(slot.is_some(), "`{key}` is not one of the members read");
         self.values[slot?].as_ref()
+    }
+
+    fn rule_source(&self) -> Option<RuleSource<'_>> {
+        let source = self.via.as_ref()?.as_ref()?;
+        let [from_id, from_title] = source
+            .from
+            .as_ref()
+            .map_or([None, None], |from| [from[0].as_ref(), from[1].as_ref()]);
+        Some(RuleSource {
+            rel: source.rel.as_ref(),
+            from_id,
+            from_title,
+        })
     }
 
     fn take(&mut self, key: &str) -> Value {
@@ -268,14 +283,15 @@ impl<'de> DeserializeSeed<'de> for FastEvent<'_> {
                     match name {
                         "id" => once(&mut map, &mut id, "id")?,
                         "type" => once(&mut map, &mut type_, "type")?,
+                        // Only what the gist reads of it: a few members, not a tree.
+                        "via" => {
+                            given_once(&members.via)?;
+                            members.via = Some(map.next_value_seed(IfObject(Via))?.flatten());
+                        }
                         _ => {
                             if let Some(slot) = read_slot(name) {
                                 given_once(&members.values[slot])?;
-                                members.values[slot] = Some(match name {
-                                    // Only what the gist reads of it: a few members, not a tree.
-                                    "via" => map.next_value_seed(Pruned(&EVENT_VIA))?,
-                                    _ => map.next_value()?,
-                                });
+                                members.values[slot] = Some(map.next_value()?);
                             } else if let Some(slot) = counted_slot(name) {
                                 given_once(&members.counts[slot])?;
                                 members.counts[slot] = Some(map.next_value::<Count>()?.0);
@@ -454,17 +470,57 @@ impl<'de> Deserialize<'de> for FastMetadata {
     }
 }
 
-/// What the gist reads of an event's `via`: the rule its `source` names (`rule_of`).
-const EVENT_VIA: Keep = Keep::Members(&[(
-    "source",
-    Keep::Members(&[
-        ("rel", Keep::All),
-        (
-            "from",
-            Keep::Members(&[("id", Keep::All), ("title", Keep::All)]),
-        ),
-    ]),
-)]);
+/// What the gist reads of an event's `via` ([`RuleSource`]): its `source`, when an object.
+/// A member given twice is read as `Value` reads it: the last one.
+struct Via;
+
+impl<'de> Visitor<'de> for Via {
+    type Value = Option<EventSource>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event's via")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut source = None;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match key.as_ref() {
+                "source" => source = map.next_value_seed(IfObject(EventSourceVisitor))?,
+                _ => {
+                    map.next_value::<Checked>()?;
+                }
+            }
+        }
+        Ok(source)
+    }
+}
+
+/// An event's `via.source` as the gist reads it: `rel`, and `id` and `title` of `from`, when
+/// `from` is an object.
+struct EventSource {
+    rel: Option<Value>,
+    from: Option<[Option<Value>; 2]>,
+}
+
+struct EventSourceVisitor;
+
+impl<'de> Visitor<'de> for EventSourceVisitor {
+    type Value = EventSource;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a via source")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventSource, A::Error> {
+        let (mut rel, mut from) = (None, None);
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match key.as_ref() {
+                "rel" => rel = Some(map.next_value()?),
+                "from" => from = map.next_value_seed(IfObject(Named(FROM)))?,
+                _ => {
+                    map.next_value::<Checked>()?;
+                }
+            }
+        }
+        Ok(EventSource { rel, from })
+    }
+}
 
 /// The members of a `via.source.from` the gist reads.
 const FROM: [&str; 2] = ["id", "title"];
@@ -542,6 +598,9 @@ mod tests {
             r#"{"events": [{"type": "Cc", "via": "mail"}, {"type": "Cc", "via": {"source": "x"}}, {"type": "Cc", "via": {"source": {"rel": 5, "from": [1]}}}]}"#,
             r#"{"events": [{"type": "Cc", "via": {"source": {"rel": "trigger", "from": {"title": "A"}}, "source": {"rel": "automation"}}}]}"#,
             r#"{"events": [{"type": "Cc", "via": {"source": {"rel": "trigger", "rel": "automation", "from": {"id": "9", "title": "A", "title": "B"}}}}]}"#,
+            r#"{"events": [{"type": "Cc", "via": {"source": {"rel": "trigger", "from": {"title": "A"}}, "source": 5}}]}"#,
+            r#"{"events": [{"type": "Cc", "via": {"source": {"rel": "trigger", "from": {"id": 1, "title": "A"}, "from": "x"}}}]}"#,
+            r#"{"events": [{"type": "Cc", "via": {"source": {"rel": "trigger"}}, "via": {"channel": 8}}]}"#,
             r#"{"id": 1, "id": 2}"#,
             r#"{"id": "7"}"#,
             r#"{"id": 7.0}"#,
@@ -578,7 +637,7 @@ mod tests {
             }
         }
         // The ordinary shapes above are read by the fast path, not left to the slow one.
-        for text in &cases[..11] {
+        for text in &cases[..13] {
             assert!(fast(text).is_ok(), "{text}");
         }
     }

@@ -209,71 +209,47 @@ impl<'de> Deserialize<'de> for CheckedMap {
     }
 }
 
-/// What to read of a value: all of it, or some of an object's members.
-pub(super) enum Keep {
-    All,
-    Members(&'static [(&'static str, Keep)]),
-}
+/// A value of any kind read by the visitor `V` when it is an object, and otherwise only
+/// checked as [`Checked`] checks it (none is read of it): a member that the mapping reads only
+/// inside objects, as `Value::get` does.
+pub(super) struct IfObject<V>(pub(super) V);
 
-/// A value as `serde_json::Value` reads it, pruned to what [`Keep`] says: the members of an
-/// object it does not keep are checked and left out, and a value that is not the object it
-/// expects is read as null (no member can be read of either). A member given twice is read
-/// as `Value` reads it: the last one.
-pub(super) struct Pruned(pub(super) &'static Keep);
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for IfObject<V> {
+    type Value = Option<V::Value>;
 
-impl<'de> DeserializeSeed<'de> for Pruned {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        match self.0 {
-            Keep::All => Value::deserialize(deserializer),
-            Keep::Members(members) => deserializer.deserialize_any(PrunedVisitor(members)),
-        }
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-struct PrunedVisitor(&'static [(&'static str, Keep)]);
-
-impl<'de> Visitor<'de> for PrunedVisitor {
-    type Value = Value;
+impl<'de, V: Visitor<'de>> Visitor<'de> for IfObject<V> {
+    type Value = Option<V::Value>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut kept = serde_json::Map::new();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
-            match self.0.iter().find(|(name, _)| *name == key.as_ref()) {
-                Some((name, keep)) => {
-                    let value = map.next_value_seed(Pruned(keep))?;
-                    kept.insert((*name).to_string(), value);
-                }
-                None => {
-                    map.next_value::<Checked>()?;
-                }
-            }
-        }
-        Ok(Value::Object(kept))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_map(map).map(Some)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
-        CheckedVisitor.visit_seq(seq).map(|Checked| Value::Null)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        CheckedVisitor.visit_seq(seq).map(|Checked| None)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
     }
-    fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
     }
-    fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
     }
-    fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
     }
-    fn visit_str<E>(self, _: &str) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
     }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
     }
 }
 
@@ -313,24 +289,29 @@ mod tests {
         );
     }
 
-    /// A value pruned to some members reads those members as the whole value holds them.
+    /// An object is read by the visitor; any other value is checked as `Value` checks it and
+    /// reads as none.
     #[test]
-    fn a_pruned_value_holds_its_kept_members_as_the_whole_value_does() {
-        const KEEP: Keep = Keep::Members(&[("s", Keep::Members(&[("r", Keep::All)]))]);
-        let texts = [
-            r#"{"s": {"r": "t", "o": [1]}, "x": {"y": 2}}"#,
-            r#"{"s": {"r": "t"}, "s": {"o": 1}}"#,
-            r#"{"s": {"r": 1, "r": {"deep": [true]}}}"#,
-            r#"{"s": "r"}"#,
-            r#"[{"s": {"r": 1}}]"#,
-            r#"7"#,
-        ];
-        for text in texts {
-            let whole: Value = serde_json::from_str(text).unwrap();
+    fn if_object_reads_objects_and_checks_the_rest() {
+        let read = |text: &str| {
             let mut de = serde_json::Deserializer::from_str(text);
-            let pruned = Pruned(&KEEP).deserialize(&mut de).unwrap();
-            let read = |v: &Value| v.get("s").and_then(|s| s.get("r")).cloned();
-            assert_eq!(read(&pruned), read(&whole), "{text}");
+            let read = IfObject(Named(["r"])).deserialize(&mut de)?;
+            de.end().map(|()| read)
+        };
+        let [r] = read(r#"{"r": [1], "o": {"p": 2}, "r": "t"}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            r,
+            Some(Value::from("t")),
+            "the last of a member given twice"
+        );
+        for text in [r#"[{"r": 1}]"#, r#""r""#, "7", "true", "null"] {
+            assert!(read(text).unwrap().is_none(), "{text}");
+        }
+        for text in TEXTS {
+            let value = serde_json::from_str::<Value>(text).is_ok();
+            assert_eq!(read(text).is_ok(), value, "{text}");
         }
     }
 

@@ -118,18 +118,6 @@ pub fn channel_name(channel: &Value) -> Option<String> {
     }
 }
 
-/// The business rule a `via` names: `via.source.rel` (`trigger`, `automation`, …) with the
-/// rule's `id` and `title` from `via.source.from`. An e-mail's `via` (`rel` null) names none.
-pub(super) fn rule_of(via: &Value) -> Option<Rule> {
-    let source = via.get("source")?;
-    let from = source.get("from").and_then(Value::as_object);
-    rule_from(
-        source.get("rel")?.as_str(),
-        from.and_then(|from| from.get("id")),
-        from.and_then(|from| from.get("title")),
-    )
-}
-
 /// A rule of kind `rel` (none without one), named by its `id` and `title` (the members of a
 /// `via.source.from`).
 pub(super) fn rule_from(
@@ -228,20 +216,19 @@ fn map_ticket_audit<T>(tenant: &str, gist: AuditGist, audit: &Recorded<T>) -> Au
         .or_else(|| crate::decode::id_from_text(audit))
         .unwrap_or_else(|| fallback_id(audit.raw()));
     let occurred_at = created_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let mut event = AuditEvent::new(
+    let action = match events.creates() {
+        true => Action::Create,
+        false => Action::Update,
+    };
+    let mut event = AuditEvent::with_action(
         source,
         RecordKind::ZendeskTicketAudit,
         native_id,
         occurred_at,
-        events.vendor_action().to_string(),
+        (action, events.vendor_action().to_string()),
         RawJson::default(),
     );
     event.occurred_at_inferred = created_at.is_none();
-    event.action = if events.creates() {
-        Action::Create
-    } else {
-        Action::Update
-    };
     event.outcome = Outcome::Success;
     event.actor = Actor {
         kind: actor_kind(author_id),
