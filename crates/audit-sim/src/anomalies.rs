@@ -1,8 +1,8 @@
 //! The vendor on a bad day: how the anomaly faults change records and pages.
 //!
-//! Page-level kinds (`empty_envelope`, `empty_page`, `fresh_cursor`, `out_of_order`) are
-//! decided per request in [`crate::faults::FaultPlan`] and applied by each list handler with
-//! the helpers here. Record-level kinds (`null_timestamp`, `large_records`, `lone_surrogate`,
+//! Page-level kinds (`empty_envelope`, `empty_page`, `fresh_cursor`, `out_of_order`,
+//! `non_object_record`, `ascending_page`) are decided per request in
+//! [`crate::faults::FaultPlan`] and applied by each list handler with the helpers here. Record-level kinds (`null_timestamp`, `large_records`, `lone_surrogate`,
 //! `invalid_utf8`, `huge_number`, `big_id`) are decided per record from (seed, kind, record):
 //! the same record renders the same in every page, show and download that holds it.
 //!
@@ -148,7 +148,20 @@ pub fn write_genesys_records(
     indices: &[u64],
     expand_user: bool,
 ) {
-    if !record_level(sim) {
+    write_genesys_page(sim, g, out, indices, expand_user, None);
+}
+
+/// [`write_genesys_records`], the record at `non_object` (`non_object_record`, see
+/// [`non_object_position`]) written as the number `5`.
+pub fn write_genesys_page(
+    sim: &Sim,
+    g: &crate::data::genesys::GenesysData,
+    out: &mut Vec<u8>,
+    indices: &[u64],
+    expand_user: bool,
+    non_object: Option<usize>,
+) {
+    if !record_level(sim) && non_object.is_none() {
         return g.write_records(out, indices, expand_user);
     }
     out.push(b'[');
@@ -156,6 +169,10 @@ pub fn write_genesys_records(
     for (k, &i) in indices.iter().enumerate() {
         if k > 0 {
             out.push(b',');
+        }
+        if non_object == Some(k) {
+            out.extend_from_slice(NON_OBJECT);
+            continue;
         }
         record.clear();
         g.write_record(&mut record, i, expand_user);
@@ -268,6 +285,39 @@ pub fn swap_neighbours(positions: &mut [u64], draw: u64, time: impl Fn(u64) -> i
     true
 }
 
+/// What `non_object_record` writes in place of a record.
+pub const NON_OBJECT: &[u8] = b"5";
+
+/// `non_object_record`: which record of a page of `len` becomes [`NON_OBJECT`], from the
+/// request's draw; `None` for an empty page.
+pub fn non_object_position(len: usize, draw: u64) -> Option<usize> {
+    (len > 0).then(|| (mix(&[draw, 0x0B1E]) % len as u64) as usize)
+}
+
+/// `non_object_record`: one record of the page's texts (see [`non_object_position`]) becomes
+/// the bare JSON number `5`. Returns whether one did (not on an empty page).
+pub fn non_object_record(records: &mut [Vec<u8>], draw: u64) -> bool {
+    match non_object_position(records.len(), draw) {
+        Some(at) => {
+            records[at] = NON_OBJECT.to_vec();
+            true
+        }
+        None => false,
+    }
+}
+
+/// `ascending_page`: a page served newest first, reversed (oldest first). Returns whether that
+/// shows: the first and last records' times differ (else the page is left as it is).
+pub fn ascending_page(positions: &mut [u64], time: impl Fn(u64) -> i64) -> bool {
+    match (positions.first(), positions.last()) {
+        (Some(&first), Some(&last)) if time(first) != time(last) => {
+            positions.reverse();
+            true
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,5 +344,37 @@ mod tests {
         assert_eq!(p, vec![1, 2, 3, 2]);
         let mut one = vec![7];
         assert!(!swap_neighbours(&mut one, 0, |x| x as i64));
+    }
+
+    #[test]
+    fn a_non_object_record_is_the_number_5_somewhere_in_the_page() {
+        let mut records = vec![b"{\"id\":1}".to_vec(), b"{\"id\":2}".to_vec()];
+        assert!(non_object_record(&mut records, 3));
+        assert_eq!(records.iter().filter(|r| r.as_slice() == b"5").count(), 1);
+        let body = list_body("audits", &records, &serde_json::json!({}));
+        let page: Value = serde_json::from_slice(&body).unwrap();
+        assert!(page["audits"].as_array().unwrap().contains(&Value::from(5)));
+        assert!(!non_object_record(&mut [], 3), "an empty page has none");
+        let spread: std::collections::HashSet<usize> = (0..64)
+            .filter_map(|draw| non_object_position(10, draw))
+            .collect();
+        assert!(
+            spread.len() > 5,
+            "the position follows the draw: {spread:?}"
+        );
+    }
+
+    #[test]
+    fn an_ascending_page_is_reversed_only_when_that_shows() {
+        let mut p = vec![5, 4, 3];
+        assert!(ascending_page(&mut p, |x| x as i64));
+        assert_eq!(p, vec![3, 4, 5]);
+        let mut same = vec![5, 4, 3];
+        assert!(
+            !ascending_page(&mut same, |_| 9),
+            "one second: nothing shows"
+        );
+        assert_eq!(same, vec![5, 4, 3]);
+        assert!(!ascending_page(&mut [], |x| x as i64));
     }
 }

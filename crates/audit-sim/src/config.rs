@@ -524,6 +524,13 @@ pub struct FaultConfig {
     pub null_timestamp: f64,
     /// Two neighbouring records of a page are swapped (timestamps unchanged).
     pub out_of_order: f64,
+    /// One record of a page is the JSON number `5` instead of an object.
+    pub non_object_record: f64,
+    /// A `/ticket_audits` page is served oldest first (its records reversed).
+    pub ascending_page: f64,
+    /// `non_object_record` and `ascending_page` drawn once per page, a page drawn meeting
+    /// the fault on its first this many asks, then never (0 = drawn afresh on every ask).
+    pub sticky_page_attempts: u64,
     /// The answer's rate-limit headers say nothing is left until a reset a day away.
     pub huge_rate_limit_reset: f64,
     /// 429 whose `Retry-After` is an HTTP date in the past.
@@ -586,6 +593,9 @@ impl Default for FaultConfig {
             fresh_cursor: 0.0,
             null_timestamp: 0.0,
             out_of_order: 0.0,
+            non_object_record: 0.0,
+            ascending_page: 0.0,
+            sticky_page_attempts: 0,
             huge_rate_limit_reset: 0.0,
             retry_after_past_date: 0.0,
             large_records: 0.0,
@@ -609,7 +619,7 @@ impl Default for FaultConfig {
 
 impl FaultConfig {
     /// Every rate, by name.
-    pub fn rates(&self) -> [(&'static str, f64); 24] {
+    pub fn rates(&self) -> [(&'static str, f64); 26] {
         [
             ("status_429", self.status_429),
             ("status_500", self.status_500),
@@ -627,6 +637,8 @@ impl FaultConfig {
             ("fresh_cursor", self.fresh_cursor),
             ("null_timestamp", self.null_timestamp),
             ("out_of_order", self.out_of_order),
+            ("non_object_record", self.non_object_record),
+            ("ascending_page", self.ascending_page),
             ("huge_rate_limit_reset", self.huge_rate_limit_reset),
             ("retry_after_past_date", self.retry_after_past_date),
             ("large_records", self.large_records),

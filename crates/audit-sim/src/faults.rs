@@ -39,6 +39,14 @@
 //! - `out_of_order`: two neighbouring records of a page swapped (timestamps unchanged, the
 //!   pair picked from the draw among neighbours whose timestamps differ, so the second is
 //!   older than the first). A Genesys page answered by a redirect swaps in the download.
+//! - `non_object_record`: one record of a page, picked from the draw, rendered as the bare
+//!   JSON number `5` instead of an object (the rest of the page as usual): Zendesk audit logs,
+//!   `/ticket_audits` (both cursor kinds) and the incremental ticket-event export; Genesys
+//!   results (inline or in the download a redirect names) and realtime pages.
+//! - `ascending_page` (`/ticket_audits` only, the only list served newest first whose order
+//!   a client relies on): the whole page served oldest first, its records reversed (the
+//!   cursors and links unchanged: the next page is the same). Only a page whose first and
+//!   last records' times differ counts (reversing it shows).
 //! - `huge_rate_limit_reset`: a normal answer whose rate-limit headers say nothing is left
 //!   until a reset a day away (Zendesk `x-rate-limit-remaining: 0`, `ratelimit-remaining: 0`,
 //!   `ratelimit-reset: 86400`; Genesys `inin-ratelimit-count` = `inin-ratelimit-allowed`,
@@ -47,6 +55,11 @@
 //!   `retry_after_past_date_window_ms`, every request of the tenant in that many
 //!   milliseconds after one also gets it (a vendor still limited while it names a past
 //!   time); this part depends on the clock, not only on the seed.
+//!
+//! With `sticky_page_attempts` = N > 0, `non_object_record` and `ascending_page` are drawn
+//! once per page (on its first ask) and a page drawn meets the fault on its first N asks,
+//! then never: a vendor that keeps answering a page wrongly for a while (longer than one
+//! client's retries, say), after which asking again gets the page.
 //!
 //! Per record (seed, kind, record id: the same record always renders the same), see
 //! [`crate::anomalies`]: `null_timestamp`, `large_records` (ticket audits), `lone_surrogate`,
@@ -103,6 +116,10 @@ pub enum FaultKind {
     NullTimestamp,
     /// Two neighbouring records of a page swapped.
     OutOfOrder,
+    /// One record of a page rendered as the number `5`, not an object.
+    NonObjectRecord,
+    /// A `/ticket_audits` page served oldest first.
+    AscendingPage,
     /// Rate-limit headers: nothing left, reset in a day.
     HugeRateLimitReset,
     /// 429 whose `Retry-After` is a date in the past.
@@ -156,6 +173,8 @@ impl FaultKind {
             FaultKind::FreshCursor => "fresh_cursor",
             FaultKind::NullTimestamp => "null_timestamp",
             FaultKind::OutOfOrder => "out_of_order",
+            FaultKind::NonObjectRecord => "non_object_record",
+            FaultKind::AscendingPage => "ascending_page",
             FaultKind::HugeRateLimitReset => "huge_rate_limit_reset",
             FaultKind::RetryAfterPastDate => "retry_after_past_date",
             FaultKind::LargeRecords => "large_records",
@@ -191,6 +210,8 @@ impl FaultKind {
             FaultKind::FreshCursor => c.fresh_cursor,
             FaultKind::NullTimestamp => c.null_timestamp,
             FaultKind::OutOfOrder => c.out_of_order,
+            FaultKind::NonObjectRecord => c.non_object_record,
+            FaultKind::AscendingPage => c.ascending_page,
             FaultKind::HugeRateLimitReset => c.huge_rate_limit_reset,
             FaultKind::RetryAfterPastDate => c.retry_after_past_date,
             FaultKind::LargeRecords => c.large_records,
@@ -224,6 +245,10 @@ pub struct FaultPlan {
     pub fresh_cursor: bool,
     /// Swap two neighbouring records of the page.
     pub out_of_order: bool,
+    /// Render one record of the page (picked from `draw`) as the number `5`.
+    pub non_object_record: bool,
+    /// Serve the page oldest first (`/ticket_audits`).
+    pub ascending_page: bool,
     /// Rate-limit headers saying nothing is left until a reset a day away.
     pub huge_reset: bool,
     /// Where the request falls among the draws (used to pick the swapped pair).
@@ -268,6 +293,15 @@ impl Faults {
     fn fires(&self, kind: FaultKind, key: u64, n: u64) -> bool {
         let rate = kind.rate(&self.cfg);
         rate > 0.0 && unit(mix(&[self.cfg.seed, kind.code(), key, n])) < rate
+    }
+
+    /// [`Faults::fires`], or with `sticky_page_attempts` = N > 0: drawn once for the request
+    /// (as its first ask draws), and then met on its first N asks only.
+    fn fires_sticky(&self, kind: FaultKind, key: u64, n: u64) -> bool {
+        match self.cfg.sticky_page_attempts {
+            0 => self.fires(kind, key, n),
+            attempts => n < attempts && self.fires(kind, key, 0),
+        }
     }
 
     /// Decides the faults of one request of `tenant` whose canonical form hashes to
@@ -322,6 +356,8 @@ impl Faults {
             empty_page: n == 0 && self.fires(FaultKind::EmptyPage, key, n),
             fresh_cursor: self.fires(FaultKind::FreshCursor, key, n),
             out_of_order: self.fires(FaultKind::OutOfOrder, key, n),
+            non_object_record: self.fires_sticky(FaultKind::NonObjectRecord, key, n),
+            ascending_page: self.fires_sticky(FaultKind::AscendingPage, key, n),
             huge_reset: self.fires(FaultKind::HugeRateLimitReset, key, n),
             draw: mix(&[self.cfg.seed, key, n]),
         }

@@ -36,7 +36,8 @@ pub struct PageReport {
     /// `repeated_cursor` was applied.
     pub repeated: bool,
     /// Page-level anomalies applied (`empty_envelope`, `empty_page`, `fresh_cursor`,
-    /// `out_of_order`, `realtime_ignores_page_size`, `expired_cursor`).
+    /// `out_of_order`, `non_object_record`, `ascending_page`, `realtime_ignores_page_size`,
+    /// `expired_cursor`).
     pub anomalies: Vec<crate::faults::FaultKind>,
 }
 

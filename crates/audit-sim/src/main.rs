@@ -192,6 +192,15 @@ struct Args {
     /// Rate of pages with two neighbouring records swapped. [default: 0]
     #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
     fault_out_of_order: Option<f64>,
+    /// Rate of pages with one record the number 5 instead of an object. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_non_object_record: Option<f64>,
+    /// Rate of /ticket_audits pages served oldest first. [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    fault_ascending_page: Option<f64>,
+    /// Asks of a page that non_object_record or ascending_page hit, drawn once per page (0: each ask draws). [default: 0]
+    #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
+    sticky_page_attempts: Option<u64>,
     /// Rate of answers whose rate-limit headers say: nothing left, reset in a day. [default: 0]
     #[arg(long, help_heading = "Faults (rates 0..1, per request)")]
     fault_huge_rate_limit_reset: Option<f64>,
@@ -321,6 +330,9 @@ impl Args {
         set(&mut f.fresh_cursor, self.fault_fresh_cursor);
         set(&mut f.null_timestamp, self.fault_null_timestamp);
         set(&mut f.out_of_order, self.fault_out_of_order);
+        set(&mut f.non_object_record, self.fault_non_object_record);
+        set(&mut f.ascending_page, self.fault_ascending_page);
+        set(&mut f.sticky_page_attempts, self.sticky_page_attempts);
         set(
             &mut f.huge_rate_limit_reset,
             self.fault_huge_rate_limit_reset,

@@ -707,6 +707,170 @@ async fn out_of_order_swaps_two_neighbours_of_a_page() {
     );
 }
 
+/// The positions of a page's records that are not JSON objects, each with its value.
+fn not_objects(records: &serde_json::Value) -> Vec<(usize, serde_json::Value)> {
+    records
+        .as_array()
+        .expect("a list of records")
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.is_object())
+        .map(|(k, r)| (k, r.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn non_object_record_makes_one_record_of_a_page_the_number_5() {
+    let sim = start(recent(|f| f.non_object_record = 1.0)).await;
+    let (start_, _) = sim.span("acme").unwrap();
+    let zendesk = [
+        (
+            "/api/v2/audit_logs?page[size]=100&sort=created_at",
+            "audit_logs",
+        ),
+        ("/api/v2/audit_logs?per_page=100", "audit_logs"),
+        ("/api/v2/ticket_audits?page[size]=100", "audits"),
+        ("/api/v2/ticket_audits?limit=100", "audits"),
+        (
+            &format!(
+                "/api/v2/incremental/ticket_events?start_time={}",
+                start_.timestamp()
+            ),
+            "ticket_events",
+        ),
+    ];
+    let mut faulted = 0;
+    for (path, key) in zendesk {
+        let page = zd_get(&sim, path).await.json();
+        let odd = not_objects(&page[key]);
+        assert_eq!(odd.len(), 1, "{path}: one record is not an object: {odd:?}");
+        assert_eq!(odd[0].1, serde_json::json!(5), "{path}");
+        assert!(
+            page[key].as_array().unwrap().len() > 1,
+            "{path}: the rest is there"
+        );
+        faulted += 1;
+    }
+    let rt = realtime_page(&sim, 1, 100).await.json();
+    assert_eq!(not_objects(&rt["entities"]).len(), 1);
+    let (id, http) = results_query(&sim).await;
+    let results = results_page(&sim, &http, &id, None).await.json();
+    assert_eq!(not_objects(&results["entities"]).len(), 1);
+    // A page too large to be answered inline is in the file a redirect names, and so is
+    // the number.
+    let redirect = raw(http
+        .get(format!(
+            "{}/api/v2/audits/query/{id}/results",
+            sim.genesys_api_url()
+        ))
+        .query(&[("pageSize", "200"), ("allowRedirect", "true")]))
+    .await;
+    assert_eq!(redirect.status, 302);
+    let url = redirect.json()["downloadUrl"].as_str().unwrap().to_string();
+    let file = raw(reqwest::Client::new().get(&url)).await;
+    let file: serde_json::Value = serde_json::from_slice(&file.body).unwrap();
+    assert_eq!(not_objects(&file).len(), 1, "the downloaded page");
+    assert_eq!(sim.stats().faults_of("non_object_record"), faulted + 3);
+
+    // Per (request, n): asking again draws again, and the position follows the draw.
+    let sim = start(recent(|f| f.non_object_record = 0.5)).await;
+    let mut positions = std::collections::HashSet::new();
+    let mut clean = 0;
+    for _ in 0..20 {
+        let page = zd_get(&sim, "/api/v2/ticket_audits?page[size]=100")
+            .await
+            .json();
+        match not_objects(&page["audits"]).as_slice() {
+            [] => clean += 1,
+            [(at, _)] => {
+                positions.insert(*at);
+            }
+            more => panic!("{more:?}"),
+        }
+    }
+    assert!((3..=17).contains(&clean), "{clean} of 20 were whole");
+    assert!(positions.len() > 1, "{positions:?}");
+}
+
+#[tokio::test]
+async fn ascending_page_serves_a_ticket_audit_page_oldest_first() {
+    let clean = start(recent(|_| {})).await;
+    let sim = start(recent(|f| f.ascending_page = 1.0)).await;
+    let times = |page: &serde_json::Value, key: &str| -> Vec<String> {
+        page[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["created_at"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let ids = |page: &serde_json::Value, key: &str| -> Vec<i64> {
+        page[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect()
+    };
+    for path in [
+        "/api/v2/ticket_audits?page[size]=100",
+        "/api/v2/ticket_audits?limit=100",
+    ] {
+        let page = zd_get(&sim, path).await.json();
+        let expected = zd_get(&clean, path).await.json();
+        let t = times(&page, "audits");
+        assert!(t.windows(2).all(|w| w[0] <= w[1]), "{path}: oldest first");
+        assert!(t.first() < t.last(), "{path}: and it shows");
+        let mut reversed = ids(&expected, "audits");
+        reversed.reverse();
+        assert_eq!(ids(&page, "audits"), reversed, "{path}: the same records");
+        // The cursors are those of the page as it should have been: the next page is the
+        // same.
+        for cursor in ["meta", "before_cursor", "after_cursor"] {
+            assert_eq!(page[cursor], expected[cursor], "{path}: {cursor}");
+        }
+    }
+    assert_eq!(sim.stats().faults_of("ascending_page"), 2);
+    // Only `/ticket_audits`: the audit logs read as asked.
+    let logs = zd_get(&sim, "/api/v2/audit_logs?page[size]=100")
+        .await
+        .json();
+    let t = times(&logs, "audit_logs");
+    assert!(
+        t.windows(2).all(|w| w[0] >= w[1]),
+        "audit logs newest first"
+    );
+    assert_eq!(sim.stats().faults_of("ascending_page"), 2);
+}
+
+#[tokio::test]
+async fn sticky_page_attempts_keep_a_page_wrong_for_its_first_asks_only() {
+    let sim = start(recent(|f| {
+        f.non_object_record = 0.3;
+        f.sticky_page_attempts = 3;
+    }))
+    .await;
+    let (mut sticky, mut spared) = (0, 0);
+    for size in 1..=30 {
+        let path = format!("/api/v2/audit_logs?page[size]={size}&sort=created_at");
+        let mut hit = vec![];
+        for _ in 0..6 {
+            let page = zd_get(&sim, &path).await.json();
+            hit.push(!not_objects(&page["audit_logs"]).is_empty());
+        }
+        match hit.as_slice() {
+            [true, true, true, false, false, false] => sticky += 1,
+            [false, false, false, false, false, false] => spared += 1,
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    assert!(
+        sticky >= 3 && spared >= 10,
+        "{sticky} sticky, {spared} spared"
+    );
+    assert_eq!(sim.stats().faults_of("non_object_record"), 3 * sticky);
+}
+
 #[tokio::test]
 async fn huge_rate_limit_resets_and_retry_after_dates_in_the_past() {
     let sim = start(recent(|f| f.huge_rate_limit_reset = 1.0)).await;

@@ -58,8 +58,17 @@ fn signature(sim: &Sim, path: &str, date: &str, expires: &str) -> String {
 }
 
 /// The presigned URL of the `count` records after `after` of a query's results; `swap` (an
-/// `out_of_order` draw of the results request) swaps two neighbours in the file.
-pub fn url(sim: &Sim, q: &QueryState, after: Option<u64>, count: u32, swap: Option<u64>) -> String {
+/// `out_of_order` draw of the results request) swaps two neighbours in the file, and
+/// `non_object` (`non_object_record` of the results request) writes the record at that
+/// position as the number `5`.
+pub fn url(
+    sim: &Sim,
+    q: &QueryState,
+    after: Option<u64>,
+    count: u32,
+    swap: Option<u64>,
+    non_object: Option<usize>,
+) -> String {
     let org = &sim.tenants[q.tenant].genesys.org_id().to_string();
     let start = after.map_or_else(|| "start".to_string(), |p| p.to_string());
     let path = format!(
@@ -70,8 +79,9 @@ pub fn url(sim: &Sim, q: &QueryState, after: Option<u64>, count: u32, swap: Opti
     let expires = sim.config.genesys.download_expires_secs.to_string();
     let sig = signature(sim, &path, &date, &expires);
     let swap = swap.map_or_else(String::new, |d| format!("&x-sim-swap={d}"));
+    let non_object = non_object.map_or_else(String::new, |k| format!("&x-sim-non-object={k}"));
     format!(
-        "{}{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-Expires={expires}&X-Amz-SignedHeaders=host&X-Amz-Signature={sig}{swap}",
+        "{}{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-Expires={expires}&X-Amz-SignedHeaders=host&X-Amz-Signature={sig}{swap}{non_object}",
         sim.urls.download
     )
 }
@@ -147,7 +157,8 @@ async fn download(State(sim): State<Arc<Sim>>, headers: HeaderMap, uri: Uri) -> 
         records: positions.len() as u64,
         ..PageReport::default()
     };
+    let non_object = q.get("x-sim-non-object").and_then(|k| k.parse().ok());
     let mut body = Vec::new();
-    crate::anomalies::write_genesys_records(&sim, g, &mut body, &positions, false);
+    crate::anomalies::write_genesys_page(&sim, g, &mut body, &positions, false, non_object);
     with_report(json_text(StatusCode::OK, body), report)
 }

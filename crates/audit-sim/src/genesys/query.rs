@@ -324,9 +324,18 @@ pub async fn results(
     }
     let cfg = &sim.config.genesys;
     let n = positions.len() as u32;
+    // `non_object_record`: a position of the page as served (a redirect's file holds it too).
+    let non_object = ctx
+        .plan
+        .non_object_record
+        .then(|| crate::anomalies::non_object_position(positions.len(), ctx.plan.draw))
+        .flatten();
+    if non_object.is_some() {
+        report.anomalies.push(FaultKind::NonObjectRecord);
+    }
     if allow_redirect && n > cfg.redirect_threshold {
         report.records = u64::from(n);
-        let url = super::download::url(&sim, &q, after, n, swap);
+        let url = super::download::url(&sim, &q, after, n, swap, non_object);
         let mut body = json!({"id": q.id, "pageSize": page_size, "downloadUrl": url});
         if let Some(c) = next {
             body["cursor"] = json!(c);
@@ -338,9 +347,12 @@ pub async fn results(
     {
         return refused;
     }
+    // The record `non_object_record` replaces stays the same one with a duplicate before it.
+    let mut non_object = non_object;
     if ctx.plan.duplicate && reached && !positions.is_empty() && !ctx.plan.fresh_cursor {
         report.duplicated = true;
         positions.insert(0, after.expect("reached by a cursor"));
+        non_object = non_object.map(|k| k + 1);
     }
     report.records = positions.len() as u64;
     // {"id", "pageSize", "cursor"?, "entities"}, the records written straight into the body.
@@ -354,7 +366,7 @@ pub async fn results(
         write_str(&mut body, &c);
     }
     body.extend_from_slice(b",\"entities\":");
-    crate::anomalies::write_genesys_records(&sim, g, &mut body, &positions, expand);
+    crate::anomalies::write_genesys_page(&sim, g, &mut body, &positions, expand, non_object);
     body.push(b'}');
     with_report(json_text(StatusCode::OK, body), report)
 }

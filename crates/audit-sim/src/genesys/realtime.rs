@@ -146,11 +146,19 @@ pub async fn realtime(
         return refused;
     }
     report.records = positions.len() as u64;
+    let non_object = ctx
+        .plan
+        .non_object_record
+        .then(|| crate::anomalies::non_object_position(positions.len(), ctx.plan.draw))
+        .flatten();
+    if non_object.is_some() {
+        report.anomalies.push(FaultKind::NonObjectRecord);
+    }
     // {"entities", "pageSize", "pageNumber", "total", "pageCount"}, the records written
     // straight into the body.
     let mut body = Vec::new();
     body.extend_from_slice(b"{\"entities\":");
-    crate::anomalies::write_genesys_records(&sim, g, &mut body, &positions, expand);
+    crate::anomalies::write_genesys_page(&sim, g, &mut body, &positions, expand, non_object);
     for (key, n) in [
         (&b",\"pageSize\":"[..], page_size),
         (b",\"pageNumber\":", page_number),

@@ -176,7 +176,7 @@ pub async fn list(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -
             desc,
             pred: pred_ref,
         };
-        let page = match standard_page(
+        let mut page = match standard_page(
             &sim,
             &ctx,
             &q,
@@ -189,9 +189,11 @@ pub async fn list(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -
             Ok(p) => p,
             Err(r) => return r,
         };
+        let mut records = render(&page.positions);
+        non_object_record(&ctx, &mut records, &mut page.report);
         let body = list_body(
             "audit_logs",
-            &render(&page.positions),
+            &records,
             &json!({"meta": page.meta, "links": page.links}),
         );
         return with_report(json_text(StatusCode::OK, body), page.report);
@@ -224,20 +226,31 @@ pub async fn list(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -
         Ok(p) => p,
         Err(r) => return r,
     };
+    let mut report = PageReport {
+        records: page.positions.len() as u64,
+        ..PageReport::default()
+    };
+    let mut records = render(&page.positions);
+    non_object_record(&ctx, &mut records, &mut report);
     let body = list_body(
         "audit_logs",
-        &render(&page.positions),
+        &records,
         &json!({
             "next_page": page.next_page,
             "previous_page": page.previous_page,
             "count": page.count,
         }),
     );
-    let report = PageReport {
-        records: page.positions.len() as u64,
-        ..PageReport::default()
-    };
     with_report(json_text(StatusCode::OK, body), report)
+}
+
+/// `non_object_record`: one record of the page the number `5`, when the request drew it.
+fn non_object_record(ctx: &Ctx, records: &mut [Vec<u8>], report: &mut PageReport) {
+    if ctx.plan.non_object_record && crate::anomalies::non_object_record(records, ctx.plan.draw) {
+        report
+            .anomalies
+            .push(crate::faults::FaultKind::NonObjectRecord);
+    }
 }
 
 /// `GET /api/v2/audit_logs/{audit_log_id}`.

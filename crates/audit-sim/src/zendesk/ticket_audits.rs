@@ -49,6 +49,27 @@ fn audits_json(
         .collect()
 }
 
+/// The audits of a `/ticket_audits` page (its positions newest first, cursors already
+/// made) as JSON text, with the page-level anomalies of the request: `ascending_page` (the
+/// page oldest first) and `non_object_record` (one audit the number `5`).
+fn page_audits(
+    sim: &Sim,
+    ctx: &Ctx,
+    z: &ZendeskData,
+    positions: &mut [u64],
+    report: &mut PageReport,
+) -> Vec<Vec<u8>> {
+    if ctx.plan.ascending_page && crate::anomalies::ascending_page(positions, |i| z.audit_time(i)) {
+        report.anomalies.push(FaultKind::AscendingPage);
+    }
+    let mut audits = audits_json(sim, ctx.tenant, z, positions, &[]);
+    if ctx.plan.non_object_record && crate::anomalies::non_object_record(&mut audits, ctx.plan.draw)
+    {
+        report.anomalies.push(FaultKind::NonObjectRecord);
+    }
+    audits
+}
+
 /// Legacy cursor text: `"{ts}.0||{id}|"` (newer than that audit) or `"|{ts}.0||{id}"` (older),
 /// base64 — the shape of Zendesk's own legacy cursors. With `zendesk.cursor_ttl_secs` set, the
 /// text ends in `"@{issued}"` (the Unix millisecond it was handed out: whole seconds would
@@ -126,7 +147,7 @@ pub async fn list_ticket_audits(
                 "The cursor has expired. Start again from the first page, without a cursor.",
             );
         }
-        let page = match standard_page(
+        let mut page = match standard_page(
             &sim,
             &ctx,
             &q,
@@ -139,9 +160,10 @@ pub async fn list_ticket_audits(
             Ok(p) => p,
             Err(r) => return r,
         };
+        let audits = page_audits(&sim, &ctx, z, &mut page.positions, &mut page.report);
         let body = list_body(
             "audits",
-            &audits_json(&sim, ctx.tenant, z, &page.positions, &[]),
+            &audits,
             &json!({"meta": page.meta, "links": page.links}),
         );
         return with_report(json_text(StatusCode::OK, body), page.report);
@@ -251,6 +273,7 @@ pub async fn list_ticket_audits(
         }
     }
     report.records = positions.len() as u64;
+    let audits = page_audits(&sim, &ctx, z, &mut positions, &mut report);
     let url = |c: &Option<String>| {
         c.as_ref().map(|c| {
             let pairs = vec![
@@ -262,7 +285,7 @@ pub async fn list_ticket_audits(
     };
     let body = list_body(
         "audits",
-        &audits_json(&sim, ctx.tenant, z, &positions, &[]),
+        &audits,
         &json!({
             "before_cursor": before,
             "after_cursor": after,

@@ -11,7 +11,8 @@
 //!
 //! Page anomalies: `empty_envelope` (`{}`), `empty_page` (a page that is not the last answered
 //! empty with `end_of_stream: true`), `out_of_order` (two neighbours swapped),
-//! `repeated_cursor` (a page whose `end_time` is its `start_time`, going nowhere).
+//! `repeated_cursor` (a page whose `end_time` is its `start_time`, going nowhere),
+//! `non_object_record` (one update the number `5`).
 
 use std::sync::Arc;
 
@@ -192,7 +193,7 @@ pub async fn export(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>)
     }
     report.records = positions.len() as u64;
     let private = sim.private_audits.lock().expect("private lock");
-    let records: Vec<Vec<u8>> = positions
+    let mut records: Vec<Vec<u8>> = positions
         .iter()
         .map(|&i| {
             let mut event =
@@ -204,6 +205,11 @@ pub async fn export(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>)
         })
         .collect();
     drop(private);
+    if ctx.plan.non_object_record
+        && crate::anomalies::non_object_record(&mut records, ctx.plan.draw)
+    {
+        report.anomalies.push(FaultKind::NonObjectRecord);
+    }
     let mut pairs = q.without(&["start_time"]);
     pairs.push(("start_time".to_string(), end_time.to_string()));
     let next_page = format!("{}{}?{}", sim.urls.zendesk, ctx.path, encode_query(pairs));
