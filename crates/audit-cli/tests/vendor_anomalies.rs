@@ -8,6 +8,10 @@
 //! - `fresh_cursor` at 1.0: a non-zero exit after a bounded number of requests, never a loop;
 //! - `huge_rate_limit_reset`: a non-zero exit within seconds whose message names the wait;
 //! - an expired ticket-audit cursor in the state: the rerun ends exactly once;
+//! - a ticket-audit page the walk refuses (an audit that is not an object, a page oldest
+//!   first) on every attempt of a run: exit 1 naming the problem after the run's attempts,
+//!   the output and the state's checkpoint at the last whole page before it; the rerun ends
+//!   exactly once;
 //! - records the decoder refuses: exit 3, every record present (verbatim JSON text in the
 //!   output; invalid UTF-8 in `<out>.quarantine.ndjson` beside it).
 //!
@@ -517,6 +521,127 @@ async fn ticket_audits_too_large_for_the_body_cap_shrink_the_page() {
         "zendesk-ticket-audits",
         Stream::ZendeskTicketAudits,
         "ticket audits of 800 KB each",
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------- pages refused on every attempt
+
+/// Attempts of one run at a page (`--max-retries 2`), and how many asks of a page the
+/// simulator answers wrongly once it is drawn (`sticky_page_attempts`): every attempt of a
+/// run, then right.
+const ATTEMPTS: u64 = 3;
+
+/// Ticket audits whose pages `fault` hits (at 0.2, drawn per page) on every attempt of a run:
+/// each run that meets one exits 1 saying `said` and that it gave up after its attempts; the
+/// output then holds exactly the whole pages before the refused one (a prefix of the ground
+/// truth, in pages of 100), the state commits that many records, and its checkpoint goes no
+/// further: the vendor cursor it resumes from is the last record written, its boundary ids
+/// were written. The same command run again continues (the vendor answering those pages by
+/// then) and ends with the ground truth once, in order.
+async fn a_ticket_audit_page_refused_on_every_attempt(fault: FaultKind, said: &str) {
+    let sim = start(with(config(10, 1_000), |c| {
+        c.tenants[0].zendesk.archived_fraction = 0.0;
+        match fault {
+            FaultKind::NonObjectRecord => c.faults.non_object_record = 0.2,
+            FaultKind::AscendingPage => c.faults.ascending_page = 0.2,
+            other => panic!("{other:?} is not a page the walk refuses"),
+        }
+        c.faults.sticky_page_attempts = ATTEMPTS;
+    }))
+    .await;
+    let truth = ground_truth(&sim, Stream::ZendeskTicketAudits);
+    let z = &sim.sim().tenants[0].zendesk;
+    let dir = tempfile::tempdir().unwrap();
+    let mut extra = window();
+    extra.extend(["--max-retries".to_string(), (ATTEMPTS - 1).to_string()]);
+    let args = export_args("zendesk-ticket-audits", &extra);
+    let env = zendesk_env(&sim);
+    let (out, state) = (dir.path().join("out.ndjson"), dir.path().join("state.json"));
+    let mut failed_after_pages = 0;
+    for run in 1.. {
+        assert!(run <= 12, "{fault:?}: still failing after 12 runs");
+        let outcome = run_bounded(&args, &env, dir.path(), RUN_TIMEOUT).await;
+        if outcome.code == Some(0) {
+            break;
+        }
+        let stderr = &outcome.stderr;
+        assert_eq!(
+            outcome.code,
+            Some(1),
+            "run {run}: exit 1; stderr:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(said) && stderr.contains(&format!("gave up after {ATTEMPTS} attempt")),
+            "run {run}: names the problem ({said}) and the attempts:\n{stderr}"
+        );
+        let written = if out.exists() {
+            output_ids(&out)
+        } else {
+            vec![]
+        };
+        assert_eq!(
+            written,
+            truth[..written.len()],
+            "run {run}: the output is the ground truth up to the refused page"
+        );
+        assert_eq!(written.len() % 100, 0, "run {run}: whole pages only");
+        assert_eq!(
+            committed_records(&state),
+            written.len() as u64,
+            "run {run}: the state commits what was written"
+        );
+        if let Some(last) = written.last() {
+            failed_after_pages += 1;
+            let text = std::fs::read_to_string(&state).unwrap();
+            let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let stream = state["streams"]
+                .as_object()
+                .unwrap()
+                .values()
+                .next()
+                .unwrap();
+            let position = &stream["checkpoint"]["position"];
+            assert_eq!(position["complete"], false, "run {run}: {position}");
+            let cursor = position["next"]["cursor"].as_str().unwrap();
+            let words = audit_sim::paging::decode_cursor_nonced(cursor, 4)
+                .unwrap_or_else(|| panic!("run {run}: a cursor of the simulator: {cursor}"));
+            assert_eq!(
+                z.audit_id(words[2]).to_string(),
+                *last,
+                "run {run}: the checkpoint resumes after the last record written"
+            );
+            for id in position["boundary"]["ids"].as_array().unwrap() {
+                assert!(
+                    written.contains(&id.as_str().unwrap().to_string()),
+                    "run {run}: boundary id {id} was written"
+                );
+            }
+        }
+    }
+    assert_exact(dir.path(), &truth, &format!("ticket audits with {fault:?}"));
+    assert!(sim.stats().faults_of(fault.name()) > 0);
+    assert!(
+        failed_after_pages > 0,
+        "{fault:?}: no run failed part-way (the seed or rate hit no page but the first, or \
+         the walk did not refuse the page)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ticket_audit_that_is_not_an_object_fails_the_run_at_the_last_page_written() {
+    a_ticket_audit_page_refused_on_every_attempt(
+        FaultKind::NonObjectRecord,
+        "of the page is not a JSON object",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ticket_audit_page_oldest_first_fails_the_run_at_the_last_page_written() {
+    a_ticket_audit_page_refused_on_every_attempt(
+        FaultKind::AscendingPage,
+        "the page reads oldest first",
     )
     .await;
 }
