@@ -8,8 +8,8 @@
 //! - `fresh_cursor` at 1.0: a non-zero exit after a bounded number of requests, never a loop;
 //! - `huge_rate_limit_reset`: a non-zero exit within seconds whose message names the wait;
 //! - an expired ticket-audit cursor in the state: the rerun ends exactly once;
-//! - a ticket-audit page the walk refuses (an audit that is not an object, a page oldest
-//!   first) on every attempt of a run: exit 1 naming the problem after the run's attempts,
+//! - a page the walk refuses (an audit or audit log that is not an object, a ticket-audit
+//!   page oldest first) on every attempt of a run: exit 1 naming the problem after the run's attempts,
 //!   the output and the state's checkpoint at the last whole page before it; the rerun ends
 //!   exactly once;
 //! - records the decoder refuses: exit 3, every record present (verbatim JSON text in the
@@ -532,15 +532,21 @@ async fn ticket_audits_too_large_for_the_body_cap_shrink_the_page() {
 /// run, then right.
 const ATTEMPTS: u64 = 3;
 
-/// Ticket audits whose pages `fault` hits (at 0.2, drawn per page) on every attempt of a run:
-/// each run that meets one exits 1 saying `said` and that it gave up after its attempts; the
-/// output then holds exactly the whole pages before the refused one (a prefix of the ground
-/// truth, in pages of 100), the state commits that many records, and its checkpoint goes no
-/// further: the vendor cursor it resumes from is the last record written, its boundary ids
-/// were written. The same command run again continues (the vendor answering those pages by
-/// then) and ends with the ground truth once, in order.
-async fn a_ticket_audit_page_refused_on_every_attempt(fault: FaultKind, said: &str) {
-    let sim = start(with(config(10, 1_000), |c| {
+/// A stream whose pages `fault` hits (at 0.2, drawn per page) on every attempt of a run: each
+/// run that meets one exits 1 saying `said` and that it gave up after its attempts; the output
+/// then holds exactly the whole pages before the refused one (a prefix of the ground truth, in
+/// pages of 100 where they start from the window's start or a vendor cursor), the state commits that many records, and its checkpoint goes no further
+/// (ticket audits: the vendor cursor it resumes from is the last record written; audit logs:
+/// the high-water mark is the last record written; the ids kept with either were written).
+/// The same command run again continues (the vendor answering those pages by then) and ends
+/// with the ground truth once, in order.
+async fn a_page_refused_on_every_attempt(stream: &str, fault: FaultKind, said: &str) {
+    let (records, truth) = match stream {
+        "zendesk-ticket-audits" => ((10, 1_000), Stream::ZendeskTicketAudits),
+        "zendesk-audit-logs" => ((1_000, 10), Stream::ZendeskAuditLogs),
+        other => panic!("{other}: not a stream of this test"),
+    };
+    let sim = start(with(config(records.0, records.1), |c| {
         c.tenants[0].zendesk.archived_fraction = 0.0;
         match fault {
             FaultKind::NonObjectRecord => c.faults.non_object_record = 0.2,
@@ -550,17 +556,20 @@ async fn a_ticket_audit_page_refused_on_every_attempt(fault: FaultKind, said: &s
         c.faults.sticky_page_attempts = ATTEMPTS;
     }))
     .await;
-    let truth = ground_truth(&sim, Stream::ZendeskTicketAudits);
+    let truth = ground_truth(&sim, truth);
     let z = &sim.sim().tenants[0].zendesk;
     let dir = tempfile::tempdir().unwrap();
     let mut extra = window();
     extra.extend(["--max-retries".to_string(), (ATTEMPTS - 1).to_string()]);
-    let args = export_args("zendesk-ticket-audits", &extra);
+    let args = export_args(stream, &extra);
     let env = zendesk_env(&sim);
     let (out, state) = (dir.path().join("out.ndjson"), dir.path().join("state.json"));
     let mut failed_after_pages = 0;
     for run in 1.. {
-        assert!(run <= 12, "{fault:?}: still failing after 12 runs");
+        assert!(
+            run <= 12,
+            "{stream}, {fault:?}: still failing after 12 runs"
+        );
         let outcome = run_bounded(&args, &env, dir.path(), RUN_TIMEOUT).await;
         if outcome.code == Some(0) {
             break;
@@ -569,11 +578,11 @@ async fn a_ticket_audit_page_refused_on_every_attempt(fault: FaultKind, said: &s
         assert_eq!(
             outcome.code,
             Some(1),
-            "run {run}: exit 1; stderr:\n{stderr}"
+            "{stream}, run {run}: exit 1; stderr:\n{stderr}"
         );
         assert!(
             stderr.contains(said) && stderr.contains(&format!("gave up after {ATTEMPTS} attempt")),
-            "run {run}: names the problem ({said}) and the attempts:\n{stderr}"
+            "{stream}, run {run}: names the problem ({said}) and the attempts:\n{stderr}"
         );
         let written = if out.exists() {
             output_ids(&out)
@@ -583,54 +592,91 @@ async fn a_ticket_audit_page_refused_on_every_attempt(fault: FaultKind, said: &s
         assert_eq!(
             written,
             truth[..written.len()],
-            "run {run}: the output is the ground truth up to the refused page"
+            "{stream}, run {run}: the output is the ground truth up to the refused page"
         );
-        assert_eq!(written.len() % 100, 0, "run {run}: whole pages only");
+        // Pages of 100 from the start; a rerun of audit logs re-queries from the high-water
+        // second, so its pages start there.
+        if run == 1 || stream == "zendesk-ticket-audits" {
+            assert_eq!(
+                written.len() % 100,
+                0,
+                "{stream}, run {run}: whole pages only"
+            );
+        }
         assert_eq!(
             committed_records(&state),
             written.len() as u64,
-            "run {run}: the state commits what was written"
+            "{stream}, run {run}: the state commits what was written"
         );
-        if let Some(last) = written.last() {
-            failed_after_pages += 1;
-            let text = std::fs::read_to_string(&state).unwrap();
-            let state: serde_json::Value = serde_json::from_str(&text).unwrap();
-            let stream = state["streams"]
-                .as_object()
-                .unwrap()
-                .values()
-                .next()
-                .unwrap();
-            let position = &stream["checkpoint"]["position"];
-            assert_eq!(position["complete"], false, "run {run}: {position}");
-            let cursor = position["next"]["cursor"].as_str().unwrap();
-            let words = audit_sim::paging::decode_cursor_nonced(cursor, 4)
-                .unwrap_or_else(|| panic!("run {run}: a cursor of the simulator: {cursor}"));
-            assert_eq!(
-                z.audit_id(words[2]).to_string(),
-                *last,
-                "run {run}: the checkpoint resumes after the last record written"
-            );
-            for id in position["boundary"]["ids"].as_array().unwrap() {
-                assert!(
-                    written.contains(&id.as_str().unwrap().to_string()),
-                    "run {run}: boundary id {id} was written"
+        let Some(last) = written.last() else {
+            continue;
+        };
+        failed_after_pages += 1;
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+        let entry = saved["streams"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap();
+        let position = &entry["checkpoint"]["position"];
+        let kept = match position["kind"].as_str() {
+            Some("newest_first") => {
+                assert_eq!(position["complete"], false, "run {run}: {position}");
+                let cursor = position["next"]["cursor"].as_str().unwrap();
+                let words = audit_sim::paging::decode_cursor_nonced(cursor, 4)
+                    .unwrap_or_else(|| panic!("run {run}: a cursor of the simulator: {cursor}"));
+                assert_eq!(
+                    z.audit_id(words[2]).to_string(),
+                    *last,
+                    "{stream}, run {run}: the checkpoint resumes after the last record written"
                 );
+                &position["boundary"]["ids"]
             }
+            Some("high_water") => {
+                let text = std::fs::read_to_string(&out).unwrap();
+                let last_line: serde_json::Value =
+                    serde_json::from_str(text.lines().last().unwrap()).unwrap();
+                let at = |t: &serde_json::Value| {
+                    chrono::DateTime::parse_from_rfc3339(t.as_str().unwrap()).unwrap()
+                };
+                assert_eq!(
+                    at(&position["at"]),
+                    at(&last_line["occurred_at"]),
+                    "{stream}, run {run}: the high-water mark is the last record written"
+                );
+                assert!(
+                    position["ids"]
+                        .as_array()
+                        .unwrap()
+                        .contains(&last.as_str().into()),
+                    "{stream}, run {run}: {position}"
+                );
+                &position["ids"]
+            }
+            _ => panic!("{stream}, run {run}: a checkpoint of another kind: {position}"),
+        };
+        for id in kept.as_array().unwrap() {
+            assert!(
+                written.contains(&id.as_str().unwrap().to_string()),
+                "{stream}, run {run}: the checkpoint's id {id} was written"
+            );
         }
     }
-    assert_exact(dir.path(), &truth, &format!("ticket audits with {fault:?}"));
+    assert_exact(dir.path(), &truth, &format!("{stream} with {fault:?}"));
     assert!(sim.stats().faults_of(fault.name()) > 0);
     assert!(
         failed_after_pages > 0,
-        "{fault:?}: no run failed part-way (the seed or rate hit no page but the first, or \
-         the walk did not refuse the page)"
+        "{stream}, {fault:?}: no run failed part-way (the seed or rate hit no page but the \
+         first, or the walk did not refuse the page)"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ticket_audit_that_is_not_an_object_fails_the_run_at_the_last_page_written() {
-    a_ticket_audit_page_refused_on_every_attempt(
+    a_page_refused_on_every_attempt(
+        "zendesk-ticket-audits",
         FaultKind::NonObjectRecord,
         "of the page is not a JSON object",
     )
@@ -639,9 +685,20 @@ async fn a_ticket_audit_that_is_not_an_object_fails_the_run_at_the_last_page_wri
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ticket_audit_page_oldest_first_fails_the_run_at_the_last_page_written() {
-    a_ticket_audit_page_refused_on_every_attempt(
+    a_page_refused_on_every_attempt(
+        "zendesk-ticket-audits",
         FaultKind::AscendingPage,
         "the page reads oldest first",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_audit_log_that_is_not_an_object_fails_the_run_at_the_last_page_written() {
+    a_page_refused_on_every_attempt(
+        "zendesk-audit-logs",
+        FaultKind::NonObjectRecord,
+        "invalid type: integer `5`, expected struct AuditLog",
     )
     .await;
 }
