@@ -7,7 +7,10 @@
 //!
 //! The anomaly rows of issue 13 (the vendor on a bad day) run on an eighth of the records
 //! ([`Setting::scale`]) to keep CI time in check. Rows with `out_of_order` compare the records
-//! without their order (the vendor's own order within a page is not the stream's). Records
+//! without their order (the vendor's own order within a page is not the stream's). A page the
+//! walk refuses (`non_object_record`: a record that is not an object, on every stream;
+//! `ascending_page`: a `/ticket_audits` page oldest first) is asked for again, so those rows
+//! expect the ground truth in order. Records
 //! that do not decode as sent (`invalid_utf8`, `lone_surrogate`, …) are events like any other
 //! (marked with `decode_issue`), so every row expects the whole ground truth.
 //!
@@ -91,6 +94,8 @@ const SETTINGS: &[Setting] = &[
     anomaly("fresh_cursor", |f| f.fresh_cursor = 0.10),
     anomaly("null_timestamp", |f| f.null_timestamp = 0.001),
     anomaly("out_of_order", |f| f.out_of_order = 0.10),
+    anomaly("non_object_record", |f| f.non_object_record = 0.10),
+    anomaly("ascending_page", |f| f.ascending_page = 0.10),
     anomaly("huge_rate_limit_reset", |f| f.huge_rate_limit_reset = 0.03),
     anomaly("retry_after_past_date", |f| f.retry_after_past_date = 0.10),
     anomaly("large_records", |f| f.large_records = 0.001),
@@ -150,6 +155,8 @@ fn all_anomalies(f: &mut FaultConfig) {
     f.empty_page = 0.02;
     f.fresh_cursor = 0.02;
     f.out_of_order = 0.02;
+    f.non_object_record = 0.02;
+    f.ascending_page = 0.02;
     f.retry_after_past_date = 0.02;
     f.huge_rate_limit_reset = 0.002;
     f.null_timestamp = 0.001;
@@ -720,6 +727,8 @@ async fn every_fault_kind_keeps_every_record_exactly_once_in_order() {
                     "empty_page",
                     "fresh_cursor",
                     "out_of_order",
+                    "non_object_record",
+                    "ascending_page",
                 ]
                 .iter()
                 .filter(|kind| run.faults.get(**kind).copied().unwrap_or(0) > 0)
