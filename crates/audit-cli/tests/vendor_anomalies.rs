@@ -705,34 +705,69 @@ async fn an_audit_log_that_is_not_an_object_fails_the_run_at_the_last_page_writt
 
 // ---------------------------------------------------------------- records the decoder refuses
 
-/// Exports audit logs with one record-level kind at `rate`; returns the ids hit, the
-/// directory and the ground truth.
-async fn refused(kind: FaultKind) -> (Vec<String>, tempfile::TempDir, Vec<String>, Run) {
-    let sim = start(with(config(300, 10), |c| match kind {
-        FaultKind::LoneSurrogate => c.faults.lone_surrogate = 0.02,
-        FaultKind::InvalidUtf8 => c.faults.invalid_utf8 = 0.02,
-        FaultKind::HugeNumber => c.faults.huge_number = 0.02,
-        FaultKind::BigId => c.faults.big_id = 0.02,
-        other => panic!("{other:?} is not a record kind"),
+/// A record a record-level kind hit: its native id (before `big_id`) and its text as the
+/// simulator serves it.
+struct Hit {
+    id: String,
+    text: Vec<u8>,
+}
+
+/// Exports `stream` (audit logs or ticket audits, 300 records) with one record-level kind at
+/// 2%; returns the records hit, the directory and the ground truth.
+async fn refused(kind: FaultKind, stream: &str) -> (Vec<Hit>, tempfile::TempDir, Vec<String>, Run) {
+    let (records, truth, record_type) = match stream {
+        "zendesk-audit-logs" => ((300, 10), Stream::ZendeskAuditLogs, RecordType::ZendeskLog),
+        "zendesk-ticket-audits" => (
+            (10, 300),
+            Stream::ZendeskTicketAudits,
+            RecordType::ZendeskAudit,
+        ),
+        other => panic!("{other}: not a stream of this test"),
+    };
+    let sim = start(with(config(records.0, records.1), |c| {
+        c.tenants[0].zendesk.archived_fraction = 0.0;
+        match kind {
+            FaultKind::LoneSurrogate => c.faults.lone_surrogate = 0.02,
+            FaultKind::InvalidUtf8 => c.faults.invalid_utf8 = 0.02,
+            FaultKind::HugeNumber => c.faults.huge_number = 0.02,
+            FaultKind::BigId => c.faults.big_id = 0.02,
+            other => panic!("{other:?} is not a record kind"),
+        }
     }))
     .await;
-    let truth = ground_truth(&sim, Stream::ZendeskAuditLogs);
+    let truth = ground_truth(&sim, truth);
     let z = &sim.sim().tenants[0].zendesk;
     let (start_, end) = fixed_span();
-    let hit: Vec<String> = (0..300)
-        .filter(|&i| (start_.timestamp()..=end.timestamp()).contains(&z.log_time(i)))
-        .map(|i| z.log_id(i).to_string())
-        .filter(|id| hits(sim.sim(), kind, RecordType::ZendeskLog, id))
+    let in_span = |time: i64| (start_.timestamp()..=end.timestamp()).contains(&time);
+    let (id, render): (Vec<i64>, Vec<serde_json::Value>) = match record_type {
+        RecordType::ZendeskLog => (0..300)
+            .filter(|&i| in_span(z.log_time(i)))
+            .map(|i| (z.log_id(i), z.render_log(i, sim.zendesk_url())))
+            .unzip(),
+        _ => (0..300)
+            .filter(|&i| in_span(z.audit_time(i)))
+            .map(|i| (z.audit_id(i), z.render_audit(i, false)))
+            .unzip(),
+    };
+    let hit: Vec<Hit> = id
+        .into_iter()
+        .zip(render)
+        .map(|(id, record)| (id.to_string(), record))
+        .filter(|(id, _)| hits(sim.sim(), kind, record_type, id))
+        .map(|(id, record)| Hit {
+            id,
+            text: audit_sim::anomalies::zendesk_record(sim.sim(), record_type, record),
+        })
         .collect();
-    assert!(!hit.is_empty(), "{kind:?} hit some record");
+    assert!(!hit.is_empty(), "{stream}: {kind:?} hit some record");
     let dir = tempfile::tempdir().unwrap();
     let window = window();
-    let args = export_args("zendesk-audit-logs", &window);
+    let args = export_args(stream, &window);
     let run = run_bounded(&args, &zendesk_env(&sim), dir.path(), RUN_TIMEOUT).await;
     assert_eq!(
         run.code,
         Some(3),
-        "{kind:?}: complete with refused records is exit 3; stderr:\n{}",
+        "{stream}, {kind:?}: complete with refused records is exit 3; stderr:\n{}",
         run.stderr
     );
     (hit, dir, truth, run)
@@ -740,7 +775,7 @@ async fn refused(kind: FaultKind) -> (Vec<String>, tempfile::TempDir, Vec<String
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lone_surrogate_is_written_verbatim() {
-    let (hit, dir, truth, _) = refused(FaultKind::LoneSurrogate).await;
+    let (hit, dir, truth, _) = refused(FaultKind::LoneSurrogate, "zendesk-audit-logs").await;
     assert_exact(dir.path(), &truth, "audit logs with lone surrogates");
     let text = std::fs::read_to_string(dir.path().join("out.ndjson")).unwrap();
     assert_eq!(
@@ -752,7 +787,7 @@ async fn a_lone_surrogate_is_written_verbatim() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_number_beyond_f64_is_written_verbatim() {
-    let (hit, dir, truth, _) = refused(FaultKind::HugeNumber).await;
+    let (hit, dir, truth, _) = refused(FaultKind::HugeNumber, "zendesk-audit-logs").await;
     assert_exact(dir.path(), &truth, "audit logs with 1e400");
     let text = std::fs::read_to_string(dir.path().join("out.ndjson")).unwrap();
     assert_eq!(
@@ -764,49 +799,77 @@ async fn a_number_beyond_f64_is_written_verbatim() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_id_beyond_i64_is_written_verbatim() {
-    let (hit, dir, truth, _) = refused(FaultKind::BigId).await;
+    let (hit, dir, truth, _) = refused(FaultKind::BigId, "zendesk-audit-logs").await;
     // The ground truth names those records by their big ids (the id plus 2^65).
     assert_exact(dir.path(), &truth, "audit logs with ids beyond i64");
-    for id in &hit {
+    for Hit { id, .. } in &hit {
         let big = (id.parse::<u128>().unwrap() + audit_sim::anomalies::BIG_ID_OFFSET).to_string();
         assert!(truth.contains(&big));
     }
 }
 
+/// Audit logs (decoded with their page) and ticket audits (decoded after the next page is
+/// asked for, each carrying its quarantine claim as a `raw_support::RecordText`): every record
+/// with bytes that are not UTF-8 is exported from a lossy copy, marked, and its bytes as the
+/// vendor sent them are in the quarantine file, one line each, naming the output line that
+/// holds it.
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_utf8_goes_to_the_quarantine_file_byte_for_byte() {
-    let (hit, dir, truth, _) = refused(FaultKind::InvalidUtf8).await;
-    // Every record is exported (those with bad bytes from a lossy copy, marked) ...
-    assert_exact(dir.path(), &truth, "audit logs with invalid UTF-8");
-    // ... and the original bytes of each of those are in the quarantine file.
-    let quarantine = dir.path().join("out.ndjson.quarantine.ndjson");
-    let text = std::fs::read_to_string(&quarantine)
-        .unwrap_or_else(|e| panic!("{}: {e}", quarantine.display()));
-    let entries: Vec<serde_json::Value> = text
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    assert_eq!(
-        entries.len(),
-        hit.len(),
-        "one quarantine line per record hit"
-    );
-    for id in &hit {
-        let entry = entries
-            .iter()
-            .find(|e| {
-                e["id"]
-                    .as_str()
-                    .is_some_and(|i| i.ends_with(&format!(":{id}")))
-            })
-            .unwrap_or_else(|| panic!("record {id} is in the quarantine file"));
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(entry["bytes_base64"].as_str().unwrap())
-            .unwrap();
-        assert!(
-            bytes.windows(2).any(|w| w == [0xff, 0xfe]),
-            "record {id}: its original bytes are kept"
+    for stream in ["zendesk-audit-logs", "zendesk-ticket-audits"] {
+        let (hit, dir, truth, _) = refused(FaultKind::InvalidUtf8, stream).await;
+        // Every record is exported (those with bad bytes from a lossy copy, marked) ...
+        assert_exact(dir.path(), &truth, &format!("{stream} with invalid UTF-8"));
+        let output = std::fs::read(dir.path().join("out.ndjson")).unwrap();
+        let lines: Vec<serde_json::Value> = String::from_utf8(output)
+            .expect("the output is UTF-8 text")
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        // ... and the original bytes of each of those are in the quarantine file.
+        let quarantine = dir.path().join("out.ndjson.quarantine.ndjson");
+        let text = std::fs::read_to_string(&quarantine)
+            .unwrap_or_else(|e| panic!("{stream}: {}: {e}", quarantine.display()));
+        let entries: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(
+            entries.len(),
+            hit.len(),
+            "{stream}: one quarantine line per record hit"
         );
+        for Hit { id, text } in &hit {
+            let entry = entries
+                .iter()
+                .find(|e| {
+                    e["id"]
+                        .as_str()
+                        .is_some_and(|i| i.ends_with(&format!(":{id}")))
+                })
+                .unwrap_or_else(|| panic!("{stream}: record {id} is in the quarantine file"));
+            assert_eq!(entry["stream"], stream, "{entry}");
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(entry["bytes_base64"].as_str().unwrap())
+                .unwrap();
+            assert!(
+                bytes.windows(2).any(|w| w == [0xff, 0xfe]),
+                "{stream}: record {id}: the bytes that are not UTF-8 are kept"
+            );
+            assert!(
+                bytes == *text,
+                "{stream}: record {id}: its bytes are the record as sent, byte for byte"
+            );
+            let line = &lines[entry["record"].as_u64().unwrap() as usize];
+            assert_eq!(
+                line["native_id"].as_str(),
+                Some(id.as_str()),
+                "{stream}: the quarantine line names the output line of record {id}"
+            );
+            assert!(
+                line["decode_issue"].is_object() || line["decode_issue"].is_string(),
+                "{stream}: record {id} is marked: {line}"
+            );
+        }
     }
 }
 
