@@ -2,7 +2,8 @@
 //!
 //! Page-level kinds (`empty_envelope`, `empty_page`, `fresh_cursor`, `out_of_order`,
 //! `non_object_record`, `ascending_page`) are decided per request in
-//! [`crate::faults::FaultPlan`] and applied by each list handler with the helpers here. Record-level kinds (`null_timestamp`, `large_records`, `lone_surrogate`,
+//! [`crate::faults::FaultPlan`] and applied by each list handler with the helpers here.
+//! Record-level kinds (`null_timestamp`, `large_records`, `lone_surrogate`,
 //! `invalid_utf8`, `huge_number`, `big_id`) are decided per record from (seed, kind, record):
 //! the same record renders the same in every page, show and download that holds it.
 //!
