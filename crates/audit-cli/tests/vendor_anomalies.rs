@@ -698,7 +698,7 @@ async fn an_audit_log_that_is_not_an_object_fails_the_run_at_the_last_page_writt
     a_page_refused_on_every_attempt(
         "zendesk-audit-logs",
         FaultKind::NonObjectRecord,
-        "invalid type: integer `5`, expected struct AuditLog",
+        "a record of the page is not a JSON object: 5",
     )
     .await;
 }

@@ -236,6 +236,7 @@ impl<T: DeserializeOwned> Recorded<T> {
         };
         let typed = match T::deserialize(&value) {
             Ok(typed) => typed,
+            Err(_) if !value.is_object() => return Err(not_an_object(&value)),
             Err(_) => {
                 let (typed, unfit) = fit::<T>(&value).ok_or(error)?;
                 repairs.extend(unfit);
@@ -355,6 +356,18 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Recorded<T> {
             .decode(None)
             .map_err(D::Error::custom)
     }
+}
+
+/// The error of a record that is not a JSON object (which no record type reads), naming what
+/// it is (its first 40 characters).
+#[cold]
+fn not_an_object(value: &Value) -> serde_json::Error {
+    let text = value.to_string();
+    let shown: String = text.chars().take(40).collect();
+    let more = if shown.len() < text.len() { "…" } else { "" };
+    serde::de::Error::custom(format!(
+        "a record of the page is not a JSON object: {shown}{more}"
+    ))
 }
 
 /// A record's text as received, its typed view not decoded yet: what a page is read into when
@@ -576,7 +589,20 @@ mod tests {
     #[test]
     fn only_a_record_that_is_not_an_object_still_fails() {
         let error = serde_json::from_str::<Recorded<Message>>(r#""a record""#).unwrap_err();
-        assert!(error.to_string().contains("expected struct"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with(r#"a record of the page is not a JSON object: "a record""#),
+            "{error}"
+        );
+        let long = format!("[{}]", "1,".repeat(100) + "1");
+        let error = serde_json::from_str::<Recorded<Message>>(&long).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1…"),
+            "{error}"
+        );
     }
 
     /// A record's text read with its page and decoded later, outside the page's lossy scope,
