@@ -25,7 +25,8 @@
 use serde_json::Value;
 
 use crate::data::prng::{hash_str, mix};
-use crate::faults::FaultKind;
+use crate::faults::{FaultKind, FaultPlan};
+use crate::http::PageReport;
 use crate::server::Sim;
 
 /// Which kind of record a record-level decision is about (so that an audit-log id and a
@@ -295,15 +296,23 @@ pub fn non_object_position(len: usize, draw: u64) -> Option<usize> {
     (len > 0).then(|| (mix(&[draw, 0x0B1E]) % len as u64) as usize)
 }
 
-/// `non_object_record`: one record of the page's texts (see [`non_object_position`]) becomes
-/// the bare JSON number `5`. Returns whether one did (not on an empty page).
-pub fn non_object_record(records: &mut [Vec<u8>], draw: u64) -> bool {
-    match non_object_position(records.len(), draw) {
-        Some(at) => {
-            records[at] = NON_OBJECT.to_vec();
-            true
-        }
-        None => false,
+/// `non_object_record`, when the request's `plan` has it: the record of a page of `len` to
+/// write as [`NON_OBJECT`] ([`non_object_position`]), reported as met; none on an empty page.
+pub fn non_object_at(plan: &FaultPlan, len: usize, report: &mut PageReport) -> Option<usize> {
+    let at = plan
+        .non_object_record
+        .then(|| non_object_position(len, plan.draw))
+        .flatten();
+    if at.is_some() {
+        report.anomalies.push(FaultKind::NonObjectRecord);
+    }
+    at
+}
+
+/// [`non_object_at`] applied to a page's record texts.
+pub fn non_object_record(plan: &FaultPlan, records: &mut [Vec<u8>], report: &mut PageReport) {
+    if let Some(at) = non_object_at(plan, records.len(), report) {
+        records[at] = NON_OBJECT.to_vec();
     }
 }
 
@@ -349,13 +358,22 @@ mod tests {
 
     #[test]
     fn a_non_object_record_is_the_number_5_somewhere_in_the_page() {
+        let plan = FaultPlan {
+            non_object_record: true,
+            draw: 3,
+            ..FaultPlan::default()
+        };
+        let mut report = PageReport::default();
         let mut records = vec![b"{\"id\":1}".to_vec(), b"{\"id\":2}".to_vec()];
-        assert!(non_object_record(&mut records, 3));
+        non_object_record(&plan, &mut records, &mut report);
         assert_eq!(records.iter().filter(|r| r.as_slice() == b"5").count(), 1);
+        assert_eq!(report.anomalies, [FaultKind::NonObjectRecord]);
         let body = list_body("audits", &records, &serde_json::json!({}));
         let page: Value = serde_json::from_slice(&body).unwrap();
         assert!(page["audits"].as_array().unwrap().contains(&Value::from(5)));
-        assert!(!non_object_record(&mut [], 3), "an empty page has none");
+        let mut report = PageReport::default();
+        non_object_record(&plan, &mut [], &mut report);
+        assert!(report.anomalies.is_empty(), "an empty page has none");
         let spread: std::collections::HashSet<usize> = (0..64)
             .filter_map(|draw| non_object_position(10, draw))
             .collect();

@@ -325,14 +325,7 @@ pub async fn results(
     let cfg = &sim.config.genesys;
     let n = positions.len() as u32;
     // `non_object_record`: a position of the page as served (a redirect's file holds it too).
-    let non_object = ctx
-        .plan
-        .non_object_record
-        .then(|| crate::anomalies::non_object_position(positions.len(), ctx.plan.draw))
-        .flatten();
-    if non_object.is_some() {
-        report.anomalies.push(FaultKind::NonObjectRecord);
-    }
+    let non_object = crate::anomalies::non_object_at(&ctx.plan, positions.len(), &mut report);
     if allow_redirect && n > cfg.redirect_threshold {
         report.records = u64::from(n);
         let url = super::download::url(&sim, &q, after, n, swap, non_object);

@@ -146,14 +146,7 @@ pub async fn realtime(
         return refused;
     }
     report.records = positions.len() as u64;
-    let non_object = ctx
-        .plan
-        .non_object_record
-        .then(|| crate::anomalies::non_object_position(positions.len(), ctx.plan.draw))
-        .flatten();
-    if non_object.is_some() {
-        report.anomalies.push(FaultKind::NonObjectRecord);
-    }
+    let non_object = crate::anomalies::non_object_at(&ctx.plan, positions.len(), &mut report);
     // {"entities", "pageSize", "pageNumber", "total", "pageCount"}, the records written
     // straight into the body.
     let mut body = Vec::new();

@@ -190,7 +190,7 @@ pub async fn list(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -
             Err(r) => return r,
         };
         let mut records = render(&page.positions);
-        non_object_record(&ctx, &mut records, &mut page.report);
+        crate::anomalies::non_object_record(&ctx.plan, &mut records, &mut page.report);
         let body = list_body(
             "audit_logs",
             &records,
@@ -231,7 +231,7 @@ pub async fn list(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -
         ..PageReport::default()
     };
     let mut records = render(&page.positions);
-    non_object_record(&ctx, &mut records, &mut report);
+    crate::anomalies::non_object_record(&ctx.plan, &mut records, &mut report);
     let body = list_body(
         "audit_logs",
         &records,
@@ -242,15 +242,6 @@ pub async fn list(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>) -
         }),
     );
     with_report(json_text(StatusCode::OK, body), report)
-}
-
-/// `non_object_record`: one record of the page the number `5`, when the request drew it.
-fn non_object_record(ctx: &Ctx, records: &mut [Vec<u8>], report: &mut PageReport) {
-    if ctx.plan.non_object_record && crate::anomalies::non_object_record(records, ctx.plan.draw) {
-        report
-            .anomalies
-            .push(crate::faults::FaultKind::NonObjectRecord);
-    }
 }
 
 /// `GET /api/v2/audit_logs/{audit_log_id}`.

@@ -63,10 +63,7 @@ fn page_audits(
         report.anomalies.push(FaultKind::AscendingPage);
     }
     let mut audits = audits_json(sim, ctx.tenant, z, positions, &[]);
-    if ctx.plan.non_object_record && crate::anomalies::non_object_record(&mut audits, ctx.plan.draw)
-    {
-        report.anomalies.push(FaultKind::NonObjectRecord);
-    }
+    crate::anomalies::non_object_record(&ctx.plan, &mut audits, report);
     audits
 }
 

@@ -205,11 +205,7 @@ pub async fn export(State(sim): State<Arc<Sim>>, Extension(ctx): Extension<Ctx>)
         })
         .collect();
     drop(private);
-    if ctx.plan.non_object_record
-        && crate::anomalies::non_object_record(&mut records, ctx.plan.draw)
-    {
-        report.anomalies.push(FaultKind::NonObjectRecord);
-    }
+    crate::anomalies::non_object_record(&ctx.plan, &mut records, &mut report);
     let mut pairs = q.without(&["start_time"]);
     pairs.push(("start_time".to_string(), end_time.to_string()));
     let next_page = format!("{}{}?{}", sim.urls.zendesk, ctx.path, encode_query(pairs));
