@@ -5,8 +5,9 @@
 //! The vendor is a loopback fake of Zendesk's `/ticket_audits` cursor walk (newest first,
 //! cursors are positions): each request takes the next answer of a generated script —
 //! normal, `200 {}`, an empty last page, an empty page under a fresh cursor, a 500, the cursor
-//! refused with a 400, the previous page's last record repeated — and the records themselves
-//! may lack `created_at` or come with neighbours out of order.
+//! refused with a 400, the previous page's last record repeated, a record that is not an
+//! object, the page oldest first — and the records themselves may lack `created_at` or come
+//! with neighbours out of order.
 //!
 //! A premature end is transient (answered only the first time a page is asked for): a vendor
 //! that says "nothing older" every time it is asked looks exactly like the real end.
@@ -36,6 +37,8 @@ enum Answer {
     ServerError,
     CursorRefused,
     RepeatLast,
+    NonObjectRecord,
+    AscendingPage,
 }
 
 fn answer() -> impl Strategy<Value = Answer> {
@@ -47,6 +50,8 @@ fn answer() -> impl Strategy<Value = Answer> {
         1 => Just(Answer::ServerError),
         1 => Just(Answer::CursorRefused),
         1 => Just(Answer::RepeatLast),
+        1 => Just(Answer::NonObjectRecord),
+        1 => Just(Answer::AscendingPage),
     ]
 }
 
@@ -126,6 +131,15 @@ impl Respond for Vendor {
             ),
             Answer::RepeatLast if start > 0 => {
                 page.insert(0, self.records[start - 1].clone());
+                envelope(page, next)
+            }
+            Answer::NonObjectRecord if !page.is_empty() => {
+                let at = page.len() / 2;
+                page[at] = json!(5);
+                envelope(page, next)
+            }
+            Answer::AscendingPage => {
+                page.reverse();
                 envelope(page, next)
             }
             _ => envelope(page, next),
