@@ -1204,8 +1204,10 @@ impl PageSource for TicketAuditSource {
                     continue;
                 }
                 if at < since {
+                    // The window's start: the rest of the page is still read (two neighbours
+                    // out of order can put an audit of the window after one older than it).
                     reached_since = true;
-                    break;
+                    continue;
                 }
                 if self
                     .position
@@ -1525,8 +1527,10 @@ impl PageSource for TicketSource {
                     continue;
                 }
                 if at > until {
+                    // The window's end: the rest of the page is still read (two neighbours out
+                    // of order can put an audit of the window after one newer than it).
                     reached_until = true;
-                    break;
+                    continue;
                 }
                 if self
                     .settings

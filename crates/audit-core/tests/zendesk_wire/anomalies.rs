@@ -239,6 +239,28 @@ async fn neighbours_out_of_timestamp_order_are_both_exported() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn neighbours_out_of_order_across_the_window_start_are_both_read() {
+    // Regression: the walk stopped at the first audit older than the window's start, and the
+    // audit of the window the vendor placed after it was lost (exit 0).
+    let mut records = audits();
+    records.swap(150, 151);
+    let (server, _) = ticket_audits_with(records.clone(), None).await;
+    let since = time(150);
+    let pages: Vec<EventPage> = client(&server.uri())
+        .ticket_audit_events(Window::between(since, time(0)).unwrap())
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    let in_window: Vec<Value> = records
+        .into_iter()
+        .filter(|r| at(r["created_at"].as_str().unwrap()) >= since)
+        .collect();
+    assert_eq!(in_window.len(), 151);
+    assert_eq!(page_ids(&pages), native_ids(&in_window));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_resume_whose_cursor_was_refused_reads_the_pass_again_exactly_once() {
     // Regression: a stored legacy cursor that had expired (400) failed every rerun.
     let expired = ResponseTemplate::new(400).set_body_json(json!({

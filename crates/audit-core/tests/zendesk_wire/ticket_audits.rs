@@ -359,6 +359,36 @@ async fn one_tickets_audits_are_read_oldest_first_by_cursor() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn one_tickets_neighbours_out_of_order_across_the_window_end_are_both_read() {
+    // Regression: the read stopped at the first audit newer than the window's end, and the
+    // audit of the window the vendor placed after it was lost.
+    let server = MockServer::start().await;
+    let audits: Vec<Value> = [1, 2, 4, 3, 5]
+        .into_iter()
+        .map(|i| ticket_audit(i, &format!("2024-03-18T10:00:{i:02}Z")))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tickets/48213/audits"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "audits": audits,
+            "meta": {"has_more": false, "after_cursor": null, "before_cursor": null},
+            "links": {"next": null, "prev": null}
+        })))
+        .mount(&server)
+        .await;
+    let window = Window::between(at("2024-03-18T10:00:00Z"), at("2024-03-18T10:00:03Z")).unwrap();
+    let read: Vec<String> = client(&server.uri())
+        .audits_for_ticket_events(48213)
+        .window(window)
+        .events()
+        .map_ok(|e| e.native_id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(read, ["1", "2", "3"]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_archived_ticket_answers_once_without_pagination() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
