@@ -405,6 +405,15 @@ fn cursor_next(body: &AuditsPage) -> Result<Option<PageToken>, Error> {
     )
 }
 
+/// Whether a walk is past its window's edge after a page of `received` audits whose first
+/// audit beyond the edge is at `first_beyond`. Not when that audit is the page's last (of
+/// more than one): two neighbours out of order may straddle the page, the window's audit
+/// first on the next, so the next page is read too (and the walk ends with it, its first
+/// audit beyond the edge unless it is that neighbour).
+fn window_edge_reached(first_beyond: Option<usize>, received: usize) -> bool {
+    first_beyond.is_some_and(|at| at + 1 < received || received == 1)
+}
+
 /// Refuses a page that reads oldest first. The walk relies on `/ticket_audits` answering
 /// newest first in cursor mode as in the legacy mode (what the simulator and the peers that
 /// use it observe; Zendesk's reference does not say): a page of three or more audits whose
@@ -1195,8 +1204,9 @@ impl PageSource for TicketAuditSource {
             let received = audits.len();
             let mut events = Vec::with_capacity(received);
             let mut duplicates = 0;
-            let mut reached_since = false;
-            for audit in audits {
+            // Where the first audit older than the window's start is, if one is.
+            let mut first_older = None;
+            for (position, audit) in audits.into_iter().enumerate() {
                 let mut event = mapping::audit_gist_event(&tenant, audit);
                 self.position.edge.place(&mut event, until);
                 let at = event.occurred_at;
@@ -1206,7 +1216,7 @@ impl PageSource for TicketAuditSource {
                 if at < since {
                     // The window's start: the rest of the page is still read (two neighbours
                     // out of order can put an audit of the window after one older than it).
-                    reached_since = true;
+                    first_older.get_or_insert(position);
                     continue;
                 }
                 if self
@@ -1220,7 +1230,7 @@ impl PageSource for TicketAuditSource {
                 }
             }
             self.client.stats_counter().page(events.len(), duplicates);
-            let caught_up = reached_since || page.next.is_none();
+            let caught_up = window_edge_reached(first_older, received) || page.next.is_none();
             if caught_up {
                 self.pass = None;
                 self.position.complete = true;
@@ -1518,8 +1528,9 @@ impl PageSource for TicketSource {
             let received = page.items.len();
             let mut events = Vec::with_capacity(received);
             let mut duplicates = 0;
-            let mut reached_until = false;
-            for audit in &page.items {
+            // Where the first audit newer than the window's end is, if one is.
+            let mut first_newer = None;
+            for (position, audit) in page.items.iter().enumerate() {
                 let mut event = mapping::ticket_audit_event(&tenant, audit);
                 self.settings.high_water.place(&mut event, since);
                 let at = event.occurred_at;
@@ -1529,7 +1540,7 @@ impl PageSource for TicketSource {
                 if at > until {
                     // The window's end: the rest of the page is still read (two neighbours out
                     // of order can put an audit of the window after one newer than it).
-                    reached_until = true;
+                    first_newer.get_or_insert(position);
                     continue;
                 }
                 if self
@@ -1546,7 +1557,7 @@ impl PageSource for TicketSource {
                 .client
                 .stats_counter()
                 .page(events.len(), duplicates);
-            let caught_up = reached_until || page.next.is_none();
+            let caught_up = window_edge_reached(first_newer, received) || page.next.is_none();
             if caught_up {
                 self.pass = None;
                 self.settings.complete = true;

@@ -261,6 +261,34 @@ async fn neighbours_out_of_order_across_the_window_start_are_both_read() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn neighbours_out_of_order_across_a_page_and_the_window_start_are_both_read() {
+    // The older of the pair last on its page, the one of the window first on the next: the
+    // walk reads that next page too.
+    let mut records = audits();
+    records.swap(99, 100);
+    let (server, limits) = ticket_audits_with(records.clone(), None).await;
+    let since = time(99);
+    let pages: Vec<EventPage> = client(&server.uri())
+        .ticket_audit_events(Window::between(since, time(0)).unwrap())
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        limits.lock().unwrap()[0],
+        100,
+        "pages of 100: the pair straddles two"
+    );
+    let in_window: Vec<Value> = records
+        .into_iter()
+        .filter(|r| at(r["created_at"].as_str().unwrap()) >= since)
+        .collect();
+    assert_eq!(in_window.len(), 100);
+    assert_eq!(page_ids(&pages), native_ids(&in_window));
+    assert_eq!(pages.len(), 2, "and no page after it");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_resume_whose_cursor_was_refused_reads_the_pass_again_exactly_once() {
     // Regression: a stored legacy cursor that had expired (400) failed every rerun.
     let expired = ResponseTemplate::new(400).set_body_json(json!({

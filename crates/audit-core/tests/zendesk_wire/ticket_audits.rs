@@ -389,6 +389,44 @@ async fn one_tickets_neighbours_out_of_order_across_the_window_end_are_both_read
 }
 
 #[tokio::test(start_paused = true)]
+async fn one_tickets_neighbours_out_of_order_across_a_page_and_the_window_end_are_both_read() {
+    let server = MockServer::start().await;
+    let page = |ids: &[i64], more: bool| {
+        let audits: Vec<Value> = ids
+            .iter()
+            .map(|i| ticket_audit(*i, &format!("2024-03-18T10:00:{i:02}Z")))
+            .collect();
+        json!({
+            "audits": audits,
+            "meta": {"has_more": more, "after_cursor": if more { Some("p2") } else { None }, "before_cursor": null},
+            "links": {"next": null, "prev": null}
+        })
+    };
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tickets/48213/audits"))
+        .and(query_param("page[after]", "p2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(&[3, 5], false)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/tickets/48213/audits"))
+        .and(query_param_is_missing("page[after]"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(&[1, 2, 4], true)))
+        .mount(&server)
+        .await;
+    let window = Window::between(at("2024-03-18T10:00:00Z"), at("2024-03-18T10:00:03Z")).unwrap();
+    let read: Vec<String> = client(&server.uri())
+        .audits_for_ticket_events(48213)
+        .window(window)
+        .events()
+        .map_ok(|e| e.native_id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(read, ["1", "2", "3"]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_archived_ticket_answers_once_without_pagination() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
