@@ -12,7 +12,9 @@
 //!   newest first, so the stream reads in
 //!   **passes**: a pass walks from the newest page towards older ones,
 //!   skips records newer than the pass's end (now minus the settle lag, or the window's end)
-//!   and stops at the first record older than its start. The next pass (follow mode, or a
+//!   and ends with the page that reaches its start (the page after it too when only that
+//!   page's last record is older: two neighbours out of order may straddle the pages). The
+//!   next pass (follow mode, or a
 //!   later run resumed from the checkpoint) reads what arrived after the previous pass's end.
 //!   The page size adapts: it halves on a 504 or a timeout (big pages of notification-heavy
 //!   audits time out) and grows back after a run of successes.
