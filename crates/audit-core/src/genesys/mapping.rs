@@ -167,7 +167,7 @@ fn strings(values: &[String]) -> Value {
 /// ```
 /// use audit_core::genesys::mapping::audit_event;
 /// use audit_core::{Action, ActorKind, Outcome, StreamKind};
-/// use raw_support::{RawJson, Recorded};
+/// use raw_support::Recorded;
 ///
 /// let record: Recorded<genesys_raw::types::AuditLogMessage> = serde_json::from_str(r#"{
 ///     "id": "583cae9f-0d1e-4f2a-9b3c-4d5e6f708192", "eventDate": "2024-05-22T12:34:56Z",

@@ -140,7 +140,7 @@ pub(super) fn rule_from(
 /// ```
 /// use audit_core::zendesk::mapping::ticket_audit_event;
 /// use audit_core::{ActorKind, Action};
-/// use raw_support::{RawJson, Recorded};
+/// use raw_support::Recorded;
 ///
 /// let audit: Recorded<zendesk_raw::types::TicketAudit> = serde_json::from_str(r#"{
 ///     "id": 24872016650047, "ticket_id": 48213, "created_at": "2024-03-24T15:00:12Z",
@@ -310,7 +310,7 @@ fn audit_event_of_child(child: &Value) -> Value {
 /// ```
 /// use audit_core::zendesk::mapping::ticket_event_event;
 /// use audit_core::{Action, StreamKind};
-/// use raw_support::{RawJson, Recorded};
+/// use raw_support::Recorded;
 ///
 /// let record: Recorded<zendesk_raw::types::IncrementalTicketEvent> = serde_json::from_str(r#"{
 ///     "id": 24872016650047, "ticket_id": 48213, "timestamp": 1711292412,
@@ -381,7 +381,7 @@ pub fn ticket_event_event(tenant: &str, record: &Recorded<IncrementalTicketEvent
 /// ```
 /// use audit_core::zendesk::mapping::audit_log_event;
 /// use audit_core::{Action, Outcome};
-/// use raw_support::{RawJson, Recorded};
+/// use raw_support::Recorded;
 ///
 /// let record: Recorded<zendesk_raw::types::AuditLog> = serde_json::from_str(r#"{
 ///     "id": 19283740012, "created_at": "2024-03-18T08:55:12Z", "action": "login",
