@@ -238,14 +238,17 @@ async fn neighbours_out_of_timestamp_order_are_both_exported() {
     assert_eq!(page_ids(&pages), native_ids(&records));
 }
 
-#[tokio::test(start_paused = true)]
-async fn neighbours_out_of_order_across_the_window_start_are_both_read() {
-    // Regression: the walk stopped at the first audit older than the window's start, and the
-    // audit of the window the vendor placed after it was lost (exit 0).
+/// The 300 audits with the neighbours at `pair` swapped, walked over the window from the
+/// time of the audit at `since`: its pages, how many audits the window holds, their ids in the
+/// order served, and the page sizes asked for.
+async fn walk_from_with_pair_swapped(
+    pair: usize,
+    since: i64,
+) -> (Vec<EventPage>, usize, Vec<String>, Vec<usize>) {
     let mut records = audits();
-    records.swap(150, 151);
-    let (server, _) = ticket_audits_with(records.clone(), None).await;
-    let since = time(150);
+    records.swap(pair, pair + 1);
+    let (server, limits) = ticket_audits_with(records.clone(), None).await;
+    let since = time(since);
     let pages: Vec<EventPage> = client(&server.uri())
         .ticket_audit_events(Window::between(since, time(0)).unwrap())
         .pages()
@@ -256,35 +259,27 @@ async fn neighbours_out_of_order_across_the_window_start_are_both_read() {
         .into_iter()
         .filter(|r| at(r["created_at"].as_str().unwrap()) >= since)
         .collect();
-    assert_eq!(in_window.len(), 151);
-    assert_eq!(page_ids(&pages), native_ids(&in_window));
+    let limits = limits.lock().unwrap().clone();
+    (pages, in_window.len(), native_ids(&in_window), limits)
+}
+
+#[tokio::test(start_paused = true)]
+async fn neighbours_out_of_order_across_the_window_start_are_both_read() {
+    // Regression: the walk stopped at the first audit older than the window's start, and the
+    // audit of the window the vendor placed after it was lost (exit 0).
+    let (pages, in_window, ids, _) = walk_from_with_pair_swapped(150, 150).await;
+    assert_eq!(in_window, 151);
+    assert_eq!(page_ids(&pages), ids);
 }
 
 #[tokio::test(start_paused = true)]
 async fn neighbours_out_of_order_across_a_page_and_the_window_start_are_both_read() {
     // The older of the pair last on its page, the one of the window first on the next: the
     // walk reads that next page too.
-    let mut records = audits();
-    records.swap(99, 100);
-    let (server, limits) = ticket_audits_with(records.clone(), None).await;
-    let since = time(99);
-    let pages: Vec<EventPage> = client(&server.uri())
-        .ticket_audit_events(Window::between(since, time(0)).unwrap())
-        .pages()
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(
-        limits.lock().unwrap()[0],
-        100,
-        "pages of 100: the pair straddles two"
-    );
-    let in_window: Vec<Value> = records
-        .into_iter()
-        .filter(|r| at(r["created_at"].as_str().unwrap()) >= since)
-        .collect();
-    assert_eq!(in_window.len(), 100);
-    assert_eq!(page_ids(&pages), native_ids(&in_window));
+    let (pages, in_window, ids, limits) = walk_from_with_pair_swapped(99, 99).await;
+    assert_eq!(limits[0], 100, "pages of 100: the pair straddles two");
+    assert_eq!(in_window, 100);
+    assert_eq!(page_ids(&pages), ids);
     assert_eq!(pages.len(), 2, "and no page after it");
 }
 

@@ -305,26 +305,16 @@ async fn the_page_size_halves_on_a_504_and_grows_back_after_successes() {
 #[tokio::test(start_paused = true)]
 async fn one_tickets_audits_are_read_oldest_first_by_cursor() {
     let server = MockServer::start().await;
-    let page = |range: std::ops::Range<i64>, more: bool| {
-        let audits: Vec<Value> = range
-            .map(|i| ticket_audit(i, &format!("2024-03-18T10:00:{i:02}Z")))
-            .collect();
-        json!({
-            "audits": audits,
-            "meta": {"has_more": more, "after_cursor": if more { Some("p2") } else { None }, "before_cursor": null},
-            "links": {"next": null, "prev": null}
-        })
-    };
     Mock::given(method("GET"))
         .and(path("/api/v2/tickets/48213/audits"))
         .and(query_param("page[after]", "p2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(3..5, false)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ticket_page(&[3, 4], false)))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/api/v2/tickets/48213/audits"))
         .and(query_param("page[size]", "100"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(1..3, true)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ticket_page(&[1, 2], true)))
         .mount(&server)
         .await;
     let client = client(&server.uri());
@@ -358,71 +348,64 @@ async fn one_tickets_audits_are_read_oldest_first_by_cursor() {
     ));
 }
 
-#[tokio::test(start_paused = true)]
-async fn one_tickets_neighbours_out_of_order_across_the_window_end_are_both_read() {
-    // Regression: the read stopped at the first audit newer than the window's end, and the
-    // audit of the window the vendor placed after it was lost.
-    let server = MockServer::start().await;
-    let audits: Vec<Value> = [1, 2, 4, 3, 5]
-        .into_iter()
-        .map(|i| ticket_audit(i, &format!("2024-03-18T10:00:{i:02}Z")))
+/// A page of ticket 48213's audits `ids`, each at second `id` past 10:00; `more` names the
+/// next page `p2`.
+fn ticket_page(ids: &[i64], more: bool) -> Value {
+    let audits: Vec<Value> = ids
+        .iter()
+        .map(|i| ticket_audit(*i, &format!("2024-03-18T10:00:{i:02}Z")))
         .collect();
+    json!({
+        "audits": audits,
+        "meta": {"has_more": more, "after_cursor": if more { Some("p2") } else { None }, "before_cursor": null},
+        "links": {"next": null, "prev": null}
+    })
+}
+
+/// Ticket 48213 served as `first` (and `second` under cursor `p2`), read over 10:00:00 to
+/// 10:00:03: the ids read.
+async fn read_ticket_to_three_past(first: Value, second: Option<Value>) -> Vec<String> {
+    let server = MockServer::start().await;
+    if let Some(second) = second {
+        Mock::given(method("GET"))
+            .and(path("/api/v2/tickets/48213/audits"))
+            .and(query_param("page[after]", "p2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(second))
+            .mount(&server)
+            .await;
+    }
     Mock::given(method("GET"))
         .and(path("/api/v2/tickets/48213/audits"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "audits": audits,
-            "meta": {"has_more": false, "after_cursor": null, "before_cursor": null},
-            "links": {"next": null, "prev": null}
-        })))
+        .and(query_param_is_missing("page[after]"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(first))
         .mount(&server)
         .await;
     let window = Window::between(at("2024-03-18T10:00:00Z"), at("2024-03-18T10:00:03Z")).unwrap();
-    let read: Vec<String> = client(&server.uri())
+    client(&server.uri())
         .audits_for_ticket_events(48213)
         .window(window)
         .events()
         .map_ok(|e| e.native_id)
         .try_collect()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_tickets_neighbours_out_of_order_across_the_window_end_are_both_read() {
+    // Regression: the read stopped at the first audit newer than the window's end, and the
+    // audit of the window the vendor placed after it was lost.
+    let read = read_ticket_to_three_past(ticket_page(&[1, 2, 4, 3, 5], false), None).await;
     assert_eq!(read, ["1", "2", "3"]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn one_tickets_neighbours_out_of_order_across_a_page_and_the_window_end_are_both_read() {
-    let server = MockServer::start().await;
-    let page = |ids: &[i64], more: bool| {
-        let audits: Vec<Value> = ids
-            .iter()
-            .map(|i| ticket_audit(*i, &format!("2024-03-18T10:00:{i:02}Z")))
-            .collect();
-        json!({
-            "audits": audits,
-            "meta": {"has_more": more, "after_cursor": if more { Some("p2") } else { None }, "before_cursor": null},
-            "links": {"next": null, "prev": null}
-        })
-    };
-    Mock::given(method("GET"))
-        .and(path("/api/v2/tickets/48213/audits"))
-        .and(query_param("page[after]", "p2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(&[3, 5], false)))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/tickets/48213/audits"))
-        .and(query_param_is_missing("page[after]"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(&[1, 2, 4], true)))
-        .mount(&server)
-        .await;
-    let window = Window::between(at("2024-03-18T10:00:00Z"), at("2024-03-18T10:00:03Z")).unwrap();
-    let read: Vec<String> = client(&server.uri())
-        .audits_for_ticket_events(48213)
-        .window(window)
-        .events()
-        .map_ok(|e| e.native_id)
-        .try_collect()
-        .await
-        .unwrap();
+    let read = read_ticket_to_three_past(
+        ticket_page(&[1, 2, 4], true),
+        Some(ticket_page(&[3, 5], false)),
+    )
+    .await;
     assert_eq!(read, ["1", "2", "3"]);
 }
 
