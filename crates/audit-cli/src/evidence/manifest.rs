@@ -5,6 +5,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
+use base64::display::Base64Display;
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -115,11 +118,33 @@ pub struct Entry {
     pub segment: Option<SegmentMark>,
     /// The chain head after the last line (hex).
     pub head: String,
-    /// The fingerprints of this commit's lines, in base64 (4 bytes per line).
-    pub lines: String,
+    /// The fingerprints of this commit's lines (4 bytes per line), written in base64.
+    pub lines: Fingerprints,
     /// The signing public key (hex), when signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
+}
+
+/// The line fingerprints of an entry: 4 bytes per line, written in base64 as they are
+/// serialised (no base64 copy of them is made: they are most of an entry, and each copy was
+/// a peak of memory at every commit of a fast export).
+///
+/// Text that is not base64 reads as no fingerprints: what [`super::verify`] then reports as
+/// fingerprints that do not match the lines the entry adds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fingerprints(pub Vec<u8>);
+
+impl Serialize for Fingerprints {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&Base64Display::new(&self.0, &STANDARD))
+    }
+}
+
+impl<'de> Deserialize<'de> for Fingerprints {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Ok(Fingerprints(STANDARD.decode(&*text).unwrap_or_default()))
+    }
 }
 
 /// The signature suffix of a signed line: `,"sig":"<base64>"}`.
@@ -130,7 +155,10 @@ impl Entry {
     /// The signature covers the line as it would be without it: the bytes before
     /// `,"sig":"…"` followed by `}`.
     pub fn to_line(&self, signer: Option<&Signer>) -> Vec<u8> {
-        let mut line = serde_json::to_vec(self).expect("entries serialise");
+        // Room for the whole entry at once: its fingerprints are most of it, and growing
+        // by doubling would hold up to twice them (the peak of memory at a commit).
+        let mut line = Vec::with_capacity(self.lines.0.len() / 3 * 4 + 1024);
+        serde_json::to_writer(&mut line, self).expect("entries serialise");
         if let Some(signer) = signer {
             let signature = signer.sign(&line);
             line.pop();
@@ -250,14 +278,18 @@ impl ManifestFile {
     }
 
     /// Appends `line` and a newline, and fsyncs: durable before the state file is written.
-    pub fn append(&mut self, line: &[u8]) -> io::Result<()> {
-        let mut buffer = Vec::with_capacity(line.len() + 1);
-        buffer.extend_from_slice(line);
-        buffer.push(b'\n');
-        self.file.seek(SeekFrom::Start(self.bytes))?;
-        self.file.write_all(&buffer)?;
-        self.file.sync_data()?;
-        self.bytes += buffer.len() as u64;
+    /// The newline is written from `line` itself (and taken off again): an entry holds 4
+    /// bytes of base64 per record, and a copy of it was a peak of memory at each commit.
+    pub fn append(&mut self, line: &mut Vec<u8>) -> io::Result<()> {
+        line.push(b'\n');
+        let written = self
+            .file
+            .seek(SeekFrom::Start(self.bytes))
+            .and_then(|_| self.file.write_all(line))
+            .and_then(|()| self.file.sync_data());
+        line.pop();
+        written?;
+        self.bytes += line.len() as u64 + 1;
         Ok(())
     }
 
@@ -311,5 +343,37 @@ pub fn read_lines(path: &Path) -> io::Result<Vec<Vec<u8>>> {
             line.pop();
         }
         lines.push(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fingerprints are written as the base64 text entries always held (so older
+    /// manifests and older `trail verify`s read them), and read back from it.
+    #[test]
+    fn fingerprints_are_written_and_read_as_base64() {
+        let bytes: Vec<u8> = (0..=255).chain([0, 1, 2]).collect();
+        let written = serde_json::to_string(&Fingerprints(bytes.clone())).unwrap();
+        assert_eq!(written, format!("\"{}\"", STANDARD.encode(&bytes)));
+        let read: Fingerprints = serde_json::from_str(&written).unwrap();
+        assert_eq!(read.0, bytes);
+        // An escaped `/` is still base64 once read.
+        let read: Fingerprints = serde_json::from_str(r#""AAE\/""#).unwrap();
+        assert_eq!(read.0, [0, 1, 63]);
+        assert_eq!(
+            serde_json::to_string(&Fingerprints(Vec::new())).unwrap(),
+            "\"\""
+        );
+    }
+
+    /// Text that is not base64 reads as no fingerprints (which verify reports as fingerprints
+    /// that do not count the lines the entry adds), not as an entry that does not read.
+    #[test]
+    fn fingerprints_that_are_not_base64_read_as_none() {
+        let read: Fingerprints = serde_json::from_str(r#""not base64!""#).unwrap();
+        assert!(read.0.is_empty());
+        assert!(serde_json::from_str::<Fingerprints>("7").is_err());
     }
 }

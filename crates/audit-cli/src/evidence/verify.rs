@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 
 use audit_core::StreamKind;
 use aws_lc_rs::digest::{Context, SHA256};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -358,7 +356,7 @@ fn read_manifest(path: &Path, public_key: Option<&PublicKey>) -> Result<Manifest
                 });
             }
         }
-        let fingerprints = STANDARD.decode(&entry.lines).unwrap_or_default();
+        let fingerprints = &entry.lines.0;
         let counted = fingerprints.len() as u64 == entry.added.records * FINGERPRINT as u64;
         if !counted
             || entry.records != records + entry.added.records
@@ -461,7 +459,7 @@ fn files_of(output: &Path, entries: &[Entry]) -> Vec<(PathBuf, bool)> {
 fn check_lines(files: &[(PathBuf, bool)], entries: &[Entry]) -> Option<Problem> {
     let mut expected: Vec<Fingerprint> = Vec::new();
     for entry in entries {
-        let fingerprints = STANDARD.decode(&entry.lines).unwrap_or_default();
+        let fingerprints = &entry.lines.0;
         expected.extend(
             fingerprints
                 .chunks_exact(FINGERPRINT)

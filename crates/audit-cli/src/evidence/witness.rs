@@ -7,15 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit_core::{AuditEvent, Checkpoint, EventPage, Position, StreamKind};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 
 use super::chain::{Chain, sha256_hex, to_hex};
 use super::keys::Signer;
 use super::manifest::{
-    Added, Entry, EntryWindow, MANIFEST_VERSION, ManifestFile, PassEnd, RecordMark, SegmentMark,
-    genesis_prev, manifest_path,
+    Added, Entry, EntryWindow, Fingerprints, MANIFEST_VERSION, ManifestFile, PassEnd, RecordMark,
+    SegmentMark, genesis_prev, manifest_path,
 };
 
 /// What an export's evidence is about, fixed for the run.
@@ -208,15 +206,16 @@ impl Evidence {
             last: self.last.take(),
             segment,
             head: to_hex(&self.chain.head),
-            lines: STANDARD.encode(&self.fingerprints),
+            lines: Fingerprints(std::mem::take(&mut self.fingerprints)),
             signer: self
                 .settings
                 .signer
                 .as_ref()
                 .map(|signer| signer.public_hex()),
         };
-        let line = entry.to_line(self.settings.signer.as_deref());
-        if let Err(error) = self.manifest.append(&line) {
+        let mut line = entry.to_line(self.settings.signer.as_deref());
+        drop(entry);
+        if let Err(error) = self.manifest.append(&mut line) {
             let message = format!(
                 "cannot append to the manifest {}: {error}",
                 self.manifest.path().display()
@@ -226,7 +225,6 @@ impl Evidence {
         }
         self.prev = sha256_hex(&line);
         self.seq += 1;
-        self.fingerprints.clear();
         self.added = Added {
             records: 0,
             bytes: 0,
