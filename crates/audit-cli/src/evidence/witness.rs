@@ -214,6 +214,7 @@ impl Evidence {
                 .map(|signer| signer.public_hex()),
         };
         let mut line = entry.to_line(self.settings.signer.as_deref());
+        // The fingerprints are in the line now: freed before the write, not held beside it.
         drop(entry);
         if let Err(error) = self.manifest.append(&mut line) {
             let message = format!(
