@@ -272,11 +272,16 @@ pub fn run(ctx: &Ctx, args: &ThroughputArgs) -> Result<()> {
     // Issue 18: a ticket audit costs at most 1.5× the CPU of an audit log. Beside it, the
     // same per byte written: a ticket audit's line is about twice an audit log's.
     let big = args.records;
-    let tickets = stat(&pick(TICKET_AUDITS, big, "trail"), &cpu_per_m);
-    let logs = stat(&pick("zendesk", big, "trail"), &cpu_per_m);
+    let (ticket_runs, log_runs) = (
+        pick(TICKET_AUDITS, big, "trail"),
+        pick("zendesk", big, "trail"),
+    );
     let cpu_per_gb = |r: &Run| r.usage.cpu_s() / r.bytes.max(1) as f64 * 1e9;
-    let tickets_per_gb = stat(&pick(TICKET_AUDITS, big, "trail"), &cpu_per_gb);
-    let logs_per_gb = stat(&pick("zendesk", big, "trail"), &cpu_per_gb);
+    let (tickets, tickets_per_gb) = (
+        stat(&ticket_runs, &cpu_per_m),
+        stat(&ticket_runs, &cpu_per_gb),
+    );
+    let (logs, logs_per_gb) = (stat(&log_runs, &cpu_per_m), stat(&log_runs, &cpu_per_gb));
     if tickets.n > 0 && logs.n > 0 {
         let ratio = tickets.median / logs.median;
         targets.push(Target::new(

@@ -535,9 +535,10 @@ const ATTEMPTS: u64 = 3;
 /// A stream whose pages `fault` hits (at 0.2, drawn per page) on every attempt of a run: each
 /// run that meets one exits 1 saying `said` and that it gave up after its attempts; the output
 /// then holds exactly the whole pages before the refused one (a prefix of the ground truth, in
-/// pages of 100 where they start from the window's start or a vendor cursor), the state commits that many records, and its checkpoint goes no further
-/// (ticket audits: the vendor cursor it resumes from is the last record written; audit logs:
-/// the high-water mark is the last record written; the ids kept with either were written).
+/// pages of 100 where they start from the window's start or a vendor cursor), the state
+/// commits that many records, and its checkpoint goes no further (ticket audits: the vendor
+/// cursor it resumes from is the last record written; audit logs: the high-water mark is the
+/// last record written; the ids kept with either were written).
 /// The same command run again continues (the vendor answering those pages by then) and ends
 /// with the ground truth once, in order.
 async fn a_page_refused_on_every_attempt(stream: &str, fault: FaultKind, said: &str) {

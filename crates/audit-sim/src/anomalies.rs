@@ -142,20 +142,10 @@ pub fn genesys_record(sim: &Sim, id: &str, text: &mut Vec<u8>) {
     undecodable(sim, RecordType::Genesys, id, text);
 }
 
-/// Genesys records as a JSON array, each with the record-level anomalies that hit it.
+/// Genesys records as a JSON array, each with the record-level anomalies that hit it, and the
+/// record at `non_object` (`non_object_record`, see [`non_object_position`]) written as the
+/// number `5`.
 pub fn write_genesys_records(
-    sim: &Sim,
-    g: &crate::data::genesys::GenesysData,
-    out: &mut Vec<u8>,
-    indices: &[u64],
-    expand_user: bool,
-) {
-    write_genesys_page(sim, g, out, indices, expand_user, None);
-}
-
-/// [`write_genesys_records`], the record at `non_object` (`non_object_record`, see
-/// [`non_object_position`]) written as the number `5`.
-pub fn write_genesys_page(
     sim: &Sim,
     g: &crate::data::genesys::GenesysData,
     out: &mut Vec<u8>,

@@ -157,7 +157,8 @@ impl Entry {
     pub fn to_line(&self, signer: Option<&Signer>) -> Vec<u8> {
         // Room for the whole entry at once: its fingerprints are most of it, and growing
         // by doubling would hold up to twice them (the peak of memory at a commit).
-        let mut line = Vec::with_capacity(self.lines.0.len() / 3 * 4 + 1024);
+        let base64 = base64::encoded_len(self.lines.0.len(), true).unwrap_or(0);
+        let mut line = Vec::with_capacity(base64 + 1024);
         serde_json::to_writer(&mut line, self).expect("entries serialise");
         if let Some(signer) = signer {
             let signature = signer.sign(&line);

@@ -159,6 +159,6 @@ async fn download(State(sim): State<Arc<Sim>>, headers: HeaderMap, uri: Uri) -> 
     };
     let non_object = q.get("x-sim-non-object").and_then(|k| k.parse().ok());
     let mut body = Vec::new();
-    crate::anomalies::write_genesys_page(&sim, g, &mut body, &positions, false, non_object);
+    crate::anomalies::write_genesys_records(&sim, g, &mut body, &positions, false, non_object);
     with_report(json_text(StatusCode::OK, body), report)
 }

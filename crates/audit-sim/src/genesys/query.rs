@@ -359,7 +359,7 @@ pub async fn results(
         write_str(&mut body, &c);
     }
     body.extend_from_slice(b",\"entities\":");
-    crate::anomalies::write_genesys_page(&sim, g, &mut body, &positions, expand, non_object);
+    crate::anomalies::write_genesys_records(&sim, g, &mut body, &positions, expand, non_object);
     body.push(b'}');
     with_report(json_text(StatusCode::OK, body), report)
 }

@@ -151,7 +151,7 @@ pub async fn realtime(
     // straight into the body.
     let mut body = Vec::new();
     body.extend_from_slice(b"{\"entities\":");
-    crate::anomalies::write_genesys_page(&sim, g, &mut body, &positions, expand, non_object);
+    crate::anomalies::write_genesys_records(&sim, g, &mut body, &positions, expand, non_object);
     for (key, n) in [
         (&b",\"pageSize\":"[..], page_size),
         (b",\"pageNumber\":", page_number),
@@ -215,7 +215,7 @@ pub async fn related(
     };
     let mut body = Vec::new();
     body.extend_from_slice(b"{\"entities\":");
-    crate::anomalies::write_genesys_records(&sim, g, &mut body, &indices, expand);
+    crate::anomalies::write_genesys_records(&sim, g, &mut body, &indices, expand, None);
     body.push(b'}');
     with_report(json_text(StatusCode::OK, body), report)
 }
