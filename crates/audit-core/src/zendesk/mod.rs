@@ -34,11 +34,11 @@ pub mod audit_logs;
 mod audit_pages;
 pub mod auth;
 pub mod authorize;
-mod checked_json;
 pub mod description;
 pub mod events;
 pub mod export;
 pub mod mapping;
+mod skim;
 pub mod ticket_audits;
 pub mod ticket_events;
 
