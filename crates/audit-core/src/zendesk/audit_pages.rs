@@ -4,19 +4,19 @@
 //! The generated types decode every member of an audit, and every member of its events into
 //! a `serde_json::Value` (serde's derive buffering each flattened member first): with the
 //! audit's text kept and only its gist mapped, that was the most of a ticket-audit export's
-//! CPU. [`decode_audit`] reads the gist straight from the text in one pass ([`Skim`]): the
-//! members the mapping reads, and of the others only checks that they are what the generated
-//! decoding would accept (numbers in range, strings of valid escapes, nesting within the
-//! parser's depth), building nothing. It refuses anything out of the ordinary (a member the gist reads
-//! given twice, a value of the wrong type), and such a record decodes as the generated type
-//! decodes it, with the same repairs and [`raw_support::DecodeIssue`], and its gist is taken
-//! from that: the fast path only ever reads what the generated decoding would read, the same
-//! way.
+//! CPU. [`decode_audit`] reads the gist straight from the text in one pass, with a cursor of
+//! its own ([`Skim`]) rather than serde's visitors (which cost more than reading the bytes):
+//! the members the mapping reads, and of the others only checks that they are what the
+//! generated decoding would accept (numbers in range, strings of valid escapes, nesting within
+//! the parser's depth), building nothing. It refuses anything out of the ordinary (a member
+//! the gist reads given twice, a value of the wrong type, an escaped member name), and such a
+//! record decodes as the generated type decodes it, with the same repairs and
+//! [`raw_support::DecodeIssue`], and its gist is taken from that: the fast path only ever
+//! reads what the generated decoding would read, the same way.
 
 use chrono::{DateTime, Utc};
 use raw_support::{RecordText, Recorded};
-use serde::de;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, de};
 use serde_json::Value;
 use zendesk_raw::types::{CursorPaginationLinks, CursorPaginationMeta};
 

@@ -2,8 +2,8 @@
 //! and steps over the rest, checking as it goes that what it steps over is what
 //! `serde_json::Value` would accept, and building nothing of it.
 //!
-//! It is the reader of [`super::audit_pages`]'s fast path, which reads a ticket audit's gist
-//! (a tenth of its bytes) and steps over the rest. Driving serde's visitors over every member
+//! It is the reader of [`super::audit_pages`]'s fast path, which reads a few members of a
+//! ticket audit (its gist) and steps over the rest, most of its bytes. Driving serde's visitors over every member
 //! cost more than reading the text: a member's name went through a `MapAccess`, each skipped
 //! value through `deserialize_any`. The cursor reads the text itself.
 //!
