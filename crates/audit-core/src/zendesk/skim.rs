@@ -181,11 +181,6 @@ impl<'a> Skim<'a> {
         text.parse().ok().map(Some)
     }
 
-    fn enter(&mut self) -> Option<()> {
-        self.depth += 1;
-        (self.depth <= MAX_DEPTH).then_some(())
-    }
-
     /// Reads an object, giving `member` each member's name to read (or step over) its value;
     /// refused for anything but an object, or a member name with escapes (which might spell
     /// a name the caller reads).
@@ -203,35 +198,36 @@ impl<'a> Skim<'a> {
         &mut self,
         mut member: impl FnMut(&mut Skim<'a>, &'a str, bool) -> Option<()>,
     ) -> Option<()> {
-        self.eat(b'{')?;
-        self.enter()?;
-        if self.peek()? != b'}' {
-            loop {
-                let (name, escaped) = self.string()?;
-                self.eat(b':')?;
-                member(self, name, escaped)?;
-                match self.peek()? {
-                    b',' => self.at += 1,
-                    _ => break,
-                }
-            }
-        }
-        self.eat(b'}')?;
-        self.depth -= 1;
-        Some(())
+        self.delimited(b'{', b'}', |skim| {
+            let (name, escaped) = skim.string()?;
+            skim.eat(b':')?;
+            member(skim, name, escaped)
+        })
+        .map(drop)
     }
 
     /// Reads an array, `item` reading (or stepping over) each item; how many it holds.
-    pub(super) fn items(
+    pub(super) fn items(&mut self, item: impl FnMut(&mut Skim<'a>) -> Option<()>) -> Option<usize> {
+        self.delimited(b'[', b']', item)
+    }
+
+    /// Reads `open`, then entries read by `each` and separated by commas, then `close`, one
+    /// level deeper; how many entries there were.
+    fn delimited(
         &mut self,
-        mut item: impl FnMut(&mut Skim<'a>) -> Option<()>,
+        open: u8,
+        close: u8,
+        mut each: impl FnMut(&mut Skim<'a>) -> Option<()>,
     ) -> Option<usize> {
-        self.eat(b'[')?;
-        self.enter()?;
+        self.eat(open)?;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
         let mut count = 0;
-        if self.peek()? != b']' {
+        if self.peek()? != close {
             loop {
-                item(self)?;
+                each(self)?;
                 count += 1;
                 match self.peek()? {
                     b',' => self.at += 1,
@@ -239,7 +235,7 @@ impl<'a> Skim<'a> {
                 }
             }
         }
-        self.eat(b']')?;
+        self.eat(close)?;
         self.depth -= 1;
         Some(count)
     }
@@ -248,7 +244,7 @@ impl<'a> Skim<'a> {
     pub(super) fn skip(&mut self) -> Option<()> {
         match self.peek()? {
             b'"' => self.string().map(drop),
-            b'{' => self.object(|skim, _, _| skim.skip()),
+            b'{' => self.skip_object(),
             b'[' => self.items(Skim::skip).map(drop),
             b't' => self.literal("true"),
             b'f' => self.literal("false"),
@@ -493,7 +489,7 @@ mod tests {
             let serde = serde_json::from_str::<Option<i64>>(text).ok();
             match ours {
                 Some(read) => assert_eq!(Some(read), serde, "{text}"),
-                None => assert!(serde.is_none() || text == "-0", "{text} refused"),
+                None => assert!(serde.is_none(), "{text} refused"),
             }
         }
     }
