@@ -74,7 +74,14 @@ pub(crate) fn admit(
     bounds: impl Fn(DateTime<Utc>) -> Ordering,
     stats: &Stats,
 ) -> Admitted {
-    let mut admitted = Admitted::default();
+    let events = events.into_iter();
+    // A page's events are mapped from its records, so their count is known; a vector grown
+    // by doubling reallocates on the way and keeps spare slots (128 for a page of 100) until
+    // the page is written.
+    let mut admitted = Admitted {
+        events: Vec::with_capacity(events.size_hint().0),
+        ..Admitted::default()
+    };
     for mut event in events {
         edge.place(&mut event, start);
         let at = event.occurred_at;
