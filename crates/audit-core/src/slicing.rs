@@ -1436,8 +1436,10 @@ mod tests {
                 .event_pages(StreamKind::ZendeskAuditLogs, options)
                 .unwrap();
             let mut prefix = pages.try_next().await.unwrap().unwrap().events;
-            // The walks of the slices ahead spool their pages meanwhile.
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            // The walks of the slices ahead spool their pages meanwhile; wait until they have
+            // ended (their spools stop growing), however loaded the machine: a fixed wait
+            // left them half read when the test ran beside a hundred others.
+            spooled_to_the_end(spools.path()).await;
             let page = pages.try_next().await.unwrap().unwrap();
             prefix.extend(page.events);
             drop(pages);
@@ -1487,6 +1489,31 @@ mod tests {
                 "no spool left"
             );
         });
+    }
+
+    /// Waits until the spools in `dir` have not grown for a second (their walks have ended).
+    async fn spooled_to_the_end(dir: &Path) {
+        let size = || -> u64 {
+            std::fs::read_dir(dir)
+                .unwrap()
+                .filter_map(|entry| entry.ok()?.metadata().ok())
+                .map(|metadata| metadata.len())
+                .sum()
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut last = None;
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let now = size();
+            if now > 0 && last == Some(now) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the spools still grow after a minute"
+            );
+            last = Some(now);
+        }
     }
 
     proptest! {
