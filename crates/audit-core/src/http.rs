@@ -509,6 +509,25 @@ where
     T: DeserializeOwned,
     E: DeserializeOwned,
 {
+    get_read(client, vendor, operation, url, |body| {
+        serde_json::from_slice(body)
+    })
+    .await
+}
+
+/// [`get_json`] with a successful response's body read by `read` instead of serde's
+/// `Deserialize` (a page with a reader of its own); an error from `read` is the generated
+/// operation's error for a body that does not decode.
+pub(crate) async fn get_read<T, E>(
+    client: &reqwest::Client,
+    vendor: &'static str,
+    operation: &'static str,
+    url: Url,
+    read: fn(&[u8]) -> serde_json::Result<T>,
+) -> Result<ResponseValue<T>, RawError<E>>
+where
+    E: DeserializeOwned,
+{
     let request = client
         .get(url)
         .header(ACCEPT, HeaderValue::from_static("application/json"))
@@ -518,7 +537,17 @@ where
     };
     let response = raw_support::execute_traced(client, vendor, request, &info).await?;
     match response.status().as_u16() {
-        200..=299 => ResponseValue::from_response(response).await,
+        200..=299 => {
+            // As `ResponseValue::from_response` reads it, but with `read`.
+            let (status, headers) = (response.status(), response.headers().clone());
+            let body = response
+                .bytes()
+                .await
+                .map_err(RawError::ResponseBodyError)?;
+            let inner =
+                read(&body).map_err(|error| RawError::InvalidResponsePayload(body, error))?;
+            Ok(ResponseValue::new(inner, status, headers))
+        }
         400..=599 => Err(RawError::ErrorResponse(
             ResponseValue::from_response(response).await?,
         )),

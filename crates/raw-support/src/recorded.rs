@@ -353,7 +353,7 @@ impl<T> Deref for Recorded<T> {
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Recorded<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         RecordText::deserialize(deserializer)?
-            .decode(None)
+            .decode_or(None)
             .map_err(D::Error::custom)
     }
 }
@@ -401,6 +401,18 @@ pub struct RecordText {
 }
 
 impl RecordText {
+    /// A record read from the text of a page as `text`, by a reader of its own (as
+    /// `Deserialize` reads it from a page with serde_json). It must be read while its page is
+    /// read: a record of a page that was not UTF-8 claims its [`Quarantined`] here.
+    pub fn from_raw_value(text: Box<RawValue>) -> Self {
+        // Only a page read from a lossy copy (see `crate::lossy`) has records to claim.
+        let quarantined = crate::lossy::claim(text.get());
+        RecordText {
+            raw: RawJson::from_raw_value(text),
+            quarantined,
+        }
+    }
+
     /// The record's text.
     pub fn raw_json(&self) -> &RawJson {
         &self.raw
@@ -442,16 +454,35 @@ impl RecordText {
         self,
         fast: fn(&str) -> serde_json::Result<T>,
     ) -> Result<Recorded<T>, serde_json::Error> {
-        self.decode(Some(fast))
+        let typed = fast(self.raw.json()).ok();
+        self.decode_or(typed)
     }
 
-    fn decode<T: DeserializeOwned>(
+    /// The record with `typed` as its typed view, when a fast path has read it already
+    /// (with the same contract as [`RecordText::decode_with`]'s `fast`: what `T`'s own
+    /// `Deserialize` reads from the record's text, exactly); when `typed` is `None`, the record
+    /// decodes as [`Recorded`]'s `Deserialize` decodes it.
+    ///
+    /// ```
+    /// use raw_support::RecordText;
+    ///
+    /// #[derive(Debug, PartialEq, serde::Deserialize)]
+    /// struct Log {
+    ///     id: Option<i64>,
+    /// }
+    ///
+    /// let text: RecordText = serde_json::from_str(r#"{"id": 7}"#).unwrap();
+    /// let record = text.decode_or(Some(Log { id: Some(7) })).unwrap();
+    /// assert_eq!(record.id, Some(7));
+    /// let text: RecordText = serde_json::from_str(r#"{"id": "x"}"#).unwrap();
+    /// assert!(text.decode_or::<Log>(None).unwrap().decode_issue().is_some());
+    /// ```
+    pub fn decode_or<T: DeserializeOwned>(
         self,
-        fast: Option<fn(&str) -> serde_json::Result<T>>,
+        typed: Option<T>,
     ) -> Result<Recorded<T>, serde_json::Error> {
         let RecordText { raw, quarantined } = self;
-        let fast = fast.and_then(|fast| fast(raw.json()).ok());
-        let mut record = match fast {
+        let mut record = match typed {
             Some(typed) => Recorded {
                 raw,
                 typed,
@@ -474,14 +505,7 @@ impl RecordText {
 
 impl<'de> Deserialize<'de> for RecordText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = Box::<RawValue>::deserialize(deserializer)?;
-        // Only a page read from a lossy copy (see `crate::lossy`) has records to claim: the
-        // claim is made here, while that page is read.
-        let quarantined = crate::lossy::claim(text.get());
-        Ok(RecordText {
-            raw: RawJson::from_raw_value(text),
-            quarantined,
-        })
+        Box::<RawValue>::deserialize(deserializer).map(RecordText::from_raw_value)
     }
 }
 

@@ -269,11 +269,20 @@ impl<'a> Skim<'a> {
     }
 
     /// The text of the next value, stepped over.
-    fn value_text(&mut self) -> Option<&'a str> {
+    pub(super) fn value_text(&mut self) -> Option<&'a str> {
+        self.spanned(Skim::skip).map(|(text, ())| text)
+    }
+
+    /// What `read` reads of the next value, and the value's text (from its first byte to its
+    /// last, no whitespace around it).
+    pub(super) fn spanned<T>(
+        &mut self,
+        read: impl FnOnce(&mut Skim<'a>) -> Option<T>,
+    ) -> Option<(&'a str, T)> {
         self.peek()?;
         let start = self.at;
-        self.skip()?;
-        Some(&self.text[start..self.at])
+        let read = read(self)?;
+        Some((&self.text[start..self.at], read))
     }
 
     /// The next value as `serde_json::Value` reads it: a string without escapes, a

@@ -28,17 +28,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::stream;
-use raw_support::{RecordText, Recorded};
+use raw_support::Recorded;
 use url::Url;
 use zendesk_raw::types;
 
 use super::audit_logs::{NextRequest, next_request};
-use super::audit_pages::{self, AuditsPage};
+use super::audit_pages::{self, AuditsPage, PageAudit};
 use super::{SortOrder, ZendeskClient, mapping, next_page_token};
 use crate::checkpoint::{Checkpoint, Direction, Edge, PageToken, Position};
 use crate::error::Error;
 use crate::event::{Source, StreamKind};
-use crate::http::get_json;
+use crate::http::{get_json, get_read};
 use crate::paginate::{
     AdaptivePageSize, CursorPage, EventPage, EventPages, EventStream, PageRequest, PageSource,
     Paginator, RecordPages,
@@ -459,7 +459,7 @@ async fn fetch_cursor_page(
     client: &ZendeskClient,
     size: &AdaptivePageSize,
     request: PageRequest<PageToken>,
-) -> Result<CursorPage<RecordText, PageToken>, Error> {
+) -> Result<CursorPage<PageAudit, PageToken>, Error> {
     let (url, after) = match request.cursor.as_ref().and_then(next_request) {
         Some(NextRequest::Link(link)) => (
             Some(client.base_url().check_vendor_url(LIST_ALL.name, link)?),
@@ -485,7 +485,7 @@ async fn fetch_cursor_attempt(
     request: &PageRequest<PageToken>,
     url: Option<&Url>,
     after: Option<&str>,
-) -> Result<CursorPage<RecordText, PageToken>, Error> {
+) -> Result<CursorPage<PageAudit, PageToken>, Error> {
     let response = client
         .call_checked(
             LIST_ALL,
@@ -504,14 +504,15 @@ async fn fetch_cursor_attempt(
                             progenitor_client::Error::InvalidRequest(error.to_string())
                         })?,
                     };
-                    // Each audit read as the gist the mapping reads (`audit_pages`: the
-                    // generated decoding of an audit costs more than the rest of the export);
-                    // the same request as the generated operation's.
-                    let result = get_json::<AuditsPage, types::ErrorResponse>(
+                    // Each audit read as the gist the mapping reads, with the page where it
+                    // can (`audit_pages`: the generated decoding of an audit costs more than
+                    // the rest of the export); the same request as the generated operation's.
+                    let result = get_read::<_, types::ErrorResponse>(
                         &session.http,
                         "zendesk",
                         LIST_ALL.name,
                         url,
+                        AuditsPage::read,
                     )
                     .await;
                     if too_big(&result) {
@@ -1024,7 +1025,7 @@ impl TicketAuditEvents {
 
 /// The account-wide walk's pages: each audit's text, decoded into the gist the mapping reads
 /// once the next page has been asked for.
-type AuditPaginator = Paginator<RecordText, PageToken>;
+type AuditPaginator = Paginator<PageAudit, PageToken>;
 
 /// One ticket's pages, each audit typed (the generated decoding).
 type TicketAuditPaginator = Paginator<Recorded<types::TicketAudit>, PageToken>;
@@ -1184,9 +1185,10 @@ impl PageSource for TicketAuditSource {
                 self.position.next = None;
                 continue;
             };
-            // The audits are decoded here, not in the fetch: the next page's request left
-            // with this page's cursor, before these were decoded. All of them before any is
-            // admitted, so a page that fails is read again whole.
+            // The audits the page's one pass did not read (`AuditsPage::read`) are decoded
+            // here, not in the fetch: the next page's request left with this page's cursor,
+            // before these were decoded. All of them before any is admitted, so a page that
+            // fails is read again whole.
             let audits = match audit_pages::decode_all(page.items) {
                 Ok(audits) => audits,
                 Err(message) => {
@@ -1590,7 +1592,8 @@ mod tests {
                 .iter()
                 .map(|time| format!(r#"{{"created_at": "{time}"}}"#))
                 .collect();
-            serde_json::from_str(&format!(r#"{{"audits": [{}]}}"#, audits.join(", "))).unwrap()
+            AuditsPage::read(format!(r#"{{"audits": [{}]}}"#, audits.join(", ")).as_bytes())
+                .unwrap()
         };
         let (a, b, c) = (
             "2024-01-01T00:00:00Z",
