@@ -373,6 +373,27 @@ fn hex4(bytes: &[u8], at: usize) -> Option<u16> {
 mod tests {
     use super::*;
 
+    /// The run of plain bytes ends at the first quote, backslash or control character,
+    /// wherever it falls in a word of eight or after the last, for every byte value.
+    #[test]
+    fn a_plain_run_ends_at_the_first_byte_a_string_does_not_hold_as_it_is() {
+        let plain = |byte: u8| byte != b'"' && byte != b'\\' && byte >= 0x20;
+        for len in 0..24 {
+            for at in 0..=len {
+                for byte in 0..=255u8 {
+                    let mut bytes = vec![b'a'; len];
+                    if at < len {
+                        bytes[at] = byte;
+                    }
+                    // Bytes that hold as they are, after it.
+                    bytes.extend_from_slice(&[0xe9, 0x7f, 0x20][..len % 3]);
+                    let expected = bytes.iter().position(|&b| !plain(b)).unwrap_or(bytes.len());
+                    assert_eq!(plain_run(&bytes), expected, "{bytes:?}");
+                }
+            }
+        }
+    }
+
     /// Texts around every rule of the grammar and every refusal.
     const TEXTS: [&str; 44] = [
         r#"{"a": [1, -2, 3.5e3, true, null, "x\u00e9"], "b": {"c": {}}}"#,
