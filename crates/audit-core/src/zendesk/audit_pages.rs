@@ -72,7 +72,7 @@ fn objects<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<RecordText>
 impl AuditsPage {
     /// Reads a page's body. An ordinary page is read in one pass, each audit's gist with its
     /// text ([`skim_page`]): serde's pass to take each audit's text, and then the gist's
-    /// over the same bytes, cost a ticket-audit export a tenth of its CPU more. Any other page
+    /// over the same bytes, cost a ticket-audit export a tenth more instructions. Any other page
     /// (one the pass refuses anywhere) is read by serde, the audits' gists later, as the
     /// generated decoding reads them; so a page reads, or fails with serde's error, exactly
     /// as it would without the pass.

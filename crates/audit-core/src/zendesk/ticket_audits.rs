@@ -1023,8 +1023,8 @@ impl TicketAuditEvents {
     }
 }
 
-/// The account-wide walk's pages: each audit's text, decoded into the gist the mapping reads
-/// once the next page has been asked for.
+/// The account-wide walk's pages: each audit's text with the gist the mapping reads, read with
+/// the page or, for a page its one pass refused, once the next page has been asked for.
 type AuditPaginator = Paginator<PageAudit, PageToken>;
 
 /// One ticket's pages, each audit typed (the generated decoding).
