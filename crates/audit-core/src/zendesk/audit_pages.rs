@@ -54,6 +54,21 @@ struct PageTexts {
     meta: Option<CursorPaginationMeta>,
 }
 
+/// A page read by serde: its audits' gists are read later.
+impl From<PageTexts> for AuditsPage {
+    fn from(page: PageTexts) -> Self {
+        AuditsPage {
+            audits: page
+                .audits
+                .into_iter()
+                .map(|text| PageAudit { text, gist: None })
+                .collect(),
+            links: page.links,
+            meta: page.meta,
+        }
+    }
+}
+
 /// The audits' texts, each a JSON object: an object always decodes (repaired, if need be),
 /// so a page that reads is a page whose audits decode.
 fn objects<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<RecordText>, D::Error> {
@@ -80,16 +95,7 @@ impl AuditsPage {
         if let Some(page) = std::str::from_utf8(body).ok().and_then(skim_page) {
             return Ok(page);
         }
-        let page: PageTexts = serde_json::from_slice(body)?;
-        Ok(AuditsPage {
-            audits: page
-                .audits
-                .into_iter()
-                .map(|text| PageAudit { text, gist: None })
-                .collect(),
-            links: page.links,
-            meta: page.meta,
-        })
+        serde_json::from_slice::<PageTexts>(body).map(AuditsPage::from)
     }
 
     /// The `created_at` of the first and of the last audit that has one, when at least three
@@ -909,15 +915,7 @@ mod tests {
     /// The page as read before the one pass: serde's texts, each audit's gist read after.
     fn by_serde(body: &str) -> Result<PageRead, String> {
         let page: PageTexts = serde_json::from_str(body).map_err(|error| error.to_string())?;
-        compared(AuditsPage {
-            audits: page
-                .audits
-                .into_iter()
-                .map(|text| PageAudit { text, gist: None })
-                .collect(),
-            links: page.links,
-            meta: page.meta,
-        })
+        compared(page.into())
     }
 
     /// Made-up pages of made-up audits, with cursors and members of every shape: a page
