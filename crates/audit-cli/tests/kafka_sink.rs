@@ -113,6 +113,22 @@ async fn a_signing_key_with_a_kafka_output_is_refused() {
     );
 }
 
+/// Waits until the simulator has answered `pages` audit-log pages: the export is then part-way,
+/// with records sent in a transaction still open. (A fixed wait would not say so on a loaded
+/// machine, where starting up and meeting the broker can take longer than the wait.)
+async fn pages_served(sim: &audit_sim::SimHandle, pages: u64) {
+    let served = || sim.stats().requests_of("zendesk.ListAuditLogs");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while served() < pages {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {pages} pages served in 60 s",
+            served()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Kills an export into `topic` `kills` times at seeded points, then lets it finish: the
 /// topic's committed records are the ground truth, exactly once, in order.
 async fn kill_and_resume(stream: &str, truth: Stream, records: u64, seed: u64, kills: usize) {
@@ -197,7 +213,7 @@ async fn a_paused_export_whose_stream_was_taken_over_is_fenced() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    pages_served(&sim, 3).await;
     signal(zombie.id(), libc::SIGSTOP);
     // The new owner fences it and completes the stream.
     assert_success(&run_trail(&args, &env, dir.path()).await);
@@ -285,7 +301,7 @@ async fn sigterm_commits_and_the_same_command_finishes_the_export() {
     // No commit falls due before the signal: what is committed, the stop committed.
     args.extend(["--commit-interval", "1h"]);
     let child = trail(&args, &env, dir.path()).spawn().unwrap();
-    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    pages_served(&sim, 3).await;
     assert!(committed_ids(&broker, "audit").is_empty());
     signal(child.id(), libc::SIGTERM);
     let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
