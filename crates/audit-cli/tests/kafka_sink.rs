@@ -113,9 +113,10 @@ async fn a_signing_key_with_a_kafka_output_is_refused() {
     );
 }
 
-/// Waits until the simulator has answered `pages` audit-log pages: the export is then part-way,
-/// with records sent in a transaction still open. (A fixed wait would not say so on a loaded
-/// machine, where starting up and meeting the broker can take longer than the wait.)
+/// Waits until the simulator has been asked for `pages` audit-log pages: the export is then
+/// part-way, its transactional producer up (it meets the broker before its first request) and
+/// pages read. (A fixed wait would not say so on a loaded machine, where starting up and
+/// meeting the broker can take longer than the wait.)
 async fn pages_served(sim: &audit_sim::SimHandle, pages: u64) {
     let served = || sim.stats().requests_of("zendesk.ListAuditLogs");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
