@@ -119,15 +119,13 @@ async fn a_signing_key_with_a_kafka_output_is_refused() {
 /// meeting the broker can take longer than the wait.)
 async fn pages_served(sim: &audit_sim::SimHandle, pages: u64) {
     let served = || sim.stats().requests_of("zendesk.ListAuditLogs");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while served() < pages {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} of {pages} pages served in 60 s",
-            served()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for(
+        &format!("{pages} audit-log pages are asked for"),
+        Duration::from_secs(60),
+        || served() >= pages,
+        || format!("{} asked for", served()),
+    )
+    .await;
 }
 
 /// Kills an export into `topic` `kills` times at seeded points, then lets it finish: the

@@ -248,12 +248,14 @@ async fn a_killed_sliced_export_takes_each_slice_up_where_its_spool_ends() {
             .map_or(0, Vec::len)
     };
     let mut child = trail(&args, &env, dir.path()).spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     // Slices ahead named by a committed checkpoint, and a while for them to fill.
-    while spooled_slices() < 2 {
-        assert!(std::time::Instant::now() < deadline, "no slices spooled");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_for(
+        "two slices are spooled",
+        std::time::Duration::from_secs(30),
+        || spooled_slices() >= 2,
+        || format!("{} spooled", spooled_slices()),
+    )
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
     child.kill().unwrap();
     child.wait().unwrap();

@@ -467,14 +467,13 @@ async fn a_resumed_ticket_audit_export_whose_cursor_expired_ends_exactly_once() 
         .unwrap();
     // Once some pages are committed (the state then holds the next page's cursor).
     let state_path = dir.path().join("state.json");
-    let started = Instant::now();
-    while committed_records(&state_path) == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "nothing committed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for(
+        "some records are committed",
+        Duration::from_secs(20),
+        || committed_records(&state_path) > 0,
+        || "nothing committed".to_string(),
+    )
+    .await;
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
     }

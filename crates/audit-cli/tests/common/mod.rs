@@ -380,15 +380,14 @@ impl Running {
         timeout: Duration,
         condition: impl Fn(&Self) -> bool,
     ) {
-        let deadline = Instant::now() + timeout;
-        while !condition(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting until {what}; stderr:\n{}",
-                self.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let this = &*self;
+        wait_for(
+            what,
+            timeout,
+            || condition(this),
+            || format!("stderr:\n{}", this.stderr()),
+        )
+        .await;
     }
 
     /// Waits for the exit (up to `timeout`, then kills it and panics): the exit code.
@@ -453,4 +452,24 @@ pub fn outage_follower_args(out: &str) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
+}
+
+/// Waits (up to `timeout`, looking every 50 ms) until `condition` holds; otherwise panics,
+/// naming `what` and saying `detail()`. What a test waits for rather than sleeping a fixed time,
+/// which a loaded machine may not fill.
+pub async fn wait_for(
+    what: &str,
+    timeout: Duration,
+    mut condition: impl FnMut() -> bool,
+    detail: impl Fn() -> String,
+) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting until {what}; {}",
+            detail()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
